@@ -1,0 +1,113 @@
+"""Settings: defaults < TOML file < ``SHOPMIND_*`` environment variables.
+
+The TOML file is ``shopmind.toml`` in the working directory, or the path in ``SHOPMIND_CONFIG`` /
+``--config``. Nested keys map to environment variables with double underscores, e.g.
+``SHOPMIND_LLM__BASE_URL``. Every setting is documented in README.md ("Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shopmind.data.dataset import DEFAULT_WEIGHTS
+from shopmind.errors import ConfigError
+
+ENV_PREFIX = "SHOPMIND_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMSettings(_Section):
+    """Optional OpenAI-compatible chat endpoint (off unless ``enabled``)."""
+
+    enabled: bool = False
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "local"
+    api_key: str | None = Field(default=None, repr=False)
+    timeout_s: float = 30.0
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+
+class TrainingSettings(_Section):
+    """What ``shopmind train`` fits and how events become interaction strength."""
+
+    recommenders: list[str] = Field(
+        default_factory=lambda: ["popularity", "ease", "item_knn", "als", "content"]
+    )
+    default_recommender: str = "hybrid"
+    event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    half_life_days: float | None = 90.0
+    seed: int = 42
+    threads: int = Field(default=0, ge=0, description="0 = all cores")
+
+
+class Settings(_Section):
+    store_url: str = "sqlite:///var/shopmind.db"
+    artifacts_dir: Path = Path("var/artifacts")
+    reports_dir: Path = Path("var/reports")
+    log_level: str = "INFO"
+    log_json: bool = False
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load settings; raises :class:`ConfigError` naming the file and field on bad values."""
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    source = path or env.get(ENV_PREFIX + "CONFIG")
+    if source is None and Path("shopmind.toml").exists():
+        source = "shopmind.toml"
+    if source is not None:
+        p = Path(source)
+        if not p.exists():
+            raise ConfigError("configuration file not found", value=str(p))
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _env_value(raw)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"])
+        where = f"{source}" if source else "environment"
+        raise ConfigError(f"{where}: setting '{field}': {first['msg']}", value=first.get("input")) from exc
+
+
+def _env_value(raw: str) -> Any:
+    """Environment strings: JSON-ish lists/bools/numbers are parsed, the rest stays a string."""
+    import json
+
+    text = raw.strip()
+    if text.lower() in {"true", "false"}:
+        return text.lower() == "true"
+    if text[:1] in "[{" or text.replace(".", "", 1).lstrip("-").isdigit():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return raw
+    return raw

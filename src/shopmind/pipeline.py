@@ -1,0 +1,98 @@
+"""Training pipeline: store → one artifact run directory per training, then publish atomically.
+
+Each capability contributes a *component*: a module exposing
+
+    NAME: str
+    def train(ctx: TrainContext, out_dir: Path) -> dict   # writes artifacts, returns manifest info
+
+and a service class that loads those artifacts for serving (see each ``service.py``). Training
+writes into a fresh run directory; only when every component succeeded is the run published as
+"current" (``ArtifactStore.publish``), so a failed run never touches what is being served.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from shopmind.config import Settings
+from shopmind.data.dataset import Dataset, EventWeights
+from shopmind.store.base import Store
+
+log = logging.getLogger(__name__)
+
+COMPONENTS: tuple[str, ...] = (
+    "shopmind.recommend.service",
+    "shopmind.search.service",
+    "shopmind.assistant.service",
+    "shopmind.forecast.service",
+)
+"""Modules trained by ``shopmind train``, in order. A module that does not exist yet is skipped."""
+
+
+@dataclass
+class TrainContext:
+    """What a component may read while training: the store, the settings, a shared Dataset."""
+
+    store: Store
+    settings: Settings
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+    @cached_property
+    def weights(self) -> EventWeights:
+        t = self.settings.training
+        return EventWeights(weights=t.event_weights, half_life_days=t.half_life_days)
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        return self.store.load_dataset(self.weights)
+
+
+def available_components(names: Sequence[str] | None = None) -> list[Any]:
+    mods = []
+    for path in COMPONENTS:
+        try:
+            mod = importlib.import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name and path.startswith(exc.name):
+                continue
+            raise
+        if not hasattr(mod, "train"):
+            continue
+        if names is None or mod.NAME in names:
+            mods.append(mod)
+    return mods
+
+
+def train_all(ctx: TrainContext, artifacts: Any, components: Sequence[str] | None = None) -> str:
+    """Train every component into a new run and publish it; returns the run id.
+
+    On any failure the run is marked failed (with the error) and the current pointer is untouched.
+    """
+    run = artifacts.new_run()
+    manifest: dict[str, Any] = {"components": {}}
+    try:
+        for mod in available_components(components):
+            started = time.perf_counter()
+            ctx.progress(f"training {mod.NAME}")
+            info = mod.train(ctx, run.path / mod.NAME)
+            manifest["components"][mod.NAME] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                **(info or {}),
+            }
+            log.info("trained %s in %.2fs", mod.NAME, manifest["components"][mod.NAME]["seconds"])
+    except Exception as exc:
+        artifacts.fail(run, f"{type(exc).__name__}: {exc}")
+        raise
+    artifacts.publish(run, manifest)
+    return run.id
+
+
+def component_dir(run_path: Path, name: str) -> Path:
+    return run_path / name

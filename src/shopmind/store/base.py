@@ -1,0 +1,185 @@
+"""The storage contract every backend fulfils (SQLite by default, PostgreSQL in production).
+
+Backends are chosen by URL (``open_store("sqlite:///var/shop.db")``). One contract test suite
+(``tests/store/test_contract.py``) runs against every backend, against a real server.
+
+Conventions:
+* writes take model objects (``shopmind.data.schema``) or validated data frames and return a
+  :class:`WriteResult`; a batch is applied in one transaction — all or nothing;
+* event writes are idempotent on ``Event.id``: an id already stored is counted as a duplicate and
+  not written again;
+* reads return model objects for single records and pandas frames for bulk reads;
+* every query that serves a customer is filtered by that customer's id inside the store call,
+  never afterwards in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from shopmind.data.dataset import Dataset, EventWeights
+from shopmind.data.schema import Document, Event, Item, Order, OrderStatus, Review, SalesPoint, User
+
+
+@dataclass
+class WriteResult:
+    """What a write did: rows inserted, updated, skipped as duplicates."""
+
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    deleted: int = 0
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.duplicates + other.duplicates,
+            self.deleted + other.deleted,
+        )
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A stored API key: only the hash of the secret is kept."""
+
+    id: str
+    name: str
+    scopes: tuple[str, ...]
+    key_hash: str
+    prefix: str
+    user_id: str | None = None
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class Ticket:
+    """A hand-off to a person, with the conversation transcript."""
+
+    id: str
+    conversation_id: str
+    user_id: str | None
+    reason: str
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "open"
+    created_at: datetime | None = None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Persistent state of one shop. See the module docstring for the conventions."""
+
+    url: str
+
+    # --- catalogue, users ---------------------------------------------------------------
+    def upsert_items(self, items: Iterable[Item]) -> WriteResult: ...
+    def delete_items(self, ids: Sequence[str]) -> WriteResult: ...
+    def get_item(self, item_id: str) -> Item | None: ...
+    def get_items(self, ids: Sequence[str]) -> list[Item]: ...
+    def items_frame(self) -> pd.DataFrame:
+        """All items, one row each, columns as ``Item`` fields (``category`` a list, ``attributes`` a dict)."""
+        ...
+
+    def item_ids(self) -> set[str]: ...
+    def upsert_users(self, users: Iterable[User]) -> WriteResult: ...
+    def get_user(self, user_id: str) -> User | None: ...
+    def users_frame(self) -> pd.DataFrame: ...
+    def user_ids(self) -> set[str]: ...
+
+    # --- behaviour ----------------------------------------------------------------------
+    def add_events(self, events: Iterable[Event]) -> WriteResult: ...
+    def add_events_frame(self, frame: pd.DataFrame) -> WriteResult:
+        """Bulk path: a validated frame with Event's columns (timestamp as UTC datetimes)."""
+        ...
+
+    def events_frame(
+        self,
+        *,
+        user_id: str | None = None,
+        types: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pd.DataFrame: ...
+    def existing_event_ids(self, ids: Sequence[str]) -> set[str]: ...
+    def load_dataset(self, weights: EventWeights | None = None) -> Dataset:
+        """Items, users and item events as the immutable training ``Dataset``."""
+        ...
+
+    # --- orders, documents, sales, reviews ------------------------------------------------
+    def upsert_orders(self, orders: Iterable[Order]) -> WriteResult: ...
+    def get_order(self, order_id: str) -> Order | None: ...
+    def orders_for_user(self, user_id: str) -> list[Order]: ...
+    def set_order_status(self, order_id: str, status: OrderStatus, *, user_id: str) -> Order:
+        """Change status of ``user_id``'s order; raises ``PermissionDenied`` for someone else's."""
+        ...
+
+    def orders_frame(self) -> pd.DataFrame:
+        """One row per order line: order_id, user_id, item_id, quantity, unit_price, status, created_at."""
+        ...
+
+    def upsert_documents(self, docs: Iterable[Document]) -> WriteResult: ...
+    def documents(self, language: str | None = None) -> list[Document]: ...
+    def add_sales(self, points: Iterable[SalesPoint]) -> WriteResult:
+        """Upsert on (item_id, date)."""
+        ...
+
+    def sales_frame(self, item_ids: Sequence[str] | None = None) -> pd.DataFrame: ...
+    def upsert_reviews(self, reviews: Iterable[Review]) -> WriteResult: ...
+    def reviews_frame(self, item_id: str | None = None) -> pd.DataFrame: ...
+
+    # --- search log -------------------------------------------------------------------------
+    def log_search(
+        self,
+        *,
+        query: str,
+        user_id: str | None,
+        n_results: int,
+        result_ids: Sequence[str],
+        at: datetime | None = None,
+    ) -> str:
+        """Store a search and its shown results; returns the search id for click logging."""
+        ...
+
+    def log_click(
+        self, *, search_id: str, item_id: str, position: int, at: datetime | None = None
+    ) -> None: ...
+    def search_log_frame(self) -> pd.DataFrame:
+        """Columns: search_id, query, user_id, n_results, result_ids (list), at."""
+        ...
+
+    def click_log_frame(self) -> pd.DataFrame:
+        """Columns: search_id, item_id, position (1-based), at."""
+        ...
+
+    # --- assistant ----------------------------------------------------------------------------
+    def append_message(
+        self,
+        conversation_id: str,
+        *,
+        user_id: str | None,
+        role: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+    ) -> None: ...
+    def conversation(self, conversation_id: str) -> list[dict[str, Any]]: ...
+    def create_ticket(self, ticket: Ticket) -> Ticket: ...
+    def tickets(self, status: str | None = None) -> list[Ticket]: ...
+
+    # --- API keys -------------------------------------------------------------------------------
+    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+    def api_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]: ...
+    def api_key_by_prefix(self, prefix: str) -> list[ApiKeyRecord]: ...
+    def revoke_api_key(self, key_id: str) -> bool: ...
+
+    # --- housekeeping ----------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Row counts per table, for status pages and tests."""
+        ...
+
+    def close(self) -> None: ...
