@@ -1,0 +1,1 @@
+"""Recommendation algorithms behind one interface (``shopmind.recommend.base.Recommender``)."""

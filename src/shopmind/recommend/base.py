@@ -1,0 +1,225 @@
+"""The one interface every recommender implements.
+
+Models work on indices only (``Dataset`` vocabularies); ids are mapped at the boundary in
+:class:`~shopmind.recommend.base.Recommender.recommend`. A model implements:
+
+* ``fit(dataset) -> self``;
+* ``score_users(user_idx) -> ndarray[n, n_items]`` — higher is better, for known users; models that
+  fold in new behaviour also implement ``score_history(rows: csr[n, n_items])`` (a user given by the
+  interaction row, not by index: real-time fold-in and cold users with a session);
+* ``similar_scores(item_idx) -> ndarray[n, n_items]`` where the model has item similarity;
+* ``save(dir)`` / ``load(dir)`` with npz/npy + JSON (no pickle).
+
+Everything else — top-k selection, excluding seen items, business filters, batching, reasons — is
+shared here so batch evaluation and online serving rank identically.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict
+
+from shopmind.data.dataset import Dataset
+from shopmind.errors import ArtifactError, NotFittedError
+
+
+class AlgorithmConfig(BaseModel):
+    """Frozen, validated hyper-parameters; round-trips through JSON/TOML (``model_dump``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Runtime concerns kept apart from hyper-parameters."""
+
+    seed: int = 42
+    threads: int = 0  # 0 = library default / all cores
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A boolean mask over items (True = allowed) plus optional multiplicative boosts."""
+
+    allowed: np.ndarray | None = None
+    boost: np.ndarray | None = None
+
+
+def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-``k`` of a dense score matrix, best first.
+
+    ``exclude`` (csr, same shape) marks items to drop per row (seen items); ``allowed`` is a boolean
+    mask over columns. Dropped entries get ``-inf`` and never appear (rows may return fewer than k:
+    padded with index -1 and score -inf). Uses ``argpartition`` (O(n_items) per row) then sorts k.
+    Ties are broken by lower item index, so results are deterministic.
+    """
+    scores = np.array(scores, dtype=np.float64, copy=True, ndmin=2)
+    n, m = scores.shape
+    if allowed is not None:
+        scores[:, ~allowed] = -np.inf
+    if exclude is not None and exclude.nnz:
+        rows, cols = exclude.nonzero()
+        scores[rows, cols] = -np.inf
+    k_eff = min(k, m)
+    if k_eff <= 0:
+        return np.empty((n, 0), dtype=np.int64), np.empty((n, 0))
+    # Subtract a tiny index-proportional epsilon-free tie-break: sort on (-score, index) via lexsort on the partition.
+    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < m else np.tile(np.arange(m), (n, 1))
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    idx = np.take_along_axis(part, order, axis=1)
+    sc = np.take_along_axis(part_scores, order, axis=1)
+    # argpartition may cut inside a tie group; re-check ties at the boundary for determinism.
+    if k_eff < m:
+        kth = sc[:, -1:]
+        needs = (scores == kth).sum(axis=1) > (sc == kth).sum(axis=1)
+        for r in np.flatnonzero(needs & np.isfinite(kth[:, 0])):
+            full = np.lexsort((np.arange(m), -scores[r]))[:k_eff]
+            idx[r], sc[r] = full, scores[r, full]
+    idx = np.where(np.isfinite(sc), idx, -1)
+    return idx, sc
+
+
+class Recommender(ABC):
+    """Base class: subclasses set ``name``, ``Config`` and implement ``_fit`` and ``score_users``."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[AlgorithmConfig]]
+    supports_fold_in: ClassVar[bool] = False
+    supports_similar: ClassVar[bool] = False
+
+    def __init__(self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None) -> None:
+        if config is None:
+            config = self.Config()
+        elif isinstance(config, dict):
+            config = self.Config(**config)
+        self.config = config
+        self.runtime = runtime or Runtime()
+        self.n_users = 0
+        self.n_items = 0
+        self._fitted = False
+
+    # ------------------------------------------------------------------ to implement
+    @abstractmethod
+    def _fit(self, dataset: Dataset) -> None: ...
+
+    @abstractmethod
+    def score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        """Dense scores ``[len(user_idx), n_items]`` for known users."""
+
+    def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Scores for users given by interaction rows (fold-in). Only if ``supports_fold_in``."""
+        raise NotImplementedError(f"{self.name} does not fold in new behaviour")
+
+    def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
+        """Item-to-item similarity ``[len(item_idx), n_items]``. Only if ``supports_similar``."""
+        raise NotImplementedError(f"{self.name} has no item similarity")
+
+    def _state(self) -> dict[str, np.ndarray]:
+        """Arrays to save; sparse matrices are saved via ``save_sparse`` by subclasses."""
+        return {}
+
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        """Inverse of ``_state``."""
+
+    # ------------------------------------------------------------------ shared
+    def fit(self, dataset: Dataset) -> Self:
+        self.n_users, self.n_items = dataset.n_users, dataset.n_items
+        self._fit(dataset)
+        self._fitted = True
+        return self
+
+    def check_fitted(self) -> None:
+        if not self._fitted:
+            raise NotFittedError(f"{self.name} is not fitted", expected="fit(dataset) or load(dir) first")
+
+    def recommend_indices(
+        self,
+        user_idx: np.ndarray,
+        k: int,
+        *,
+        exclude: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
+        batch_size: int = 1024,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k item indices and scores for known users, in batches (batch ≡ single call)."""
+        self.check_fitted()
+        user_idx = np.asarray(user_idx, dtype=np.int64)
+        out_i, out_s = [], []
+        for start in range(0, len(user_idx), batch_size):
+            users = user_idx[start : start + batch_size]
+            scores = self.score_users(users)
+            excl = exclude[users] if exclude is not None else None
+            i, s = top_k(scores, k, excl, allowed)
+            out_i.append(i)
+            out_s.append(s)
+        if not out_i:
+            return np.empty((0, k), dtype=np.int64), np.empty((0, k))
+        return np.vstack(out_i), np.vstack(out_s)
+
+    def save(self, directory: Path) -> None:
+        self.check_fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "algorithm": self.name,
+            "config": self.config.model_dump(mode="json"),
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "format": 1,
+        }
+        np.savez(directory / "state.npz", **self._state())
+        (directory / "model.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path, runtime: Runtime | None = None) -> Self:
+        meta_path = directory / "model.json"
+        if not meta_path.exists():
+            raise ArtifactError("model manifest missing", value=str(meta_path))
+        meta = json.loads(meta_path.read_text())
+        if meta.get("algorithm") != cls.name:
+            raise ArtifactError("artifact is for another algorithm", value=meta.get("algorithm"), expected=cls.name)
+        model = cls(cls.Config(**meta["config"]), runtime)
+        model.n_users, model.n_items = meta["n_users"], meta["n_items"]
+        with np.load(directory / "state.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        model._restore(arrays, directory)
+        model._fitted = True
+        return model
+
+
+def save_sparse(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
+    """CSR matrix as plain arrays for ``np.savez`` (no pickle)."""
+    m = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": m.data,
+        f"{prefix}_indices": m.indices,
+        f"{prefix}_indptr": m.indptr,
+        f"{prefix}_shape": np.asarray(m.shape, dtype=np.int64),
+    }
+
+
+def load_sparse(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
+    shape = tuple(int(x) for x in arrays[f"{prefix}_shape"])
+    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape)
+
+
+@dataclass
+class Registry:
+    """Algorithm name → class, filled by each module with ``@register``."""
+
+    classes: dict[str, type[Recommender]] = field(default_factory=dict)
+
+    def __call__(self, cls: type[Recommender]) -> type[Recommender]:
+        self.classes[cls.name] = cls
+        return cls
+
+
+register = Registry()
