@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "generate",
     "train",
     "recommend",
+    "evaluate_recommend",
     "search",
     "assistant",
     "forecast",

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from shopmind.data.dataset import Dataset
-from shopmind.errors import ArtifactError, NotFittedError
+from shopmind.errors import ArtifactError, NotFittedError, UnknownIdError
 
 
 class AlgorithmConfig(BaseModel):
@@ -147,6 +147,55 @@ class Recommender(ABC):
         if not self._fitted:
             raise NotFittedError(f"{self.name} is not fitted", expected="fit(dataset) or load(dir) first")
 
+    def check_users(self, user_idx: np.ndarray) -> np.ndarray:
+        """``user_idx`` as int64; raises :class:`UnknownIdError` for indices outside ``[0, n_users)``."""
+        users = np.asarray(user_idx, dtype=np.int64)
+        bad = (users < 0) | (users >= self.n_users)
+        if bad.any():
+            raise UnknownIdError(
+                f"{self.name}: unknown user index",
+                value=users[bad][:5].tolist(),
+                expected=f"0 <= index < {self.n_users} (unknown users go through score_history / cold start)",
+            )
+        return users
+
+    def check_items(self, item_idx: np.ndarray) -> np.ndarray:
+        """``item_idx`` as int64; raises :class:`UnknownIdError` for indices outside ``[0, n_items)``."""
+        items = np.asarray(item_idx, dtype=np.int64)
+        bad = (items < 0) | (items >= self.n_items)
+        if bad.any():
+            raise UnknownIdError(
+                f"{self.name}: unknown item index",
+                value=items[bad][:5].tolist(),
+                expected=f"0 <= index < {self.n_items}",
+            )
+        return items
+
+    def check_rows(self, rows: sp.spmatrix) -> sp.csr_matrix:
+        """Interaction rows for fold-in as float32 CSR with ``n_items`` columns."""
+        rows = sp.csr_matrix(rows, dtype=np.float32)
+        if rows.shape[1] != self.n_items:
+            raise UnknownIdError(
+                f"{self.name}: history rows have the wrong width",
+                value=rows.shape[1],
+                expected=f"{self.n_items} columns (the training item vocabulary)",
+            )
+        return rows
+
+    def recommend_history(
+        self,
+        rows: sp.spmatrix,
+        k: int,
+        *,
+        exclude: sp.csr_matrix | None = None,
+        allowed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k for users given by interaction rows (fold-in); ``exclude`` defaults to the rows."""
+        self.check_fitted()
+        rows = self.check_rows(rows)
+        scores = self.score_history(rows)
+        return top_k(scores, k, rows if exclude is None else exclude, allowed)
+
     def recommend_indices(
         self,
         user_idx: np.ndarray,
@@ -158,7 +207,7 @@ class Recommender(ABC):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and scores for known users, in batches (batch ≡ single call)."""
         self.check_fitted()
-        user_idx = np.asarray(user_idx, dtype=np.int64)
+        user_idx = self.check_users(user_idx)
         out_i, out_s = [], []
         for start in range(0, len(user_idx), batch_size):
             users = user_idx[start : start + batch_size]
@@ -233,3 +282,19 @@ class Registry:
 
 
 register = Registry()
+
+
+def interaction_matrix(dataset: Dataset, binary: bool = False) -> sp.csr_matrix:
+    """The dataset's weighted user×item matrix (its ``EventWeights``), optionally clipped to 1."""
+    x = dataset.matrix()
+    if binary:
+        x = x.copy()
+        x.data[:] = 1.0
+    return x
+
+
+def row_normalise(x: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(inv) @ x)

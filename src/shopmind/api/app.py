@@ -1,0 +1,208 @@
+"""The FastAPI app factory: ``create_app(settings | engine)``.
+
+The lifespan opens the :class:`~shopmind.engine.Engine` (store + current artifacts) when given
+settings, starts the artifact watcher (so every worker process follows ``shopmind train`` /
+rollback done elsewhere) and closes the engine on shutdown. An engine passed in is used as is and
+left open (its owner closes it).
+
+Layers, outermost first: ServiceMiddleware (request id, body limit → 413, metrics, access log) →
+CORS (only when ``settings.server.cors_origins`` is set) → routers. Errors are mapped to HTTP in
+``shopmind.api.errors`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+import shopmind
+from shopmind.api import errors
+from shopmind.api.auth import KeyVerifier
+from shopmind.api.metrics import Metrics
+from shopmind.api.middleware import ServiceMiddleware
+from shopmind.api.routers import (
+    admin,
+    chat,
+    documents,
+    events,
+    forecast,
+    health,
+    items,
+    orders,
+    recommendations,
+    search,
+    users,
+)
+from shopmind.config import Settings
+from shopmind.engine import Engine
+
+log = logging.getLogger("shopmind.api")
+
+ROUTERS = (
+    health.router,
+    items.router,
+    users.router,
+    events.router,
+    orders.router,
+    documents.router,
+    recommendations.router,
+    search.router,
+    chat.router,
+    forecast.router,
+    admin.router,
+)
+
+WEB_DIR = Path(str(resources.files("shopmind") / "web" / "static"))
+
+DESCRIPTION = """
+Recommendations, search, a customer-service assistant and demand forecasts for one shop.
+
+**Keys**: send `Authorization: Bearer <key>` or `X-API-Key: <key>`. Scopes: `read` (browser-safe:
+search, recommendations, chat; may be bound to one customer), `ingest` (writes; implies read),
+`admin` (everything). Create keys with `shopmind keys create --scope read`.
+
+**Errors**: `{"error": {"type", "status", "message", "request_id", ...}}`; 503 means the capability
+is not trained yet.
+"""
+
+
+def create_app(
+    source: Settings | Engine | None = None,
+    *,
+    web_read_key: str | None = None,
+    watch_interval_s: float | None = 2.0,
+) -> FastAPI:
+    """Build the app.
+
+    ``source``: settings (the engine is opened by the lifespan) or an open engine (tests, notebooks).
+    ``web_read_key``: a *read* key injected into the storefront page (demo); without it the page
+    asks for a key. ``watch_interval_s``: poll the artifact ``current`` pointer (None = off).
+    """
+    engine_given = isinstance(source, Engine)
+    settings = source.settings if isinstance(source, Engine) else (source or Settings())
+    metrics = Metrics()
+
+    def attach(app: FastAPI, engine: Engine) -> None:
+        app.state.engine = engine
+        app.state.verifier = KeyVerifier(engine.store)
+        engine.on_swap(lambda b: metrics.set_model(b.run_id, b.loaded_at.timestamp()))
+        engine.on_training_done(lambda st: metrics.training(st.state, st.seconds))
+        metrics.set_model(engine.bundle.run_id, engine.bundle.loaded_at.timestamp())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine: Engine = app.state.engine if engine_given else Engine.open(settings)
+        if not engine_given:
+            attach(app, engine)
+        if watch_interval_s:
+            engine.watch(watch_interval_s)
+        log.info("shopmind API ready: run %s, services %s", engine.bundle.run_id, sorted(engine.bundle.services))
+        try:
+            yield
+        finally:
+            if not engine_given:
+                engine.close()
+
+    app = FastAPI(
+        title="shopmind",
+        version=shopmind.__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.web_read_key = web_read_key
+    if isinstance(source, Engine):
+        attach(app, source)
+
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    _mount_web(app)
+
+    if settings.server.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body_bytes=settings.server.max_body_bytes)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """Storefront at ``/``, dashboard at ``/dashboard``, API docs at ``/docs`` — every asset local."""
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def storefront() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html")
+
+    @app.get("/dashboard", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(WEB_DIR / "dashboard.html")
+
+    @app.get("/web-config.js", include_in_schema=False)
+    def web_config() -> Response:
+        # Only a read key may ever be injected into a page; admin keys are typed in by the operator.
+        config: dict[str, object] = {"readKey": app.state.web_read_key}
+        if app.state.web_read_key:  # demo mode: offer a few customers in the user switcher
+            config["demoUsers"] = _demo_users(app)
+        body = f"window.SHOPMIND_CONFIG = {json.dumps(config)};\n"
+        return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
+
+    swagger_dir = _swagger_dir()
+    if swagger_dir is not None:
+        app.mount("/docs-assets", StaticFiles(directory=swagger_dir), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title="shopmind API",
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            )
+    else:
+
+        @app.get("/docs", include_in_schema=False)
+        def docs_fallback() -> FileResponse:
+            return FileResponse(WEB_DIR / "apidocs.html")
+
+
+def _demo_users(app: FastAPI) -> list[str]:
+    cached = getattr(app.state, "demo_users", None)
+    if cached is None:
+        try:
+            cached = sorted(app.state.engine.store.user_ids())[:12]
+        except Exception:  # the page works without suggestions
+            cached = []
+        app.state.demo_users = cached
+    return cached
+
+
+def _swagger_dir() -> Path | None:
+    """Swagger UI from the ``swagger-ui-bundle`` package when installed (no CDN either way)."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return None
+    path = Path(swagger_ui_bundle.swagger_ui_path)
+    return path if (path / "swagger-ui-bundle.js").is_file() else None
+

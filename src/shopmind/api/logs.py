@@ -1,0 +1,60 @@
+"""Logging set-up for the server process: plain text or one JSON object per line (``log_json``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from shopmind.config import Settings
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts", "level", "logger", "message", ...extra fields}``; exceptions as a ``exc`` string."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                payload[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def logging_config(settings: Settings) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dict, also handed to uvicorn as ``log_config``."""
+    formatter = (
+        {"()": "shopmind.api.logs.JsonFormatter"}
+        if settings.log_json
+        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    )
+    level = settings.log_level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            "uvicorn": {"level": level},
+            "uvicorn.error": {"level": level},
+            # the service middleware writes one access line per request with route and duration
+            "uvicorn.access": {"level": "WARNING"},
+            "shopmind.api.access": {"level": level},
+        },
+    }
+
+
+def configure(settings: Settings) -> None:
+    import logging.config
+
+    logging.config.dictConfig(logging_config(settings))

@@ -1,0 +1,138 @@
+"""Administration: training in the background, versions, rollback, data quality, reports, analytics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path as FsPath
+from typing import Any
+
+from fastapi import APIRouter, Path, Query
+
+from shopmind.api.deps import AdminKey, EngineDep
+from shopmind.api.schemas import TrainIn
+from shopmind.engine import CAPABILITIES
+from shopmind.errors import DataError, Location, UnknownIdError
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get("/status", summary="Serving run, services and training state")
+def status(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    return engine.status() | {"counts": engine.store.counts()}
+
+
+@router.post("/train", summary="Train now (background); the new run is swapped in when done", status_code=202)
+def train(engine: EngineDep, _: AdminKey, body: TrainIn | None = None) -> dict[str, Any]:
+    components = body.components if body else None
+    if components:
+        unknown = sorted(set(components) - set(CAPABILITIES))
+        if unknown:
+            raise DataError(
+                "unknown components", value=unknown, expected=" | ".join(CAPABILITIES), location=Location(field="components")
+            )
+    status = engine.start_training(components)
+    return status.to_dict()
+
+
+@router.get("/training", summary="State of the last or running training")
+def training(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    return engine.training_status()
+
+
+@router.get("/models", summary="Model versions (training runs), newest first")
+def models(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    return {"serving": engine.bundle.run_id, "runs": json.loads(json.dumps(engine.versions(), default=str))}
+
+
+@router.post("/models/{run_id}/activate", summary="Serve an earlier run")
+def activate(
+    engine: EngineDep, _: AdminKey, run_id: str = Path(pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+) -> dict[str, Any]:
+    known = {str(r.get("id")) for r in engine.versions()}
+    if run_id not in known:
+        raise UnknownIdError("unknown run", value=run_id, location=Location(field="run_id"))
+    bundle = engine.activate(run_id)
+    return {"serving": bundle.run_id, "services": sorted(bundle.services)}
+
+
+@router.post("/rollback", summary="Go back to the previous run")
+def rollback(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    bundle = engine.rollback()
+    return {"serving": bundle.run_id, "services": sorted(bundle.services)}
+
+
+@router.get("/quality", summary="Data-quality report of the store")
+def quality(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    try:
+        from shopmind.ingest import quality_report
+    except ImportError:
+        return {"available": False, "counts": engine.store.counts()}
+    report = quality_report(engine.store)
+    data = report.to_dict() if hasattr(report, "to_dict") else report
+    return json.loads(json.dumps(data, default=str))
+
+
+def _reports_dir(engine: Any) -> FsPath:
+    return FsPath(engine.settings.reports_dir)
+
+
+@router.get("/reports", summary="Evaluation reports (JSON files under settings.reports_dir)")
+def reports(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    root = _reports_dir(engine)
+    files = sorted(root.rglob("*.json")) if root.is_dir() else []
+    out = []
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            out.append(
+                {
+                    "name": rel,
+                    "dataset": data.get("dataset"),
+                    "protocol": data.get("protocol"),
+                    "rows": data.get("rows", []) if isinstance(data.get("rows"), list) else [],
+                }
+            )
+    return {"reports": out}
+
+
+@router.get("/reports/{name:path}", summary="One evaluation report")
+def report(engine: EngineDep, _: AdminKey, name: str) -> Any:
+    root = _reports_dir(engine).resolve()
+    path = (root / name).resolve()
+    # never serve anything outside the reports folder (../ in the name)
+    if root not in path.parents or path.suffix != ".json" or not path.is_file():
+        raise UnknownIdError("unknown report", value=name, location=Location(field="name"))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@router.get("/search-analytics", summary="Top queries, zero-result queries, click-through")
+def search_analytics(engine: EngineDep, _: AdminKey, top: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
+    search = engine.bundle.services.get("search")
+    if search is not None and hasattr(search, "analytics"):
+        data = search.analytics()
+        data = data.to_dict() if hasattr(data, "to_dict") else data
+        return json.loads(json.dumps(data, default=str))
+    return fallback_analytics(engine, top)
+
+
+def fallback_analytics(engine: Any, top: int) -> dict[str, Any]:
+    """Computed from the store's search and click logs when no search service is loaded."""
+    searches = engine.store.search_log_frame()
+    clicks = engine.store.click_log_frame()
+    if searches.empty:
+        return {"searches": 0, "top_queries": [], "zero_result_queries": [], "click_through_rate": None}
+    q = searches["query"].str.lower().str.strip()
+    top_q = q.value_counts().head(top)
+    zero = q[searches["n_results"] == 0].value_counts().head(top)
+    clicked = set(clicks["search_id"]) if not clicks.empty else set()
+    ctr = float(searches["search_id"].isin(clicked).mean())
+    return {
+        "searches": len(searches),
+        "top_queries": [{"query": k, "count": int(v)} for k, v in top_q.items()],
+        "zero_result_queries": [{"query": k, "count": int(v)} for k, v in zero.items()],
+        "click_through_rate": round(ctr, 4),
+    }

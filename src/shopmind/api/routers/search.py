@@ -1,0 +1,77 @@
+"""Product search with facets and highlights, autocomplete, and click logging for analytics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from shopmind.api.deps import EngineDep, ReadKey
+from shopmind.api.schemas import ClickIn
+from shopmind.errors import DataError, Location
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+
+def _jsonable(result: Any) -> dict[str, Any]:
+    if hasattr(result, "to_dict"):
+        return result.to_dict()
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json")
+    return dict(result)
+
+
+@router.get("", summary="Search products")
+def search(
+    engine: EngineDep,
+    principal: ReadKey,
+    q: str = Query(..., min_length=1, max_length=500, description="the query (English or Chinese)"),
+    k: int = Query(10, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=10_000),
+    category: str | None = Query(None, max_length=200, description="category path prefix 'A > B'"),
+    brand: str | None = Query(None, max_length=200),
+    price: str | None = Query(None, pattern=r"^\d*(\.\d+)?\.\.\d*(\.\d+)?$", description="range 'lo..hi'"),
+    min_price: float | None = Query(None, ge=0, le=1e9),
+    max_price: float | None = Query(None, ge=0, le=1e9),
+    in_stock: bool | None = Query(None),
+    attr: list[str] = Query([], max_length=20, description="attribute filters 'key:value'"),
+    sort: str | None = Query(
+        None, pattern=r"^(relevance|price_asc|price_desc|newest|popularity|rating)$", description="default relevance"
+    ),
+    mode: str | None = Query(None, pattern=r"^(bm25|semantic|hybrid|ltr)$", description="default: the trained mode"),
+    user_id: str | None = Query(None, max_length=128, description="personalise (a bound key's user wins)"),
+) -> dict[str, Any]:
+    if principal.user_id is not None:
+        user_id = principal.user_id
+    filters: dict[str, Any] = {"category": category, "brand": brand, "in_stock": in_stock}
+    if price is None and (min_price is not None or max_price is not None):
+        price = f"{'' if min_price is None else min_price}..{'' if max_price is None else max_price}"
+    filters["price"] = price
+    for pair in attr:
+        key, sep, value = pair.partition(":")
+        if not sep or not key.strip():
+            raise DataError("attribute filter must be 'key:value'", value=pair, location=Location(field="attr"))
+        filters[f"attr.{key.strip()}"] = value.strip()
+    filters = {key: v for key, v in filters.items() if v is not None}
+    run_id = engine.bundle.run_id
+    data = _jsonable(engine.search(q, k, offset, filters, sort, user_id, mode))
+    data.setdefault("run_id", run_id)
+    return data
+
+
+@router.get("/suggest", summary="Autocomplete")
+def suggest(
+    engine: EngineDep,
+    _: ReadKey,
+    q: str = Query(..., min_length=1, max_length=100, description="what the user typed so far"),
+    k: int = Query(8, ge=1, le=20),
+) -> dict[str, Any]:
+    result = engine.suggest(q, k)
+    if isinstance(result, dict):
+        return result
+    return {"prefix": q, "suggestions": list(result)[:k]}
+
+
+@router.post("/clicks", summary="Log a click on a search result", status_code=204)
+def click(engine: EngineDep, _: ReadKey, body: ClickIn) -> None:
+    engine.log_click(body.search_id, body.item_id, body.position)

@@ -1,0 +1,73 @@
+"""Run the service with uvicorn: ``run_server(settings, host, port, workers)``.
+
+One worker serves the app object directly. Several workers need an import string, so the settings
+(and the optional storefront read key) travel to the worker processes in environment variables
+whose names do not start with ``SHOPMIND_`` (those are reserved for settings), and Prometheus runs
+in multi-process mode (``PROMETHEUS_MULTIPROC_DIR``) so ``/metrics`` aggregates every worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from typing import Any
+
+from shopmind.config import Settings
+
+log = logging.getLogger(__name__)
+
+SETTINGS_ENV = "_SHOPMIND_SERVE_SETTINGS"
+READ_KEY_ENV = "_SHOPMIND_WEB_READ_KEY"
+
+
+def run_server(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    *,
+    web_read_key: str | None = None,
+) -> None:
+    """Serve until interrupted. Defaults come from ``settings.server`` (host 127.0.0.1)."""
+    import uvicorn
+
+    from shopmind.api.logs import logging_config
+
+    host = host or settings.server.host
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    log_config = logging_config(settings)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": log_config,
+        "access_log": False,  # the service middleware logs every request with its route and duration
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        from shopmind.api.app import create_app
+
+        uvicorn.run(create_app(settings, web_read_key=web_read_key), **common)
+        return
+    os.environ[SETTINGS_ENV] = json.dumps(settings.model_dump(mode="json"))
+    if web_read_key:
+        os.environ[READ_KEY_ENV] = web_read_key
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shopmind-metrics-")
+    uvicorn.run("shopmind.api.server:app_from_env", factory=True, workers=workers, **common)
+
+
+def app_from_env() -> Any:
+    """App factory for uvicorn worker processes (see the module docstring)."""
+    from shopmind.api.app import create_app
+
+    raw = os.environ.get(SETTINGS_ENV)
+    if raw:
+        settings = Settings.model_validate(json.loads(raw))
+    else:
+        from shopmind.config import load_settings
+
+        settings = load_settings()
+    return create_app(settings, web_read_key=os.environ.get(READ_KEY_ENV) or None)

@@ -1,0 +1,114 @@
+"""``shopmind evaluate recommend``: offline recommendation benchmarks (msr, loo, temporal protocols)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from shopmind.cli.common import console, err_console, write_json
+from shopmind.errors import ConfigError
+
+# Algorithms run when none is named: fast ones (the neural models train for minutes on CPU).
+DEFAULT_ALGORITHMS = ("popularity", "user_knn", "item_knn", "sar", "ease", "als", "bpr")
+
+
+def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
+    @evaluate_app.command("recommend")
+    def evaluate_recommend(
+        dataset: str = typer.Option(..., "--dataset", help="ml-100k | sequences | shop"),
+        protocol: str = typer.Option(None, "--protocol", help="msr | loo | temporal (default per dataset)"),
+        data_dir: Path | None = typer.Option(
+            None, "--data-dir", help="ml-100k folder (RecBole atomic files)"
+        ),
+        data_file: Path | None = typer.Option(None, "--data-file", help="S3Rec sequence file for loo"),
+        algorithm: list[str] = typer.Option(
+            [], "--algorithm", "-a", help="Algorithm name (repeatable; default: the fast families)"
+        ),
+        seeds: str = typer.Option("42", "--seeds", help="Comma-separated split seeds, e.g. 42,43,44,45,46"),
+        k: int = typer.Option(10, "--k", help="List length"),
+        params: Path | None = typer.Option(
+            None, "--params", help='JSON file {"<algorithm>": {hyper-parameters}} overriding defaults'
+        ),
+        test_fraction: float = typer.Option(0.2, "--test-fraction", help="temporal: share of time held out"),
+        threads: int = typer.Option(1, "--threads", help="Threads per model (0 = library default)"),
+        json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON"),
+        dump: Path | None = typer.Option(
+            None, "--dump", help="Write the scored top-k as TSV user/item/rank/score (per algorithm/seed)"
+        ),
+    ) -> None:
+        """Fit each algorithm on a benchmark split and print its metrics beside published figures."""
+        from shopmind.evaluate.dump import dump_path, write_dump
+        from shopmind.evaluate.harness import aggregate, evaluate_model, factory
+        from shopmind.evaluate.report import payload, table
+
+        proto = protocol or {"ml-100k": "msr", "sequences": "loo", "shop": "temporal"}.get(dataset)
+        if proto is None:
+            raise ConfigError("unknown dataset", value=dataset, expected="ml-100k, sequences or shop")
+        try:
+            seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError as exc:
+            raise ConfigError("--seeds must be comma-separated integers", value=seeds) from exc
+        if not seed_list:
+            raise ConfigError("--seeds is empty", value=seeds, expected="e.g. 42 or 42,43,44")
+        overrides = json.loads(params.read_text()) if params else {}
+        make_split, name = _split_builder(dataset, proto, data_dir, data_file, k, test_fraction)
+        names = list(algorithm) or _available(DEFAULT_ALGORITHMS)
+        splits = {s: make_split(s) for s in (seed_list if proto == "msr" else seed_list[:1])}
+        rows = []
+        for algo in names:
+            build = factory(algo, overrides.get(algo), threads=threads)
+            results = []
+            for seed in seed_list:
+                split = splits.get(seed) or next(iter(splits.values()))
+                err_console.print(f"[dim]{algo} · seed {seed} …[/]")
+                res = evaluate_model(algo, build, split, seed=seed)
+                results.append(res)
+                if dump is not None:
+                    path = dump_path(dump, algo, seed, len(names) > 1, len(seed_list) > 1)
+                    n = write_dump(path, split, res.recs, res.scores)
+                    err_console.print(f"wrote {n} rows to {path}")
+            rows.append(aggregate(results))
+        console.print(table(name, proto, rows, k))
+        write_json(json_out, payload(name, proto, rows, k=k, params=overrides))
+
+
+def _available(names: tuple[str, ...]) -> list[str]:
+    from shopmind.evaluate.harness import algorithm_names
+
+    known = set(algorithm_names())
+    return [n for n in names if n in known]
+
+
+def _split_builder(
+    dataset: str, protocol: str, data_dir: Path | None, data_file: Path | None, k: int, test_fraction: float
+):
+    from shopmind.evaluate import protocols as P
+
+    if dataset == "ml-100k":
+        if protocol != "msr":
+            raise ConfigError("ml-100k is evaluated with --protocol msr", value=protocol)
+        if data_dir is None:
+            raise ConfigError("--data-dir is required for ml-100k", expected="the ml-100k folder")
+        return (lambda seed: P.msr_protocol(data_dir, seed=seed, k=k)), "ml-100k"
+    if dataset == "sequences":
+        if protocol != "loo":
+            raise ConfigError("sequence files are evaluated with --protocol loo", value=protocol)
+        if data_file is None:
+            raise ConfigError("--data-file is required for sequences", expected="an S3Rec-format file")
+        split = P.loo_protocol(data_file, k=k)
+        return (lambda seed: split), data_file.stem
+    if dataset == "shop":
+        if protocol != "temporal":
+            raise ConfigError("the shop's data is evaluated with --protocol temporal", value=protocol)
+        from shopmind.cli.common import open_configured_store
+
+        store = open_configured_store()
+        try:
+            ds = store.load_dataset()
+        finally:
+            store.close()
+        split = P.temporal_protocol(ds, test_fraction=test_fraction, k=k)
+        return (lambda seed: split), "shop"
+    raise ConfigError("unknown dataset", value=dataset, expected="ml-100k, sequences or shop")

@@ -1,0 +1,74 @@
+"""``shopmind keys create|list|revoke``: scoped API keys (only their hashes are stored)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from shopmind.cli.common import console, err_console, open_configured_store, settings
+
+keys_app = typer.Typer(help="Manage API keys (scopes: read, ingest, admin).", no_args_is_help=True)
+
+
+def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def create(
+    scope: str = typer.Option(..., "--scope", help="read (browser-safe), ingest or admin."),
+    user: str = typer.Option(None, "--user", help="Bind a read key to one customer id."),
+    name: str = typer.Option(None, "--name", help="A label shown by `keys list`."),
+) -> None:
+    """Create a key and print its secret — the only time it is shown."""
+    from shopmind.api.auth import create_key
+
+    store = open_configured_store(settings())
+    try:
+        record, secret = create_key(store, scope, name=name, user_id=user)
+    finally:
+        store.close()
+    console.print(f"created key [bold]{record.id}[/] ({record.name}, scope {scope}{', user ' + user if user else ''})")
+    console.print(secret, soft_wrap=True, highlight=False)
+    err_console.print("store the secret now: only its hash is kept and it cannot be shown again")
+
+
+@keys_app.command("list")
+def list_keys(
+    all_keys: bool = typer.Option(False, "--all", help="Include revoked keys."),
+) -> None:
+    """List keys (id, name, scope, customer binding, prefix); secrets are never shown."""
+    store = open_configured_store(settings())
+    try:
+        records = store.api_keys(include_revoked=all_keys)
+    finally:
+        store.close()
+    table = Table(title="API keys")
+    for col in ("id", "name", "scopes", "user", "prefix", "created", "revoked"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            r.id,
+            r.name,
+            ",".join(r.scopes),
+            r.user_id or "",
+            r.prefix + "…",
+            r.created_at.isoformat(timespec="seconds") if r.created_at else "",
+            r.revoked_at.isoformat(timespec="seconds") if r.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(key_id: str = typer.Argument(..., help="The key id shown by `keys list`.")) -> None:
+    """Revoke a key; every server stops accepting it within 5 seconds (verification cache)."""
+    from shopmind.errors import UnknownIdError
+
+    store = open_configured_store(settings())
+    try:
+        done = store.revoke_api_key(key_id)
+    finally:
+        store.close()
+    if not done:
+        raise UnknownIdError("no active key with this id", value=key_id)
+    console.print(f"revoked key {key_id}")

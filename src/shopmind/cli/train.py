@@ -1,0 +1,133 @@
+"""``shopmind train``, ``shopmind models`` and ``shopmind demo`` (generate → ingest → train → serve)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from shopmind.cli.common import console, err_console, open_configured_store, settings
+
+
+def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("models")(models)
+    app.command("demo")(demo)
+
+
+def _train(s, store, components: list[str] | None) -> str:
+    from shopmind.pipeline import TrainContext, train_all
+    from shopmind.store.artifacts import ArtifactStore
+
+    artifacts = ArtifactStore(s.artifacts_dir)
+    with console.status("training…") as status:
+        ctx = TrainContext(store=store, settings=s, progress=lambda msg: status.update(msg))
+        run_id = train_all(ctx, artifacts, components)
+    manifest = next((m for m in artifacts.runs() if m.get("id") == run_id), {})
+    table = Table(title=f"training run {run_id}")
+    table.add_column("component")
+    table.add_column("seconds", justify="right")
+    table.add_column("details")
+    for name, info in manifest.get("components", {}).items():
+        details = ", ".join(
+            f"{k}={v}" for k, v in info.items() if k != "seconds" and not isinstance(v, dict | list)
+        )
+        table.add_row(name, f"{info.get('seconds', 0):.1f}", details[:90])
+    console.print(table)
+    return run_id
+
+
+def train(
+    component: list[str] = typer.Option(
+        None, "--component", help="Train only these (recommend, search, assistant, forecast)."
+    ),
+) -> None:
+    """Train the configured models on the store's data and publish them as the current version."""
+    s = settings()
+    store = open_configured_store(s)
+    try:
+        _train(s, store, component or None)
+    finally:
+        store.close()
+
+
+def models() -> None:
+    """List training runs (newest first) and which one is current."""
+    from shopmind.store.artifacts import ArtifactStore
+
+    artifacts = ArtifactStore(settings().artifacts_dir)
+    current = artifacts.current()
+    table = Table(title="model versions")
+    for col in ("run", "status", "created", "components", "error"):
+        table.add_column(col)
+    for m in artifacts.runs():
+        mark = " (current)" if current is not None and m.get("id") == current.id else ""
+        table.add_row(
+            f"{m.get('id')}{mark}",
+            str(m.get("status")),
+            str(m.get("created_at", "")),
+            ", ".join(m.get("components", {})),
+            str(m.get("error") or "")[:60],
+        )
+    console.print(table)
+
+
+def demo(
+    size: str = typer.Option("demo", help="Synthetic shop size preset: tiny, demo or large."),
+    seed: int = typer.Option(42, help="Seed of the synthetic shop."),
+    data_dir: Path = typer.Option(Path("var/demo-data"), help="Where the generated files go."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web service at the end."),
+    fresh: bool = typer.Option(False, "--fresh", help="Regenerate and re-ingest even if the data exists."),
+) -> None:
+    """The whole pipeline on the synthetic demo shop: generate → ingest → quality → train → serve."""
+    from shopmind.datasets.synthetic import ShopConfig, generate
+    from shopmind.ingest import ingest_directory
+    from shopmind.ingest.quality import quality_report, render_quality
+
+    s = settings()
+    marker = data_dir / f".generated-{size}-{seed}"
+    if fresh or not marker.exists():
+        console.rule(f"1/4 generate the {size} shop (seed {seed})")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        generate(ShopConfig.preset(size, seed=seed), data_dir)
+        marker.touch()
+    else:
+        console.print(f"using the generated shop in {data_dir} (--fresh to regenerate)")
+
+    store = open_configured_store(s)
+    try:
+        console.rule("2/4 ingest")
+        reports = ingest_directory(store, data_dir)
+        for report in reports:
+            console.print(report.summary())
+        report = quality_report(store)
+        s.reports_dir.mkdir(parents=True, exist_ok=True)
+        (s.reports_dir / "quality.json").write_text(__import__("json").dumps(report, indent=2, default=str))
+        render_quality(report, console)
+
+        console.rule("3/4 train")
+        _train(s, store, None)
+    finally:
+        store.close()
+
+    if not serve:
+        console.print("[green]demo pipeline finished[/] (--no-serve: not starting the web service)")
+        return
+    console.rule("4/4 serve")
+    from shopmind.api.auth import ensure_demo_keys
+    from shopmind.api.server import run_server
+
+    store = open_configured_store(s)
+    try:
+        keys = ensure_demo_keys(store)
+    finally:
+        store.close()
+    url = f"http://{s.server.host}:{s.server.port}"
+    console.print(
+        f"[bold]storefront[/]  {url}/\n[bold]dashboard[/]   {url}/dashboard\n[bold]API docs[/]    {url}/docs"
+    )
+    for scope, secret in keys.items():
+        console.print(f"[bold]{scope} key[/]  {secret}")
+    err_console.print("press Ctrl+C to stop")
+    run_server(s, s.server.host, s.server.port, s.server.workers)

@@ -1,0 +1,578 @@
+"""The facade every front end uses: ``Engine.open(settings)`` → recommend / search / chat / forecast.
+
+An :class:`Engine` owns one :class:`~shopmind.store.base.Store`, one ``ArtifactStore`` and a
+:class:`ServiceBundle` — the services loaded from one published training run. Serving never trains
+inline; it loads artifacts and swaps them atomically:
+
+* :meth:`Engine.reload` builds a *complete* new bundle from the current run (every service loaded,
+  none half-initialised) and only then replaces the single ``_bundle`` reference. A request reads
+  that reference once at its start (``bundle = self._bundle``), so requests in flight finish on the
+  bundle they started with, and no request can observe a mix of two versions. Python reference
+  assignment is atomic, so readers need no lock; writers (reload/train/rollback) serialise on one.
+* :meth:`Engine.train` runs :func:`shopmind.pipeline.train_all` into a fresh run. A failed run is
+  marked failed by the pipeline and never published, so the serving bundle stays untouched; the
+  failure is kept in :meth:`Engine.training_status` for the status endpoint.
+* :meth:`Engine.watch` (used by the HTTP server) polls the ``current`` pointer so that every worker
+  process picks up a run published or rolled back by another process.
+
+A capability whose module is not installed or whose artifacts are missing is reported as
+unavailable (``status()["services"][name]``) and its methods raise
+:class:`~shopmind.errors.NotFittedError`, which the HTTP layer maps to 503.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shopmind.config import Settings, load_settings
+from shopmind.data.schema import Document, Event, Item, Order, User
+from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError
+from shopmind.store.base import Store, WriteResult
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES: dict[str, tuple[str, str]] = {
+    "recommend": ("shopmind.recommend.service", "RecommendService"),
+    "search": ("shopmind.search.service", "SearchService"),
+    "assistant": ("shopmind.assistant.service", "AssistantService"),
+    "forecast": ("shopmind.forecast.service", "ForecastService"),
+}
+"""Capability name → (module, service class). Loaded in this order; later ones may use earlier ones."""
+
+
+@dataclass(frozen=True)
+class ServiceBundle:
+    """The services loaded from one training run; immutable once built.
+
+    ``services`` holds what loaded; ``unavailable`` says why each other capability is missing
+    (``"not trained"``, ``"module not installed"``, or the load error).
+    """
+
+    run_id: str | None
+    run_path: Path | None
+    services: dict[str, Any]
+    unavailable: dict[str, str]
+    loaded_at: datetime
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        svc = self.services.get(name)
+        if svc is None:
+            why = self.unavailable.get(name, "not trained")
+            raise NotFittedError(
+                f"{name} is not available: {why}",
+                expected="a published training run with this component (run `shopmind train`)",
+            )
+        return svc
+
+
+@dataclass
+class TrainingStatus:
+    """The last (or running) training attempt."""
+
+    state: str = "idle"  # idle | running | succeeded | failed
+    run_id: str | None = None
+    components: list[str] | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    error: str | None = None
+    progress: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "run_id": self.run_id,
+            "components": self.components,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "seconds": self.seconds,
+            "error": self.error,
+            "progress": list(self.progress[-20:]),
+        }
+
+
+class TrainingInProgress(ConfigError):
+    """A training run was requested while another one is running in this process."""
+
+
+def _open_artifacts(settings: Settings) -> Any:
+    try:
+        from shopmind.store.artifacts import ArtifactStore
+    except ModuleNotFoundError as exc:
+        if exc.name != "shopmind.store.artifacts":
+            raise
+        log.warning("shopmind.store.artifacts is not installed: serving without trained models")
+        return None
+    return ArtifactStore(settings.artifacts_dir)
+
+
+class Engine:
+    """Thread-safe facade over the store, the artifact store and the loaded services."""
+
+    def __init__(self, store: Store, artifacts: Any, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = store
+        self.artifacts = artifacts
+        self._write_lock = threading.RLock()  # serialises reload / rollback / activate
+        self._train_lock = threading.Lock()  # one training at a time per process
+        self._training = TrainingStatus()
+        self._listeners: list[Callable[[ServiceBundle], None]] = []
+        self._train_listeners: list[Callable[[TrainingStatus], None]] = []
+        self._bundle = ServiceBundle(None, None, {}, dict.fromkeys(CAPABILITIES, "not loaded"), _now())
+        self._watch_stop: threading.Event | None = None
+
+    # ----------------------------------------------------------------------------------------
+    # construction, loading, swapping
+    # ----------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, load: bool = True) -> Engine:
+        """Open the configured store and artifact store and load the current run's services."""
+        from shopmind.store import open_store
+
+        settings = settings or load_settings()
+        if settings.store_url.startswith("sqlite:///"):
+            Path(settings.store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        store = open_store(settings.store_url)
+        engine = cls(store, _open_artifacts(settings), settings)
+        if load:
+            engine.reload()
+        return engine
+
+    @property
+    def bundle(self) -> ServiceBundle:
+        """The bundle serving right now (read once per request)."""
+        return self._bundle
+
+    def on_swap(self, listener: Callable[[ServiceBundle], None]) -> None:
+        """Call ``listener(new_bundle)`` after every swap (metrics, logs)."""
+        self._listeners.append(listener)
+
+    def on_training_done(self, listener: Callable[[TrainingStatus], None]) -> None:
+        """Call ``listener(status)`` when a training attempt ends (succeeded or failed)."""
+        self._train_listeners.append(listener)
+
+    def _training_done(self, status: TrainingStatus) -> None:
+        for listener in self._train_listeners:
+            try:
+                listener(status)
+            except Exception:
+                log.exception("training listener failed")
+
+    def _artifacts(self) -> Any:
+        if self.artifacts is None:
+            raise ArtifactError("no artifact store is available", expected="shopmind.store.artifacts")
+        return self.artifacts
+
+    def _current_run(self) -> Any:
+        if self.artifacts is None:
+            return None
+        return self.artifacts.current()
+
+    def build_bundle(self, run: Any) -> ServiceBundle:
+        """Load every capability from ``run`` into a new bundle (no shared state is touched)."""
+        services: dict[str, Any] = {}
+        unavailable: dict[str, str] = {}
+        manifest: dict[str, Any] = {}
+        run_path = Path(run.path) if run is not None else None
+        if run_path is not None and (run_path / "manifest.json").is_file():
+            import json
+
+            try:
+                manifest = json.loads((run_path / "manifest.json").read_text(encoding="utf-8"))
+            except ValueError:
+                manifest = {}
+        for name, (module, cls_name) in CAPABILITIES.items():
+            if run_path is None:
+                unavailable[name] = "not trained"
+                continue
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name and module.startswith(exc.name):
+                    unavailable[name] = "module not installed"
+                    continue
+                raise
+            service_cls = getattr(mod, cls_name, None)
+            if service_cls is None:
+                unavailable[name] = "module not installed"
+                continue
+            path = run_path / name
+            if not path.exists():
+                unavailable[name] = "not trained"
+                continue
+            try:
+                started = time.perf_counter()
+                services[name] = service_cls.load(path, self.store, **self._deps(service_cls, services))
+                log.info("loaded %s from run %s in %.2fs", name, run.id, time.perf_counter() - started)
+            except Exception as exc:  # one broken component must not take the others down
+                log.exception("could not load %s from run %s", name, getattr(run, "id", None))
+                unavailable[name] = f"load failed: {type(exc).__name__}: {exc}"
+        return ServiceBundle(
+            run_id=getattr(run, "id", None),
+            run_path=run_path,
+            services=services,
+            unavailable=unavailable,
+            loaded_at=_now(),
+            manifest=manifest,
+        )
+
+    def _deps(self, service_cls: Any, loaded: dict[str, Any]) -> dict[str, Any]:
+        """Keyword arguments a service's ``load`` accepts among settings and already-loaded services."""
+        try:
+            params = inspect.signature(service_cls.load).parameters
+        except (TypeError, ValueError):
+            return {}
+        offered: dict[str, Any] = {"settings": self.settings}
+        for name, svc in loaded.items():
+            offered[name] = svc
+            offered[f"{name}_service"] = svc
+        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        return {k: v for k, v in offered.items() if k in params or (accepts_any and k == "settings")}
+
+    def reload(self) -> ServiceBundle:
+        """Build a new bundle from the current run, then swap it in with one reference assignment."""
+        with self._write_lock:
+            bundle = self.build_bundle(self._current_run())
+            self._swap(bundle)
+            return bundle
+
+    def _swap(self, bundle: ServiceBundle) -> None:
+        old = self._bundle
+        self._bundle = bundle  # the atomic swap: in-flight requests keep their reference to `old`
+        log.info(
+            "serving run %s (was %s): %s",
+            bundle.run_id,
+            old.run_id,
+            ", ".join(sorted(bundle.services)) or "no services",
+        )
+        for listener in self._listeners:
+            try:
+                listener(bundle)
+            except Exception:
+                log.exception("swap listener failed")
+
+    def reload_if_changed(self) -> bool:
+        """Reload when the published run differs from the serving one; True when it swapped."""
+        run = self._current_run()
+        run_id = getattr(run, "id", None)
+        if run_id == self._bundle.run_id:
+            return False
+        with self._write_lock:
+            if run_id == self._bundle.run_id:
+                return False
+            self._swap(self.build_bundle(run))
+            return True
+
+    def watch(self, interval_s: float = 2.0) -> None:
+        """Start a daemon thread that reloads when another process publishes or rolls back a run."""
+        if self._watch_stop is not None:
+            return
+        stop = threading.Event()
+        self._watch_stop = stop
+
+        def loop() -> None:
+            while not stop.wait(interval_s):
+                try:
+                    self.reload_if_changed()
+                except Exception:
+                    log.exception("artifact watch failed; still serving run %s", self._bundle.run_id)
+
+        threading.Thread(target=loop, name="shopmind-artifact-watch", daemon=True).start()
+
+    def close(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+        self.store.close()
+
+    # ----------------------------------------------------------------------------------------
+    # training, versions
+    # ----------------------------------------------------------------------------------------
+    def train(self, components: Sequence[str] | None = None) -> str:
+        """Train into a new run (``pipeline.train_all``), publish it, then :meth:`reload`.
+
+        Raises :class:`TrainingInProgress` when a training already runs in this process. On failure the
+        serving bundle is untouched, the error is recorded in :meth:`training_status` and re-raised.
+        """
+        if not self._train_lock.acquire(blocking=False):
+            raise TrainingInProgress("a training run is already in progress", expected="wait for it")
+        try:
+            return self._train_locked(components)
+        finally:
+            self._train_lock.release()
+
+    def start_training(self, components: Sequence[str] | None = None) -> TrainingStatus:
+        """Start :meth:`train` in a background thread; returns the status right after starting."""
+        if not self._train_lock.acquire(blocking=False):
+            raise TrainingInProgress("a training run is already in progress", expected="wait for it")
+        status = TrainingStatus(state="running", components=list(components) if components else None)
+        status.started_at = _now()
+        self._training = status
+
+        def run() -> None:
+            try:
+                self._train_locked(components, status)
+            except Exception:
+                pass  # recorded in self._training by _train_locked
+            finally:
+                self._train_lock.release()
+
+        threading.Thread(target=run, name="shopmind-train", daemon=True).start()
+        return self._training
+
+    def _train_locked(self, components: Sequence[str] | None, status: TrainingStatus | None = None) -> str:
+        from shopmind.pipeline import TrainContext, train_all
+
+        if status is None:
+            status = TrainingStatus(state="running", components=list(components) if components else None)
+            status.started_at = _now()
+            self._training = status
+        started = time.perf_counter()
+        ctx = TrainContext(store=self.store, settings=self.settings, progress=status.progress.append)
+        try:
+            run_id = train_all(ctx, self._artifacts(), components)
+        except Exception as exc:
+            status.state = "failed"
+            status.error = f"{type(exc).__name__}: {exc}"
+            status.finished_at = _now()
+            status.seconds = round(time.perf_counter() - started, 3)
+            log.error("training failed, still serving run %s: %s", self._bundle.run_id, status.error)
+            self._training_done(status)
+            raise
+        status.run_id = run_id
+        status.seconds = round(time.perf_counter() - started, 3)
+        try:
+            self.reload()
+        except Exception as exc:
+            status.state = "failed"
+            status.error = f"trained run {run_id} but could not load it: {type(exc).__name__}: {exc}"
+            status.finished_at = _now()
+            self._training_done(status)
+            raise
+        status.state = "succeeded"
+        status.finished_at = _now()
+        self._training_done(status)
+        return run_id
+
+    def training_status(self) -> dict[str, Any]:
+        return self._training.to_dict()
+
+    @property
+    def training_running(self) -> bool:
+        return self._training.state == "running"
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every training run known to the artifact store, newest first, with the serving one marked."""
+        if self.artifacts is None:
+            return []
+        serving = self._bundle.run_id
+        current = getattr(self._current_run(), "id", None)
+        out = []
+        for run in self.artifacts.runs():
+            row = dict(run)
+            row["serving"] = row.get("id") == serving
+            row["current"] = row.get("id") == current
+            out.append(row)
+        return out
+
+    def rollback(self) -> ServiceBundle:
+        """Point ``current`` back to the previously published run and swap to it."""
+        with self._write_lock:
+            self._artifacts().rollback()
+            return self.reload()
+
+    def activate(self, run_id: str) -> ServiceBundle:
+        """Serve an earlier published run."""
+        with self._write_lock:
+            self._artifacts().activate(run_id)
+            return self.reload()
+
+    def status(self) -> dict[str, Any]:
+        b = self._bundle
+        services = {name: "ok" for name in b.services} | {
+            name: why for name, why in b.unavailable.items() if name not in b.services
+        }
+        return {
+            "run_id": b.run_id,
+            "loaded_at": b.loaded_at.isoformat(),
+            "services": services,
+            "training": self.training_status(),
+            "store": self.store.url.split("://", 1)[0],
+        }
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when the store answers and a run with at least one service is loaded."""
+        checks: dict[str, Any] = {}
+        try:
+            self.store.counts()
+            checks["store"] = "ok"
+        except Exception as exc:
+            checks["store"] = f"error: {type(exc).__name__}"
+        b = self._bundle
+        checks["artifacts"] = f"run {b.run_id}" if b.services else "no trained run loaded"
+        return checks["store"] == "ok" and bool(b.services), checks
+
+    # ----------------------------------------------------------------------------------------
+    # writes (store first, then live updates of loaded services)
+    # ----------------------------------------------------------------------------------------
+    def upsert_items(self, items: Sequence[Item]) -> WriteResult:
+        result = self.store.upsert_items(items)
+        search = self._bundle.services.get("search")
+        if search is not None and hasattr(search, "upsert_items"):
+            search.upsert_items(list(items))
+        return result
+
+    def delete_items(self, ids: Sequence[str]) -> WriteResult:
+        result = self.store.delete_items(ids)
+        search = self._bundle.services.get("search")
+        if search is not None and hasattr(search, "delete_items"):
+            search.delete_items(list(ids))
+        return result
+
+    def upsert_users(self, users: Sequence[User]) -> WriteResult:
+        return self.store.upsert_users(users)
+
+    def upsert_orders(self, orders: Sequence[Order]) -> WriteResult:
+        return self.store.upsert_orders(orders)
+
+    def upsert_documents(self, docs: Sequence[Document]) -> WriteResult:
+        return self.store.upsert_documents(docs)
+
+    def add_events(self, events: Sequence[Event]) -> tuple[WriteResult, list[Event]]:
+        """Store events idempotently and fold the new ones into the recommender.
+
+        Returns the write result and the events that were new (those are what ``observe`` saw).
+        """
+        seen: set[str] = set()
+        unique = []
+        for e in events:
+            if e.id not in seen:
+                seen.add(e.id)
+                unique.append(e)
+        existing = self.store.existing_event_ids([e.id for e in unique]) if unique else set()
+        result = self.store.add_events(unique)
+        result.duplicates = max(result.duplicates, len(events) - result.inserted)
+        new = [e for e in unique if e.id not in existing]
+        if new:
+            self.observe(new)
+        return result, new
+
+    def observe(self, events: Iterable[Event]) -> None:
+        """Real-time fold-in of new behaviour into the loaded recommender (no-op when not loaded)."""
+        rec = self._bundle.services.get("recommend")
+        if rec is not None and hasattr(rec, "observe"):
+            rec.observe(list(events))
+
+    # ----------------------------------------------------------------------------------------
+    # reads: every call takes the bundle once
+    # ----------------------------------------------------------------------------------------
+    def service(self, name: str) -> Any:
+        return self._bundle.get(name)
+
+    def recommend(
+        self,
+        user_id: str,
+        k: int = 10,
+        filters: dict[str, Any] | None = None,
+        session_items: Sequence[str] | None = None,
+    ) -> Any:
+        svc = self._bundle.get("recommend")
+        return svc.recommend(user_id, k, filters=rec_filters(filters), session_items=list(session_items or []) or None)
+
+    def similar_items(self, item_id: str, k: int = 10) -> Any:
+        return self._bundle.get("recommend").similar_items(item_id, k)
+
+    def bought_together(self, item_id: str, k: int = 10) -> Any:
+        return self._bundle.get("recommend").bought_together(item_id, k)
+
+    def trending(self, k: int = 10, category: str | None = None) -> Any:
+        return self._bundle.get("recommend").trending(k, category)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        offset: int = 0,
+        filters: dict[str, Any] | None = None,
+        sort: str | None = None,
+        user_id: str | None = None,
+        mode: str | None = None,
+    ) -> Any:
+        kwargs: dict[str, Any] = {"k": k, "offset": offset, "filters": filters or None, "user_id": user_id}
+        if sort:
+            kwargs["sort"] = sort
+        if mode:
+            kwargs["mode"] = mode
+        return self._bundle.get("search").search(query, **kwargs)
+
+    def suggest(self, prefix: str, k: int = 8) -> Any:
+        svc = self._bundle.get("search")
+        try:
+            return svc.suggest(prefix, k=k)
+        except TypeError:  # a suggest without a size parameter
+            return svc.suggest(prefix)
+
+    def log_click(self, search_id: str, item_id: str, position: int) -> None:
+        svc = self._bundle.services.get("search")
+        if svc is not None and hasattr(svc, "log_click"):
+            svc.log_click(search_id, item_id, position)
+        else:
+            self.store.log_click(search_id=search_id, item_id=item_id, position=position)
+
+    def search_analytics(self) -> Any:
+        return self._bundle.get("search").analytics()
+
+    def chat(self, message: str, conversation_id: str | None = None, user_id: str | None = None) -> Any:
+        return self._bundle.get("assistant").chat(message, conversation_id, user_id)
+
+    def describe(self, item_id: str, style: str | None = None, language: str | None = None) -> Any:
+        kwargs = {k: v for k, v in {"style": style, "language": language}.items() if v}
+        return self._bundle.get("assistant").describe(item_id, **kwargs)
+
+    def review_insights(self, item_id: str) -> Any:
+        return self._bundle.get("assistant").review_insights(item_id)
+
+    def forecast(self, item_id: str, horizon: int | None = None) -> Any:
+        svc = self._bundle.get("forecast")
+        return svc.forecast(item_id, horizon) if horizon else svc.forecast(item_id)
+
+    def inventory(self, item_id: str, **kwargs: Any) -> Any:
+        return self._bundle.get("forecast").inventory(item_id, **kwargs)
+
+
+def rec_filters(filters: Any) -> Any:
+    """A ``dict`` of business filters as ``shopmind.recommend.filters.RecFilters`` (validated).
+
+    Keys: ``in_stock``, ``category`` (path prefix), ``min_price``, ``max_price``, ``exclude_seen``,
+    ``exclude_purchased``, ``exclude_ids``, ``boosts``, ``brand_boosts``, ``category_boosts``.
+    """
+    if filters is None or not isinstance(filters, dict):
+        return filters
+    from pydantic import ValidationError
+
+    from shopmind.recommend.filters import RecFilters
+
+    try:
+        return RecFilters(**filters)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first.get("loc", ())) or None
+        raise DataError(
+            f"invalid recommendation filter: {first.get('msg')}",
+            value=first.get("input"),
+            location=Location(field=field),
+        ) from exc
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

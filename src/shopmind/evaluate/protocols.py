@@ -1,0 +1,449 @@
+"""Offline evaluation protocols: how a benchmark is split into what a model sees and what it is scored on.
+
+Every protocol returns an :class:`EvalSplit`; the harness (``shopmind.evaluate.harness``) fits a model on
+``split.train`` and scores its top-k for ``split.users`` against ``split.truth``.
+
+* ``msr`` — Microsoft Recommenders' MovieLens-100k benchmark, bit for bit (``python_stratified_split``
+  with ``filter_by="item"``): ratings in file order; ``np.random.seed(seed)``; one uniform random number
+  per row; sort by (item, random); rank rows within each item 1..n; train = rank ≤ round(0.75·n) with
+  numpy's round-half-to-even; test = the rest. Candidates are the training items, the user's training
+  items are excluded, every test rating is relevant; metrics are averaged over users present in both
+  the test set and the recommendations.
+* ``loo`` — leave-last-out over time-ordered sequences (S3Rec/SASRec convention): last item = test,
+  second-to-last = validation, the rest = train. Models are fitted on the train prefix (``len − 2``
+  items, as S3Rec's fine-tuning does); at test time a model that can fold in (``score_sequences`` /
+  ``score_history``) is given the prefix up to and including the validation item. All items are ranked
+  (no sampled negatives); the user's history items are excluded from the ranking, as S3Rec's
+  ``full_sort`` does (``rating_pred[train_matrix > 0] = 0``), so a test item that repeats a history item
+  counts as a miss. ``phase="valid"`` scores the validation item from the ``len − 2`` prefix (tuning).
+* ``temporal`` — a global time split for the shop's own data: events at or after the
+  ``(1 − test_fraction)`` time quantile are the test set; users and items are those of the training
+  period; relevant = any later interaction of a known user with an item they had not interacted with
+  in training (re-interactions with already-seen items are excluded with the seen items).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from shopmind.data.dataset import EVENT_CODE, Dataset, EventWeights
+from shopmind.data.vocabulary import Vocabulary
+from shopmind.errors import ConfigError, DataError, Location
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS = ("msr", "loo", "temporal")
+
+
+@dataclass
+class EvalSplit:
+    """What a model is fitted on and what it is scored against.
+
+    ``truth`` rows are aligned with ``users`` (training-vocabulary user indices); its columns are
+    ``truth_items`` — the training item vocabulary first (same indices), then relevant items the model
+    cannot know (only in the test period), which still count in ``|test_u|``.
+    ``exclude`` is a ``csr[n_train_users, n_items]`` of items never to recommend per user; ``allowed`` a
+    candidate mask over training items (``None`` = all). ``history`` (csr rows aligned with ``users``)
+    and ``sequences`` are the inputs given to fold-in models at scoring time when they differ from the
+    training data (``loo``). ``groups`` maps a grouping name to per-user labels aligned with ``users``.
+    """
+
+    dataset: str
+    protocol: str
+    train: Dataset
+    users: np.ndarray
+    truth: sp.csr_matrix
+    truth_items: Vocabulary
+    exclude: sp.csr_matrix
+    k: int = 10
+    allowed: np.ndarray | None = None
+    history: sp.csr_matrix | None = None
+    sequences: list[np.ndarray] | None = None
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return self.train.n_items
+
+
+# --------------------------------------------------------------------------- readers
+def read_ml100k(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(ratings, items, users)`` from RecBole atomic files ``ml-100k.{inter,item,user}``.
+
+    ``ratings`` keeps FILE order (the MS split depends on it): ``user_id, item_id, rating, timestamp``.
+    ``items`` has ``id, title, category (genres), attributes``; ``users`` has ``id, age, gender, occupation``.
+    """
+    data_dir = Path(data_dir)
+    inter = data_dir / "ml-100k.inter"
+    if not inter.exists():
+        raise DataError(
+            "ml-100k ratings file missing", value=str(inter), expected="a folder with ml-100k.inter (RecBole)"
+        )
+    ratings = pd.read_csv(inter, sep="\t", dtype=str)
+    ratings.columns = [c.split(":")[0] for c in ratings.columns]
+    need = {"user_id", "item_id", "rating", "timestamp"}
+    if not need <= set(ratings.columns):
+        raise DataError(
+            "ml-100k.inter lacks columns",
+            value=sorted(need - set(ratings.columns)),
+            expected=str(sorted(need)),
+            location=Location(file=str(inter), line=1),
+        )
+    ratings = pd.DataFrame(
+        {
+            "user_id": ratings["user_id"],
+            "item_id": ratings["item_id"],
+            "rating": ratings["rating"].astype(np.float64),
+            "timestamp": ratings["timestamp"].astype(np.float64).astype(np.int64),
+        }
+    )
+    items = pd.DataFrame({"id": pd.Series(dtype=str)})
+    users = pd.DataFrame({"id": pd.Series(dtype=str)})
+    item_file, user_file = data_dir / "ml-100k.item", data_dir / "ml-100k.user"
+    if item_file.exists():
+        raw = pd.read_csv(item_file, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+        raw.columns = [c.split(":")[0] for c in raw.columns]
+        genres = raw.get("class", pd.Series("", index=raw.index)).fillna("").str.split()
+        items = pd.DataFrame(
+            {
+                "id": raw["item_id"],
+                "title": raw.get("movie_title", raw["item_id"]),
+                "description": "",
+                "category": genres,
+                "attributes": [
+                    {"year": y, "genres": g}
+                    for y, g in zip(
+                        raw.get("release_year", pd.Series("", index=raw.index)), genres, strict=True
+                    )
+                ],
+            }
+        )
+    if user_file.exists():
+        raw = pd.read_csv(user_file, sep="\t", dtype=str, keep_default_na=False)
+        raw.columns = [c.split(":")[0] for c in raw.columns]
+        users = raw.rename(columns={"user_id": "id"})
+        if "age" in users:
+            users["age"] = pd.to_numeric(users["age"], errors="coerce")
+    return ratings, items, users
+
+
+def read_sequences(path: Path) -> tuple[list[str], list[list[str]]]:
+    """S3Rec-format file: one line per user ``user item_1 item_2 …`` in time order."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("sequence file missing", value=str(path), expected="an S3Rec-format text file")
+    users: list[str] = []
+    seqs: list[list[str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) < 2:
+                raise DataError(
+                    "a sequence line needs a user and at least one item",
+                    value=line.strip(),
+                    location=Location(file=str(path), line=lineno),
+                )
+            users.append(parts[0])
+            seqs.append(parts[1:])
+    if not users:
+        raise DataError("sequence file is empty", value=str(path))
+    return users, seqs
+
+
+# --------------------------------------------------------------------------- msr
+def msr_split(
+    ratings: pd.DataFrame, ratio: float = 0.75, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """MS Recommenders ``python_stratified_split(filter_by="item", ratio, seed)`` (see module docstring).
+
+    ``ratings`` must be in file order; returns ``(train, test)`` frames in (item, random) order.
+    """
+    if not 0 < ratio < 1:
+        raise ConfigError("split ratio must be in (0, 1)", value=ratio)
+    data = ratings.reset_index(drop=True).copy()
+    np.random.seed(seed)  # the legacy global RNG, exactly as MS Recommenders seeds it
+    data["_random"] = np.random.rand(data.shape[0])
+    data = data.sort_values(["item_id", "_random"], kind="mergesort")
+    grouped = data.groupby("item_id", sort=False)
+    count = grouped["item_id"].transform("count")
+    rank = grouped.cumcount() + 1
+    cut = np.round(ratio * count.to_numpy(np.float64))  # numpy rounds half to even, like pandas' round
+    in_train = rank.to_numpy() <= cut
+    keep = [c for c in data.columns if c != "_random"]
+    return data.loc[in_train, keep], data.loc[~in_train, keep]
+
+
+def msr_protocol(data_dir: Path, seed: int = 42, k: int = 10, ratio: float = 0.75) -> EvalSplit:
+    """Build the ``msr`` split of ml-100k (see module docstring)."""
+    ratings, items, users = read_ml100k(data_dir)
+    # The random numbers are attached to rows in FILE order before sorting, so which rows go to train
+    # depends only on grouping by item, not on whether item ids sort as strings or integers.
+    train_df, test_df = msr_split(ratings, ratio=ratio, seed=seed)
+    split = split_from_frames(
+        train_df, test_df, dataset="ml-100k", protocol="msr", k=k, items=items, users=users
+    )
+    split.info.update({"seed": seed, "ratio": ratio})
+    if len(users) and "gender" in users:
+        ut = split.train.user_table
+        split.groups["gender"] = ut["gender"].fillna("?").astype(str).to_numpy()[split.users]
+        age = pd.to_numeric(ut["age"], errors="coerce").to_numpy()[split.users]
+        bands = np.array(["<25", "25-34", "35-44", "45+"], dtype=object)
+        split.groups["age"] = np.where(
+            np.isnan(age), "?", bands[np.searchsorted([25, 35, 45], age, side="right")]
+        )
+    return split
+
+
+def split_from_frames(
+    train_df: pd.DataFrame,
+    test_df: pd.DataFrame,
+    *,
+    dataset: str,
+    protocol: str,
+    k: int = 10,
+    items: pd.DataFrame | None = None,
+    users: pd.DataFrame | None = None,
+    weights: EventWeights | None = None,
+) -> EvalSplit:
+    """A split from rating frames (``user_id, item_id, rating, timestamp``).
+
+    The training ``Dataset`` is built from the training rows only (events of type ``rating`` with the
+    rating as value), so its vocabularies are the training users and items: items only in the test set
+    can never be recommended, yet still count as relevant.
+    """
+    ev = pd.DataFrame(
+        {
+            "user_id": train_df["user_id"].astype(str).to_numpy(),
+            "item_id": train_df["item_id"].astype(str).to_numpy(),
+            "type": "rating",
+            "value": train_df["rating"].astype(np.float64).to_numpy(),
+            "timestamp": train_df["timestamp"].astype(np.int64).to_numpy(),
+        }
+    )
+    item_vocab = Vocabulary.from_values(ev["item_id"], name="item")
+    user_vocab = Vocabulary.from_values(ev["user_id"], name="user")
+    item_frame = _restrict(items, item_vocab)
+    user_frame = _restrict(users, user_vocab)
+    train = Dataset.from_frame(
+        ev, items=item_frame, users=user_frame, weights=weights, item_vocab=item_vocab, user_vocab=user_vocab
+    )
+    test_users = test_df["user_id"].astype(str).to_numpy()
+    test_items = test_df["item_id"].astype(str).to_numpy()
+    u = train.users.index(test_users, on_unknown="missing")
+    known = u >= 0
+    if (~known).any():
+        log.info(
+            "%d test rows of %d users unknown in training are skipped",
+            (~known).sum(),
+            len(set(test_users[~known])),
+        )
+    truth_items = train.items.extend(test_items[known])
+    eval_users = np.unique(u[known])
+    row_of = np.full(train.n_users, -1, dtype=np.int64)
+    row_of[eval_users] = np.arange(len(eval_users))
+    truth = sp.csr_matrix(
+        (
+            np.ones(int(known.sum()), dtype=np.float32),
+            (row_of[u[known]], truth_items.index(test_items[known])),
+        ),
+        shape=(len(eval_users), len(truth_items)),
+    )
+    truth.sum_duplicates()
+    truth.data[:] = 1.0
+    return EvalSplit(
+        dataset=dataset,
+        protocol=protocol,
+        train=train,
+        users=eval_users.astype(np.int64),
+        truth=truth,
+        truth_items=truth_items,
+        exclude=train.seen,
+        k=k,
+        groups={"activity": _activity(train, eval_users)},
+    )
+
+
+def _restrict(frame: pd.DataFrame | None, vocab: Vocabulary) -> pd.DataFrame | None:
+    if frame is None or len(frame) == 0 or "id" not in frame:
+        return None
+    f = frame.copy()
+    f["id"] = f["id"].astype(str)
+    return f[f["id"].isin(set(vocab.ids.tolist()))]
+
+
+def _activity(train: Dataset, users: np.ndarray) -> np.ndarray:
+    from shopmind.evaluate.metrics import activity_groups
+
+    counts = np.bincount(train.user_idx, minlength=train.n_users)
+    return activity_groups(counts[users])
+
+
+# --------------------------------------------------------------------------- loo
+def loo_protocol(path: Path, phase: str = "test", k: int = 10, dataset: str | None = None) -> EvalSplit:
+    """Leave-last-out full ranking over an S3Rec sequence file (see module docstring)."""
+    if phase not in ("test", "valid"):
+        raise ConfigError("phase must be 'test' or 'valid'", value=phase)
+    user_ids, seqs = read_sequences(path)
+    return loo_from_sequences(user_ids, seqs, phase=phase, k=k, dataset=dataset or Path(path).stem)
+
+
+def loo_from_sequences(
+    user_ids: Sequence[str],
+    seqs: Sequence[Sequence[str]],
+    *,
+    phase: str = "test",
+    k: int = 10,
+    dataset: str = "sequences",
+) -> EvalSplit:
+    """``loo`` split from in-memory sequences (time order, oldest first)."""
+    # Both phases fit on seq[:-2] (S3Rec): the validation item is never trained on, so tuning is clean.
+    rows_u: list[str] = []
+    rows_i: list[str] = []
+    rows_t: list[int] = []
+    for uid, seq in zip(user_ids, seqs, strict=True):
+        prefix = seq[: max(len(seq) - 2, 0)]
+        rows_u.extend([uid] * len(prefix))
+        rows_i.extend(prefix)
+        rows_t.extend(range(len(prefix)))  # positions stand in for timestamps (order is all we know)
+    all_items = Vocabulary.from_values([i for s in seqs for i in s], name="item")
+    ev = pd.DataFrame({"user_id": rows_u, "item_id": rows_i, "type": "purchase", "timestamp": rows_t})
+    user_vocab = Vocabulary(list(dict.fromkeys(user_ids)), name="user")
+    # Rank ALL items of the file (S3Rec's item_size covers every id), including items seen only at test time.
+    train = Dataset.from_frame(ev, item_vocab=all_items, user_vocab=user_vocab)
+    n_users = train.n_users
+    target_pos = -1 if phase == "test" else -2
+    users, targets, hist_seqs = [], [], []
+    for uid, seq in zip(user_ids, seqs, strict=True):
+        if len(seq) < 3:
+            continue  # too short to hold out validation and test items
+        users.append(train.users.index_of(uid))
+        targets.append(seq[target_pos])
+        hist_seqs.append(seq[:target_pos])
+    users_arr = np.asarray(users, dtype=np.int64)
+    truth = sp.csr_matrix(
+        (np.ones(len(users)), (np.arange(len(users)), all_items.index(np.asarray(targets, dtype=object)))),
+        shape=(len(users), len(all_items)),
+    )
+    hist_idx = [all_items.index(np.asarray(s, dtype=object)).astype(np.int64) for s in hist_seqs]
+    lengths = np.array([len(h) for h in hist_idx])
+    history = sp.csr_matrix(
+        (
+            np.ones(int(lengths.sum()), dtype=np.float32),
+            (np.repeat(np.arange(len(users)), lengths), np.concatenate(hist_idx) if hist_idx else []),
+        ),
+        shape=(len(users), len(all_items)),
+    )
+    history.sum_duplicates()
+    # Exclusion per training user index (rows for users that are not evaluated stay empty).
+    binary = history.copy()
+    binary.data[:] = 1.0
+    exclude = _rows_to_users(binary, users_arr, n_users)
+    split = EvalSplit(
+        dataset=dataset,
+        protocol="loo" if phase == "test" else "loo-valid",
+        train=train,
+        users=users_arr,
+        truth=truth,
+        truth_items=all_items,
+        exclude=exclude,
+        k=k,
+        history=history,
+        sequences=hist_idx,
+        groups={"activity": _activity(train, users_arr)},
+    )
+    split.info.update({"phase": phase, "users_skipped": len(user_ids) - len(users)})
+    return split
+
+
+def _rows_to_users(rows: sp.csr_matrix, users: np.ndarray, n_users: int) -> sp.csr_matrix:
+    """Scatter rows aligned with ``users`` into a matrix indexed by user index."""
+    coo = rows.tocoo()
+    return sp.csr_matrix((coo.data, (users[coo.row], coo.col)), shape=(n_users, rows.shape[1]))
+
+
+# --------------------------------------------------------------------------- temporal
+def temporal_protocol(
+    dataset: Dataset,
+    test_fraction: float = 0.2,
+    k: int = 10,
+    relevant_types: Sequence[str] | None = None,
+    name: str = "shop",
+) -> EvalSplit:
+    """Global time split of a :class:`Dataset` (see module docstring).
+
+    ``relevant_types`` limits which test events are relevant (e.g. ``("purchase",)``); default: all.
+    """
+    if not 0 < test_fraction < 1:
+        raise ConfigError("test_fraction must be in (0, 1)", value=test_fraction)
+    if dataset.n_events < 2:
+        raise DataError("too few events for a time split", value=dataset.n_events, expected=">= 2")
+    cut = np.quantile(dataset.timestamp, 1 - test_fraction)
+    is_test = dataset.timestamp >= cut
+    if is_test.all() or not is_test.any():
+        raise DataError("time split leaves one side empty", value=float(cut), expected="distinct timestamps")
+    tr = dataset.subset(~is_test)
+    # Restrict vocabularies to the training period (a model can only know what it has seen).
+    user_vocab = Vocabulary(tr.users.ids[np.unique(tr.user_idx)], name="user")
+    item_vocab = Vocabulary(tr.items.ids[np.unique(tr.item_idx)], name="item")
+    old_u = user_vocab.index(tr.users.ids[tr.user_idx])
+    old_i = item_vocab.index(tr.items.ids[tr.item_idx])
+    train = Dataset(
+        user_vocab,
+        item_vocab,
+        old_u,
+        old_i,
+        tr.event_type,
+        tr.value,
+        tr.timestamp,
+        item_table=dataset.item_table.loc[item_vocab.ids] if len(dataset.item_table.columns) else None,
+        user_table=dataset.user_table.loc[user_vocab.ids] if len(dataset.user_table.columns) else None,
+        weights=dataset.weights,
+    )
+    te_mask = is_test.copy()
+    if relevant_types is not None:
+        te_mask &= np.isin(dataset.event_type, [EVENT_CODE[t] for t in relevant_types])
+    te_users = dataset.users.ids[dataset.user_idx[te_mask]]
+    te_items = dataset.items.ids[dataset.item_idx[te_mask]]
+    u = user_vocab.index(te_users, on_unknown="missing")
+    known = u >= 0
+    truth_items = item_vocab.extend(te_items[known])
+    ti = truth_items.index(te_items[known]).astype(np.int64)
+    uu = u[known].astype(np.int64)
+    # Drop re-interactions with training items: they are excluded from the ranking anyway.
+    seen = train.seen
+    fresh = np.ones(len(uu), dtype=bool)
+    in_vocab = ti < train.n_items
+    if in_vocab.any():
+        fresh[in_vocab] = np.asarray(seen[uu[in_vocab], ti[in_vocab]]).ravel() == 0
+    uu, ti = uu[fresh], ti[fresh]
+    eval_users = np.unique(uu)
+    row_of = np.full(train.n_users, -1, dtype=np.int64)
+    row_of[eval_users] = np.arange(len(eval_users))
+    truth = sp.csr_matrix(
+        (np.ones(len(uu), dtype=np.float32), (row_of[uu], ti)), shape=(len(eval_users), len(truth_items))
+    )
+    truth.sum_duplicates()
+    truth.data[:] = 1.0
+    split = EvalSplit(
+        dataset=name,
+        protocol="temporal",
+        train=train,
+        users=eval_users,
+        truth=truth,
+        truth_items=truth_items,
+        exclude=seen,
+        k=k,
+        groups={"activity": _activity(train, eval_users)},
+    )
+    split.info.update({"test_fraction": test_fraction, "cut_timestamp": int(cut)})
+    return split

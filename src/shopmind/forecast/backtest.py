@@ -1,0 +1,267 @@
+"""Rolling-origin backtest with nested model choice (no peeking at the test window).
+
+Protocol (:func:`backtest`):
+
+* one statsforecast ``cross_validation`` run over ``n_windows + n_test`` origins, ``step`` periods
+  apart, refitting every candidate at every origin on the data up to that origin only;
+* the last ``n_test`` origins are **test** origins. For a test origin T the per-series choice and
+  the conformal calibration use only the ``n_windows`` most recent earlier windows whose whole
+  target window ends at or before T (so the chosen model never saw data after T); the demand class
+  is computed on data before the first test origin;
+* metrics per series and test window: MASE and RMSSE scaled by the seasonal-naive in-sample error
+  of the data up to that origin (Hyndman & Koehler 2006; M5's RMSSE), sMAPE (0–200), scaled bias
+  mean(ŷ − y)/s₁, and the share of actuals inside the 80 % / 95 % intervals (conformal as in
+  :mod:`shopmind.forecast.models`; ``model_coverage_*`` for statsforecast's own intervals where the
+  model has them). Per series the windows are averaged, then series are averaged.
+
+SeasonalNaive is always among the candidates, so its row comes from the same run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopmind.errors import DataError
+from shopmind.forecast.models import (
+    AutoForecaster,
+    ForecastConfig,
+    apply_intervals,
+    classify_demand,
+    cross_validate,
+    cv_min_length,
+    scales_at,
+    score_windows,
+    validate_long,
+)
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+
+
+@dataclass
+class BacktestResult:
+    """Per-model summary rows, per-series test scores and the per-series choices per origin."""
+
+    rows: list[dict[str, Any]]
+    per_series: pd.DataFrame
+    choices: pd.DataFrame
+    seconds: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, name: str) -> dict[str, Any]:
+        for r in self.rows:
+            if r["name"] == name:
+                return r
+        raise KeyError(name)
+
+
+def _coverage(frame: pd.DataFrame, lv: int) -> np.ndarray:
+    lo, hi, y = frame[f"lo-{lv}"].to_numpy(), frame[f"hi-{lv}"].to_numpy(), frame["y"].to_numpy()
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    return np.where(ok, ((y >= lo) & (y <= hi)).astype(float), np.nan)
+
+
+def backtest(
+    df: pd.DataFrame,
+    config: ForecastConfig,
+    *,
+    n_test: int = 2,
+    n_jobs: int = 1,
+) -> BacktestResult:
+    """Rolling-origin evaluation of every candidate and of the per-series choice (``"auto"``)."""
+    started = time.perf_counter()
+    cfg = config
+    if "SeasonalNaive" not in cfg.smooth_models or "SeasonalNaive" not in cfg.intermittent_models:
+        cfg = cfg.model_copy(
+            update={
+                "smooth_models": (*cfg.smooth_models, "SeasonalNaive")
+                if "SeasonalNaive" not in cfg.smooth_models
+                else cfg.smooth_models,
+                "intermittent_models": (*cfg.intermittent_models, "SeasonalNaive")
+                if "SeasonalNaive" not in cfg.intermittent_models
+                else cfg.intermittent_models,
+            }
+        )
+    df = validate_long(df)
+    total = cfg.n_windows + n_test
+    need = cv_min_length(cfg, total)
+    lengths = df.groupby("unique_id").size()
+    too_short = lengths[lengths < need]
+    if len(too_short):
+        log.warning(
+            "%d series shorter than %d periods are left out of the backtest: %s",
+            len(too_short),
+            need,
+            list(too_short.index[:5]),
+        )
+        df = df[~df["unique_id"].isin(set(too_short.index))]
+    if df.empty:
+        raise DataError(
+            "no series long enough for the backtest",
+            value=int(lengths.max()) if len(lengths) else 0,
+            expected=f">= {need} periods ({total} windows of {cfg.horizon}, step {cfg.step})",
+        )
+    # Demand classes from the data before the first test origin only.
+    last = df.groupby("unique_id")["ds"].transform("max")
+    first_test_cut = last - pd.tseries.frequencies.to_offset(cfg.freq) * (cfg.horizon + (n_test - 1) * cfg.step)
+    classes = classify_demand(df[df["ds"] <= first_test_cut])
+    cv = cross_validate(df, classes, cfg, n_windows=total, n_jobs=n_jobs, model_intervals=True)
+    forecaster = AutoForecaster(cfg, n_jobs=n_jobs)
+
+    cut_rank = cv[["unique_id", "cutoff"]].drop_duplicates().sort_values(["unique_id", "cutoff"])
+    cut_rank["rank"] = cut_rank.groupby("unique_id").cumcount()
+    cut_rank["n"] = cut_rank.groupby("unique_id")["rank"].transform("max") + 1
+    test_cuts = cut_rank[cut_rank["rank"] >= cut_rank["n"] - n_test]
+    window_end = cv.groupby(["unique_id", "cutoff"])["ds"].max().rename("end").reset_index()
+
+    scored: list[pd.DataFrame] = []
+    points: list[pd.DataFrame] = []
+    choices: list[pd.DataFrame] = []
+    for j in range(n_test):
+        # j-th test origin of every series (series share calendars in the benchmarks, but need not)
+        tc = test_cuts[test_cuts["rank"] == test_cuts["n"] - n_test + j][["unique_id", "cutoff"]]
+        tmap = tc.set_index("unique_id")["cutoff"]
+        # earlier windows fully observed by the test origin
+        we = window_end.assign(origin=window_end["unique_id"].map(tmap))
+        sel_keys = we[we["end"] <= we["origin"]]
+        sel_keys = sel_keys.sort_values(["unique_id", "cutoff"]).groupby("unique_id").tail(cfg.n_windows)
+        cv_sel = cv.merge(sel_keys[["unique_id", "cutoff"]], on=["unique_id", "cutoff"])
+        chosen, cal, _ = forecaster.select(df, classes, cv_sel)
+        chosen = chosen.assign(origin=chosen["unique_id"].map(tmap))
+        choices.append(chosen)
+        test = cv.merge(tc, on=["unique_id", "cutoff"])
+        scales = scales_at(df, tc, cfg.season_length)
+        test = test.merge(scales[["unique_id", "cutoff", "scale_mae"]], on=["unique_id", "cutoff"])
+        test = test.assign(demand_class=test["unique_id"].map(classes["demand_class"]))
+        auto = test.merge(chosen[["unique_id", "model"]], on=["unique_id", "model"]).assign(model=AUTO)
+        both = pd.concat([test, auto], ignore_index=True)
+        # model intervals kept aside; conformal intervals for every model incl. the chosen one
+        model_pi = {lv: _coverage(both, lv) for lv in cfg.levels}
+        conf = both.drop(columns=[c for c in both.columns if c.startswith(("lo-", "hi-"))])
+        conf = conf.rename(columns={"yhat": "mean"})
+        conf = conf.assign(model_for_cal=np.where(conf["model"] == AUTO, None, conf["model"]))
+        if (conf["model"] == AUTO).any():
+            conf.loc[conf["model"] == AUTO, "model_for_cal"] = conf.loc[conf["model"] == AUTO, "unique_id"].map(
+                chosen.set_index("unique_id")["model"]
+            )
+        nonneg = cfg.nonnegative if cfg.nonnegative is not None else bool((df["y"] >= 0).all())
+        conf_iv = apply_intervals(
+            conf.assign(model=conf["model_for_cal"]), cal, cfg, nonnegative=False
+        ).assign(model=conf["model"].to_numpy())
+        if nonneg:
+            for lv in cfg.levels:
+                conf_iv[f"lo-{lv}"] = np.maximum(conf_iv[f"lo-{lv}"], 0.0)
+        pts = conf_iv[["unique_id", "cutoff", "ds", "step", "model", "y", "mean"]].copy()
+        for lv in cfg.levels:
+            pts[f"cov-{lv}"] = _coverage(conf_iv, lv)
+            pts[f"mcov-{lv}"] = model_pi[lv]
+        points.append(pts)
+        scored.append(score_windows(both, scales))
+    per_window = pd.concat(scored, ignore_index=True)
+    pts_all = pd.concat(points, ignore_index=True)
+    per_series = per_window.groupby(["model", "unique_id"]).agg(
+        mase=("mase", "mean"), rmsse=("rmsse", "mean"), smape=("smape", "mean"), bias=("bias", "mean")
+    )
+    rows = []
+    snaive = per_series.loc["SeasonalNaive"]["mase"].mean() if "SeasonalNaive" in per_series.index else np.nan
+    order = [AUTO, *dict.fromkeys((*cfg.smooth_models, *cfg.intermittent_models))]
+    for name in order:
+        if name not in per_series.index.get_level_values(0):
+            continue
+        ps = per_series.loc[name]
+        p = pts_all[pts_all["model"] == name]
+        metrics: dict[str, Any] = {
+            "mase": float(ps["mase"].mean()),
+            "rmsse": float(ps["rmsse"].mean()),
+            "smape": float(ps["smape"].mean()),
+            "bias": float(ps["bias"].mean()),
+        }
+        for lv in cfg.levels:
+            metrics[f"coverage_{lv}"] = float(np.nanmean(p[f"cov-{lv}"])) if p[f"cov-{lv}"].notna().any() else None
+            mc = p[f"mcov-{lv}"]
+            metrics[f"model_coverage_{lv}"] = float(np.nanmean(mc)) if mc.notna().any() else None
+        metrics["mase_vs_seasonal_naive"] = float(metrics["mase"] / snaive) if snaive and np.isfinite(snaive) else None
+        metrics["n_series"] = len(ps)
+        rows.append({"name": name, "metrics": metrics})
+    ch = pd.concat(choices, ignore_index=True)
+    info = {
+        "n_series": int(df["unique_id"].nunique()),
+        "horizon": cfg.horizon,
+        "step": cfg.step,
+        "selection_windows": cfg.n_windows,
+        "test_windows": n_test,
+        "season_length": cfg.season_length,
+        "freq": cfg.freq,
+        "chosen_models": {str(k): int(v) for k, v in ch["model"].value_counts().items()},
+        "demand_classes": {str(k): int(v) for k, v in classes["demand_class"].value_counts().items()},
+        "test_origins": sorted({str(pd.Timestamp(c).date()) for c in test_cuts["cutoff"]}),
+    }
+    seconds = time.perf_counter() - started
+    log.info("backtest of %d series in %.1fs", info["n_series"], seconds)
+    return BacktestResult(rows, per_series.reset_index(), ch, seconds, info)
+
+
+# --- benchmark data ----------------------------------------------------------------------------------
+
+BENCHMARKS: dict[str, dict[str, Any]] = {
+    "walmart": {"freq": "W-FRI", "season_length": 52, "horizon": 13, "folder": "walmart-sales-weekly"},
+    "aus-retail": {"freq": "MS", "season_length": 12, "horizon": 12, "folder": "aus-retail-turnover"},
+    "us-retail": {"freq": "MS", "season_length": 12, "horizon": 12, "folder": "us-retail-sales-monthly"},
+    "synthetic": {"freq": "D", "season_length": 7, "horizon": 28, "folder": "synthetic"},
+}
+"""Benchmark datasets: pandas frequency, season length and default horizon of each."""
+
+
+def load_benchmark(name: str, data_dir: Path | None, *, n_series: int | None = None, seed: int = 42) -> pd.DataFrame:
+    """Long ``unique_id, ds, y`` frame of a benchmark (``data_dir`` = the shared datasets folder).
+
+    Uses ``shopmind.datasets`` loaders when that package provides them, else reads the CSVs
+    described in each folder's README. ``synthetic`` is generated (seeded) and needs no folder.
+    """
+    if name not in BENCHMARKS:
+        raise DataError("unknown forecasting benchmark", value=name, expected=f"one of {sorted(BENCHMARKS)}")
+    if name == "synthetic":
+        from shopmind.forecast.synthetic import synthetic_demand
+
+        return synthetic_demand(n_series=n_series or 200, n_periods=730, seed=seed)
+    if data_dir is None:
+        raise DataError("a --data-dir is needed for this benchmark", value=name, expected="the datasets folder")
+    folder = Path(data_dir)
+    if (folder / BENCHMARKS[name]["folder"]).is_dir():
+        folder = folder / BENCHMARKS[name]["folder"]
+    if name == "walmart":
+        raw = pd.read_csv(folder / "walmart_sales_weekly.csv")
+        df = pd.DataFrame({"unique_id": raw["id"].astype(str), "ds": pd.to_datetime(raw["Date"]), "y": raw["Weekly_Sales"]})
+    elif name == "aus-retail":
+        raw = pd.read_csv(folder / "aus_retail.csv.gz")
+        df = pd.DataFrame(
+            {"unique_id": raw["Series ID"].astype(str), "ds": pd.to_datetime(raw["Month"] + "-01"), "y": raw["Turnover"]}
+        )
+    else:
+        raw = pd.read_csv(folder / "example_retail_sales.csv")
+        df = pd.DataFrame({"unique_id": "us_retail", "ds": pd.to_datetime(raw["ds"]), "y": raw["y"]})
+    df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    if n_series is not None:
+        keep = sorted(df["unique_id"].unique())[:n_series]
+        df = df[df["unique_id"].isin(set(keep))]
+    return df
+
+
+def benchmark_config(name: str, **overrides: Any) -> ForecastConfig:
+    """Default :class:`ForecastConfig` of a benchmark (frequency, season, horizon), with overrides."""
+    spec = BENCHMARKS[name]
+    base: dict[str, Any] = {
+        "freq": spec["freq"],
+        "season_length": spec["season_length"],
+        "horizon": spec["horizon"],
+    }
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return ForecastConfig(**base)

@@ -1,0 +1,209 @@
+"""Content-based recommendations from item text and attributes.
+
+Item profile ``v_i``: the item's title, description, category path, brand and attributes as one
+document, vectorised by
+
+* ``tfidf`` — scikit-learn ``TfidfVectorizer`` (sublinear tf, L2-normalised rows); text with
+  Chinese characters is tokenised with jieba (mixed Chinese/English titles keep their Latin words);
+* ``embedding`` — the shared sentence encoder (``shopmind.embeddings.get_encoder``; the packaged
+  all-MiniLM-L6-v2 by default, English only).
+
+User profile ``p_u = Σ_i x_ui v_i / Σ_i x_ui`` (weighted mean of the interacted items' vectors,
+weights from the dataset's event weights), score ``cos(p_u, v_i)``. Items nobody touched still have
+a profile, so they are recommended and have neighbours (``similar_scores`` = ``cos(v_i, v_j)``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from pydantic import Field
+
+from shopmind.data.dataset import Dataset
+from shopmind.recommend.base import (
+    AlgorithmConfig,
+    Recommender,
+    interaction_matrix,
+    load_sparse,
+    register,
+    row_normalise,
+    save_sparse,
+)
+
+log = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_TOKEN = re.compile(r"(?u)\b\w\w+\b|\d")
+DEFAULT_FIELDS = ("title", "description", "category", "brand", "attributes")
+
+
+def item_documents(table: pd.DataFrame, fields: Iterable[str] = DEFAULT_FIELDS) -> list[str]:
+    """One text per item row: title, description, category path, brand, ``key value`` attributes.
+
+    When none of ``fields`` exists (a benchmark item table), every column is used, so e.g.
+    MovieLens' title + genres become the document.
+    """
+    cols = [f for f in fields if f in table.columns]
+    if not cols:
+        cols = list(table.columns)
+    parts: list[list[str]] = [[] for _ in range(len(table))]
+    for col in cols:
+        for pos, value in enumerate(table[col].tolist()):
+            text = _as_text(value)
+            if text:
+                parts[pos].append(text)
+    return [" . ".join(p) for p in parts]
+
+
+def _as_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, dict):
+        return " ".join(f"{k} {_as_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | np.ndarray):
+        return " ".join(_as_text(v) for v in value)
+    return str(value)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens; Chinese runs are segmented with jieba."""
+    text = text.lower()
+    if not _CJK.search(text):
+        return _LATIN_TOKEN.findall(text)
+    import jieba
+
+    tokens = []
+    for tok in jieba.lcut(text):
+        tok = tok.strip()
+        if not tok:
+            continue
+        if _CJK.search(tok):
+            tokens.append(tok)
+        else:
+            tokens.extend(_LATIN_TOKEN.findall(tok))
+    return tokens
+
+
+class ContentConfig(AlgorithmConfig):
+    representation: Literal["tfidf", "embedding"] = "tfidf"
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    max_features: int = Field(100_000, ge=1, description="TF-IDF vocabulary size cap")
+    min_df: int = Field(1, ge=1)
+    ngram_max: int = Field(1, ge=1, le=3, description="word n-grams up to this length")
+    encoder: str | None = Field(default=None, description="embedding spec for get_encoder (None = packaged)")
+
+
+@register
+class ContentBased(Recommender):
+    """Content-based recommender (see module docstring)."""
+
+    name = "content"
+    Config = ContentConfig
+    config: ContentConfig
+    supports_fold_in = True
+    supports_similar = True
+
+    def _fit(self, dataset: Dataset) -> None:
+        docs = item_documents(dataset.item_table, self.config.fields)
+        self.vectors = self.vectorise(docs)
+        self.interactions = interaction_matrix(dataset)
+
+    def vectorise(self, docs: list[str]) -> sp.csr_matrix | np.ndarray:
+        """Item vectors (rows L2-normalised): sparse TF-IDF or dense embeddings."""
+        cfg = self.config
+        if cfg.representation == "embedding":
+            from shopmind.embeddings import get_encoder
+
+            vecs = get_encoder(cfg.encoder).encode(docs)
+            self.terms: list[str] = []
+            return np.asarray(vecs, dtype=np.float32)
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if not any(d.strip() for d in docs):
+            self.terms = []
+            return sp.csr_matrix((len(docs), 1), dtype=np.float32)
+        vec = TfidfVectorizer(
+            tokenizer=tokenize,
+            token_pattern=None,
+            lowercase=False,
+            sublinear_tf=True,
+            min_df=cfg.min_df,
+            max_features=cfg.max_features,
+            ngram_range=(1, cfg.ngram_max),
+            dtype=np.float32,
+        )
+        m = vec.fit_transform(docs).tocsr()
+        self.terms = [str(t) for t in vec.get_feature_names_out()]
+        return m
+
+    # ---------------------------------------------------------------- scoring
+    def profiles(self, rows: sp.csr_matrix) -> sp.csr_matrix | np.ndarray:
+        """Unit-norm user profiles: the weighted mean of the rows' item vectors."""
+        rows = sp.csr_matrix(rows, dtype=np.float32)
+        prof = rows @ self.vectors
+        if sp.issparse(prof):
+            return row_normalise(sp.csr_matrix(prof))
+        prof = np.asarray(prof)
+        return prof / np.maximum(np.linalg.norm(prof, axis=1, keepdims=True), 1e-12)
+
+    def _score(self, rows: sp.csr_matrix) -> np.ndarray:
+        prof = self.profiles(rows)
+        out = prof @ self.vectors.T
+        return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64)
+
+    def score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        return self._score(self.interactions[self.check_users(user_idx)])
+
+    def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
+        self.check_fitted()
+        return self._score(self.check_rows(rows))
+
+    def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        items = self.check_items(item_idx)
+        out = self.vectors[items] @ self.vectors.T
+        sim = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64)
+        sim[np.arange(len(items)), items] = 0.0
+        return sim
+
+    def top_terms(self, rows: sp.csr_matrix, item: int, n: int = 3) -> list[str]:
+        """The TF-IDF terms contributing most to ``cos(profile, v_item)`` (for explanations)."""
+        if not self.terms:
+            return []
+        prof = self.profiles(rows)
+        contrib = sp.csr_matrix(prof).multiply(sp.csr_matrix(self.vectors)[item]).tocoo()
+        if not contrib.nnz:
+            return []
+        order = np.argsort(-contrib.data)[:n]
+        return [self.terms[j] for j in contrib.col[order]]
+
+    # ---------------------------------------------------------------- persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        state = save_sparse("x", self.interactions)
+        if sp.issparse(self.vectors):
+            state.update(save_sparse("vectors", self.vectors))
+        else:
+            state["dense_vectors"] = np.asarray(self.vectors)
+        return state
+
+    def save(self, directory: Path) -> None:
+        super().save(directory)
+        (directory / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
+
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self.interactions = load_sparse("x", arrays)
+        if "dense_vectors" in arrays:
+            self.vectors = arrays["dense_vectors"]
+        else:
+            self.vectors = load_sparse("vectors", arrays)
+        terms = directory / "terms.json"
+        self.terms = json.loads(terms.read_text()) if terms.exists() else []

@@ -1,0 +1,135 @@
+"""EASE — Embarrassingly Shallow Autoencoder (Steck, WWW 2019), closed form.
+
+With ``X`` the (binary by default) user×item matrix and ``G = XᵀX + λI``::
+
+    P = G⁻¹,   B = I − P · diag(1 / diag(P)),   diag(B) = 0,   scores = X_u · B
+
+Fold-in is free: a user's updated row times ``B``. ``B`` is a dense ``m × m`` float32 matrix
+(``4·m²`` bytes; 20k items = 1.6 GB), so the model refuses more than ``max_items`` modelled items with
+:class:`~shopmind.errors.CapacityError`; ``top_items`` restricts the model to the ``N`` most
+popular items (other items are scored ``-inf`` — never recommended by EASE, which is how a large
+catalogue is served: the hybrid fills the rest).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from pydantic import Field
+
+from shopmind.data.dataset import Dataset
+from shopmind.errors import CapacityError
+from shopmind.recommend.base import (
+    AlgorithmConfig,
+    Recommender,
+    interaction_matrix,
+    load_sparse,
+    register,
+    save_sparse,
+)
+
+log = logging.getLogger(__name__)
+
+
+class EASEConfig(AlgorithmConfig):
+    l2: float = Field(500.0, gt=0, description="λ on the diagonal of the Gram matrix")
+    binary: bool = Field(True, description="fit on presence (1/0) rather than event weights")
+    max_items: int = Field(20_000, ge=1, description="refuse above this many modelled items (memory)")
+    top_items: int | None = Field(default=None, ge=1, description="model only the N most popular items")
+
+
+@register
+class EASE(Recommender):
+    """EASE closed form (see module docstring)."""
+
+    name = "ease"
+    Config = EASEConfig
+    config: EASEConfig
+    supports_fold_in = True
+    supports_similar = True
+
+    def _fit(self, dataset: Dataset) -> None:
+        cfg = self.config
+        x = interaction_matrix(dataset, binary=cfg.binary)
+        counts = dataset.item_counts()
+        active = np.flatnonzero(counts > 0)
+        if cfg.top_items is not None and len(active) > cfg.top_items:
+            order = np.lexsort((active, -counts[active]))[: cfg.top_items]
+            active = np.sort(active[order])
+            log.info("EASE restricted to the %d most popular of %d items", len(active), dataset.n_items)
+        m = len(active)
+        if m > cfg.max_items:
+            raise CapacityError(
+                f"EASE needs a dense {m}×{m} float32 matrix ({4 * m * m / 2**30:.1f} GiB)",
+                value=m,
+                expected=f"at most max_items={cfg.max_items} items; set top_items to restrict EASE "
+                "to the most popular items, or use item_knn / als for this catalogue",
+            )
+        xa = x[:, active].astype(np.float64)
+        g = np.asarray((xa.T @ xa).toarray())
+        g[np.diag_indices(m)] += cfg.l2
+        p = spd_inverse(g) if m else g
+        b = p / (-np.diag(p))[None, :] if m else p
+        b[np.diag_indices(m)] = 0.0
+        self.weights = b.astype(np.float32)
+        self.active = active.astype(np.int64)
+        self.interactions = x
+
+    def _full(self, rows: sp.csr_matrix) -> np.ndarray:
+        out = np.full((rows.shape[0], self.n_items), -np.inf)
+        if len(self.active):
+            xa = rows[:, self.active].astype(np.float32)
+            out[:, self.active] = np.asarray(xa @ self.weights, dtype=np.float64)
+        return out
+
+    def score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        return self._full(self.interactions[self.check_users(user_idx)])
+
+    def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
+        self.check_fitted()
+        rows = self.check_rows(rows)
+        if self.config.binary:
+            rows = rows.copy()
+            rows.data[:] = 1.0
+        return self._full(rows)
+
+    def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
+        """Row ``B_i`` — how much having ``i`` raises each other item's score."""
+        self.check_fitted()
+        items = self.check_items(item_idx)
+        out = np.zeros((len(items), self.n_items))
+        pos = np.searchsorted(self.active, items)
+        ok = (pos < len(self.active)) & (self.active[np.minimum(pos, len(self.active) - 1)] == items)
+        if ok.any():
+            out[np.ix_(np.flatnonzero(ok), self.active)] = self.weights[pos[ok]]
+        return out
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights, "active": self.active, **save_sparse("x", self.interactions)}
+
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self.weights = arrays["weights"]
+        self.active = arrays["active"]
+        self.interactions = load_sparse("x", arrays)
+
+
+def spd_inverse(g: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix via Cholesky (LAPACK potrf + potri).
+
+    About twice as fast as a general LU inverse and numerically stabler for ``XᵀX + λI``.
+    """
+    from scipy.linalg import lapack
+
+    c, info = lapack.dpotrf(g, lower=False, clean=False, overwrite_a=False)
+    if info != 0:
+        return np.asarray(scipy.linalg.inv(g))
+    inv, info = lapack.dpotri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        return np.asarray(scipy.linalg.inv(g))
+    upper = np.triu(inv)
+    return upper + np.triu(upper, 1).T

@@ -1,0 +1,122 @@
+"""Reasons for recommended items, derived from the model that scored them.
+
+* item-item models (item-kNN, SAR, EASE, ALS item factors, the hybrid's blend): the history item
+  ``j`` with the largest contribution ``x_uj · sim(j, i)`` → "because you bought X";
+* content: attributes the item shares with the user's history (brand, category), else the TF-IDF
+  terms contributing most to ``cos(profile, v_i)`` → "matches your interest in …";
+* popularity / trending → "popular in Z this week";
+* user-kNN → "customers with similar taste liked it";
+* a hybrid asks which component contributed most (``w_c · norm_c(u, i)``) and uses its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from shopmind.recommend.base import Recommender
+from shopmind.recommend.filters import Catalog
+
+STRENGTH: dict[str, int] = {
+    "view": 1,
+    "click": 1,
+    "wishlist": 2,
+    "cart": 3,
+    "rating": 4,
+    "review": 4,
+    "purchase": 5,
+}
+"""How strong an event is, for choosing the verb of "because you … X" (strongest event wins)."""
+
+VERBS: dict[int, str] = {1: "viewed", 2: "saved", 3: "added to your cart", 4: "rated", 5: "bought"}
+
+POPULAR = frozenset({"popularity", "trending"})
+MAX_HISTORY = 200  # most recent/heaviest history items considered for "because you … X"
+
+
+@dataclass
+class Explainer:
+    """Builds reasons from a catalogue (titles, categories, brands)."""
+
+    catalog: Catalog
+
+    def title(self, i: int) -> str:
+        return self.catalog.title[i]
+
+    def because(
+        self,
+        model: Recommender,
+        history: sp.csr_matrix,
+        targets: np.ndarray,
+        strength: dict[int, int] | None = None,
+        session: set[int] | None = None,
+    ) -> list[tuple[str, dict[str, Any]] | None]:
+        """ "because you bought X" per target from ``model``'s item similarity (None when none)."""
+        if not model.supports_similar or history.nnz == 0 or not len(targets):
+            return [None] * len(targets)
+        hist, w = history.indices, history.data.astype(np.float64)
+        if len(hist) > MAX_HISTORY:
+            keep = np.argsort(-w, kind="stable")[:MAX_HISTORY]
+            hist, w = hist[keep], w[keep]
+        sims = model.similar_scores(hist)[:, targets]
+        contrib = w[:, None] * sims
+        best = np.argmax(contrib, axis=0)
+        out: list[tuple[str, dict[str, Any]] | None] = []
+        for col, b in enumerate(best):
+            if not contrib[b, col] > 0:
+                out.append(None)
+                continue
+            j = int(hist[b])
+            item_id = self.catalog.ids[j]
+            if session and j in session:
+                text = f"similar to {self.title(j)}, which you viewed just now"
+            else:
+                verb = VERBS.get((strength or {}).get(j, 1), "viewed")
+                text = f"because you {verb} {self.title(j)}"
+            out.append((text, {"kind": "because", "model": model.name, "because": item_id}))
+        return out
+
+    def content(self, history_items: np.ndarray, target: int) -> tuple[str, dict[str, Any]]:
+        """Shared brand / category between ``target`` and the history, most specific first."""
+        brand = self.catalog.brand[target]
+        matches: list[str] = []
+        if brand and any(self.catalog.brand[j] == brand for j in history_items):
+            matches.append(f"brand {brand}")
+        path = self.catalog.category[target]
+        best = 0
+        for j in history_items:
+            other = self.catalog.category[j]
+            depth = 0
+            while depth < min(len(path), len(other)) and path[depth].lower() == other[depth].lower():
+                depth += 1
+            best = max(best, depth)
+        if best:
+            matches.append(f"category {path[best - 1]}")
+        if matches:
+            return (
+                f"matches your interest in {' and '.join(matches)}",
+                {"kind": "content", "matching": matches},
+            )
+        return "matches items you liked", {"kind": "content", "matching": []}
+
+    def popular(
+        self, target: int, category: str | None = None, trending: bool = True
+    ) -> tuple[str, dict[str, Any]]:
+        cat = category or self.catalog.top_category(target)
+        when = " this week" if trending else ""
+        text = f"popular in {cat}{when}" if cat else f"popular{when or ' with customers'}"
+        return text, {"kind": "popular", "category": cat}
+
+
+def dominant_component(
+    parts: dict[str, np.ndarray], weights: dict[str, float], targets: np.ndarray
+) -> list[str]:
+    """Per target item, the hybrid component with the largest ``w_c · norm_c`` (row 0 of parts)."""
+    if not parts:
+        return ["popularity"] * len(targets)
+    names = list(parts)
+    contrib = np.vstack([weights[n] * parts[n][0, targets] for n in names])
+    return [names[k] for k in np.argmax(contrib, axis=0)]

@@ -1,0 +1,152 @@
+"""Matrix factorisation with the ``implicit`` library (CPU models).
+
+* ``als`` — implicit-feedback ALS (Hu, Koren & Volinsky 2008): minimise
+  ``Σ_ui c_ui (p_ui − x_uᵀ y_i)² + λ(Σ‖x_u‖² + Σ‖y_i‖²)`` with preference ``p_ui = [r_ui > 0]`` and
+  confidence ``c_ui = 1 + α r_ui`` (implicit's convention: the matrix passed in holds ``α·r``).
+  Fold-in re-solves a user's factor against the fixed item factors,
+  ``x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p_u`` — implicit's ``recalculate_user`` (Cholesky).
+* ``bpr`` — Bayesian Personalised Ranking (Rendle et al. 2009), SGD on sampled triples
+  ``(u, i, j)`` maximising ``ln σ(x̂_ui − x̂_uj)``; implicit adds an item-bias factor. No fold-in.
+
+Scores are ``x_u · y_i``. Threads come from :class:`~shopmind.recommend.base.Runtime`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from shopmind.data.dataset import Dataset
+from shopmind.recommend.base import AlgorithmConfig, Recommender, interaction_matrix, register
+
+log = logging.getLogger(__name__)
+
+
+class _Factors(Recommender):
+    supports_similar = True
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+
+    def score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        users = self.check_users(user_idx)
+        return np.asarray(self.user_factors[users] @ self.item_factors.T, dtype=np.float64)
+
+    def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
+        """Cosine of item factors."""
+        self.check_fitted()
+        items = self.check_items(item_idx)
+        norms = np.linalg.norm(self.item_factors, axis=1)
+        unit = self.item_factors / np.maximum(norms, 1e-12)[:, None]
+        sim = np.asarray(unit[items] @ unit.T, dtype=np.float64)
+        sim[np.arange(len(items)), items] = 0.0
+        return sim
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self.user_factors = arrays["user_factors"]
+        self.item_factors = arrays["item_factors"]
+
+    def _threads(self) -> int:
+        return int(self.runtime.threads)
+
+
+class ALSConfig(AlgorithmConfig):
+    factors: int = Field(64, ge=1)
+    regularization: float = Field(0.05, ge=0)
+    alpha: float = Field(2.0, gt=0, description="confidence scale: c = 1 + α·r")
+    iterations: int = Field(15, ge=1)
+    binary: bool = Field(False, description="fit on presence instead of event weights")
+
+
+@register
+class ALS(_Factors):
+    """Implicit ALS via ``implicit.cpu.als`` (see module docstring)."""
+
+    name = "als"
+    Config = ALSConfig
+    config: ALSConfig
+    supports_fold_in = True
+
+    def _model(self) -> Any:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        cfg = self.config
+        return AlternatingLeastSquares(
+            factors=cfg.factors,
+            regularization=cfg.regularization,
+            alpha=cfg.alpha,
+            iterations=cfg.iterations,
+            random_state=self.runtime.seed,
+            num_threads=self._threads(),
+        )
+
+    def _fit(self, dataset: Dataset) -> None:
+        x = interaction_matrix(dataset, binary=self.config.binary)
+        model = self._model()
+        model.fit(x, show_progress=self.runtime.progress)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        self._solver = model
+
+    def _solver_model(self) -> Any:
+        if getattr(self, "_solver", None) is None:
+            model = self._model()
+            model.item_factors = self.item_factors
+            model.user_factors = self.user_factors
+            self._solver = model
+        return self._solver
+
+    def fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
+        """User factors re-solved from interaction rows against the fixed item factors."""
+        rows = self.check_rows(rows)
+        if self.config.binary:
+            rows = rows.copy()
+            rows.data[:] = 1.0
+        if rows.shape[0] == 0:
+            return np.zeros((0, self.item_factors.shape[1]), dtype=np.float32)
+        return np.atleast_2d(self._solver_model().recalculate_user(np.arange(rows.shape[0]), rows))
+
+    def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
+        self.check_fitted()
+        return np.asarray(self.fold_in(rows) @ self.item_factors.T, dtype=np.float64)
+
+
+class BPRConfig(AlgorithmConfig):
+    factors: int = Field(64, ge=1)
+    learning_rate: float = Field(0.05, gt=0)
+    regularization: float = Field(0.01, ge=0)
+    iterations: int = Field(100, ge=1)
+
+
+@register
+class BPR(_Factors):
+    """BPR via ``implicit.cpu.bpr`` (see module docstring)."""
+
+    name = "bpr"
+    Config = BPRConfig
+    config: BPRConfig
+
+    def _fit(self, dataset: Dataset) -> None:
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        cfg = self.config
+        x = interaction_matrix(dataset, binary=True)
+        model = BayesianPersonalizedRanking(
+            factors=cfg.factors,
+            learning_rate=cfg.learning_rate,
+            regularization=cfg.regularization,
+            iterations=cfg.iterations,
+            random_state=self.runtime.seed,
+            num_threads=self._threads(),
+        )
+        model.fit(x, show_progress=self.runtime.progress)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)

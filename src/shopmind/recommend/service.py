@@ -1,0 +1,573 @@
+"""The recommendation service: ``train`` writes artifacts, :class:`RecommendService` serves them.
+
+Training (``shopmind train``) fits a :class:`~shopmind.recommend.hybrid.Hybrid` over the configured
+recommenders (``settings.training.recommenders``; each component also serves on its own through
+``algorithm=``), a trending model (7-day half-life) and the bought-together lift table, and saves
+them with the vocabularies, the interaction matrix and the catalogue facts (no pickle).
+
+Serving: ``recommend`` ranks for a user with filters, boosts and a reason per item; users with new
+events (``observe``) or a session are folded in from their updated row without retraining; users
+with no history at all get trending items (the cold-start path). ``similar_items``,
+``bought_together``, ``trending`` and ``user_affinity`` complete the shop features.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
+from shopmind.data.schema import Event
+from shopmind.data.vocabulary import Vocabulary
+from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
+from shopmind.recommend import ALGORITHMS, get_algorithm
+from shopmind.recommend.base import Recommender, Runtime, load_sparse, save_sparse, top_k
+from shopmind.recommend.cooccur import BoughtTogether
+from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, dominant_component
+from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates
+from shopmind.recommend.hybrid import Hybrid
+from shopmind.recommend.popularity import Trending
+from shopmind.types import RankedList, Recommendation
+
+log = logging.getLogger(__name__)
+
+NAME = "recommend"
+FORMAT = 1
+EASE_TOP_ITEMS = 5000
+"""EASE on a shop catalogue models only this many most popular items (dense 5000² float32 = 100 MB)."""
+
+
+# ====================================================================== training
+def build_components(names: Sequence[str], dataset: Dataset) -> dict[str, dict[str, Any]]:
+    """Component configs for the hybrid; unknown names and ``hybrid`` itself are skipped (logged)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name == "hybrid":
+            continue
+        if name not in ALGORITHMS:
+            log.warning(
+                "recommenders: skipping unknown algorithm %r (known: %s)", name, ", ".join(ALGORITHMS)
+            )
+            continue
+        cfg: dict[str, Any] = {}
+        if name == "ease":
+            active = int((dataset.item_counts() > 0).sum())
+            if active > EASE_TOP_ITEMS:
+                log.info(
+                    "EASE restricted to the %d most popular of %d interacted items (dense %d² matrix)",
+                    EASE_TOP_ITEMS,
+                    active,
+                    EASE_TOP_ITEMS,
+                )
+                cfg["top_items"] = EASE_TOP_ITEMS
+        out[name] = cfg
+    if not out:
+        out = {"popularity": {}}
+    return out
+
+
+def strongest_events(dataset: Dataset) -> sp.csr_matrix:
+    """Per (user, item) the strongest event kind (``explain.STRENGTH``) as int8 CSR."""
+    table = np.array([STRENGTH.get(t, 0) for t in EVENT_TYPES], dtype=np.int8)
+    s = table[dataset.event_type]
+    ok = s > 0
+    frame = pd.DataFrame({"u": dataset.user_idx[ok], "i": dataset.item_idx[ok], "s": s[ok]})
+    agg = frame.groupby(["u", "i"], sort=True)["s"].max()
+    u = agg.index.get_level_values(0).to_numpy()
+    i = agg.index.get_level_values(1).to_numpy()
+    return sp.csr_matrix((agg.to_numpy(np.int8), (u, i)), shape=(dataset.n_users, dataset.n_items))
+
+
+def baskets(store: Any, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(basket code, item index) pairs: orders, cart/purchase sessions, else purchases per user-day."""
+    keys: list[np.ndarray] = []
+    items: list[np.ndarray] = []
+    index = dataset.items
+
+    def add(prefix: str, basket: pd.Series, item: pd.Series) -> None:
+        pos = index.index(item.astype(str).to_numpy(), on_unknown="missing")
+        ok = (pos >= 0) & basket.notna().to_numpy()
+        keys.append((prefix + basket.astype(str)).to_numpy()[ok])
+        items.append(pos[ok])
+
+    try:
+        orders = store.orders_frame()
+        if len(orders):
+            add("o:", orders["order_id"], orders["item_id"])
+        events = store.events_frame(types=["cart", "purchase"])
+        if len(events) and "session_id" in events:
+            ev = events[events["session_id"].notna()]
+            if len(ev):
+                add("s:", ev["session_id"], ev["item_id"])
+    except (AttributeError, NotImplementedError) as exc:  # a minimal store without orders
+        log.info("bought-together: store has no orders/sessions (%s)", exc)
+    if not keys or not sum(len(k) for k in keys):
+        buy = dataset.event_type == EVENT_CODE["purchase"]
+        day = dataset.timestamp[buy] // 86_400
+        code = dataset.user_idx[buy].astype(np.int64) * 1_000_000 + day
+        log.info("bought-together: no orders or sessions; using purchases per user and day")
+        return code.astype(str), dataset.item_idx[buy]
+    return np.concatenate(keys), np.concatenate(items)
+
+
+def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
+    """Fit the configured recommenders + trending + bought-together and write them to ``out_dir``."""
+    started = time.perf_counter()
+    t = ctx.settings.training
+    dataset: Dataset = ctx.dataset
+    runtime = Runtime(seed=t.seed, threads=t.threads)
+    components = build_components(t.recommenders, dataset)
+    ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
+    hybrid = Hybrid({"components": components}, runtime).fit(dataset)
+    trending = Trending(runtime=runtime).fit(dataset)
+    basket, item = baskets(ctx.store, dataset)
+    together = BoughtTogether().fit(basket, item, dataset.n_items)
+    default = t.default_recommender if t.default_recommender in components else "hybrid"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hybrid.save(out_dir / "models" / "hybrid")
+    trending.save(out_dir / "models" / "trending")
+    together.save(out_dir)
+    Catalog.from_table(dataset.item_table).save(out_dir)
+    np.savez(
+        out_dir / "interactions.npz",
+        **save_sparse("x", dataset.matrix()),
+        **save_sparse("strongest", strongest_events(dataset)),
+    )
+    (out_dir / "users.json").write_text(json.dumps(dataset.users.to_list(), ensure_ascii=False))
+    (out_dir / "items.json").write_text(json.dumps(dataset.items.to_list(), ensure_ascii=False))
+    manifest = {
+        "format": FORMAT,
+        "default": default,
+        "algorithms": ["hybrid", *components, "trending"],
+        "hybrid_weights": hybrid.weights,
+        "event_weights": ctx.weights.to_dict() if hasattr(ctx, "weights") else dataset.weights.to_dict(),
+        "n_users": dataset.n_users,
+        "n_items": dataset.n_items,
+        "n_events": dataset.n_events,
+        "last_timestamp": dataset.last_timestamp,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    log.info("recommend: trained %s in %.1fs", manifest["algorithms"], manifest["seconds"])
+    return {k: manifest[k] for k in ("default", "algorithms", "hybrid_weights", "n_users", "n_items")}
+
+
+# ====================================================================== serving
+class RecommendService:
+    """Serves trained recommendation artifacts (see module docstring). Thread-safe."""
+
+    def __init__(
+        self,
+        users: Vocabulary,
+        items: Vocabulary,
+        interactions: sp.csr_matrix,
+        strongest: sp.csr_matrix,
+        catalog: Catalog,
+        models: dict[str, Recommender],
+        default: str,
+        together: BoughtTogether,
+        weights: EventWeights,
+        store: Any = None,
+    ) -> None:
+        self.users, self.items = users, items
+        self.x = sp.csr_matrix(interactions, dtype=np.float32)
+        self.strongest = sp.csr_matrix(strongest)
+        self.catalog = catalog
+        self.models = models
+        self.default = default
+        self.together = together
+        self.weights = weights
+        self.store = store
+        self.explainer = Explainer(catalog)
+        self._item_pos = {item_id: i for i, item_id in enumerate(items.ids)}
+        self._pending: dict[str, dict[int, float]] = {}
+        self._pending_strength: dict[str, dict[int, int]] = {}
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, path: Path, store: Any = None, **deps: Any) -> RecommendService:
+        path = Path(path)
+        manifest_path = path / "manifest.json"
+        if not manifest_path.exists():
+            raise ArtifactError(
+                "recommend artifacts missing", value=str(manifest_path), expected="shopmind train first"
+            )
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format") != FORMAT:
+            raise ArtifactError(
+                "incompatible recommend artifact format", value=manifest.get("format"), expected=str(FORMAT)
+            )
+        runtime = Runtime(threads=int(deps.get("threads", 1)))
+        hybrid = Hybrid.load(path / "models" / "hybrid", runtime)
+        models: dict[str, Recommender] = {"hybrid": hybrid, **hybrid.models}
+        models["trending"] = Trending.load(path / "models" / "trending", runtime)
+        with np.load(path / "interactions.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        users = Vocabulary(json.loads((path / "users.json").read_text()), name="user")
+        items = Vocabulary(json.loads((path / "items.json").read_text()), name="item")
+        catalog = Catalog.load(path)
+        service = cls(
+            users,
+            items,
+            load_sparse("x", arrays),
+            load_sparse("strongest", arrays),
+            catalog,
+            models,
+            manifest["default"],
+            BoughtTogether.load(path),
+            EventWeights.from_dict(manifest["event_weights"]),
+            store,
+        )
+        if store is not None:
+            service.refresh_catalog()
+        return service
+
+    def refresh_catalog(self) -> int:
+        """Re-read prices, stock and titles from the store (stock changes between trainings)."""
+        if self.store is None:
+            return 0
+        try:
+            frame = self.store.items_frame()
+        except (AttributeError, NotImplementedError):
+            return 0
+        return self.catalog.update(frame, self._item_pos)
+
+    @property
+    def algorithms(self) -> list[str]:
+        return sorted(self.models)
+
+    # ---------------------------------------------------------------- helpers
+    def _model(self, name: str | None) -> Recommender:
+        name = name or self.default
+        if name not in self.models:
+            raise ConfigError("algorithm not trained", value=name, expected=", ".join(self.algorithms))
+        return self.models[name]
+
+    def _item(self, item_id: str) -> int:
+        i = self._item_pos.get(str(item_id))
+        if i is None:
+            raise UnknownIdError("unknown item", value=item_id, expected="an item of the trained catalogue")
+        return i
+
+    def _history(
+        self, user_id: str, session_items: Sequence[str] | None
+    ) -> tuple[int, sp.csr_matrix, dict[int, int], set[int], bool]:
+        """(user index or -1, history row = train + pending + session, strengths, session items, changed)."""
+        u = self.users.index([str(user_id)], on_unknown="missing")[0]
+        n = len(self.items)
+        row = self.x[u] if u >= 0 else sp.csr_matrix((1, n), dtype=np.float32)
+        strength: dict[int, int] = {}
+        if u >= 0:
+            s = self.strongest[u]
+            strength = dict(zip(s.indices.tolist(), s.data.tolist(), strict=True))
+        add: dict[int, float] = {}
+        with self._lock:
+            pending = dict(self._pending.get(str(user_id), {}))
+            for j, st in self._pending_strength.get(str(user_id), {}).items():
+                strength[j] = max(strength.get(j, 0), st)
+        add.update(pending)
+        session: set[int] = set()
+        view_w = float(self.weights.weights.get("view", 1.0)) or 1.0
+        for item_id in session_items or ():
+            j = self._item_pos.get(str(item_id))
+            if j is None:
+                continue
+            session.add(j)
+            add[j] = add.get(j, 0.0) + view_w
+            strength.setdefault(j, STRENGTH["view"])
+        if add:
+            cols = np.fromiter(add.keys(), dtype=np.int64, count=len(add))
+            vals = np.fromiter(add.values(), dtype=np.float32, count=len(add))
+            row = sp.csr_matrix(
+                row + sp.csr_matrix((vals, (np.zeros(len(cols), dtype=np.int64), cols)), shape=(1, n))
+            )
+        return int(u), sp.csr_matrix(row, dtype=np.float32), strength, session, bool(add)
+
+    def _fill(
+        self, idx: list[int], scores: list[float], k: int, allowed: np.ndarray, excluded: set[int]
+    ) -> list[int]:
+        """Top up a short list (strict filters, partial models) with trending items; returns added."""
+        if len(idx) >= k or "trending" not in self.models:
+            return []
+        mask = allowed.copy()
+        taken = set(idx) | excluded
+        if taken:
+            mask[np.fromiter(taken, dtype=np.int64)] = False
+        more, _ = self.models["trending"].top(k - len(idx), mask)  # type: ignore[attr-defined]
+        return [int(i) for i in more]
+
+    # ---------------------------------------------------------------- recommend
+    def recommend(
+        self,
+        user_id: str,
+        k: int = 10,
+        filters: RecFilters | None = None,
+        session_items: Sequence[str] | None = None,
+        algorithm: str | None = None,
+    ) -> RankedList:
+        """Top-``k`` items for ``user_id`` with a reason each (module docstring for the paths)."""
+        if k < 1:
+            raise ConfigError("k must be >= 1", value=k)
+        filters = filters or RecFilters()
+        model = self._model(algorithm)
+        u, row, strength, session, changed = self._history(user_id, session_items)
+        has_history = row.nnz > 0
+        parts: dict[str, np.ndarray] = {}
+        if not has_history:
+            path = "cold_start"
+            model = self.models.get("trending", model)
+            scores = model.score_history(row) if model.supports_fold_in else model.score_users(np.array([0]))
+        else:
+            if u >= 0 and not changed:
+                path = "personal"
+            elif model.supports_fold_in:
+                path = "session" if session and u < 0 and not self._pending.get(str(user_id)) else "fold_in"
+            elif u >= 0:
+                path = "personal"  # this model cannot fold in: the trained row is used
+            else:
+                path = "fold_in"
+                model = (
+                    self.models[self.default]
+                    if self.models[self.default].supports_fold_in
+                    else self.models["hybrid"]
+                )
+            use_rows = path != "personal"
+            if isinstance(model, Hybrid):
+                scores, parts = (
+                    model.score_parts(rows=row) if use_rows else model.score_parts(user_idx=np.array([u]))
+                )
+            else:
+                scores = model.score_history(row) if use_rows else model.score_users(np.array([u]))
+        allowed, boost = build_candidates(filters, self.catalog, self._item_pos)
+        scores = apply_boost(np.asarray(scores, dtype=np.float64), boost)
+        excluded: set[int] = set()
+        if filters.exclude_seen:
+            excluded |= set(row.indices.tolist())
+        if filters.exclude_purchased:
+            excluded |= {j for j, s in strength.items() if s >= STRENGTH["purchase"]}
+        exclude = None
+        if excluded:
+            cols = np.fromiter(excluded, dtype=np.int64)
+            exclude = sp.csr_matrix(
+                (np.ones(len(cols)), (np.zeros(len(cols), dtype=np.int64), cols)), shape=(1, len(self.items))
+            )
+        idx_arr, sc_arr = top_k(scores, k, exclude, allowed)
+        keep = idx_arr[0] >= 0
+        idx, sc = idx_arr[0][keep].tolist(), sc_arr[0][keep].tolist()
+        filled = self._fill(idx, sc, k, allowed, excluded)
+        recs = self._reasons(
+            model, path, row, strength, session, np.asarray(idx, dtype=np.int64), parts, filters
+        )
+        out = [
+            Recommendation(self.items.id(i), float(s), text, {**info, "path": path, "algorithm": model.name})
+            for i, s, (text, info) in zip(idx, sc, recs, strict=True)
+        ]
+        for i in filled:
+            text, info = self.explainer.popular(
+                i, filters.category and filters.category.split(">")[-1].strip()
+            )
+            out.append(
+                Recommendation(self.items.id(i), 0.0, text, {**info, "path": "fill", "algorithm": "trending"})
+            )
+        return RankedList(query=str(user_id), items=out)
+
+    def _reasons(
+        self,
+        model: Recommender,
+        path: str,
+        row: sp.csr_matrix,
+        strength: dict[int, int],
+        session: set[int],
+        targets: np.ndarray,
+        parts: dict[str, np.ndarray],
+        filters: RecFilters,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        cat = filters.category.split(">")[-1].strip() if filters.category else None
+        if path == "cold_start" or model.name in POPULAR:
+            return [self.explainer.popular(int(i), cat, trending=model.name != "popularity") for i in targets]
+        if isinstance(model, Hybrid):
+            kinds = dominant_component(parts, model.weights, targets)
+        else:
+            kinds = [model.name] * len(targets)
+        out: list[tuple[str, dict[str, Any]] | None] = [None] * len(targets)
+        # one similarity pass per component that explains by "because you … X"
+        for comp in sorted(set(kinds)):
+            sel = np.flatnonzero(np.asarray(kinds) == comp)
+            sub = model.models[comp] if isinstance(model, Hybrid) else model
+            if comp in POPULAR:
+                for s in sel:
+                    out[s] = self.explainer.popular(int(targets[s]), cat, trending=comp != "popularity")
+            elif comp == "content":
+                for s in sel:
+                    out[s] = self.explainer.content(row.indices, int(targets[s]))
+            elif comp == "user_knn":
+                for s in sel:
+                    out[s] = ("customers with similar taste liked it", {"kind": "neighbours", "model": comp})
+            else:
+                because = self.explainer.because(sub, row, targets[sel], strength, session)
+                if all(b is None for b in because) and isinstance(model, Hybrid):
+                    because = self.explainer.because(model, row, targets[sel], strength, session)
+                for s, b in zip(sel, because, strict=True):
+                    out[s] = b
+        for s, r in enumerate(out):
+            if r is None:
+                out[s] = (
+                    self.explainer.because(model, row, targets[s : s + 1], strength, session)[0]
+                    if model.supports_similar
+                    else None
+                )
+            if out[s] is None:
+                out[s] = self.explainer.popular(int(targets[s]), cat)
+        return [r for r in out if r is not None]
+
+    # ---------------------------------------------------------------- item pages
+    def similar_items(
+        self, item_id: str, k: int = 10, filters: RecFilters | None = None, algorithm: str | None = None
+    ) -> RankedList:
+        """Items similar to ``item_id`` (CF neighbours blended with content; content alone for new items)."""
+        i = self._item(item_id)
+        filters = filters or RecFilters(exclude_seen=False)
+        model = self._model(algorithm)
+        if not model.supports_similar:
+            model = self.models["hybrid"]
+        sims = model.similar_scores(np.array([i]))[0]
+        allowed, boost = build_candidates(filters, self.catalog, self._item_pos)
+        allowed[i] = False
+        scores = apply_boost(sims, boost)
+        scores = np.where(scores > 0, scores, -np.inf)
+        idx_arr, sc_arr = top_k(scores, k, None, allowed)
+        keep = idx_arr[0] >= 0
+        title = self.catalog.title[i]
+        out = []
+        for j, s in zip(idx_arr[0][keep].tolist(), sc_arr[0][keep].tolist(), strict=True):
+            text, info = self.explainer.content(np.array([i]), j)
+            shared = info.get("matching", [])
+            reason = f"similar to {title}" + (f": same {' and '.join(shared)}" if shared else "")
+            out.append(
+                Recommendation(
+                    self.items.id(j),
+                    float(s),
+                    reason,
+                    {
+                        "kind": "similar",
+                        "similar_to": self.items.id(i),
+                        "matching": shared,
+                        "algorithm": model.name,
+                    },
+                )
+            )
+        return RankedList(query=str(item_id), items=out)
+
+    def bought_together(self, item_id: str, k: int = 10, filters: RecFilters | None = None) -> RankedList:
+        """Co-purchased items ranked by lift (min support applies); [] when nothing was co-bought."""
+        i = self._item(item_id)
+        filters = filters or RecFilters(exclude_seen=False)
+        allowed, _ = build_candidates(filters, self.catalog, self._item_pos)
+        idx, lift, sup = self.together.top(i, k, allowed)
+        title = self.catalog.title[i]
+        return RankedList(
+            query=str(item_id),
+            items=[
+                Recommendation(
+                    self.items.id(int(j)),
+                    float(lv),
+                    f"customers who bought {title} also bought this",
+                    {
+                        "kind": "bought_together",
+                        "item": self.items.id(i),
+                        "lift": float(lv),
+                        "baskets": int(n),
+                    },
+                )
+                for j, lv, n in zip(idx, lift, sup, strict=True)
+            ],
+        )
+
+    def trending(
+        self, k: int = 10, category: str | None = None, filters: RecFilters | None = None
+    ) -> RankedList:
+        """Most popular items of the last days (7-day half-life), optionally within a category prefix."""
+        base = filters or RecFilters(exclude_seen=False)
+        if category:
+            base = base.model_copy(update={"category": category})
+        allowed, _ = build_candidates(base, self.catalog, self._item_pos)
+        model = self.models["trending"]
+        idx, sc = model.top(k, allowed)  # type: ignore[attr-defined]
+        cat = category.split(">")[-1].strip() if category else None
+        out = []
+        for i, s in zip(idx.tolist(), sc.tolist(), strict=True):
+            if s <= 0:
+                continue
+            text, info = self.explainer.popular(i, cat)
+            out.append(Recommendation(self.items.id(i), float(s), text, info))
+        return RankedList(query=f"trending:{category or ''}", items=out)
+
+    # ---------------------------------------------------------------- real time
+    def observe(self, events: Iterable[Event | Mapping[str, Any]]) -> int:
+        """Fold new events into their users' pending rows; returns how many were applied.
+
+        The next ``recommend`` for such a user re-scores from the updated row (ALS user re-solve,
+        EASE/item-kNN/content products) without retraining. Events on unknown items are ignored.
+        """
+        applied = 0
+        table = self.weights.weights
+        with self._lock:
+            for ev in events:
+                e = ev if isinstance(ev, Event) else Event.model_validate(dict(ev))
+                if not e.item_id:
+                    continue
+                j = self._item_pos.get(e.item_id)
+                if j is None:
+                    continue
+                kind = e.type.value
+                w = float(table.get(kind, 0.0))
+                if kind == "rating" and self.weights.rating_as_value and e.value is not None:
+                    w *= float(e.value)
+                if w <= 0:
+                    continue
+                row = self._pending.setdefault(e.user_id, {})
+                row[j] = row.get(j, 0.0) + w
+                st = self._pending_strength.setdefault(e.user_id, {})
+                st[j] = max(st.get(j, 0), STRENGTH.get(kind, 1))
+                applied += 1
+        return applied
+
+    def pending_users(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def user_affinity(self, user_id: str) -> dict[str, float]:
+        """Share of the user's interaction weight per ``category:<path prefix>`` and ``brand:<name>``.
+
+        Each category level counts (``category:Electronics`` and ``category:Electronics > Audio``);
+        values are in [0, 1]. Unknown users without events get ``{}``.
+        """
+        _, row, _, _, _ = self._history(user_id, None)
+        total = float(row.data.sum())
+        if total <= 0:
+            return {}
+        out: dict[str, float] = {}
+        for j, w in zip(row.indices.tolist(), row.data.tolist(), strict=True):
+            path = self.catalog.category[j]
+            for depth in range(1, len(path) + 1):
+                key = "category:" + " > ".join(path[:depth])
+                out[key] = out.get(key, 0.0) + w
+            brand = self.catalog.brand[j]
+            if brand:
+                out["brand:" + brand] = out.get("brand:" + brand, 0.0) + w
+        return {k: round(v / total, 6) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+def get_model_class(name: str) -> type[Recommender]:
+    """Shortcut used by the CLI (re-exported for convenience)."""
+    return get_algorithm(name)

@@ -1,0 +1,195 @@
+"""Semantic retrieval: sentence embeddings + exact dot product or a usearch HNSW index.
+
+Documents and queries are embedded with :func:`shopmind.embeddings.get_encoder` (default: the
+packaged all-MiniLM-L6-v2, 384-d, L2-normalised), so cosine similarity is the dot product.
+
+* Below ``ann_threshold`` rows (default 50 000) search is exact: one mat-vec ``V·q`` (20k × 384
+  floats ≈ 1–3 ms on one core) that also gives every candidate's similarity for fusion and the ranker.
+* Above it a usearch HNSW index (inner product, f32; connectivity 16, expansion 64) returns the
+  top-N; similarities of other rows are computed on demand from the stored vectors.
+
+Rows follow the lexical index (row ``i`` = the same document); updates append rows, tombstones are
+applied by the caller through the ``alive`` mask. Vectors are saved as ``vectors.npy``; the HNSW
+graph in usearch's own file format (``hnsw.usearch``), never pickle.
+
+**Chinese queries with the English model**: MiniLM's WordPiece vocabulary covers CJK characters one
+by one, but the model was trained on English pairs, so a Chinese query's vector lands close to any
+Chinese text and carries little meaning; the tests pin this (a Chinese query's nearest neighbours
+are Chinese titles, but not reliably the right one). Chinese relevance comes from the lexical side
+(jieba + bigrams); plug a multilingual model through the encoder spec for semantic Chinese search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopmind.embeddings import Encoder, get_encoder
+
+log = logging.getLogger(__name__)
+
+ANN_THRESHOLD = 50_000
+
+
+def encode_cached(
+    encoder: Encoder, texts: list[str], cache_dir: Path | None, *, batch_size: int = 128
+) -> np.ndarray:
+    """``encoder.encode(texts)``, cached in ``cache_dir/<sha256 of model name + texts>.npy``."""
+    if cache_dir is None:
+        return encoder.encode(texts, batch_size=batch_size)
+    h = hashlib.sha256(encoder.name.encode())
+    for t in texts:
+        h.update(b"\x00" + t.encode("utf-8"))
+    path = Path(cache_dir) / f"emb-{h.hexdigest()[:24]}.npy"
+    if path.exists():
+        log.info("embeddings from cache %s", path)
+        return np.load(path, allow_pickle=False)
+    vecs = encoder.encode(texts, batch_size=batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vecs, allow_pickle=False)
+    tmp.replace(path)
+    return vecs
+
+
+class SemanticIndex:
+    """Row-aligned document vectors with exact or ANN top-N search."""
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        *,
+        encoder_spec: str | None = None,
+        encoder: Encoder | None = None,
+        ann_threshold: int = ANN_THRESHOLD,
+        query_cache: int = 1024,
+    ) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.encoder_spec = encoder_spec
+        self._encoder = encoder
+        self.ann_threshold = ann_threshold
+        self._ann: Any = None
+        self._ann_rows = 0  # rows covered by the ANN graph; later rows are searched exactly
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = query_cache
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = get_encoder(self.encoder_spec)
+        return self._encoder
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
+
+    @classmethod
+    def build(
+        cls,
+        texts: list[str],
+        *,
+        encoder_spec: str | None = None,
+        encoder: Encoder | None = None,
+        ann_threshold: int = ANN_THRESHOLD,
+        batch_size: int = 128,
+        cache_dir: Path | None = None,
+    ) -> SemanticIndex:
+        """Embed ``texts``; with ``cache_dir`` the vectors are reused when model and texts are unchanged."""
+        enc = encoder or get_encoder(encoder_spec)
+        vecs = encode_cached(enc, texts, cache_dir, batch_size=batch_size)
+        idx = cls(vecs, encoder_spec=encoder_spec, encoder=enc, ann_threshold=ann_threshold)
+        idx._maybe_build_ann()
+        return idx
+
+    def _maybe_build_ann(self) -> None:
+        if len(self.vectors) < self.ann_threshold:
+            self._ann = None
+            self._ann_rows = 0
+            return
+        from usearch.index import Index
+
+        ann = Index(ndim=self.dim, metric="ip", dtype="f32", connectivity=16, expansion_search=64)
+        ann.add(np.arange(len(self.vectors), dtype=np.uint64), self.vectors, threads=1)
+        self._ann, self._ann_rows = ann, len(self.vectors)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """Query vector, LRU-cached (shop queries repeat heavily)."""
+        got = self._cache.get(query)
+        if got is not None:
+            self._cache.move_to_end(query)
+            return got
+        v = self.encoder.encode([query])[0].astype(np.float32)
+        self._cache[query] = v
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return v
+
+    def append(self, texts: list[str]) -> None:
+        """Embed and add rows (incremental update); they are searched exactly until the next build."""
+        if not texts:
+            return
+        vecs = self.encoder.encode(texts)
+        self.vectors = np.vstack([self.vectors, vecs]) if len(self.vectors) else vecs
+
+    def similarities(self, qv: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Cosine similarity of ``qv`` to all rows (or to ``rows``)."""
+        if rows is None:
+            return self.vectors @ qv
+        return self.vectors[rows] @ qv
+
+    def top(self, qv: np.ndarray, n: int, alive: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, similarities)`` of the ``n`` nearest live rows, best first."""
+        total = len(self.vectors)
+        if total == 0 or n <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self._ann is not None:
+            want = min(n * 2 + 16, self._ann_rows)
+            m = self._ann.search(qv, want, threads=1)
+            rows = np.asarray(m.keys, dtype=np.int64)
+            sims = (1.0 - np.asarray(m.distances, dtype=np.float32)).astype(np.float32)
+            if total > self._ann_rows:  # delta rows: exact
+                extra = np.arange(self._ann_rows, total)
+                rows = np.concatenate([rows, extra])
+                sims = np.concatenate([sims, self.vectors[extra] @ qv])
+        else:
+            rows = np.arange(total)
+            sims = self.vectors @ qv
+        if alive is not None:
+            keep = alive[rows]
+            rows, sims = rows[keep], sims[keep]
+        if len(rows) > n:
+            part = np.argpartition(-sims, n - 1)[:n]
+            rows, sims = rows[part], sims[part]
+        order = np.argsort(-sims, kind="stable")
+        return rows[order], sims[order]
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        np.save(path / "vectors.npy", self.vectors, allow_pickle=False)
+        if self._ann is not None:
+            self._ann.save(str(path / "hnsw.usearch"))
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        *,
+        encoder_spec: str | None = None,
+        encoder: Encoder | None = None,
+        ann_threshold: int = ANN_THRESHOLD,
+    ) -> SemanticIndex:
+        vecs = np.load(path / "vectors.npy", allow_pickle=False)
+        idx = cls(vecs, encoder_spec=encoder_spec, encoder=encoder, ann_threshold=ann_threshold)
+        hnsw = path / "hnsw.usearch"
+        if hnsw.exists():
+            from usearch.index import Index
+
+            ann = Index(ndim=idx.dim, metric="ip", dtype="f32", connectivity=16, expansion_search=64)
+            ann.load(str(hnsw))
+            idx._ann, idx._ann_rows = ann, len(ann)
+        return idx

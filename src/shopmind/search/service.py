@@ -1,0 +1,297 @@
+"""Search as a trained, served component: ``train(ctx, out_dir)`` and :class:`SearchService`.
+
+Training reads the catalogue from the store, popularity and ratings from the shared ``Dataset``,
+click-through rates, mined queries and (when there are enough clicks) the learned ranker's training
+data from the search and click logs, and writes :class:`~shopmind.search.engine.ProductSearch`'s
+artifacts (npy/npz/JSON, bm25s score arrays, a usearch file, a LightGBM text model — no pickle).
+
+Per-shop settings live next to the artifacts folder, in ``<artifacts_dir>/../search/``:
+
+* ``config.json`` — :class:`~shopmind.search.engine.SearchConfig` overrides (field boosts, encoder, …);
+* ``synonyms.json`` — ``{"groups": [["tv", "television"]], "one_way": {"phone": ["smartphone"]}}``;
+* ``rules.json`` — merchandising rules (``SearchService.set_rules`` writes it).
+
+Serving: :class:`SearchService` answers queries, logs each search and click to the store, and applies
+catalogue updates at once (delta index + tombstones) — visible in this process immediately, in the
+store for everyone, and folded into the main index by the next ``train``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopmind.data.schema import Item
+from shopmind.errors import ConfigError, DataError
+from shopmind.search.analyzers import Synonyms
+from shopmind.search.engine import ProductSearch, SearchConfig, SearchResult, parse_rules
+from shopmind.search.ltr import RankingData, Reranker, click_labels
+
+log = logging.getLogger(__name__)
+
+NAME = "search"
+MIN_CLICK_SEARCHES = 50  # searches with clicks needed before a click-trained ranker is fitted
+
+
+def settings_dir(settings: Any) -> Path:
+    return Path(settings.artifacts_dir).parent / "search"
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError("invalid JSON", value=str(path), expected=str(exc)) from exc
+
+
+def log_statistics(store: Any) -> tuple[dict[str, float], Counter[str], pd.DataFrame, pd.DataFrame]:
+    """``(ctr per item, query counts with results, search log, click log)`` from the store's logs.
+
+    CTR per item = clicks / impressions, smoothed towards 0 with 10 pseudo-impressions so that one
+    lucky click does not make an item look perfect.
+    """
+    searches = store.search_log_frame()
+    clicks = store.click_log_frame()
+    ctr: dict[str, float] = {}
+    queries: Counter[str] = Counter()
+    if len(searches):
+        impressions = Counter(i for ids in searches["result_ids"] for i in (ids or []))
+        nclicks = Counter(clicks["item_id"].astype(str)) if len(clicks) else Counter()
+        ctr = {i: nclicks.get(i, 0) / (n + 10.0) for i, n in impressions.items()}
+        ok = searches[searches["n_results"] > 0]
+        queries = Counter(str(q).strip().lower() for q in ok["query"] if str(q).strip())
+    return ctr, queries, searches, clicks
+
+
+def _dataset_stats(ctx: Any) -> tuple[dict[str, float], dict[str, float]]:
+    try:
+        ds = ctx.dataset
+    except Exception as exc:  # a store without events: search still trains
+        log.warning("no dataset for popularity (%s)", exc)
+        return {}, {}
+    ids = [str(x) for x in ds.items.ids]
+    counts = ds.item_counts()
+    popularity = {i: float(c) for i, c in zip(ids, counts.tolist(), strict=True) if c > 0}
+    rating: dict[str, float] = {}
+    r = ds.ratings().tocsc()
+    n = np.diff(r.indptr)
+    sums = np.asarray(r.sum(axis=0)).ravel()
+    for j in np.flatnonzero(n).tolist():
+        rating[ids[j]] = float(sums[j] / n[j])
+    return popularity, rating
+
+
+def click_training_data(
+    engine: ProductSearch, searches: pd.DataFrame, clicks: pd.DataFrame
+) -> RankingData | None:
+    """Skip-above labelled candidates of every logged search with clicks (see ``ltr``)."""
+    if not len(clicks) or not len(searches):
+        return None
+    by_search = clicks.groupby("search_id")["position"].apply(list).to_dict()
+    parts = []
+    for row in searches.itertuples(index=False):
+        pos = by_search.get(row.search_id)
+        if not pos:
+            continue
+        labels = click_labels(list(row.result_ids or []), [int(p) for p in pos])
+        rows = [engine.lexical.row_of[i] for i in labels if i in engine.lexical.row_of]
+        if len(rows) < 2 or len({labels[engine.lexical.ids[r]] for r in rows}) < 2:
+            continue
+        q = engine._retrieve(str(row.query), "hybrid", None)
+        X = engine.features(q, np.asarray(rows))
+        y = np.asarray([labels[engine.lexical.ids[r]] for r in rows], np.float32)
+        parts.append((str(row.search_id), X, y))
+    if len(parts) < MIN_CLICK_SEARCHES:
+        log.info("%d searches with informative clicks: not enough to train a ranker", len(parts))
+        return None
+    return RankingData.stack(parts)
+
+
+def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
+    """Build the search artifacts from the store (see the module docstring)."""
+    sdir = settings_dir(ctx.settings)
+    config = SearchConfig.from_dict(_read_json(sdir / "config.json", {}))
+    synonyms = Synonyms.from_dict(_read_json(sdir / "synonyms.json", {}))
+    rules = _read_json(sdir / "rules.json", [])
+    items = ctx.store.items_frame()
+    if not len(items):
+        raise DataError("the catalogue is empty", expected="items in the store (shopmind data load)")
+    popularity, rating = _dataset_stats(ctx)
+    ctr, queries, searches, clicks = log_statistics(ctx.store)
+    ctx.progress(f"indexing {len(items)} products")
+    engine = ProductSearch.build(
+        items,
+        config=config,
+        popularity=popularity,
+        rating=rating,
+        ctr=ctr,
+        queries=queries,
+        synonyms=synonyms,
+        rules=rules,
+        cache_dir=Path(ctx.settings.artifacts_dir).parent / "cache" / "search",
+    )
+    ranker = None
+    data = click_training_data(engine, searches, clicks)
+    if data is not None:
+        engine.reranker = ranker = Reranker().fit(data)
+    engine.save(Path(out_dir))
+    return {
+        "items": len(items),
+        "semantic": engine.semantic is not None,
+        "reranker": "clicks" if ranker is not None else None,
+        "queries_mined": len(queries),
+    }
+
+
+class SearchService:
+    """Serving facade: search, suggestions, click logging, live updates, analytics."""
+
+    def __init__(self, engine: ProductSearch, store: Any, *, rules_path: Path | None = None) -> None:
+        self.engine = engine
+        self.store = store
+        self.rules_path = rules_path
+
+    @classmethod
+    def load(
+        cls, path: Path, store: Any, *, settings: Any = None, encoder: Any = None, **_: Any
+    ) -> SearchService:
+        engine = ProductSearch.load(Path(path), encoder=encoder)
+        rules_path = settings_dir(settings) / "rules.json" if settings is not None else None
+        return cls(engine, store, rules_path=rules_path)
+
+    # ----------------------------------------------------------------- queries
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 20,
+        offset: int = 0,
+        filters: Mapping[str, Any] | None = None,
+        sort: str = "relevance",
+        user_id: str | None = None,
+        affinity: Mapping[str, float] | None = None,
+        mode: str = "hybrid",
+        log: bool = True,
+    ) -> SearchResult:
+        """One page of results; logged to the store (with the shown ids) unless ``log=False``."""
+        if affinity is None and user_id:
+            affinity = self.user_affinity(user_id)
+        result = self.engine.search(
+            query, k=k, offset=offset, filters=filters, sort=sort, affinity=affinity, mode=mode
+        )
+        if log and self.store is not None:
+            result.search_id = self.store.log_search(
+                query=query, user_id=user_id, n_results=result.total, result_ids=result.ids
+            )
+        return result
+
+    def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
+        return self.engine.suggest(prefix, k)
+
+    def user_affinity(self, user_id: str, *, limit: int = 500) -> dict[str, float]:
+        """``{"brand:X": share, "category:Y": share}`` from the user's recent item events."""
+        try:
+            events = self.store.events_frame(user_id=user_id)
+        except Exception as exc:  # affinity is a bonus: never fail a search for it
+            log.warning("no events for affinity: %s", exc)
+            return {}
+        if events is None or not len(events) or "item_id" not in events:
+            return {}
+        ids = [str(i) for i in events["item_id"].dropna().tail(limit)]
+        c = self.engine.catalog
+        row_of = self.engine.lexical.row_of
+        counts: Counter[str] = Counter()
+        for i in ids:
+            r = row_of.get(i)
+            if r is None:
+                continue
+            if c.brand[r]:
+                counts[f"brand:{c.brand[r]}"] += 1
+            for part in c.category[r]:
+                counts[f"category:{part}"] += 1
+        if not counts:
+            return {}
+        top = max(counts.values())
+        return {k: v / top for k, v in counts.items()}
+
+    # ----------------------------------------------------------------- logging
+    def log_click(self, search_id: str, item_id: str, position: int) -> None:
+        if position < 1:
+            raise DataError("click position is 1-based", value=position, expected=">= 1")
+        self.store.log_click(search_id=search_id, item_id=item_id, position=position)
+
+    def analytics(self, *, top: int = 20, max_position: int = 10) -> dict[str, Any]:
+        """Top queries, zero-result queries, CTR by position, overall click rates."""
+        return search_analytics(
+            self.store.search_log_frame(), self.store.click_log_frame(), top=top, max_position=max_position
+        )
+
+    # ----------------------------------------------------------------- updates
+    def upsert_items(self, items: Iterable[Item | Mapping[str, Any]]) -> int:
+        """Make added/changed products searchable now (the caller stores them; see ``Engine``)."""
+        recs = []
+        for it in items:
+            model = it if isinstance(it, Item) else Item(**dict(it))
+            recs.append(model.model_dump())
+        return self.engine.upsert(recs)
+
+    def delete_items(self, ids: Sequence[str]) -> int:
+        return self.engine.delete(ids)
+
+    def set_rules(self, rules: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the merchandising rules (validated; saved to ``rules.json`` when configured)."""
+        rules = [dict(r) for r in rules]
+        parse_rules(rules)  # validate before anything changes
+        self.engine.set_rules(rules)
+        if self.rules_path is not None:
+            self.rules_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.rules_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(rules, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(tmp, self.rules_path)
+
+
+def search_analytics(
+    searches: pd.DataFrame, clicks: pd.DataFrame, *, top: int = 20, max_position: int = 10
+) -> dict[str, Any]:
+    """Search analytics from the two logs.
+
+    CTR at position p = clicks at p / searches that showed at least p results.
+    """
+    out: dict[str, Any] = {"searches": len(searches), "clicks": len(clicks)}
+    if not len(searches):
+        out.update(
+            top_queries=[], zero_result_queries=[], ctr_by_position={}, click_rate=0.0, zero_result_rate=0.0
+        )
+        return out
+    q = searches["query"].astype(str).str.strip().str.lower()
+    out["top_queries"] = [{"query": k, "count": int(v)} for k, v in q.value_counts().head(top).items()]
+    zero = q[searches["n_results"] == 0]
+    out["zero_result_queries"] = [
+        {"query": k, "count": int(v)} for k, v in zero.value_counts().head(top).items()
+    ]
+    out["zero_result_rate"] = round(float((searches["n_results"] == 0).mean()), 6)
+    shown = searches["result_ids"].map(lambda ids: len(ids or []))
+    ctr: dict[int, float] = {}
+    pos_counts = Counter(int(p) for p in clicks["position"]) if len(clicks) else Counter()
+    for p in range(1, max_position + 1):
+        n = int((shown >= p).sum())
+        if n:
+            ctr[p] = round(pos_counts.get(p, 0) / n, 6)
+    out["ctr_by_position"] = ctr
+    clicked = set(clicks["search_id"]) if len(clicks) else set()
+    out["click_rate"] = round(len(clicked & set(searches["search_id"])) / len(searches), 6)
+    if len(clicks):
+        pos = clicks["position"].astype(float)
+        out["mean_click_position"] = round(float(pos.mean()), 4) if not math.isnan(pos.mean()) else None
+    return out

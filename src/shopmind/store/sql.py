@@ -1,0 +1,1022 @@
+"""The SQLAlchemy 2 (Core) backend of the :class:`~shopmind.store.base.Store` contract.
+
+One code path serves ``sqlite:///path`` (the default: WAL journal, busy timeout, one engine pool shared
+by the web server's threads) and ``postgresql://...`` (psycopg 3, driver ``postgresql+psycopg``).
+
+Storage choices, and why:
+
+* every timestamp is stored as **UTC epoch microseconds** (BIGINT). SQLite has no time-zone aware
+  type and text datetimes are slow to bind; integers are exact, sort correctly, and bulk paths move
+  numpy ``int64`` columns without per-row conversion. Reads hand back timezone-aware UTC datetimes;
+* nested fields (category path, attributes, tags, order lines, transcripts) are JSON columns
+  (``JSONB`` on PostgreSQL);
+* every batch is one transaction (all or nothing); events are inserted with
+  ``INSERT ... ON CONFLICT (id) DO NOTHING`` so re-sending an event id is counted as a duplicate.
+  The bulk path (:meth:`SqlStore.add_events_frame`) uses the driver's ``executemany`` on SQLite and
+  ``COPY`` into a temporary table followed by one ``INSERT ... SELECT ... ON CONFLICT`` on PostgreSQL;
+* upserts of items, users, orders, documents and reviews compare against the stored rows first, so a
+  :class:`WriteResult` says exactly how many rows were new (``inserted``), changed (``updated``) or
+  identical to what was stored (``duplicates``, nothing written for them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from shopmind.data.dataset import Dataset, EventWeights
+from shopmind.data.schema import (
+    Document,
+    Event,
+    Item,
+    Order,
+    OrderStatus,
+    Review,
+    SalesPoint,
+    User,
+    now_utc,
+)
+from shopmind.errors import DataError, PermissionDenied, StoreError, UnknownIdError
+from shopmind.store.base import ApiKeyRecord, Ticket, WriteResult
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_IN_CHUNK = 900  # ids per IN (...) list: below SQLite's historic 999-variable limit
+_EVENT_BULK_ROWS = 50_000  # rows handed to executemany / COPY at a time (bounds memory)
+
+
+# ---------------------------------------------------------------------------- column types
+class UtcMicros(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime stored as BIGINT epoch microseconds (naive input = UTC)."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, int | np.integer):
+            return int(value)
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if not isinstance(value, datetime):
+            raise DataError("not a datetime", value=value, expected="a datetime")
+        return to_micros(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        return None if value is None else from_micros(int(value))
+
+
+def to_micros(value: datetime) -> int:
+    """Epoch microseconds of ``value`` (naive datetimes are taken as UTC), exact integer arithmetic."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    return datetime.fromtimestamp(value // 1_000_000, tz=UTC).replace(microsecond=value % 1_000_000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+JSONType = sa.JSON().with_variant(pg.JSONB(), "postgresql")
+
+# ---------------------------------------------------------------------------- tables
+metadata = sa.MetaData()
+
+items_t = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("category", JSONType, nullable=False),
+    sa.Column("brand", sa.Text),
+    sa.Column("price", sa.Float),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("stock", sa.Integer),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcMicros),
+    sa.Column("image_url", sa.Text),
+)
+
+users_t = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("email", sa.Text),
+    sa.Column("attributes", JSONType, nullable=False),
+    sa.Column("created_at", UtcMicros),
+)
+
+events_t = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("item_id", sa.String(128)),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("query", sa.Text),
+    sa.Column("session_id", sa.String(128)),
+    sa.Column("timestamp", UtcMicros, nullable=False),
+    sa.Index("ix_events_user_ts", "user_id", "timestamp"),
+    sa.Index("ix_events_item", "item_id"),
+    sa.Index("ix_events_ts", "timestamp"),
+)
+EVENT_COLUMNS = ("id", "user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp")
+
+orders_t = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.String(128), nullable=False, index=True),
+    sa.Column("lines", JSONType, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("created_at", UtcMicros, nullable=False),
+    sa.Column("updated_at", UtcMicros),
+    sa.Column("shipped_at", UtcMicros),
+    sa.Column("delivered_at", UtcMicros),
+    sa.Column("carrier", sa.Text),
+    sa.Column("tracking_number", sa.Text),
+)
+
+documents_t = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("language", sa.String(16), nullable=False, index=True),
+    sa.Column("tags", JSONType, nullable=False),
+    sa.Column("url", sa.Text),
+)
+
+sales_t = sa.Table(
+    "sales",
+    metadata,
+    sa.Column("item_id", sa.String(128), primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("units", sa.Float, nullable=False),
+    sa.Column("price", sa.Float),
+    sa.Column("promo", sa.Boolean, nullable=False),
+)
+
+reviews_t = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.String(128), nullable=False, index=True),
+    sa.Column("item_id", sa.String(128), nullable=False, index=True),
+    sa.Column("rating", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcMicros, nullable=False),
+)
+
+search_log_t = sa.Table(
+    "search_log",
+    metadata,
+    sa.Column("search_id", sa.String(64), primary_key=True),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("user_id", sa.String(128), index=True),
+    sa.Column("n_results", sa.Integer, nullable=False),
+    sa.Column("result_ids", JSONType, nullable=False),
+    sa.Column("at", UtcMicros, nullable=False, index=True),
+)
+
+click_log_t = sa.Table(
+    "click_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("search_id", sa.String(64), nullable=False, index=True),
+    sa.Column("item_id", sa.String(128), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("at", UtcMicros, nullable=False),
+)
+
+messages_t = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
+    sa.Column("user_id", sa.String(128)),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("meta", JSONType, nullable=False),
+    sa.Column("at", UtcMicros, nullable=False),
+)
+
+tickets_t = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
+    sa.Column("user_id", sa.String(128)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("transcript", JSONType, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("created_at", UtcMicros, nullable=False),
+)
+
+api_keys_t = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("scopes", JSONType, nullable=False),
+    sa.Column("key_hash", sa.Text, nullable=False),
+    sa.Column("prefix", sa.String(64), nullable=False, index=True),
+    sa.Column("user_id", sa.String(128)),
+    sa.Column("created_at", UtcMicros, nullable=False),
+    sa.Column("revoked_at", UtcMicros),
+)
+
+meta_t = sa.Table(
+    "shopmind_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+COUNTED_TABLES = (
+    items_t,
+    users_t,
+    events_t,
+    orders_t,
+    documents_t,
+    sales_t,
+    reviews_t,
+    search_log_t,
+    click_log_t,
+    messages_t,
+    tickets_t,
+    api_keys_t,
+)
+
+
+# ---------------------------------------------------------------------------- helpers
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` use psycopg 3; anything else is passed to SQLAlchemy."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+def _none_if_nan(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _dedupe_last(rows: list[dict[str, Any]], key: tuple[str, ...]) -> tuple[list[dict[str, Any]], int]:
+    """Keep the last row per key (a batch naming one id twice means "the latest wins")."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        out[tuple(row[k] for k in key)] = row
+    return list(out.values()), len(rows) - len(out)
+
+
+class SqlStore:
+    """SQLAlchemy-backed :class:`~shopmind.store.base.Store` (see the module docstring).
+
+    ``SqlStore("sqlite:///var/shop.db")`` creates the file and its tables; ``SqlStore("postgresql://
+    user@host:5432/db")`` creates the tables in an existing database. Instances are thread-safe: each
+    call checks a connection out of the engine's pool.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
+        self.url = url
+        sa_url = normalise_url(url)
+        self.dialect_name = sa.engine.make_url(sa_url).get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.dialect_name == "sqlite":
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            database = sa.engine.make_url(sa_url).database
+            if database in (None, "", ":memory:"):
+                # One shared connection, else every pooled connection would see its own empty database.
+                kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine: Engine = sa.create_engine(sa_url, **kwargs)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot open store: {exc}", value=url) from exc
+        if self.dialect_name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._lock = threading.Lock()
+        if create:
+            self.create_tables()
+
+    # ------------------------------------------------------------------ lifecycle
+    def create_tables(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn, checkfirst=True)
+                stmt = self._insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION))
+                conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot create tables: {exc}", value=self.url) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({sa.engine.make_url(normalise_url(self.url)).render_as_string(hide_password=True)!r})"
+
+    def _insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT supporting ``on_conflict_do_nothing/update``."""
+        return pg.insert(table) if self.dialect_name == "postgresql" else sqlite_dialect.insert(table)
+
+    def _begin(self) -> Any:
+        return self.engine.begin()
+
+    # ------------------------------------------------------------------ generic upsert
+    def _upsert(
+        self, table: sa.Table, rows: list[dict[str, Any]], key: tuple[str, ...], conn: Connection | None = None
+    ) -> WriteResult:
+        """Insert new rows, update changed ones, skip identical ones; one transaction."""
+        if not rows:
+            return WriteResult()
+        rows, repeated = _dedupe_last(rows, key)
+        if conn is None:
+            with self._begin() as c:
+                res = self._upsert(table, rows, key, c)
+        else:
+            existing = self._fetch_by_keys(conn, table, key, [tuple(r[k] for k in key) for r in rows])
+            new = [r for r in rows if tuple(r[k] for k in key) not in existing]
+            changed = [
+                r
+                for r in rows
+                if (old := existing.get(tuple(r[k] for k in key))) is not None and not _same_row(old, r)
+            ]
+            if new or changed:
+                # An upsert for new rows too: a concurrent writer may have inserted one meanwhile.
+                stmt = self._insert(table)
+                update_cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
+                stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=update_cols)
+                conn.execute(stmt, new + changed)
+            res = WriteResult(
+                inserted=len(new), updated=len(changed), duplicates=len(rows) - len(new) - len(changed)
+            )
+        res.duplicates += repeated
+        return res
+
+    def _fetch_by_keys(
+        self, conn: Connection, table: sa.Table, key: tuple[str, ...], keys: list[tuple[Any, ...]]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        if len(key) == 1:
+            col = table.c[key[0]]
+            for part in _chunks([k[0] for k in keys], _IN_CHUNK):
+                for row in conn.execute(sa.select(table).where(col.in_(list(part)))).mappings():
+                    out[(row[key[0]],)] = dict(row)
+        else:
+            cols = [table.c[k] for k in key]
+            for part in _chunks(keys, _IN_CHUNK // len(key)):
+                cond = sa.or_(*[sa.and_(*[c == v for c, v in zip(cols, k, strict=True)]) for k in part])
+                for row in conn.execute(sa.select(table).where(cond)).mappings():
+                    out[tuple(row[k] for k in key)] = dict(row)
+        return out
+
+    def _existing_ids(self, conn: Connection, column: sa.Column[Any], ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = list(dict.fromkeys(str(i) for i in ids))
+        for part in _chunks(unique, _IN_CHUNK):
+            found.update(conn.execute(sa.select(column).where(column.in_(list(part)))).scalars())
+        return found
+
+    # ------------------------------------------------------------------ items
+    def upsert_items(self, items: Iterable[Item]) -> WriteResult:
+        rows = [_item_row(i) for i in items]
+        return self._upsert(items_t, rows, ("id",))
+
+    def delete_items(self, ids: Sequence[str]) -> WriteResult:
+        deleted = 0
+        with self._begin() as conn:
+            for part in _chunks(list(ids), _IN_CHUNK):
+                deleted += conn.execute(sa.delete(items_t).where(items_t.c.id.in_(list(part)))).rowcount
+        return WriteResult(deleted=deleted)
+
+    def get_item(self, item_id: str) -> Item | None:
+        found = self.get_items([item_id])
+        return found[0] if found else None
+
+    def get_items(self, ids: Sequence[str]) -> list[Item]:
+        """Items in the order of ``ids``; unknown ids are left out."""
+        with self.engine.connect() as conn:
+            rows = self._fetch_by_keys(conn, items_t, ("id",), [(str(i),) for i in ids])
+        return [_item_from_row(rows[(str(i),)]) for i in dict.fromkeys(ids) if (str(i),) in rows]
+
+    def items_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            frame = _frame(conn, sa.select(items_t).order_by(items_t.c.id), items_t)
+        frame["created_at"] = _micros_to_datetime(frame["created_at"])
+        return frame
+
+    def item_ids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(items_t.c.id)).scalars())
+
+    # ------------------------------------------------------------------ users
+    def upsert_users(self, users: Iterable[User]) -> WriteResult:
+        rows = [
+            {"id": u.id, "email": u.email, "attributes": u.attributes, "created_at": u.created_at}
+            for u in users
+        ]
+        return self._upsert(users_t, rows, ("id",))
+
+    def get_user(self, user_id: str) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users_t).where(users_t.c.id == user_id)).mappings().first()
+        return None if row is None else User.model_validate(dict(row))
+
+    def users_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            frame = _frame(conn, sa.select(users_t).order_by(users_t.c.id), users_t)
+        frame["created_at"] = _micros_to_datetime(frame["created_at"])
+        return frame
+
+    def user_ids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(users_t.c.id)).scalars())
+
+    # ------------------------------------------------------------------ events
+    def add_events(self, events: Iterable[Event]) -> WriteResult:
+        rows = [e.model_dump() for e in events]
+        if not rows:
+            return WriteResult()
+        frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+        frame["type"] = frame["type"].map(str)
+        return self.add_events_frame(frame)
+
+    def add_events_frame(self, frame: pd.DataFrame) -> WriteResult:
+        """Insert a validated events frame in one transaction; ids already stored count as duplicates.
+
+        Columns: ``id, user_id, type, timestamp`` required; ``item_id, value, quantity, query,
+        session_id`` optional. ``timestamp`` may be datetimes (naive = UTC) or epoch seconds.
+        """
+        n = len(frame)
+        if n == 0:
+            return WriteResult()
+        columns = _event_columns(frame)
+        inserted = 0
+        try:
+            with self._begin() as conn:
+                if self.dialect_name == "postgresql":
+                    inserted = self._copy_events_pg(conn, columns, n)
+                else:
+                    inserted = self._executemany_events(conn, columns, n)
+        except sa.exc.IntegrityError as exc:
+            raise DataError(f"events rejected by the database: {exc.orig}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"event batch of {n} rows not stored (rolled back): {exc}") from exc
+        return WriteResult(inserted=inserted, duplicates=n - inserted)
+
+    def _executemany_events(self, conn: Connection, columns: list[list[Any]], n: int) -> int:
+        sql = (
+            f"INSERT INTO events ({', '.join(_q(c) for c in EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)}) ON CONFLICT (id) DO NOTHING"
+        )
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        inserted = 0
+        try:
+            for start in range(0, n, _EVENT_BULK_ROWS):
+                part = zip(*(col[start : start + _EVENT_BULK_ROWS] for col in columns), strict=True)
+                cursor.executemany(sql, part)
+                inserted += max(cursor.rowcount, 0)  # sqlite3 sums rowcount over executemany
+        finally:
+            cursor.close()
+        return inserted
+
+    def _copy_events_pg(self, conn: Connection, columns: list[list[Any]], n: int) -> int:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cols = ", ".join(_q(c) for c in EVENT_COLUMNS)
+        with raw.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _events_in (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            cur.execute("TRUNCATE _events_in")
+            with cur.copy(f"COPY _events_in ({cols}) FROM STDIN") as copy:
+                for start in range(0, n, _EVENT_BULK_ROWS):
+                    for row in zip(*(col[start : start + _EVENT_BULK_ROWS] for col in columns), strict=True):
+                        copy.write_row(row)
+            cur.execute(f"INSERT INTO events ({cols}) SELECT {cols} FROM _events_in ON CONFLICT (id) DO NOTHING")
+            inserted = cur.rowcount
+            cur.execute("TRUNCATE _events_in")
+        return max(inserted, 0)
+
+    def events_frame(
+        self,
+        *,
+        user_id: str | None = None,
+        types: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pd.DataFrame:
+        """Events in time order (ties by id); ``since`` inclusive, ``until`` exclusive."""
+        raw_ts = sa.type_coerce(events_t.c.timestamp, sa.BigInteger).label("timestamp")
+        cols = [events_t.c[c] for c in EVENT_COLUMNS if c != "timestamp"] + [raw_ts]
+        stmt = sa.select(*cols)
+        if user_id is not None:
+            stmt = stmt.where(events_t.c.user_id == user_id)
+        if types is not None:
+            stmt = stmt.where(events_t.c.type.in_([str(t) for t in types]))
+        if since is not None:
+            stmt = stmt.where(events_t.c.timestamp >= since)
+        if until is not None:
+            stmt = stmt.where(events_t.c.timestamp < until)
+        stmt = stmt.order_by(events_t.c.timestamp, events_t.c.id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        frame = pd.DataFrame(rows, columns=[c for c in EVENT_COLUMNS if c != "timestamp"] + ["timestamp"])
+        frame["value"] = frame["value"].astype("float64")
+        frame["quantity"] = frame["quantity"].astype("int64")
+        frame["timestamp"] = _micros_to_datetime(frame["timestamp"])
+        return frame[list(EVENT_COLUMNS)]
+
+    def existing_event_ids(self, ids: Sequence[str]) -> set[str]:
+        with self.engine.connect() as conn:
+            return self._existing_ids(conn, events_t.c.id, ids)
+
+    def load_dataset(self, weights: EventWeights | None = None) -> Dataset:
+        """Catalogue items (even untouched ones), users, and every event that names an item."""
+        ts = sa.type_coerce(events_t.c.timestamp, sa.BigInteger)
+        stmt = sa.select(events_t.c.user_id, events_t.c.item_id, events_t.c.type, events_t.c.value, ts).where(
+            events_t.c.item_id.is_not(None)
+        )
+        if self.dialect_name != "sqlite":
+            # SQLite returns rowid (insertion) order without a sort; elsewhere ask for a stable order.
+            stmt = stmt.order_by(ts, events_t.c.id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        events = pd.DataFrame(rows, columns=["user_id", "item_id", "type", "value", "timestamp"])
+        events["value"] = events["value"].astype("float64")
+        events["timestamp"] = (events["timestamp"].astype("int64") // 1_000_000).astype("int64")
+        events = events.sort_values("timestamp", kind="stable", ignore_index=True)
+        return Dataset.from_frame(events, items=self.items_frame(), users=self.users_frame(), weights=weights)
+
+    # ------------------------------------------------------------------ orders
+    def upsert_orders(self, orders: Iterable[Order]) -> WriteResult:
+        rows = [_order_row(o) for o in orders]
+        return self._upsert(orders_t, rows, ("id",))
+
+    def get_order(self, order_id: str) -> Order | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(orders_t).where(orders_t.c.id == order_id)).mappings().first()
+        return None if row is None else Order.model_validate(dict(row))
+
+    def orders_for_user(self, user_id: str) -> list[Order]:
+        stmt = (
+            sa.select(orders_t)
+            .where(orders_t.c.user_id == user_id)
+            .order_by(orders_t.c.created_at.desc(), orders_t.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [Order.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def set_order_status(self, order_id: str, status: OrderStatus, *, user_id: str) -> Order:
+        """Update in SQL with ``WHERE id = :order AND user_id = :user``; nothing changes for others.
+
+        Raises :class:`PermissionDenied` when the order belongs to someone else and
+        :class:`UnknownIdError` when no such order exists.
+        """
+        status = OrderStatus(status)
+        now = now_utc()
+        values: dict[str, Any] = {"status": status.value, "updated_at": now}
+        if status is OrderStatus.SHIPPED:
+            values["shipped_at"] = sa.func.coalesce(orders_t.c.shipped_at, to_micros(now))
+        if status is OrderStatus.DELIVERED:
+            values["delivered_at"] = sa.func.coalesce(orders_t.c.delivered_at, to_micros(now))
+        with self._begin() as conn:
+            changed = conn.execute(
+                sa.update(orders_t)
+                .where(orders_t.c.id == order_id, orders_t.c.user_id == user_id)
+                .values(**values)
+            ).rowcount
+            if changed == 0:
+                exists = conn.execute(sa.select(orders_t.c.id).where(orders_t.c.id == order_id)).first()
+                if exists is None:
+                    raise UnknownIdError("unknown order", value=order_id, expected="an existing order id")
+                raise PermissionDenied(
+                    "order belongs to another customer", value=order_id, expected=f"an order of {user_id!r}"
+                )
+            row = conn.execute(sa.select(orders_t).where(orders_t.c.id == order_id)).mappings().one()
+        return Order.model_validate(dict(row))
+
+    def orders_frame(self) -> pd.DataFrame:
+        stmt = sa.select(
+            orders_t.c.id,
+            orders_t.c.user_id,
+            orders_t.c.lines,
+            orders_t.c.status,
+            sa.type_coerce(orders_t.c.created_at, sa.BigInteger),
+        ).order_by(orders_t.c.created_at, orders_t.c.id)
+        records: list[tuple[Any, ...]] = []
+        with self.engine.connect() as conn:
+            for oid, uid, lines, status, created in conn.execute(stmt):
+                for line in lines:
+                    records.append(
+                        (oid, uid, line["item_id"], line["quantity"], line["unit_price"], status, created)
+                    )
+        frame = pd.DataFrame(
+            records,
+            columns=["order_id", "user_id", "item_id", "quantity", "unit_price", "status", "created_at"],
+        )
+        frame["quantity"] = frame["quantity"].astype("int64")
+        frame["unit_price"] = frame["unit_price"].astype("float64")
+        frame["created_at"] = _micros_to_datetime(frame["created_at"])
+        return frame
+
+    # ------------------------------------------------------------------ documents
+    def upsert_documents(self, docs: Iterable[Document]) -> WriteResult:
+        return self._upsert(documents_t, [d.model_dump() for d in docs], ("id",))
+
+    def documents(self, language: str | None = None) -> list[Document]:
+        stmt = sa.select(documents_t).order_by(documents_t.c.id)
+        if language is not None:
+            stmt = stmt.where(documents_t.c.language == language)
+        with self.engine.connect() as conn:
+            return [Document.model_validate(dict(r)) for r in conn.execute(stmt).mappings()]
+
+    # ------------------------------------------------------------------ sales
+    def add_sales(self, points: Iterable[SalesPoint]) -> WriteResult:
+        rows = [p.model_dump() for p in points]
+        return self._upsert(sales_t, rows, ("item_id", "date"))
+
+    def sales_frame(self, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Columns item_id, date (datetime64, midnight), units, price, promo; sorted by item, date."""
+        stmt = sa.select(sales_t).order_by(sales_t.c.item_id, sales_t.c.date)
+        chunks: list[list[Any]] = []
+        with self.engine.connect() as conn:
+            if item_ids is None:
+                chunks.append(list(conn.execute(stmt).all()))
+            else:
+                for part in _chunks(list(dict.fromkeys(item_ids)), _IN_CHUNK):
+                    chunks.append(list(conn.execute(stmt.where(sales_t.c.item_id.in_(list(part)))).all()))
+        rows = [r for c in chunks for r in c]
+        frame = pd.DataFrame(rows, columns=["item_id", "date", "units", "price", "promo"])
+        frame["date"] = pd.to_datetime(frame["date"])
+        frame["units"] = frame["units"].astype("float64")
+        frame["price"] = frame["price"].astype("float64")
+        frame["promo"] = frame["promo"].astype(bool)
+        return frame.sort_values(["item_id", "date"], kind="stable").reset_index(drop=True)
+
+    # ------------------------------------------------------------------ reviews
+    def upsert_reviews(self, reviews: Iterable[Review]) -> WriteResult:
+        return self._upsert(reviews_t, [r.model_dump() for r in reviews], ("id",))
+
+    def reviews_frame(self, item_id: str | None = None) -> pd.DataFrame:
+        stmt = sa.select(reviews_t).order_by(reviews_t.c.created_at, reviews_t.c.id)
+        if item_id is not None:
+            stmt = stmt.where(reviews_t.c.item_id == item_id)
+        raw = stmt.with_only_columns(
+            *[
+                sa.type_coerce(c, sa.BigInteger).label(c.name) if c.name == "created_at" else c
+                for c in reviews_t.columns
+            ]
+        )
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(raw).all(), columns=[c.name for c in reviews_t.columns])
+        frame["rating"] = frame["rating"].astype("int64")
+        frame["created_at"] = _micros_to_datetime(frame["created_at"])
+        return frame
+
+    # ------------------------------------------------------------------ search log
+    def log_search(
+        self,
+        *,
+        query: str,
+        user_id: str | None,
+        n_results: int,
+        result_ids: Sequence[str],
+        at: datetime | None = None,
+    ) -> str:
+        search_id = uuid.uuid4().hex
+        with self._begin() as conn:
+            conn.execute(
+                search_log_t.insert().values(
+                    search_id=search_id,
+                    query=query,
+                    user_id=user_id,
+                    n_results=int(n_results),
+                    result_ids=[str(r) for r in result_ids],
+                    at=at or now_utc(),
+                )
+            )
+        return search_id
+
+    def log_click(self, *, search_id: str, item_id: str, position: int, at: datetime | None = None) -> None:
+        if position < 1:
+            raise DataError("click position is 1-based", value=position, expected="an integer >= 1")
+        with self._begin() as conn:
+            conn.execute(
+                click_log_t.insert().values(
+                    search_id=search_id, item_id=item_id, position=int(position), at=at or now_utc()
+                )
+            )
+
+    def search_log_frame(self) -> pd.DataFrame:
+        cols = ["search_id", "query", "user_id", "n_results", "result_ids", "at"]
+        stmt = sa.select(*[search_log_t.c[c] for c in cols]).order_by(search_log_t.c.at, search_log_t.c.search_id)
+        with self.engine.connect() as conn:
+            frame = _frame_raw(conn, stmt, cols, time_cols=("at",))
+        frame["n_results"] = frame["n_results"].astype("int64")
+        return frame
+
+    def click_log_frame(self) -> pd.DataFrame:
+        cols = ["search_id", "item_id", "position", "at"]
+        stmt = sa.select(*[click_log_t.c[c] for c in cols]).order_by(click_log_t.c.seq)
+        with self.engine.connect() as conn:
+            frame = _frame_raw(conn, stmt, cols, time_cols=("at",))
+        frame["position"] = frame["position"].astype("int64")
+        return frame
+
+    # ------------------------------------------------------------------ assistant
+    def append_message(
+        self,
+        conversation_id: str,
+        *,
+        user_id: str | None,
+        role: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                messages_t.insert().values(
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    role=role,
+                    text=text,
+                    meta=dict(meta or {}),
+                    at=now_utc(),
+                )
+            )
+
+    def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Messages in the order they were appended: dicts with role, text, user_id, meta, at."""
+        stmt = (
+            sa.select(messages_t.c.role, messages_t.c.text, messages_t.c.user_id, messages_t.c.meta, messages_t.c.at)
+            .where(messages_t.c.conversation_id == conversation_id)
+            .order_by(messages_t.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def create_ticket(self, ticket: Ticket) -> Ticket:
+        created = ticket.created_at or now_utc()
+        stored = Ticket(
+            id=ticket.id,
+            conversation_id=ticket.conversation_id,
+            user_id=ticket.user_id,
+            reason=ticket.reason,
+            transcript=list(ticket.transcript),
+            status=ticket.status,
+            created_at=created,
+        )
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    tickets_t.insert().values(
+                        id=stored.id,
+                        conversation_id=stored.conversation_id,
+                        user_id=stored.user_id,
+                        reason=stored.reason,
+                        transcript=json.loads(json.dumps(stored.transcript, default=str)),
+                        status=stored.status,
+                        created_at=created,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise StoreError("ticket id already exists", value=ticket.id, expected="a new ticket id") from exc
+        return stored
+
+    def tickets(self, status: str | None = None) -> list[Ticket]:
+        stmt = sa.select(tickets_t).order_by(tickets_t.c.created_at, tickets_t.c.id)
+        if status is not None:
+            stmt = stmt.where(tickets_t.c.status == status)
+        with self.engine.connect() as conn:
+            return [Ticket(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    # ------------------------------------------------------------------ API keys
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    api_keys_t.insert().values(
+                        id=record.id,
+                        name=record.name,
+                        scopes=list(record.scopes),
+                        key_hash=record.key_hash,
+                        prefix=record.prefix,
+                        user_id=record.user_id,
+                        created_at=record.created_at or now_utc(),
+                        revoked_at=record.revoked_at,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise StoreError("API key id already exists", value=record.id, expected="a new key id") from exc
+
+    def api_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]:
+        stmt = sa.select(api_keys_t).order_by(api_keys_t.c.created_at, api_keys_t.c.id)
+        if not include_revoked:
+            stmt = stmt.where(api_keys_t.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            return [_key_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def api_key_by_prefix(self, prefix: str) -> list[ApiKeyRecord]:
+        """Active (not revoked) keys with this prefix; revoked keys are never candidates for auth."""
+        stmt = sa.select(api_keys_t).where(api_keys_t.c.prefix == prefix, api_keys_t.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            return [_key_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """True when an active key was revoked now; False if unknown or already revoked."""
+        with self._begin() as conn:
+            return (
+                conn.execute(
+                    sa.update(api_keys_t)
+                    .where(api_keys_t.c.id == key_id, api_keys_t.c.revoked_at.is_(None))
+                    .values(revoked_at=now_utc())
+                ).rowcount
+                > 0
+            )
+
+    # ------------------------------------------------------------------ housekeeping
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+                for t in COUNTED_TABLES
+            }
+
+
+# ---------------------------------------------------------------------------- row conversions
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    try:
+        # WAL: readers never block the writer; NORMAL sync is durable across application crashes
+        # (only an OS crash can lose the last commits), the usual trade-off for WAL.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk inserts into 3 indexes
+    finally:
+        cur.close()
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _item_row(item: Item) -> dict[str, Any]:
+    return item.model_dump()
+
+
+def _item_from_row(row: dict[str, Any]) -> Item:
+    return Item.model_validate(row)
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    row = order.model_dump()
+    row["status"] = order.status.value
+    row["lines"] = [line.model_dump() for line in order.lines]
+    return row
+
+
+def _key_from_row(row: Any) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row["id"],
+        name=row["name"],
+        scopes=tuple(row["scopes"]),
+        key_hash=row["key_hash"],
+        prefix=row["prefix"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _same_row(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, datetime) and isinstance(before, datetime):
+            if to_micros(value) != to_micros(before):
+                return False
+        elif value != before:
+            return False
+    return True
+
+
+def _frame(conn: Connection, stmt: Any, table: sa.Table) -> pd.DataFrame:
+    """Rows as a frame; time columns come back as raw microseconds for vectorised conversion."""
+    cols = [
+        sa.type_coerce(c, sa.BigInteger).label(c.name) if isinstance(c.type, UtcMicros) else c
+        for c in table.columns
+    ]
+    rows = conn.execute(stmt.with_only_columns(*cols)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+
+def _frame_raw(conn: Connection, stmt: Any, cols: list[str], *, time_cols: tuple[str, ...]) -> pd.DataFrame:
+    sel = [
+        sa.type_coerce(c, sa.BigInteger).label(c.name) if c.name in time_cols else c
+        for c in stmt.selected_columns
+    ]
+    frame = pd.DataFrame(conn.execute(stmt.with_only_columns(*sel)).all(), columns=cols)
+    for c in time_cols:
+        frame[c] = _micros_to_datetime(frame[c])
+    return frame
+
+
+def _micros_to_datetime(col: pd.Series) -> pd.Series:
+    return pd.to_datetime(pd.to_numeric(col, errors="coerce").astype("Int64"), unit="us", utc=True)
+
+
+def _event_columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """Event columns as Python lists in ``EVENT_COLUMNS`` order, NULLs as None, time in µs."""
+    n = len(frame)
+    missing = {"id", "user_id", "type", "timestamp"} - set(frame.columns)
+    if missing:
+        raise DataError("events frame lacks columns", value=sorted(missing), expected=str(EVENT_COLUMNS))
+    out: list[list[Any]] = []
+    for name in EVENT_COLUMNS:
+        if name not in frame.columns:
+            out.append([1] * n if name == "quantity" else [None] * n)
+            continue
+        col = frame[name]
+        if name == "timestamp":
+            out.append(_timestamps_to_micros(col).tolist())
+        elif name == "value":
+            values = pd.to_numeric(col, errors="raise").astype("float64").to_numpy()
+            out.append([None if np.isnan(v) else v for v in values.tolist()])
+        elif name == "quantity":
+            out.append(pd.to_numeric(col).fillna(1).astype("int64").tolist())
+        else:
+            obj = col.astype(object)
+            if col.isna().any():
+                obj = obj.where(col.notna(), None)
+            if name == "type":
+                obj = obj.map(lambda t: getattr(t, "value", t))
+            out.append(obj.tolist())
+    return out
+
+
+def _timestamps_to_micros(col: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(col):
+        ts = col.dt.tz_localize("UTC") if col.dt.tz is None else col.dt.tz_convert("UTC")
+        return ts.dt.as_unit("us").astype("int64").to_numpy()
+    if pd.api.types.is_numeric_dtype(col):
+        return (col.astype("float64").to_numpy() * 1_000_000).round().astype("int64")
+    parsed = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
+    if parsed.isna().any():
+        raise DataError(
+            "unparseable event timestamps", value=col[parsed.isna()].head(3).tolist(), expected="UTC datetimes"
+        )
+    return parsed.dt.as_unit("us").astype("int64").to_numpy()
+
+
+__all__ = ["SqlStore", "from_micros", "normalise_url", "to_micros"]

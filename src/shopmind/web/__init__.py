@@ -1,0 +1,1 @@
+"""Static storefront and dashboard (plain HTML/CSS/JS, every asset local), served by ``shopmind.api``."""

@@ -1,0 +1,214 @@
+/* shopmind web: shared helpers — API client, keys, i18n (EN/中文), safe highlighting, SVG charts.
+   Plain JS, no framework, no CDN. */
+"use strict";
+
+const SM = (function () {
+  const CONFIG = window.SHOPMIND_CONFIG || {};
+
+  // ---------------------------------------------------------------- i18n
+  const STRINGS = {
+    en: {
+      shop: "Demo shop", search_placeholder: "Search products…", search: "Search", for_you: "For you",
+      trending: "Trending now", similar: "Similar items", bought_together: "Frequently bought together",
+      results: "results", no_results: "No results", facets: "Refine", category: "Category", brand: "Brand",
+      in_stock: "In stock", out_of_stock: "Out of stock", price: "Price", user: "Customer", guest: "Guest",
+      back: "Back to results", not_available: "Not available yet (not trained)", key: "API key",
+      save: "Save", read_key_needed: "Enter a read API key to browse the shop.",
+      chat: "Ask us", chat_placeholder: "Ask about orders, shipping, returns…", send: "Send",
+      chat_unavailable: "The assistant is not available yet.", dashboard: "Dashboard", storefront: "Storefront",
+      clear: "Clear filters", description: "Description", reason: "Why", loading: "Loading…",
+      status: "Status", serving_run: "Serving run", services: "Services", training: "Training",
+      train_now: "Train now", rollback: "Roll back", activate: "Activate", versions: "Model versions",
+      evaluation: "Evaluation", quality: "Data quality", analytics: "Search analytics", forecast: "Forecast",
+      admin_key_needed: "Enter an admin API key (kept in this tab only).", run: "Run", created: "Created",
+      state: "State", error: "Error", top_queries: "Top queries", zero_results: "Zero-result queries",
+      ctr: "Click-through rate", item_id: "Item id", show: "Show", history: "History",
+      interval: "Interval", reorder_point: "Reorder point", no_reports: "No evaluation reports yet.",
+      searches: "Searches", metric: "Metric", name: "Name", components: "Components", seconds: "Seconds",
+      current: "current", serving: "serving", language: "中文", clear_key: "Forget key",
+    },
+    zh: {
+      shop: "演示商店", search_placeholder: "搜索商品…", search: "搜索", for_you: "为你推荐",
+      trending: "热门商品", similar: "相似商品", bought_together: "经常一起购买",
+      results: "个结果", no_results: "没有结果", facets: "筛选", category: "类目", brand: "品牌",
+      in_stock: "有货", out_of_stock: "缺货", price: "价格", user: "顾客", guest: "访客",
+      back: "返回结果", not_available: "暂不可用（尚未训练）", key: "API 密钥",
+      save: "保存", read_key_needed: "请输入只读 API 密钥以浏览商店。",
+      chat: "在线客服", chat_placeholder: "咨询订单、配送、退货…", send: "发送",
+      chat_unavailable: "智能客服暂不可用。", dashboard: "控制台", storefront: "商店",
+      clear: "清除筛选", description: "商品描述", reason: "推荐理由", loading: "加载中…",
+      status: "状态", serving_run: "当前模型版本", services: "服务", training: "训练",
+      train_now: "立即训练", rollback: "回滚", activate: "启用", versions: "模型版本",
+      evaluation: "离线评估", quality: "数据质量", analytics: "搜索分析", forecast: "需求预测",
+      admin_key_needed: "请输入管理员 API 密钥（仅保存在当前标签页）。", run: "版本", created: "创建时间",
+      state: "状态", error: "错误", top_queries: "热门搜索词", zero_results: "无结果搜索词",
+      ctr: "点击率", item_id: "商品编号", show: "显示", history: "历史",
+      interval: "预测区间", reorder_point: "再订货点", no_reports: "暂无评估报告。",
+      searches: "搜索次数", metric: "指标", name: "名称", components: "组件", seconds: "秒",
+      current: "当前", serving: "服务中", language: "English", clear_key: "忘记密钥",
+    },
+  };
+  let lang = localStorage.getItem("shopmind.lang") || "en";
+
+  function t(key) { return (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key; }
+
+  function applyI18n(root) {
+    (root || document).querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    (root || document).querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+      el.placeholder = t(el.dataset.i18nPlaceholder);
+    });
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  }
+
+  function setLang(next) { lang = next; localStorage.setItem("shopmind.lang", next); applyI18n(); }
+  function getLang() { return lang; }
+
+  // ---------------------------------------------------------------- keys
+  // The storefront uses a READ key: injected by the server in demo mode, or typed in (localStorage).
+  // The dashboard uses an ADMIN key: typed in, kept in sessionStorage (this tab only).
+  function readKey() { return CONFIG.readKey || localStorage.getItem("shopmind.readKey") || ""; }
+  function setReadKey(k) { localStorage.setItem("shopmind.readKey", k); }
+  function adminKey() { return sessionStorage.getItem("shopmind.adminKey") || ""; }
+  function setAdminKey(k) { if (k) sessionStorage.setItem("shopmind.adminKey", k); else sessionStorage.removeItem("shopmind.adminKey"); }
+
+  // ---------------------------------------------------------------- API client
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.error && body.error.message) || ("HTTP " + status));
+      this.status = status; this.body = body;
+    }
+  }
+
+  async function api(path, { key, method = "GET", body, params } = {}) {
+    let url = path;
+    if (params) {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(params)) {
+        if (v === undefined || v === null || v === "") continue;
+        if (Array.isArray(v)) v.forEach((x) => qs.append(k, x)); else qs.append(k, v);
+      }
+      const s = qs.toString();
+      if (s) url += (url.includes("?") ? "&" : "?") + s;
+    }
+    const headers = { Accept: "application/json" };
+    if (key) headers.Authorization = "Bearer " + key;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = { raw: text }; }
+    if (!res.ok) throw new ApiError(res.status, data);
+    return data;
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      node.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    }
+    return node;
+  }
+
+  /** Highlighted text from the search service: keep text and <em> only, drop every other tag/attribute. */
+  function safeHighlight(html) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = String(html || "");
+    const out = document.createDocumentFragment();
+    (function walk(src, dst) {
+      for (const n of src.childNodes) {
+        if (n.nodeType === Node.TEXT_NODE) dst.appendChild(document.createTextNode(n.textContent));
+        else if (n.nodeType === Node.ELEMENT_NODE) {
+          if (n.tagName === "EM" || n.tagName === "MARK" || n.tagName === "B") {
+            const em = document.createElement("em"); walk(n, em); dst.appendChild(em);
+          } else if (n.tagName !== "SCRIPT" && n.tagName !== "STYLE") walk(n, dst);
+        }
+      }
+    })(tpl.content, out);
+    return out;
+  }
+
+  function money(price, currency) {
+    if (price === null || price === undefined || isNaN(price)) return "";
+    try { return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-US", { style: "currency", currency: currency || "USD" }).format(price); }
+    catch (e) { return Number(price).toFixed(2); }
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+
+  // ---------------------------------------------------------------- SVG charts
+  const SVGNS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, ...children) {
+    const n = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) n.setAttribute(k, v);
+    for (const c of children.flat()) if (c) n.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    return n;
+  }
+
+  /** Horizontal bar chart: bars = [{label, value}]. */
+  function barChart(bars, { title, width = 520, format = (v) => (Math.abs(v) < 10 ? v.toFixed(4) : String(Math.round(v))) } = {}) {
+    const rowH = 22, left = 170, right = 70, top = title ? 26 : 8;
+    const h = top + bars.length * rowH + 8;
+    const max = Math.max(1e-12, ...bars.map((b) => Math.abs(b.value || 0)));
+    const root = svg("svg", { width, height: h, viewBox: `0 0 ${width} ${h}`, class: "chart", role: "img" });
+    if (title) root.appendChild(svg("text", { x: 4, y: 16, class: "chart-title" }, title));
+    bars.forEach((b, i) => {
+      const y = top + i * rowH;
+      const w = ((width - left - right) * Math.abs(b.value || 0)) / max;
+      root.appendChild(svg("text", { x: left - 6, y: y + 15, "text-anchor": "end", class: "chart-label" }, String(b.label).slice(0, 26)));
+      root.appendChild(svg("rect", { x: left, y: y + 3, width: Math.max(1, w), height: rowH - 6, class: "bar" + (b.highlight ? " bar-hi" : "") },
+        svg("title", {}, `${b.label}: ${b.value}`)));
+      root.appendChild(svg("text", { x: left + w + 4, y: y + 15, class: "chart-value" }, format(b.value || 0)));
+    });
+    return root;
+  }
+
+  /** Line chart with series [{name, points: [[x(ms), y]], cls}], optional bands [{upper, lower}] and hlines. */
+  function lineChart({ series, band, hlines = [], width = 720, height = 280, title }) {
+    const pad = { l: 50, r: 16, t: title ? 28 : 12, b: 30 };
+    const all = series.flatMap((s) => s.points).concat(band ? band.flatMap((p) => [[p[0], p[1]], [p[0], p[2]]]) : []);
+    const ys = all.map((p) => p[1]).concat(hlines.map((h) => h.y));
+    const xs = all.map((p) => p[0]);
+    const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(0, ...ys), y1 = Math.max(...ys) * 1.05 || 1;
+    const X = (x) => pad.l + ((x - x0) / Math.max(1, x1 - x0)) * (width - pad.l - pad.r);
+    const Y = (y) => height - pad.b - ((y - y0) / Math.max(1e-9, y1 - y0)) * (height - pad.t - pad.b);
+    const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
+    if (title) root.appendChild(svg("text", { x: 4, y: 16, class: "chart-title" }, title));
+    for (let i = 0; i <= 4; i++) {
+      const v = y0 + ((y1 - y0) * i) / 4;
+      root.appendChild(svg("line", { x1: pad.l, x2: width - pad.r, y1: Y(v), y2: Y(v), class: "grid" }));
+      root.appendChild(svg("text", { x: pad.l - 6, y: Y(v) + 4, "text-anchor": "end", class: "chart-label" }, v.toFixed(v < 10 ? 1 : 0)));
+    }
+    if (band && band.length) {
+      const up = band.map((p) => `${X(p[0])},${Y(p[2])}`).join(" ");
+      const lo = band.slice().reverse().map((p) => `${X(p[0])},${Y(p[1])}`).join(" ");
+      root.appendChild(svg("polygon", { points: up + " " + lo, class: "band" }));
+    }
+    series.forEach((s) => {
+      if (!s.points.length) return;
+      root.appendChild(svg("polyline", { points: s.points.map((p) => `${X(p[0])},${Y(p[1])}`).join(" "), class: "line " + (s.cls || "") }));
+    });
+    hlines.forEach((h) => {
+      root.appendChild(svg("line", { x1: pad.l, x2: width - pad.r, y1: Y(h.y), y2: Y(h.y), class: "hline" }));
+      root.appendChild(svg("text", { x: width - pad.r, y: Y(h.y) - 4, "text-anchor": "end", class: "chart-label" }, `${h.label} ${h.y.toFixed(1)}`));
+    });
+    const fmt = (ms) => new Date(ms).toISOString().slice(0, 10);
+    root.appendChild(svg("text", { x: pad.l, y: height - 8, class: "chart-label" }, fmt(x0)));
+    root.appendChild(svg("text", { x: width - pad.r, y: height - 8, "text-anchor": "end", class: "chart-label" }, fmt(x1)));
+    return root;
+  }
+
+  function debounce(fn, ms) { let h; return (...a) => { clearTimeout(h); h = setTimeout(() => fn(...a), ms); }; }
+
+  return { CONFIG, t, applyI18n, setLang, getLang, readKey, setReadKey, adminKey, setAdminKey, api, ApiError,
+    el, clear, safeHighlight, money, barChart, lineChart, debounce };
+})();

@@ -1,0 +1,194 @@
+/* shopmind dashboard: status + training + versions, evaluation reports with SVG bar charts,
+   data quality, search analytics, forecast chart. Needs an ADMIN key (sessionStorage). */
+"use strict";
+(function () {
+  const { t, api, el, clear } = SM;
+  const $ = (id) => document.getElementById(id);
+  const key = () => SM.adminKey();
+  let pollTimer = null;
+
+  function needKey() {
+    const missing = !key();
+    $("keybar").hidden = !missing;
+    return missing;
+  }
+  $("key-save").addEventListener("click", () => { SM.setAdminKey($("key-input").value.trim()); loadAll(); });
+  $("forget").addEventListener("click", () => { SM.setAdminKey(""); loadAll(); });
+  $("lang").addEventListener("click", () => { SM.setLang(SM.getLang() === "en" ? "zh" : "en"); loadAll(); });
+
+  function errorBox(err) {
+    if (err && err.status === 401) { SM.setAdminKey(""); needKey(); }
+    return el("p", { class: "error", text: err.status === 503 ? t("not_available") : err.message });
+  }
+
+  function table(headers, rows) {
+    return el("table", { class: "grid-table" },
+      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { text: h })))),
+      el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => (c instanceof Node ? el("td", {}, c) : el("td", { text: c === null || c === undefined ? "" : String(c) })))))));
+  }
+
+  /** Any JSON value as nested tables / lists (data-quality reports have free-form structure). */
+  function render(value, depth = 0) {
+    if (value === null || value === undefined) return el("span", { class: "muted", text: "—" });
+    if (Array.isArray(value)) {
+      if (!value.length) return el("span", { class: "muted", text: "[]" });
+      if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
+        const cols = [...new Set(value.flatMap((v) => Object.keys(v)))].slice(0, 10);
+        return table(cols, value.slice(0, 50).map((v) => cols.map((c) => (typeof v[c] === "object" && v[c] !== null ? JSON.stringify(v[c]) : v[c]))));
+      }
+      return el("span", { text: value.slice(0, 30).join(", ") });
+    }
+    if (typeof value === "object") {
+      const dl = el("dl", { class: "kv depth-" + depth });
+      for (const [k, v] of Object.entries(value)) { dl.appendChild(el("dt", { text: k })); dl.appendChild(el("dd", {}, render(v, depth + 1))); }
+      return dl;
+    }
+    if (typeof value === "number") return el("span", { text: Number.isInteger(value) ? String(value) : value.toFixed(4) });
+    return el("span", { text: String(value) });
+  }
+
+  // ---------------------------------------------------------------- status, training, versions
+  async function loadStatus() {
+    const body = clear($("status-body"));
+    try {
+      const s = await api("/admin/status", { key: key() });
+      body.appendChild(table([t("serving_run"), t("services"), t("training")], [[
+        s.run_id || "—",
+        el("span", {}, Object.entries(s.services || {}).map(([n, v]) => el("span", { class: "pill " + (v === "ok" ? "ok" : "off"), title: v, text: n }))),
+        `${s.training.state}${s.training.error ? ": " + s.training.error : ""}`,
+      ]]));
+      if (s.counts) body.appendChild(render(s.counts));
+      showTraining(s.training);
+    } catch (err) { body.appendChild(errorBox(err)); }
+    const vbox = clear($("versions"));
+    try {
+      const v = await api("/admin/models", { key: key() });
+      vbox.appendChild(table([t("run"), t("state"), t("created"), t("components"), t("error"), ""],
+        (v.runs || []).map((r) => [
+          r.id + (r.serving ? ` (${t("serving")})` : r.current ? ` (${t("current")})` : ""),
+          r.status || "", r.created_at || r.finished_at || "",
+          Object.keys(r.components || {}).join(", "), (r.error || "").slice(0, 80),
+          r.status === "ok" && !r.serving ? el("button", { type: "button", class: "small", text: t("activate"), onclick: () => activate(r.id) }) : "",
+        ])));
+    } catch (err) { vbox.appendChild(errorBox(err)); }
+  }
+
+  function showTraining(tr) {
+    const s = tr.state === "running" ? `${t("training")}… ${(tr.progress || []).slice(-1)[0] || ""}` :
+      tr.state === "failed" ? `${t("error")}: ${tr.error}` :
+      tr.state === "succeeded" ? `✓ ${tr.run_id} (${tr.seconds}s)` : "";
+    $("training-state").textContent = s;
+    $("train").disabled = tr.state === "running";
+    if (tr.state === "running" && !pollTimer) pollTimer = setInterval(pollTraining, 1500);
+  }
+
+  async function pollTraining() {
+    try {
+      const tr = await api("/admin/training", { key: key() });
+      showTraining(tr);
+      if (tr.state !== "running") { clearInterval(pollTimer); pollTimer = null; loadStatus(); }
+    } catch (err) { clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  $("train").addEventListener("click", async () => {
+    try { showTraining(await api("/admin/train", { key: key(), method: "POST" })); }
+    catch (err) { $("training-state").textContent = err.message; }
+  });
+  $("rollback").addEventListener("click", async () => {
+    try { await api("/admin/rollback", { key: key(), method: "POST" }); } catch (err) { $("training-state").textContent = err.message; }
+    loadStatus();
+  });
+  async function activate(id) {
+    try { await api("/admin/models/" + encodeURIComponent(id) + "/activate", { key: key(), method: "POST" }); }
+    catch (err) { $("training-state").textContent = err.message; }
+    loadStatus();
+  }
+
+  // ---------------------------------------------------------------- evaluation reports
+  async function loadReports() {
+    const box = clear($("reports"));
+    let data;
+    try { data = await api("/admin/reports", { key: key() }); } catch (err) { box.appendChild(errorBox(err)); return; }
+    const reports = (data.reports || []).filter((r) => r.rows && r.rows.length);
+    if (!reports.length) { box.appendChild(el("p", { class: "muted", text: t("no_reports") })); return; }
+    for (const rep of reports) {
+      const sec = el("div", { class: "report", dataset: { report: rep.name } });
+      sec.appendChild(el("h3", { text: `${rep.dataset || rep.name}${rep.protocol ? " — " + rep.protocol : ""}` }));
+      const metrics = [...new Set(rep.rows.flatMap((r) => Object.keys(r.metrics || {})))];
+      sec.appendChild(table([t("name"), ...metrics], rep.rows.map((r) => [r.name, ...metrics.map((m) => {
+        const v = (r.metrics || {})[m];
+        return typeof v === "number" ? (Math.abs(v) < 10 ? v.toFixed(4) : v.toFixed(1)) : v;
+      })])));
+      const charts = el("div", { class: "charts" });
+      metrics.slice(0, 6).forEach((m) => {
+        const bars = rep.rows.filter((r) => typeof (r.metrics || {})[m] === "number").map((r) => ({ label: r.name, value: r.metrics[m] }));
+        if (bars.length) {
+          const best = Math.max(...bars.map((b) => b.value));
+          bars.forEach((b) => { b.highlight = b.value === best; });
+          charts.appendChild(SM.barChart(bars, { title: m }));
+        }
+      });
+      sec.appendChild(charts);
+      box.appendChild(sec);
+    }
+  }
+
+  // ---------------------------------------------------------------- data quality, analytics
+  async function loadQuality() {
+    const box = clear($("quality-body"));
+    try { box.appendChild(render(await api("/admin/quality", { key: key() }))); } catch (err) { box.appendChild(errorBox(err)); }
+  }
+
+  async function loadAnalytics() {
+    const box = clear($("analytics-body"));
+    let a;
+    try { a = await api("/admin/search-analytics", { key: key() }); } catch (err) { box.appendChild(errorBox(err)); return; }
+    const norm = (list) => (list || []).map((x) => (Array.isArray(x) ? { query: x[0], count: x[1] } : x));
+    const top = norm(a.top_queries), zero = norm(a.zero_result_queries);
+    const facts = [];
+    if (a.searches !== undefined) facts.push([t("searches"), a.searches]);
+    const ctr = a.click_through_rate ?? a.ctr;
+    if (ctr !== undefined && ctr !== null) facts.push([t("ctr"), (100 * ctr).toFixed(1) + " %"]);
+    if (facts.length) box.appendChild(table([t("metric"), ""], facts));
+    if (top.length) box.appendChild(SM.barChart(top.slice(0, 15).map((q) => ({ label: q.query, value: q.count })), { title: t("top_queries"), format: (v) => String(v) }));
+    if (zero.length) { box.appendChild(el("h3", { text: t("zero_results") })); box.appendChild(table(["query", "count"], zero.slice(0, 20).map((q) => [q.query, q.count]))); }
+    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !["searches", "top_queries", "zero_result_queries", "click_through_rate", "ctr"].includes(k)));
+    if (Object.keys(rest).length) box.appendChild(render(rest));
+  }
+
+  // ---------------------------------------------------------------- forecast chart
+  const ms = (d) => new Date(d).getTime();
+  /** Accepts {history: [{date, units|value}], forecast: [{date, mean|value|yhat, lower|lo, upper|hi}]} or column form. */
+  function points(rows, ...names) {
+    if (!rows) return [];
+    if (!Array.isArray(rows) && rows.dates) return rows.dates.map((d, i) => [ms(d), Number(rows[names.find((n) => rows[n])][i])]);
+    return rows.map((r) => [ms(r.date || r.ds || r.day), Number(names.map((n) => r[n]).find((v) => v !== undefined && v !== null))]);
+  }
+
+  async function loadForecast(itemId) {
+    const box = clear($("forecast-slot"));
+    let f;
+    try { f = await api("/forecast/" + encodeURIComponent(itemId), { key: key() }); } catch (err) { box.appendChild(errorBox(err)); return; }
+    let inv = null;
+    try { inv = await api("/inventory/" + encodeURIComponent(itemId), { key: key() }); } catch (err) { inv = null; }
+    const hist = points(f.history, "units", "value", "y");
+    const fc = points(f.forecast || f.points, "mean", "value", "yhat", "units");
+    const rows = Array.isArray(f.forecast) ? f.forecast : [];
+    const band = rows.filter((r) => (r.lower ?? r.lo) !== undefined).map((r) => [ms(r.date || r.ds), Number(r.lower ?? r.lo), Number(r.upper ?? r.hi)]);
+    const rp = inv && (inv.reorder_point ?? (inv.policy || {}).reorder_point);
+    const hlines = typeof rp === "number" ? [{ y: rp, label: t("reorder_point") }] : [];
+    if (!hist.length && !fc.length) { box.appendChild(render(f)); return; }
+    box.appendChild(SM.lineChart({ title: `${itemId}`, series: [{ name: "history", points: hist.slice(-120), cls: "hist" }, { name: "forecast", points: fc, cls: "fc" }], band, hlines }));
+    box.appendChild(el("p", { class: "legend" }, el("span", { class: "lg hist", text: t("history") }), el("span", { class: "lg fc", text: t("forecast") }),
+      band.length ? el("span", { class: "lg band", text: t("interval") }) : null, hlines.length ? el("span", { class: "lg hline", text: t("reorder_point") }) : null));
+    if (inv) box.appendChild(render(inv));
+  }
+  $("forecast-form").addEventListener("submit", (ev) => { ev.preventDefault(); const id = $("forecast-item").value.trim(); if (id) loadForecast(id); });
+
+  function loadAll() {
+    SM.applyI18n();
+    if (needKey()) return;
+    loadStatus(); loadReports(); loadQuality(); loadAnalytics();
+  }
+  loadAll();
+})();

@@ -1,0 +1,144 @@
+"""Resources against the real store: validation (422 naming the field), idempotent events, errors."""
+
+from __future__ import annotations
+
+from apishop import Shop, catalogue, events_for
+
+
+def test_item_crud(shop: Shop) -> None:
+    c, h = shop.client, shop.h("ingest")
+    r = c.post("/items", json=catalogue(3), headers=h)
+    assert r.status_code == 200 and r.json()["accepted"] == 3 and r.json()["inserted"] == 3
+    item = c.get("/items/sku-1", headers=shop.h("read")).json()
+    assert item["title"].startswith("Smartphone case")
+    item["price"] = 99.5
+    assert c.put("/items/sku-1", json=item, headers=h).json()["updated"] == 1
+    assert c.get("/items/sku-1", headers=h).json()["price"] == 99.5
+    assert c.get("/items?limit=2", headers=h).json()["total"] == 3
+    assert c.delete("/items/sku-1", headers=h).status_code == 200
+    r = c.get("/items/sku-1", headers=h)
+    assert r.status_code == 404 and r.json()["error"]["field"] == "item_id"
+
+
+def test_put_with_mismatched_id_names_the_field(shop: Shop) -> None:
+    r = shop.client.put("/items/sku-1", json=catalogue(1)[0], headers=shop.h("ingest"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "id"
+
+
+def test_invalid_item_names_the_field(shop: Shop) -> None:
+    rows = catalogue(3)
+    rows[1]["price"] = -3
+    r = shop.client.post("/items", json=rows, headers=shop.h("ingest"))
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["rejected"] == [{"index": 1, "field": "price", "message": err["rejected"][0]["message"]}]
+    assert "price" in err["message"] and "nothing was written" in err["message"]
+    assert shop.engine.store.counts()["items"] == 0  # all or nothing
+
+
+def test_partial_batch_writes_the_valid_rows_and_lists_the_rest(shop: Shop) -> None:
+    rows = catalogue(3)
+    rows[2]["title"] = ""
+    r = shop.client.post("/items?partial=true", json=rows, headers=shop.h("ingest"))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["accepted"] == 2 and body["inserted"] == 2
+    assert [(x["index"], x["field"]) for x in body["rejected"]] == [(2, "title")]
+
+
+def test_body_that_is_not_a_list_is_422(shop: Shop) -> None:
+    r = shop.client.post("/events", json={"id": "x"}, headers=shop.h("ingest"))
+    assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_data"
+    r = shop.client.post("/events", content=b"{not json", headers=shop.h("ingest") | {"content-type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_query_validation_names_the_parameter(shop: Shop) -> None:
+    r = shop.client.get("/items?limit=0", headers=shop.h("read"))
+    assert r.status_code == 422
+    assert r.json()["error"]["errors"][0]["field"] == "limit"
+
+
+def test_event_batches_are_idempotent(shop: Shop) -> None:
+    c, h = shop.client, shop.h("ingest")
+    c.post("/items", json=catalogue(), headers=h)
+    events = events_for(n_users=3)
+    first = c.post("/events", json=events, headers=h).json()
+    assert first["inserted"] == len(events) and first["duplicates"] == 0
+    again = c.post("/events", json=events, headers=h).json()
+    assert again["inserted"] == 0 and again["duplicates"] == len(events)
+    within = c.post("/events", json=[events[0], events[0]], headers=h).json()
+    assert within["inserted"] == 0 and within["duplicates"] == 2
+    assert shop.engine.store.counts()["events"] == len(events)
+
+
+def test_events_with_unknown_items_or_bad_fields_are_listed(shop: Shop) -> None:
+    c, h = shop.client, shop.h("ingest")
+    c.post("/items", json=catalogue(2), headers=h)
+    events = events_for(n_users=1, n_items=2)
+    events[1]["item_id"] = "nope"
+    events[2]["type"] = "teleport"
+    r = c.post("/events", json=events, headers=h)
+    assert r.status_code == 422
+    got = {(x["index"], x["field"]) for x in r.json()["error"]["rejected"]}
+    assert got == {(1, "item_id"), (2, "type")}
+    assert shop.engine.store.counts()["events"] == 0
+    r = c.post("/events?partial=true", json=events, headers=h)
+    assert r.status_code == 200 and r.json()["inserted"] == 2 and len(r.json()["rejected"]) == 2
+
+
+def test_fully_invalid_partial_batch_is_still_422(shop: Shop) -> None:
+    r = shop.client.post("/users?partial=true", json=[{"id": ""}, {"email": "x"}], headers=shop.h("ingest"))
+    assert r.status_code == 422
+
+
+def test_body_size_limit_is_413(shop: Shop) -> None:
+    big = catalogue(1) * 2000  # well over the 64 KiB limit of the fixture
+    r = shop.client.post("/items", json=big, headers=shop.h("ingest"))
+    assert r.status_code == 413
+    assert r.json()["error"]["type"] == "payload_too_large"
+
+
+def test_untrained_capabilities_are_503(shop: Shop) -> None:
+    r = shop.client.get("/recommendations/trending", headers=shop.h("read"))
+    assert r.status_code == 503
+    err = r.json()["error"]
+    assert err["type"] == "not_available" and "recommend" in err["message"]
+    assert shop.client.get("/search?q=phone", headers=shop.h("read")).status_code == 503
+    assert shop.client.post("/chat", json={"message": "hi"}, headers=shop.h("read")).status_code == 503
+
+
+def test_documents_roundtrip(shop: Shop) -> None:
+    docs = [{"id": "ship", "title": "Shipping", "body": "We ship in 2 days", "tags": "shipping, delivery"}]
+    assert shop.client.post("/documents", json=docs, headers=shop.h("ingest")).json()["inserted"] == 1
+    got = shop.client.get("/documents", headers=shop.h("read")).json()["documents"]
+    assert got[0]["tags"] == ["shipping", "delivery"]
+
+
+def test_health_and_metrics(seeded: Shop) -> None:
+    c = seeded.client
+    assert c.get("/health/live").json() == {"status": "ok"}
+    r = c.get("/health/ready")
+    assert r.status_code == 503 and r.json()["checks"]["store"] == "ok"  # nothing trained yet
+    text = c.get("/metrics").text
+    assert 'shopmind_http_request_duration_seconds_bucket{le="0.001",method="POST",route="/events"}' in text
+    assert 'shopmind_events_ingested_total{outcome="inserted"} 32.0' in text
+    assert "shopmind_model_version_info" in text
+
+
+def test_request_id_header_and_error_bodies(shop: Shop) -> None:
+    r = shop.client.get("/items/nope", headers=shop.h("read") | {"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    assert r.json()["error"]["request_id"] == "abc-123"
+
+
+def test_search_analytics_fallback_from_logs(seeded: Shop) -> None:
+    store = seeded.engine.store
+    sid = store.log_search(query="Phone", user_id="u1", n_results=3, result_ids=["sku-1", "sku-4", "sku-7"])
+    store.log_search(query="zzz", user_id=None, n_results=0, result_ids=[])
+    store.log_click(search_id=sid, item_id="sku-4", position=2)
+    data = seeded.client.get("/admin/search-analytics", headers=seeded.h("admin")).json()
+    # no search service is loaded here, so this is the store-log fallback
+    assert data["searches"] == 2
+    assert data["zero_result_queries"] == [{"query": "zzz", "count": 1}]
+    assert data["click_through_rate"] == 0.5

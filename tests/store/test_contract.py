@@ -1,0 +1,304 @@
+"""The one Store contract suite: every test runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopmind.data.dataset import EventWeights
+from shopmind.data.schema import Document, Event, Item, Order, OrderLine, OrderStatus, Review, SalesPoint, User
+from shopmind.errors import PermissionDenied, UnknownIdError
+from shopmind.store import Store, open_store
+from shopmind.store.base import ApiKeyRecord, Ticket, WriteResult
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _items() -> list[Item]:
+    return [
+        Item(
+            id="sku-1",
+            title="Red shoe",
+            category="Shoes > Running",
+            brand="Acme",
+            price=59.9,
+            attributes={"color": "red", "size": [40, 41]},
+            stock=3,
+            created_at=T0,
+        ),
+        Item(id="sku-2", title="蓝色 T恤 blue tee", category=["Clothing", "Tops"], price=9.5, language="zh"),
+        Item(id="sku-3", title="Untouched", price=1.0),
+    ]
+
+
+def _events() -> list[Event]:
+    return [
+        Event(id="e1", user_id="u1", item_id="sku-1", type="view", timestamp=T0),
+        Event(id="e2", user_id="u1", item_id="sku-1", type="purchase", quantity=2, timestamp=T0 + timedelta(hours=1)),
+        Event(id="e3", user_id="u2", item_id="sku-2", type="rating", value=4, timestamp=T0 + timedelta(hours=2)),
+        Event(id="e4", user_id="u2", type="search", query="red shoe", timestamp=T0 + timedelta(hours=3)),
+    ]
+
+
+def test_is_a_store(store) -> None:
+    assert isinstance(store, Store)
+    assert store.counts()["items"] == 0
+
+
+def test_items_roundtrip_and_upsert_counts(store) -> None:
+    res = store.upsert_items(_items())
+    assert res == WriteResult(inserted=3)
+    got = store.get_item("sku-1")
+    assert got == _items()[0]
+    assert got.created_at == T0 and got.created_at.tzinfo is not None
+    assert got.category == ["Shoes", "Running"] and got.attributes == {"color": "red", "size": [40, 41]}
+    assert store.get_item("nope") is None
+    assert [i.id for i in store.get_items(["sku-2", "nope", "sku-1"])] == ["sku-2", "sku-1"]
+    # identical rows are duplicates, changed rows are updates, a batch naming an id twice keeps the last
+    changed = _items()[1].model_copy(update={"price": 7.0})
+    res = store.upsert_items([_items()[0], changed, Item(id="sku-4", title="x"), Item(id="sku-4", title="y")])
+    assert res == WriteResult(inserted=1, updated=1, duplicates=2)
+    assert store.get_item("sku-2").price == 7.0
+    assert store.get_item("sku-4").title == "y"
+    assert store.item_ids() == {"sku-1", "sku-2", "sku-3", "sku-4"}
+    frame = store.items_frame()
+    assert list(frame["id"]) == ["sku-1", "sku-2", "sku-3", "sku-4"]
+    row = frame.set_index("id").loc["sku-1"]
+    assert row["category"] == ["Shoes", "Running"] and row["attributes"]["color"] == "red"
+    assert row["created_at"] == pd.Timestamp(T0)
+    assert store.delete_items(["sku-4", "zzz"]) == WriteResult(deleted=1)
+    assert store.item_ids() == {"sku-1", "sku-2", "sku-3"}
+
+
+def test_users(store) -> None:
+    users = [User(id="u1", email="a@b.co", attributes={"tier": "gold"}, created_at=T0), User(id="u2")]
+    assert store.upsert_users(users).inserted == 2
+    assert store.upsert_users(users).duplicates == 2
+    assert store.get_user("u1") == users[0]
+    assert store.get_user("zz") is None
+    assert store.user_ids() == {"u1", "u2"}
+    frame = store.users_frame()
+    assert list(frame["id"]) == ["u1", "u2"] and frame.loc[0, "attributes"] == {"tier": "gold"}
+
+
+def test_events_idempotent_and_filters(store) -> None:
+    assert store.add_events(_events()) == WriteResult(inserted=4)
+    assert store.add_events(_events()) == WriteResult(duplicates=4)
+    frame = store.events_frame()
+    assert list(frame["id"]) == ["e1", "e2", "e3", "e4"]
+    assert list(frame.columns) == [
+        "id", "user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp"
+    ]
+    assert frame["timestamp"].iloc[0] == pd.Timestamp(T0)
+    assert str(frame["timestamp"].dtype) == "datetime64[us, UTC]" or "UTC" in str(frame["timestamp"].dtype)
+    assert frame.loc[1, "quantity"] == 2 and frame.loc[2, "value"] == 4.0
+    assert pd.isna(frame.loc[3, "item_id"]) and frame.loc[3, "query"] == "red shoe"
+    assert list(store.events_frame(user_id="u1")["id"]) == ["e1", "e2"]
+    assert list(store.events_frame(types=["purchase", "rating"])["id"]) == ["e2", "e3"]
+    since = store.events_frame(since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=3))
+    assert list(since["id"]) == ["e2", "e3"]
+    assert store.existing_event_ids(["e1", "e9", "e4"]) == {"e1", "e4"}
+
+
+def test_events_frame_bulk_path(store) -> None:
+    n = 2_000
+    frame = pd.DataFrame(
+        {
+            "id": [f"b{i}" for i in range(n)],
+            "user_id": [f"u{i % 7}" for i in range(n)],
+            "item_id": [f"sku-{i % 3 + 1}" for i in range(n)],
+            "type": ["view"] * n,
+            "timestamp": pd.to_datetime(1_700_000_000 + np.arange(n), unit="s", utc=True),
+        }
+    )
+    # the same id twice in one frame is stored once
+    doubled = pd.concat([frame, frame.head(10)], ignore_index=True)
+    assert store.add_events_frame(doubled) == WriteResult(inserted=n, duplicates=10)
+    assert store.add_events_frame(frame.head(100)) == WriteResult(duplicates=100)
+    back = store.events_frame()
+    assert len(back) == n
+    assert (back["quantity"] == 1).all() and back["value"].isna().all()
+    assert back["timestamp"].iloc[-1] == pd.Timestamp(1_700_000_000 + n - 1, unit="s", tz="UTC")
+    # unix seconds are accepted as well as datetimes
+    secs = frame.head(1).assign(id="s1", timestamp=1_700_000_000)
+    assert store.add_events_frame(secs).inserted == 1
+    assert store.add_events_frame(frame.iloc[:0]) == WriteResult()
+
+
+def test_event_batch_is_all_or_nothing(store) -> None:
+    good = pd.DataFrame(
+        {"id": ["ok1", "ok2"], "user_id": ["u1", None], "item_id": ["sku-1", "sku-1"], "type": ["view", "view"],
+         "timestamp": [T0, T0]}
+    )  # user_id NULL violates NOT NULL in the second row
+    with pytest.raises(Exception):  # noqa: B017 - DataError or StoreError depending on the driver
+        store.add_events_frame(good)
+    assert store.counts()["events"] == 0
+
+
+def test_load_dataset(store) -> None:
+    store.upsert_items(_items())
+    store.upsert_users([User(id="u1"), User(id="u9")])
+    store.add_events(_events())
+    ds = store.load_dataset(EventWeights(weights={"view": 1.0, "purchase": 5.0, "rating": 1.0}))
+    assert ds.n_events == 3  # the search event names no item
+    assert list(ds.items.ids[:3]) == ["sku-1", "sku-2", "sku-3"]  # untouched catalogue item included
+    assert "u9" in ds.users and "u2" in ds.users
+    m = ds.matrix()
+    assert m[ds.users.index(["u1"])[0], ds.items.index(["sku-1"])[0]] == pytest.approx(6.0)
+    assert m[ds.users.index(["u2"])[0], ds.items.index(["sku-2"])[0]] == pytest.approx(4.0)
+    assert ds.item_table.loc["sku-1", "title"] == "Red shoe"
+    assert int(ds.timestamp.min()) == int(T0.timestamp())
+
+
+def _order(oid: str, user: str, status: OrderStatus = OrderStatus.PAID) -> Order:
+    return Order(
+        id=oid,
+        user_id=user,
+        lines=[OrderLine(item_id="sku-1", quantity=1, unit_price=59.9), OrderLine(item_id="sku-2", quantity=2, unit_price=9.5)],
+        status=status,
+        created_at=T0,
+        carrier="DHL",
+        tracking_number="TRK1",
+    )
+
+
+def test_orders_and_permission(store) -> None:
+    assert store.upsert_orders([_order("o1", "u1"), _order("o2", "u2")]).inserted == 2
+    assert store.upsert_orders([_order("o1", "u1")]).duplicates == 1
+    assert store.get_order("o1") == _order("o1", "u1")
+    assert store.get_order("o1").total == pytest.approx(78.9)
+    assert store.get_order("zz") is None
+    assert [o.id for o in store.orders_for_user("u1")] == ["o1"]
+    assert store.orders_for_user("nobody") == []
+    with pytest.raises(PermissionDenied):
+        store.set_order_status("o2", OrderStatus.CANCELLED, user_id="u1")
+    assert store.get_order("o2").status is OrderStatus.PAID  # untouched
+    with pytest.raises(UnknownIdError):
+        store.set_order_status("nope", OrderStatus.CANCELLED, user_id="u1")
+    shipped = store.set_order_status("o1", OrderStatus.SHIPPED, user_id="u1")
+    assert shipped.status is OrderStatus.SHIPPED and shipped.shipped_at is not None
+    assert shipped.updated_at is not None and shipped.updated_at.tzinfo is not None
+    frame = store.orders_frame()
+    assert list(frame.columns) == ["order_id", "user_id", "item_id", "quantity", "unit_price", "status", "created_at"]
+    assert len(frame) == 4
+    assert frame.loc[frame["order_id"] == "o1", "status"].iloc[0] == "shipped"
+
+
+def test_documents(store) -> None:
+    docs = [
+        Document(id="d1", title="Shipping", body="We ship in 2 days.", tags="shipping, delivery"),
+        Document(id="d2", title="退货", body="七天无理由退货", language="zh", tags=["returns"]),
+    ]
+    assert store.upsert_documents(docs).inserted == 2
+    assert [d.id for d in store.documents()] == ["d1", "d2"]
+    assert store.documents("zh") == [docs[1]]
+    assert store.documents()[0].tags == ["shipping", "delivery"]
+
+
+def test_sales_upsert_on_item_and_date(store) -> None:
+    pts = [
+        SalesPoint(item_id="sku-1", date=date(2024, 1, 2), units=3, price=9.5, promo=True),
+        SalesPoint(item_id="sku-1", date=date(2024, 1, 1), units=1),
+        SalesPoint(item_id="sku-2", date=date(2024, 1, 1), units=0),
+    ]
+    assert store.add_sales(pts).inserted == 3
+    res = store.add_sales([SalesPoint(item_id="sku-1", date=date(2024, 1, 1), units=5)])
+    assert res == WriteResult(updated=1)
+    frame = store.sales_frame()
+    assert list(frame.columns) == ["item_id", "date", "units", "price", "promo"]
+    assert list(frame["units"]) == [5.0, 3.0, 0.0]
+    assert frame.loc[1, "promo"] and frame.loc[1, "price"] == 9.5
+    assert list(store.sales_frame(["sku-2"])["item_id"]) == ["sku-2"]
+
+
+def test_reviews(store) -> None:
+    rv = [
+        Review(id="r1", user_id="u1", item_id="sku-1", rating=5, text="great", created_at=T0),
+        Review(id="r2", user_id="u2", item_id="sku-2", rating=1, title="bad", created_at=T0 + timedelta(days=1)),
+    ]
+    assert store.upsert_reviews(rv).inserted == 2
+    frame = store.reviews_frame()
+    assert list(frame["id"]) == ["r1", "r2"] and frame.loc[0, "created_at"] == pd.Timestamp(T0)
+    assert list(store.reviews_frame("sku-2")["rating"]) == [1]
+
+
+def test_search_and_click_log(store) -> None:
+    sid = store.log_search(query="red shoe", user_id="u1", n_results=2, result_ids=["sku-1", "sku-2"], at=T0)
+    sid2 = store.log_search(query="tee", user_id=None, n_results=0, result_ids=[])
+    assert sid != sid2
+    store.log_click(search_id=sid, item_id="sku-2", position=2, at=T0 + timedelta(seconds=5))
+    log = store.search_log_frame()
+    assert list(log.columns) == ["search_id", "query", "user_id", "n_results", "result_ids", "at"]
+    assert log.loc[0, "result_ids"] == ["sku-1", "sku-2"] and log.loc[0, "at"] == pd.Timestamp(T0)
+    clicks = store.click_log_frame()
+    assert list(clicks.columns) == ["search_id", "item_id", "position", "at"]
+    assert clicks.loc[0, "position"] == 2 and clicks.loc[0, "search_id"] == sid
+
+
+def test_conversations_and_tickets(store) -> None:
+    store.append_message("c1", user_id="u1", role="user", text="where is my order?")
+    store.append_message("c1", user_id="u1", role="assistant", text="Order o1 shipped.", meta={"intent": "order"})
+    store.append_message("c2", user_id=None, role="user", text="hi")
+    conv = store.conversation("c1")
+    assert [m["role"] for m in conv] == ["user", "assistant"]
+    assert conv[1]["meta"] == {"intent": "order"} and conv[0]["at"].tzinfo is not None
+    assert store.conversation("none") == []
+    t = store.create_ticket(Ticket(id="t1", conversation_id="c1", user_id="u1", reason="angry", transcript=conv))
+    assert t.created_at is not None
+    store.create_ticket(Ticket(id="t2", conversation_id="c2", user_id=None, reason="x", status="closed"))
+    assert [x.id for x in store.tickets()] == ["t1", "t2"]
+    open_ = store.tickets("open")
+    assert [x.id for x in open_] == ["t1"] and open_[0].transcript[0]["text"] == "where is my order?"
+
+
+def test_api_keys(store) -> None:
+    rec = ApiKeyRecord(id="k1", name="shop", scopes=("read", "write"), key_hash="h", prefix="sm_abc", created_at=T0)
+    store.add_api_key(rec)
+    store.add_api_key(ApiKeyRecord(id="k2", name="cust", scopes=("chat",), key_hash="h2", prefix="sm_def", user_id="u1"))
+    assert store.api_keys()[0] == rec
+    assert [k.id for k in store.api_key_by_prefix("sm_abc")] == ["k1"]
+    assert store.revoke_api_key("k1") is True
+    assert store.revoke_api_key("k1") is False
+    assert store.revoke_api_key("zz") is False
+    assert [k.id for k in store.api_keys()] == ["k2"]
+    assert {k.id for k in store.api_keys(include_revoked=True)} == {"k1", "k2"}
+    assert store.api_key_by_prefix("sm_abc") == []
+
+
+def test_counts(store) -> None:
+    store.upsert_items(_items())
+    store.add_events(_events())
+    counts = store.counts()
+    assert counts["items"] == 3 and counts["events"] == 4 and counts["orders"] == 0
+    assert {"users", "documents", "sales", "reviews", "search_log", "click_log", "tickets", "api_keys"} <= set(counts)
+
+
+def test_reopen_keeps_data_and_concurrent_writers(store_url: str) -> None:
+    s = open_store(store_url)
+    s.upsert_items(_items())
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for j in range(5):
+                s.add_events([Event(id=f"t{k}-{j}", user_id=f"u{k}", item_id="sku-1", type="view", timestamp=T0)])
+                s.log_search(query=f"q{k}", user_id=None, n_results=0, result_ids=[])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    s.close()
+    again = open_store(store_url)
+    try:
+        assert again.counts()["events"] == 20 and again.counts()["items"] == 3
+    finally:
+        again.close()
