@@ -105,6 +105,10 @@ class TrainingInProgress(ConfigError):
     """A training run was requested while another one is running in this process."""
 
 
+class VersionConflict(ConfigError):
+    """A rollback or activation that the run history does not allow (nothing older, a failed run)."""
+
+
 def _open_artifacts(settings: Settings) -> Any:
     try:
         from shopmind.store.artifacts import ArtifactStore
@@ -388,13 +392,19 @@ class Engine:
     def rollback(self) -> ServiceBundle:
         """Point ``current`` back to the previously published run and swap to it."""
         with self._write_lock:
-            self._artifacts().rollback()
+            try:
+                self._artifacts().rollback()
+            except ArtifactError as exc:
+                raise VersionConflict(exc.message, value=exc.value, expected=exc.expected) from exc
             return self.reload()
 
     def activate(self, run_id: str) -> ServiceBundle:
         """Serve an earlier published run."""
         with self._write_lock:
-            self._artifacts().activate(run_id)
+            try:
+                self._artifacts().activate(run_id)
+            except ArtifactError as exc:
+                raise VersionConflict(exc.message, value=exc.value, expected=exc.expected) from exc
             return self.reload()
 
     def status(self) -> dict[str, Any]:
@@ -487,7 +497,9 @@ class Engine:
         session_items: Sequence[str] | None = None,
     ) -> Any:
         svc = self._bundle.get("recommend")
-        return svc.recommend(user_id, k, filters=rec_filters(filters), session_items=list(session_items or []) or None)
+        return svc.recommend(
+            user_id, k, filters=rec_filters(filters), session_items=list(session_items or []) or None
+        )
 
     def similar_items(self, item_id: str, k: int = 10) -> Any:
         return self._bundle.get("recommend").similar_items(item_id, k)
@@ -542,12 +554,21 @@ class Engine:
     def review_insights(self, item_id: str) -> Any:
         return self._bundle.get("assistant").review_insights(item_id)
 
-    def forecast(self, item_id: str, horizon: int | None = None) -> Any:
+    def forecast(
+        self,
+        item_id: str | None = None,
+        horizon: int | None = None,
+        *,
+        category: str | None = None,
+        **policy: Any,
+    ) -> Any:
+        """History, forecast with intervals and (items) the reorder point; shop total without ids."""
         svc = self._bundle.get("forecast")
-        return svc.forecast(item_id, horizon) if horizon else svc.forecast(item_id)
+        return svc.forecast(item_id, category=category, horizon=horizon, **policy)
 
-    def inventory(self, item_id: str, **kwargs: Any) -> Any:
-        return self._bundle.get("forecast").inventory(item_id, **kwargs)
+    def inventory(self, **kwargs: Any) -> Any:
+        """Inventory advice per item (``ForecastService.inventory`` keywords), riskiest first."""
+        return self._bundle.get("forecast").inventory(**kwargs)
 
 
 def rec_filters(filters: Any) -> Any:

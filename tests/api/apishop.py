@@ -138,8 +138,9 @@ def trained_engine(root: Path, n_items: int = 12, n_users: int = 8) -> tuple[Eng
                     "id": f"o{u}",
                     "user_id": f"u{u}",
                     "lines": [
-                        {"item_id": f"sku-{u % n_items}", "quantity": 1, "unit_price": 10.0},
-                        {"item_id": f"sku-{(u + 1) % n_items}", "quantity": 1, "unit_price": 11.0},
+                        # sku-0+3, sku-1+4, sku-2+5 are each bought together ≥ 2 times
+                        {"item_id": f"sku-{u % 3}", "quantity": 1, "unit_price": 10.0},
+                        {"item_id": f"sku-{u % 3 + 3}", "quantity": 1, "unit_price": 11.0},
                     ],
                     "status": "delivered",
                     "created_at": "2026-01-05T10:00:00Z",

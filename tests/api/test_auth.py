@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from apishop import Shop, auth, catalogue
 
 from shopmind.api.auth import PREFIX_LEN, KeyVerifier, create_key, extract_key, hash_secret
 from shopmind.errors import AuthError, DataError
-from apishop import Shop, auth, catalogue
 
 
 def test_missing_key_is_401_with_clear_body(shop: Shop) -> None:

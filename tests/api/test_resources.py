@@ -49,7 +49,9 @@ def test_partial_batch_writes_the_valid_rows_and_lists_the_rest(shop: Shop) -> N
 def test_body_that_is_not_a_list_is_422(shop: Shop) -> None:
     r = shop.client.post("/events", json={"id": "x"}, headers=shop.h("ingest"))
     assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_data"
-    r = shop.client.post("/events", content=b"{not json", headers=shop.h("ingest") | {"content-type": "application/json"})
+    r = shop.client.post(
+        "/events", content=b"{not json", headers=shop.h("ingest") | {"content-type": "application/json"}
+    )
     assert r.status_code == 422
 
 
@@ -142,3 +144,18 @@ def test_search_analytics_fallback_from_logs(seeded: Shop) -> None:
     assert data["searches"] == 2
     assert data["zero_result_queries"] == [{"query": "zzz", "count": 1}]
     assert data["click_through_rate"] == 0.5
+
+
+def test_quality_report_and_reports_listing(seeded: Shop) -> None:
+    h = seeded.h("admin")
+    quality = seeded.client.get("/admin/quality", headers=h).json()
+    assert quality["counts"]["items"] == 12
+    reports = seeded.settings.reports_dir
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "r.json").write_text('{"dataset": "ml-100k", "rows": [{"name": "sar", "metrics": {"map": 0.11}}]}')
+    listing = seeded.client.get("/admin/reports", headers=h).json()["reports"]
+    assert listing == [{"name": "r.json", "dataset": "ml-100k", "protocol": None, "rows": [{"name": "sar", "metrics": {"map": 0.11}}]}]
+    assert seeded.client.get("/admin/reports/r.json", headers=h).json()["dataset"] == "ml-100k"
+    # no path traversal out of the reports folder
+    assert seeded.client.get("/admin/reports/..%2F..%2Fshop.db", headers=h).status_code == 404
+    assert seeded.client.get("/admin/reports/../shop.json", headers=h).status_code == 404

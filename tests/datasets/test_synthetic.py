@@ -45,15 +45,29 @@ def test_same_seed_same_files_other_seed_differs(shop, tmp_path):
     generate(ShopConfig.preset("tiny", seed=12), tmp_path / "other")
     first, again, other = _digest(shop), _digest(tmp_path / "again"), _digest(tmp_path / "other")
     assert first == again
-    assert set(first) >= {"items.jsonl", "users.jsonl", "events.csv", "orders.jsonl", "reviews.jsonl",
-                          "documents.jsonl", "sales.csv", "categories.json", "shop.json"}
+    assert set(first) >= {
+        "items.jsonl",
+        "users.jsonl",
+        "events.csv",
+        "orders.jsonl",
+        "reviews.jsonl",
+        "documents.jsonl",
+        "sales.csv",
+        "categories.json",
+        "shop.json",
+    }
     differing = {name for name in first if first[name] != other[name]}
     assert {"items.jsonl", "events.csv", "sales.csv"} <= differing
 
 
 def test_every_record_is_schema_valid(shop):
-    for model, name in ((Item, "items"), (User, "users"), (Order, "orders"), (Document, "documents"),
-                        (Review, "reviews")):
+    for model, name in (
+        (Item, "items"),
+        (User, "users"),
+        (Order, "orders"),
+        (Document, "documents"),
+        (Review, "reviews"),
+    ):
         rows = _jsonl(shop / FILES[name])
         assert rows, name
         for row in rows:
@@ -144,8 +158,15 @@ def test_help_documents_state_policy_facts(shop):
     docs = {d["id"]: d for d in _jsonl(shop / "documents.jsonl")}
     assert {d["language"] for d in docs.values()} == {"en", "zh"}
     topics = {d["id"].rsplit("-", 1)[0] for d in docs.values()}
-    assert {"help-shipping", "help-returns", "help-payment", "help-warranty", "help-order-tracking",
-            "help-account", "help-privacy"} <= topics
+    assert {
+        "help-shipping",
+        "help-returns",
+        "help-payment",
+        "help-warranty",
+        "help-order-tracking",
+        "help-account",
+        "help-privacy",
+    } <= topics
     assert "Returns are accepted within 30 days" in docs["help-returns-en"]["body"]
     assert "30天内可申请退货" in docs["help-returns-zh"]["body"]
     assert "$49" in docs["help-shipping-en"]["body"]
@@ -197,7 +218,9 @@ def test_item_knn_beats_popularity_on_a_later_period(shop):
     Y = _matrix(test, users, items)
     Y = Y - Y.multiply(X)  # only items new to the user count as hits
     Y.eliminate_zeros()
-    eval_users = np.flatnonzero((np.asarray(Y.sum(axis=1)).ravel() > 0) & (np.asarray(X.sum(axis=1)).ravel() > 0))
+    eval_users = np.flatnonzero(
+        (np.asarray(Y.sum(axis=1)).ravel() > 0) & (np.asarray(X.sum(axis=1)).ravel() > 0)
+    )
     assert len(eval_users) > 50
     # item-kNN: cosine co-occurrence, scores = X_u · S
     norms = np.sqrt(np.asarray(X.sum(axis=0)).ravel()) + 1e-9
@@ -232,8 +255,14 @@ def test_a_category_word_finds_that_category(shop):
 
     retriever = bm25s.BM25()
     retriever.index([tokens(t) for t in items["title"]], show_progress=False)
-    for query, category in (("headphones", "Headphones"), ("耳机", "Headphones"), ("running shoes", "Running Shoes"),
-                            ("连衣裙", "Dresses"), ("phone case", "Phone Cases"), ("ssd", "SSD")):
+    for query, category in (
+        ("headphones", "Headphones"),
+        ("耳机", "Headphones"),
+        ("running shoes", "Running Shoes"),
+        ("连衣裙", "Dresses"),
+        ("phone case", "Phone Cases"),
+        ("ssd", "SSD"),
+    ):
         docs, _ = retriever.retrieve([tokens(query)], k=5, show_progress=False)
         share = (leaf.iloc[docs[0]] == category).mean()
         assert share >= 0.8, (query, share)
@@ -267,8 +296,11 @@ def test_event_chunks_stream_the_same_events(shop):
     cfg = ShopConfig.preset("tiny", seed=11)
     chunks = list(iter_event_chunks(cfg.model_copy(update={"chunk_users": 100})))
     assert len(chunks) == 3
-    assert all(list(c.columns) == ["id", "user_id", "item_id", "type", "value", "quantity", "query",
-                                   "session_id", "timestamp"] for c in chunks)
+    assert all(
+        list(c.columns)
+        == ["id", "user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp"]
+        for c in chunks
+    )
     assert all(str(c["timestamp"].dtype).endswith("UTC]") for c in chunks)
     whole = pd.concat(chunks)
     assert whole["id"].is_unique
@@ -277,8 +309,9 @@ def test_event_chunks_stream_the_same_events(shop):
 
 
 def test_parquet_events(tmp_path):
-    cfg = ShopConfig.preset("tiny", seed=5, n_users=60, n_items=120, n_events=3000, n_sales_items=5,
-                            events_format="parquet")
+    cfg = ShopConfig.preset(
+        "tiny", seed=5, n_users=60, n_items=120, n_events=3000, n_sales_items=5, events_format="parquet"
+    )
     res = generate(cfg, tmp_path)
     frame = pd.read_parquet(tmp_path / "events.parquet")
     assert len(frame) == res.counts["events"] and frame["id"].is_unique
@@ -307,8 +340,24 @@ def test_cli_generate(tmp_path):
     from shopmind.cli import app
 
     out = tmp_path / "cli-shop"
-    result = CliRunner().invoke(app, ["generate", "--size", "tiny", "--seed", "3", "--out", str(out),
-                                      "--users", "50", "--items", "80", "--events", "2000"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--size",
+            "tiny",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--users",
+            "50",
+            "--items",
+            "80",
+            "--events",
+            "2000",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "events.csv" in result.output
     assert (out / "items.jsonl").read_text().count("\n") == 80

@@ -47,15 +47,21 @@ class _Cluster:
         self.initdb = _pg_bin("initdb")
         self.pg_ctl = _pg_bin("pg_ctl")
         if not self.initdb or not self.pg_ctl:
-            raise RuntimeError("initdb/pg_ctl not found (install postgresql, e.g. apt-get install postgresql)")
+            raise RuntimeError(
+                "initdb/pg_ctl not found (install postgresql, e.g. apt-get install postgresql)"
+            )
         self.prefix: list[str] = []
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("postgres")
             except KeyError as exc:
-                raise RuntimeError("running as root and there is no 'postgres' user to run the server") from exc
+                raise RuntimeError(
+                    "running as root and there is no 'postgres' user to run the server"
+                ) from exc
             runuser = shutil.which("runuser")
-            self.prefix = [runuser, "-u", "postgres", "--"] if runuser else ["su", "postgres", "-s", "/bin/sh", "-c"]
+            self.prefix = (
+                [runuser, "-u", "postgres", "--"] if runuser else ["su", "postgres", "-s", "/bin/sh", "-c"]
+            )
         self.root = Path(tempfile.mkdtemp(prefix="shopmind-pg-"))
         self.root.chmod(0o755)
         if os.geteuid() == 0:
@@ -72,7 +78,18 @@ class _Cluster:
 
     def start(self) -> None:
         r = self._run(
-            [str(self.initdb), "-D", str(self.data), "-A", "trust", "-U", "shopmind", "-E", "UTF8", "--no-sync"]
+            [
+                str(self.initdb),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "shopmind",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
         )
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed: {r.stderr.strip()[-500:]}")
@@ -83,8 +100,10 @@ class _Cluster:
         )
         for _attempt in range(3):
             r = self._run(
-                [str(self.pg_ctl), "-D", str(self.data), "-o", opts.format(port=self.port)]
-                + ["-l", str(self.root / "server.log"), "-w", "-t", "60", "start"]
+                [
+                    *(str(self.pg_ctl), "-D", str(self.data), "-o", opts.format(port=self.port)),
+                    *("-l", str(self.root / "server.log"), "-w", "-t", "60", "start"),
+                ]
             )
             if r.returncode == 0:
                 return

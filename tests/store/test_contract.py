@@ -10,7 +10,17 @@ import pandas as pd
 import pytest
 
 from shopmind.data.dataset import EventWeights
-from shopmind.data.schema import Document, Event, Item, Order, OrderLine, OrderStatus, Review, SalesPoint, User
+from shopmind.data.schema import (
+    Document,
+    Event,
+    Item,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Review,
+    SalesPoint,
+    User,
+)
 from shopmind.errors import PermissionDenied, UnknownIdError
 from shopmind.store import Store, open_store
 from shopmind.store.base import ApiKeyRecord, Ticket, WriteResult
@@ -38,8 +48,17 @@ def _items() -> list[Item]:
 def _events() -> list[Event]:
     return [
         Event(id="e1", user_id="u1", item_id="sku-1", type="view", timestamp=T0),
-        Event(id="e2", user_id="u1", item_id="sku-1", type="purchase", quantity=2, timestamp=T0 + timedelta(hours=1)),
-        Event(id="e3", user_id="u2", item_id="sku-2", type="rating", value=4, timestamp=T0 + timedelta(hours=2)),
+        Event(
+            id="e2",
+            user_id="u1",
+            item_id="sku-1",
+            type="purchase",
+            quantity=2,
+            timestamp=T0 + timedelta(hours=1),
+        ),
+        Event(
+            id="e3", user_id="u2", item_id="sku-2", type="rating", value=4, timestamp=T0 + timedelta(hours=2)
+        ),
         Event(id="e4", user_id="u2", type="search", query="red shoe", timestamp=T0 + timedelta(hours=3)),
     ]
 
@@ -91,7 +110,15 @@ def test_events_idempotent_and_filters(store) -> None:
     frame = store.events_frame()
     assert list(frame["id"]) == ["e1", "e2", "e3", "e4"]
     assert list(frame.columns) == [
-        "id", "user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp"
+        "id",
+        "user_id",
+        "item_id",
+        "type",
+        "value",
+        "quantity",
+        "query",
+        "session_id",
+        "timestamp",
     ]
     assert frame["timestamp"].iloc[0] == pd.Timestamp(T0)
     assert str(frame["timestamp"].dtype) == "datetime64[us, UTC]" or "UTC" in str(frame["timestamp"].dtype)
@@ -131,8 +158,13 @@ def test_events_frame_bulk_path(store) -> None:
 
 def test_event_batch_is_all_or_nothing(store) -> None:
     good = pd.DataFrame(
-        {"id": ["ok1", "ok2"], "user_id": ["u1", None], "item_id": ["sku-1", "sku-1"], "type": ["view", "view"],
-         "timestamp": [T0, T0]}
+        {
+            "id": ["ok1", "ok2"],
+            "user_id": ["u1", None],
+            "item_id": ["sku-1", "sku-1"],
+            "type": ["view", "view"],
+            "timestamp": [T0, T0],
+        }
     )  # user_id NULL violates NOT NULL in the second row
     with pytest.raises(Exception):  # noqa: B017 - DataError or StoreError depending on the driver
         store.add_events_frame(good)
@@ -158,7 +190,10 @@ def _order(oid: str, user: str, status: OrderStatus = OrderStatus.PAID) -> Order
     return Order(
         id=oid,
         user_id=user,
-        lines=[OrderLine(item_id="sku-1", quantity=1, unit_price=59.9), OrderLine(item_id="sku-2", quantity=2, unit_price=9.5)],
+        lines=[
+            OrderLine(item_id="sku-1", quantity=1, unit_price=59.9),
+            OrderLine(item_id="sku-2", quantity=2, unit_price=9.5),
+        ],
         status=status,
         created_at=T0,
         carrier="DHL",
@@ -183,7 +218,15 @@ def test_orders_and_permission(store) -> None:
     assert shipped.status is OrderStatus.SHIPPED and shipped.shipped_at is not None
     assert shipped.updated_at is not None and shipped.updated_at.tzinfo is not None
     frame = store.orders_frame()
-    assert list(frame.columns) == ["order_id", "user_id", "item_id", "quantity", "unit_price", "status", "created_at"]
+    assert list(frame.columns) == [
+        "order_id",
+        "user_id",
+        "item_id",
+        "quantity",
+        "unit_price",
+        "status",
+        "created_at",
+    ]
     assert len(frame) == 4
     assert frame.loc[frame["order_id"] == "o1", "status"].iloc[0] == "shipped"
 
@@ -218,7 +261,9 @@ def test_sales_upsert_on_item_and_date(store) -> None:
 def test_reviews(store) -> None:
     rv = [
         Review(id="r1", user_id="u1", item_id="sku-1", rating=5, text="great", created_at=T0),
-        Review(id="r2", user_id="u2", item_id="sku-2", rating=1, title="bad", created_at=T0 + timedelta(days=1)),
+        Review(
+            id="r2", user_id="u2", item_id="sku-2", rating=1, title="bad", created_at=T0 + timedelta(days=1)
+        ),
     ]
     assert store.upsert_reviews(rv).inserted == 2
     frame = store.reviews_frame()
@@ -241,13 +286,17 @@ def test_search_and_click_log(store) -> None:
 
 def test_conversations_and_tickets(store) -> None:
     store.append_message("c1", user_id="u1", role="user", text="where is my order?")
-    store.append_message("c1", user_id="u1", role="assistant", text="Order o1 shipped.", meta={"intent": "order"})
+    store.append_message(
+        "c1", user_id="u1", role="assistant", text="Order o1 shipped.", meta={"intent": "order"}
+    )
     store.append_message("c2", user_id=None, role="user", text="hi")
     conv = store.conversation("c1")
     assert [m["role"] for m in conv] == ["user", "assistant"]
     assert conv[1]["meta"] == {"intent": "order"} and conv[0]["at"].tzinfo is not None
     assert store.conversation("none") == []
-    t = store.create_ticket(Ticket(id="t1", conversation_id="c1", user_id="u1", reason="angry", transcript=conv))
+    t = store.create_ticket(
+        Ticket(id="t1", conversation_id="c1", user_id="u1", reason="angry", transcript=conv)
+    )
     assert t.created_at is not None
     store.create_ticket(Ticket(id="t2", conversation_id="c2", user_id=None, reason="x", status="closed"))
     assert [x.id for x in store.tickets()] == ["t1", "t2"]
@@ -256,9 +305,13 @@ def test_conversations_and_tickets(store) -> None:
 
 
 def test_api_keys(store) -> None:
-    rec = ApiKeyRecord(id="k1", name="shop", scopes=("read", "write"), key_hash="h", prefix="sm_abc", created_at=T0)
+    rec = ApiKeyRecord(
+        id="k1", name="shop", scopes=("read", "write"), key_hash="h", prefix="sm_abc", created_at=T0
+    )
     store.add_api_key(rec)
-    store.add_api_key(ApiKeyRecord(id="k2", name="cust", scopes=("chat",), key_hash="h2", prefix="sm_def", user_id="u1"))
+    store.add_api_key(
+        ApiKeyRecord(id="k2", name="cust", scopes=("chat",), key_hash="h2", prefix="sm_def", user_id="u1")
+    )
     assert store.api_keys()[0] == rec
     assert [k.id for k in store.api_key_by_prefix("sm_abc")] == ["k1"]
     assert store.revoke_api_key("k1") is True
@@ -274,7 +327,16 @@ def test_counts(store) -> None:
     store.add_events(_events())
     counts = store.counts()
     assert counts["items"] == 3 and counts["events"] == 4 and counts["orders"] == 0
-    assert {"users", "documents", "sales", "reviews", "search_log", "click_log", "tickets", "api_keys"} <= set(counts)
+    assert {
+        "users",
+        "documents",
+        "sales",
+        "reviews",
+        "search_log",
+        "click_log",
+        "tickets",
+        "api_keys",
+    } <= set(counts)
 
 
 def test_reopen_keeps_data_and_concurrent_writers(store_url: str) -> None:
@@ -285,7 +347,9 @@ def test_reopen_keeps_data_and_concurrent_writers(store_url: str) -> None:
     def writer(k: int) -> None:
         try:
             for j in range(5):
-                s.add_events([Event(id=f"t{k}-{j}", user_id=f"u{k}", item_id="sku-1", type="view", timestamp=T0)])
+                s.add_events(
+                    [Event(id=f"t{k}-{j}", user_id=f"u{k}", item_id="sku-1", type="view", timestamp=T0)]
+                )
                 s.log_search(query=f"q{k}", user_id=None, n_results=0, result_ids=[])
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

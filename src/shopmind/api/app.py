@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -104,7 +105,9 @@ def create_app(
             attach(app, engine)
         if watch_interval_s:
             engine.watch(watch_interval_s)
-        log.info("shopmind API ready: run %s, services %s", engine.bundle.run_id, sorted(engine.bundle.services))
+        log.info(
+            "shopmind API ready: run %s, services %s", engine.bundle.run_id, sorted(engine.bundle.services)
+        )
         try:
             yield
         finally:
@@ -205,4 +208,3 @@ def _swagger_dir() -> Path | None:
         return None
     path = Path(swagger_ui_bundle.swagger_ui_path)
     return path if (path / "swagger-ui-bundle.js").is_file() else None
-

@@ -16,7 +16,7 @@ AuthError                              401
 PermissionDenied                       403
 NotFittedError, ArtifactError          503
 CapacityError                          413 when the body is too large, else 422
-TrainingInProgress                     409
+TrainingInProgress, VersionConflict    409
 StoreError                             500 (generic message)
 anything else                          500 "internal error"
 =====================================  ======
@@ -33,7 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shopmind.engine import TrainingInProgress
+from shopmind.engine import TrainingInProgress, VersionConflict
 from shopmind.errors import (
     ArtifactError,
     AuthError,
@@ -51,6 +51,7 @@ log = logging.getLogger("shopmind.api")
 
 STATUS: list[tuple[type[ShopmindError], int, str]] = [
     (TrainingInProgress, 409, "conflict"),
+    (VersionConflict, 409, "conflict"),
     (UnknownIdError, 404, "not_found"),
     (AuthError, 401, "unauthorized"),
     (PermissionDenied, 403, "forbidden"),
@@ -83,9 +84,7 @@ def request_id(request: Request | None) -> str:
     return rid or uuid.uuid4().hex[:16]
 
 
-def error_body(
-    status: int, kind: str, message: str, rid: str, **extra: Any
-) -> dict[str, Any]:
+def error_body(status: int, kind: str, message: str, rid: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": kind, "status": status, "message": message, "request_id": rid, **extra}}
 
 

@@ -13,6 +13,7 @@ Each app has its own registry (tests build many apps). With several worker proce
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -34,7 +35,10 @@ class Metrics:
             registry=r,
         )
         self.requests = Counter(
-            "shopmind_http_requests", "HTTP requests by route and status", ["method", "route", "status"], registry=r
+            "shopmind_http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=r,
         )
         self.model_version = Gauge(
             "shopmind_model_version_info",
@@ -56,16 +60,18 @@ class Metrics:
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
             registry=r,
         )
-        self.training_runs = Counter("shopmind_training_runs", "Training runs by outcome", ["outcome"], registry=r)
-        self.events = Counter("shopmind_events_ingested", "Events received by outcome", ["outcome"], registry=r)
+        self.training_runs = Counter(
+            "shopmind_training_runs", "Training runs by outcome", ["outcome"], registry=r
+        )
+        self.events = Counter(
+            "shopmind_events_ingested", "Events received by outcome", ["outcome"], registry=r
+        )
         self._run_id: str | None = None
 
     def set_model(self, run_id: str | None, loaded_at: float) -> None:
         if self._run_id is not None:
-            try:
+            with contextlib.suppress(KeyError):  # already removed by another swap listener
                 self.model_version.remove(self._run_id)
-            except KeyError:
-                pass
         self._run_id = run_id or "none"
         self.model_version.labels(run_id=self._run_id).set(1)
         self.model_loaded.set(loaded_at)

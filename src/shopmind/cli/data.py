@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,10 @@ from shopmind.cli.common import console, err_console, open_configured_store, set
 from shopmind.errors import ConfigError
 
 MAX_ROWS_SHOWN = 20
+
+
+def _advance(bar: Any, task: Any, done: int) -> None:
+    bar.update(task, completed=done)
 
 
 def _parse_mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -46,12 +51,20 @@ def print_report(report: Any, *, max_rows: int = MAX_ROWS_SHOWN) -> None:
             chunks.add_column(col, justify="right")
         for c in report.chunks:
             chunks.add_row(
-                str(c.index), f"{c.first_line}-{c.last_line}", f"{c.rows:,}", f"{c.inserted:,}",
-                f"{c.updated:,}", f"{c.duplicates:,}", f"{c.rejected:,}", f"{c.seconds:.2f}",
+                str(c.index),
+                f"{c.first_line}-{c.last_line}",
+                f"{c.rows:,}",
+                f"{c.inserted:,}",
+                f"{c.updated:,}",
+                f"{c.duplicates:,}",
+                f"{c.rejected:,}",
+                f"{c.seconds:.2f}",
             )
         console.print(chunks)
     if report.errors:
-        table = Table(title=f"rejected rows (first {min(max_rows, len(report.errors))} of {report.rejected:,})")
+        table = Table(
+            title=f"rejected rows (first {min(max_rows, len(report.errors))} of {report.rejected:,})"
+        )
         for col in ("line", "field", "value", "expected", "problem"):
             table.add_column(col, overflow="fold")
         for issue in report.errors[:max_rows]:
@@ -68,10 +81,15 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         kind: str = typer.Argument(..., help="items, users, events, orders, documents, sales or reviews."),
         file: Path = typer.Argument(..., help="CSV/TSV, JSON Lines or Parquet file (optionally .gz)."),
         map_: list[str] = typer.Option(
-            None, "--map", "-m", help="Column mapping SOURCE=FIELD (repeatable or comma-separated), e.g. sku=id."
+            None,
+            "--map",
+            "-m",
+            help="Column mapping SOURCE=FIELD (repeatable or comma-separated), e.g. sku=id.",
         ),
         rejects: Path | None = typer.Option(
-            None, "--rejects", help="Where rejected rows go (default: <file>.rejects.jsonl next to the input)."
+            None,
+            "--rejects",
+            help="Where rejected rows go (default: <file>.rejects.jsonl next to the input).",
         ),
         strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any row was rejected."),
         accept_unknown_users: bool = typer.Option(
@@ -90,8 +108,12 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         try:
             total = estimate_rows(file)
             with Progress(
-                TextColumn(f"ingest {kind}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=err_console, transient=True,
+                TextColumn(f"ingest {kind}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
             ) as bar:
                 task = bar.add_task("rows", total=total)
                 report = ingest_file(
@@ -114,7 +136,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
     @app.command("ingest-dir")
     def ingest_dir(
-        directory: Path = typer.Argument(..., help="Folder with items.*, users.*, events.*, orders.*, ... files."),
+        directory: Path = typer.Argument(
+            ..., help="Folder with items.*, users.*, events.*, orders.*, ... files."
+        ),
         rejects_dir: Path | None = typer.Option(None, "--rejects-dir", help="Folder for rejects files."),
         strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any row was rejected."),
         accept_unknown_users: bool = typer.Option(False, "--accept-unknown-users"),
@@ -130,17 +154,24 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         reports = []
         try:
             with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=err_console, transient=True,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
             ) as bar:
                 for kind, path in inputs:
                     task = bar.add_task(f"ingest {kind}", total=estimate_rows(path))
                     rejects = rejects_dir / f"{kind}.rejects.jsonl" if rejects_dir else None
                     reports.append(
                         ingest_file(
-                            store, kind, path, rejects=rejects,
+                            store,
+                            kind,
+                            path,
+                            rejects=rejects,
                             unknown_users="accept" if accept_unknown_users else "reject",
-                            progress=lambda n, task=task: bar.update(task, completed=n),
+                            progress=partial(_advance, bar, task),
                         )
                     )
         finally:

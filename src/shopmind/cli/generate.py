@@ -12,7 +12,9 @@ from shopmind.cli.common import console
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     @app.command("generate")
     def generate_cmd(
-        size: str = typer.Option("demo", "--size", help="Preset: tiny, small, demo (≈20k products) or large."),
+        size: str = typer.Option(
+            "demo", "--size", help="Preset: tiny, small, demo (≈20k products) or large."
+        ),
         seed: int = typer.Option(42, "--seed", help="Random seed; the same seed gives identical files."),
         out: Path = typer.Option(Path("var/demo-shop"), "--out", help="Output folder."),
         users: int | None = typer.Option(None, "--users", help="Override the preset's number of customers."),

@@ -28,7 +28,9 @@ def create(
         record, secret = create_key(store, scope, name=name, user_id=user)
     finally:
         store.close()
-    console.print(f"created key [bold]{record.id}[/] ({record.name}, scope {scope}{', user ' + user if user else ''})")
+    console.print(
+        f"created key [bold]{record.id}[/] ({record.name}, scope {scope}{', user ' + user if user else ''})"
+    )
     console.print(secret, soft_wrap=True, highlight=False)
     err_console.print("store the secret now: only its hash is kept and it cannot be shown again")
 

@@ -92,7 +92,8 @@ def frame_to_records(frame: pd.DataFrame, model: type[R], *, source: str | None 
     """Validate each row of ``frame`` (columns named like ``model``'s fields) into ``model`` records.
 
     Columns that are not fields of ``model`` are ignored; missing values become the field default.
-    A row that fails validation raises :class:`DataError` naming the row (0-based frame position)."""
+    A row that fails validation raises :class:`DataError` naming the row (0-based frame position) and
+    the field."""
     fields = [c for c in frame.columns if c in model.model_fields]
     out: list[R] = []
     for pos, row in enumerate(frame[fields].itertuples(index=False, name=None)):
@@ -104,10 +105,10 @@ def frame_to_records(frame: pd.DataFrame, model: type[R], *, source: str | None 
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or None
             raise DataError(
-                f"invalid {model.__name__}: {err['msg']}",
+                f"row {pos} (0-based) is not a valid {model.__name__}: {err['msg']}",
                 value=err.get("input"),
                 expected=f"a valid {model.__name__}",
-                location=Location(source, pos, field),
+                location=Location(source, None, field),
             ) from exc
     return out
 

@@ -55,7 +55,8 @@ RATING_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
 
 
 def _is_atomic(path: Path) -> bool:
-    return path.suffix in {".inter", ".item", ".user"}
+    # GroupLens' own files are u.data/u.item/u.user (u.item has the same suffix as a RecBole file)
+    return path.suffix in {".inter", ".item", ".user"} and not path.name.startswith("u.")
 
 
 def _read_atomic(path: Path) -> pd.DataFrame:

@@ -98,7 +98,8 @@ def load_s3rec(path: str | Path, attributes: str | Path | None = None) -> Sequen
         attributes = guess if guess.is_file() else None
     attr = load_s3rec_attributes(attributes) if attributes is not None else {}
     item_ids = list(pd.unique(pd.Series(items, dtype=object))) if len(items) else []
-    extra = [i for i in attr if i not in set(item_ids)]
+    known = set(item_ids)
+    extra = [i for i in attr if i not in known]
     all_ids = item_ids + extra
     table = pd.DataFrame(
         {

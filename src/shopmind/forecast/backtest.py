@@ -223,36 +223,64 @@ BENCHMARKS: dict[str, dict[str, Any]] = {
 def load_benchmark(name: str, data_dir: Path | None, *, n_series: int | None = None, seed: int = 42) -> pd.DataFrame:
     """Long ``unique_id, ds, y`` frame of a benchmark (``data_dir`` = the shared datasets folder).
 
-    Uses ``shopmind.datasets`` loaders when that package provides them, else reads the CSVs
-    described in each folder's README. ``synthetic`` is generated (seeded) and needs no folder.
+    Uses the ``shopmind.datasets.sales`` loaders when present, else reads the CSVs described in
+    each folder's README. ``synthetic``: the ``sales.csv`` of a generated shop when ``data_dir``
+    holds one (``shopmind generate``), else :func:`~shopmind.forecast.synthetic.synthetic_demand`
+    (seeded, 730 days). ``n_series`` keeps the first series in id order.
     """
     if name not in BENCHMARKS:
         raise DataError("unknown forecasting benchmark", value=name, expected=f"one of {sorted(BENCHMARKS)}")
     if name == "synthetic":
-        from shopmind.forecast.synthetic import synthetic_demand
+        shop_sales = Path(data_dir) / "sales.csv" if data_dir is not None else None
+        if shop_sales is not None and shop_sales.is_file():
+            from shopmind.forecast.series import build_series
 
-        return synthetic_demand(n_series=n_series or 200, n_periods=730, seed=seed)
-    if data_dir is None:
-        raise DataError("a --data-dir is needed for this benchmark", value=name, expected="the datasets folder")
-    folder = Path(data_dir)
-    if (folder / BENCHMARKS[name]["folder"]).is_dir():
-        folder = folder / BENCHMARKS[name]["folder"]
-    if name == "walmart":
-        raw = pd.read_csv(folder / "walmart_sales_weekly.csv")
-        df = pd.DataFrame({"unique_id": raw["id"].astype(str), "ds": pd.to_datetime(raw["Date"]), "y": raw["Weekly_Sales"]})
-    elif name == "aus-retail":
-        raw = pd.read_csv(folder / "aus_retail.csv.gz")
-        df = pd.DataFrame(
-            {"unique_id": raw["Series ID"].astype(str), "ds": pd.to_datetime(raw["Month"] + "-01"), "y": raw["Turnover"]}
-        )
+            df = build_series(pd.read_csv(shop_sales), freq="D").items[["unique_id", "ds", "y"]]
+        else:
+            from shopmind.forecast.synthetic import synthetic_demand
+
+            df = synthetic_demand(n_series=n_series or 200, n_periods=730, seed=seed)
     else:
-        raw = pd.read_csv(folder / "example_retail_sales.csv")
-        df = pd.DataFrame({"unique_id": "us_retail", "ds": pd.to_datetime(raw["ds"]), "y": raw["y"]})
-    df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        if data_dir is None:
+            raise DataError("a --data-dir is needed for this benchmark", value=name, expected="the datasets folder")
+        folder = Path(data_dir)
+        if (folder / BENCHMARKS[name]["folder"]).is_dir():
+            folder = folder / BENCHMARKS[name]["folder"]
+        df = _read_benchmark(name, folder)
+    df = df[["unique_id", "ds", "y"]].sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     if n_series is not None:
         keep = sorted(df["unique_id"].unique())[:n_series]
-        df = df[df["unique_id"].isin(set(keep))]
+        df = df[df["unique_id"].isin(set(keep))].reset_index(drop=True)
     return df
+
+
+def _read_benchmark(name: str, folder: Path) -> pd.DataFrame:
+    import importlib
+
+    try:
+        loaders: Any = importlib.import_module("shopmind.datasets.sales")
+    except ImportError:  # the loaders package is optional here: read the files directly
+        loaders = None
+    if loaders is not None:
+        fn = {"walmart": "load_walmart_weekly", "aus-retail": "load_aus_retail", "us-retail": "load_us_retail"}[name]
+        if hasattr(loaders, fn):
+            return getattr(loaders, fn)(folder)
+    if name == "walmart":
+        raw = pd.read_csv(folder / "walmart_sales_weekly.csv")
+        return pd.DataFrame(
+            {"unique_id": raw["id"].astype(str), "ds": pd.to_datetime(raw["Date"]), "y": raw["Weekly_Sales"]}
+        )
+    if name == "aus-retail":
+        raw = pd.read_csv(folder / "aus_retail.csv.gz")
+        return pd.DataFrame(
+            {
+                "unique_id": raw["Series ID"].astype(str),
+                "ds": pd.to_datetime(raw["Month"] + "-01"),
+                "y": raw["Turnover"],
+            }
+        )
+    raw = pd.read_csv(folder / "example_retail_sales.csv")
+    return pd.DataFrame({"unique_id": "us_retail", "ds": pd.to_datetime(raw["ds"]), "y": raw["y"]})
 
 
 def benchmark_config(name: str, **overrides: Any) -> ForecastConfig:

@@ -379,8 +379,12 @@ def _melt_models(wide: pd.DataFrame, names: Sequence[str], levels: Sequence[int]
 
 
 def _min_train(cfg: ForecastConfig) -> int:
-    """Shortest training history for a CV origin: two seasons (seasonal models need them)."""
-    return max(2 * cfg.season_length, cfg.min_history, 4)
+    """Shortest training history for a CV origin: one season plus one period.
+
+    That is what SeasonalNaive needs; ETS/Theta decide themselves whether a seasonal component can
+    be estimated (they drop it on short histories), and a model that fails falls back to Naive.
+    """
+    return max(cfg.season_length + 1, cfg.min_history, 4)
 
 
 # --- selection and calibration ---------------------------------------------------------------------
@@ -391,7 +395,8 @@ def score_windows(cv: pd.DataFrame, scales: pd.DataFrame) -> pd.DataFrame:
 
     ``bias`` is the scaled mean error (ŷ − y)/s₁: positive means over-forecasting.
     """
-    c = cv.merge(scales, on=["unique_id", "cutoff"], how="left")
+    c = cv.drop(columns=[x for x in ("scale_mae", "scale_mse") if x in cv.columns])
+    c = c.merge(scales, on=["unique_id", "cutoff"], how="left")
     e = c["yhat"].to_numpy() - c["y"].to_numpy()
     denom = np.abs(c["y"].to_numpy()) + np.abs(c["yhat"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -580,13 +585,11 @@ class AutoForecaster:
             order = list(dict.fromkeys((*cfg.smooth_models, *cfg.intermittent_models)))
             interm = set(classes.index[classes["demand_class"].isin(["intermittent", "lumpy"])])
             is_int = ws["unique_id"].isin(interm)
-            chosen = pd.concat(
-                [
-                    choose_models(ws[~is_int], order, cfg.selection_metric),
-                    choose_models(ws[is_int], order, cfg.intermittent_metric),
-                ],
-                ignore_index=True,
-            )
+            parts = [
+                choose_models(ws[~is_int], order, cfg.selection_metric),
+                choose_models(ws[is_int], order, cfg.intermittent_metric),
+            ]
+            chosen = pd.concat([p for p in parts if len(p)], ignore_index=True)
         groups = classes["demand_class"].map(class_group)
         cal = calibrate(cv, scales, groups, cfg)
         return chosen, cal, scales
@@ -688,7 +691,7 @@ def apply_intervals(
 ) -> pd.DataFrame:
     """Fill ``lo-L``/``hi-L`` columns from conformal quantiles where a model interval is missing.
 
-    ``fc`` needs ``unique_id, step, model, mean, demand_class, scale_mae``.
+    ``fc`` needs ``unique_id, step, model, mean, scale_mae`` and ``group`` or ``demand_class``.
     """
     fc = fc.copy()
     steps = fc["step"].to_numpy(dtype=int)
@@ -697,7 +700,8 @@ def apply_intervals(
         means = np.maximum(means, 0.0)
         fc["mean"] = means
     scale = fc["scale_mae"].to_numpy(dtype=float)
-    groups = fc["demand_class"].map(class_group).to_numpy()
+    # an explicit calibration group (e.g. "category" for bottom-up sums) wins over the demand class
+    groups = (fc["group"] if "group" in fc.columns else fc["demand_class"].map(class_group)).to_numpy()
     models = fc["model"].to_numpy()
     for lv in cfg.levels:
         lo_col, hi_col = f"lo-{lv}", f"hi-{lv}"

@@ -248,7 +248,8 @@ def build_series(
     # Vectorised calendar: one block of periods per item from its start to the common end.
     ids_arr = np.array([i for i, _ in starts], dtype=object)
     start_arr = np.array([t for _, t in starts], dtype="datetime64[ns]")
-    n_per = ((np.datetime64(end_ts, "ns") - start_arr) // np.timedelta64(step)).astype(np.int64) + 1
+    span = np.asarray(np.datetime64(end_ts, "ns") - start_arr)
+    n_per = (span // np.timedelta64(step)).astype(np.int64) + 1
     n_per = np.maximum(n_per, 1)
     offsets = np.arange(n_per.sum()) - np.repeat(np.cumsum(n_per) - n_per, n_per)
     grid = pd.DataFrame(

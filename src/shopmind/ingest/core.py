@@ -161,7 +161,7 @@ class _RejectsWriter:
     def write(self, line: int, issues: list[Issue], raw: Any) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", encoding="utf-8")
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         first = issues[0]
         record = {
             "line": line,
@@ -240,7 +240,9 @@ def ingest_file(
             if kind == "events" and "id" not in frame.columns and len(frame):
                 frame = frame.assign(id=event_ids_for(frame))
                 if chunk.index == 0:
-                    report.notes.append("no 'id' column: event ids are content hashes (re-ingest stays idempotent)")
+                    report.notes.append(
+                        "no 'id' column: event ids are content hashes (re-ingest stays idempotent)"
+                    )
             validated = _validate(kind, frame, chunk.lines, refs, seen, report, first=chunk.index == 0)
             n_rows = len(raw) + len(chunk.malformed)
             rejected = _write_rejects(writer, report, chunk, raw, validated)
@@ -264,10 +266,17 @@ def ingest_file(
             report.duplicates += result.duplicates
             report.rejected += rejected
             done_rows += n_rows
-            log.info(
+            log.debug(
                 "%s chunk %d (lines %s-%s): %d rows, %d new, %d updated, %d duplicates, %d rejected",
-                kind, chunk.index, cr.first_line, cr.last_line, n_rows, cr.inserted, cr.updated,
-                cr.duplicates, rejected,
+                kind,
+                chunk.index,
+                cr.first_line,
+                cr.last_line,
+                n_rows,
+                cr.inserted,
+                cr.updated,
+                cr.duplicates,
+                rejected,
             )
             if progress is not None:
                 progress(done_rows)
@@ -361,7 +370,6 @@ def _validate_records(
                     u["id"] = u.pop("order_id")
     valid: list[tuple[Record, list[int]]] = []
     for unit, positions in zip(units, members, strict=True):
-        head = positions[0]
         bad_members = [p for p in positions if p in issues]
         if bad_members:
             _cascade(issues, positions, lines, bad_members[0], unit)
@@ -376,13 +384,13 @@ def _validate_records(
             record = model.model_validate(unit)
         except ValidationError as exc:
             found = issues_from_validation_error(exc, line_of)
-            issues.setdefault(head, []).extend(found)
-            _cascade(issues, positions, lines, head, unit)
+            cause = _attach(issues, found, positions, lines)
+            _cascade(issues, positions, lines, cause, unit)
             continue
         ref_issues = _reference_issues(kind, record, refs, line_of)
         if ref_issues:
-            issues.setdefault(head, []).extend(ref_issues)
-            _cascade(issues, positions, lines, head, unit)
+            cause = _attach(issues, ref_issues, positions, lines)
+            _cascade(issues, positions, lines, cause, unit)
             continue
         valid.append((record, positions))
     # Duplicate keys within the file: the first occurrence wins, later ones are rejected.
@@ -396,8 +404,13 @@ def _validate_records(
     for (record, positions), key, line, earlier in zip(valid, keys, key_lines, first_seen, strict=True):
         if earlier >= 0:
             issues.setdefault(positions[0], []).append(
-                Issue(int(line), key_name, key, f"a unique {key_name}",
-                      f"duplicate {key_name} in this file (first on line {int(earlier)})")
+                Issue(
+                    int(line),
+                    key_name,
+                    key,
+                    f"a unique {key_name}",
+                    f"duplicate {key_name} in this file (first on line {int(earlier)})",
+                )
             )
             _cascade(issues, positions, lines, positions[0], None)
             continue
@@ -409,51 +422,106 @@ def _validate_records(
     return Validated(records=records, good_positions=good_positions, issues=issues)
 
 
-def _cascade(issues: dict[int, list[Issue]], positions: list[int], lines: np.ndarray, cause: int, unit: Any) -> None:
+def _attach(
+    issues: dict[int, list[Issue]], found: list[Issue], positions: list[int], lines: np.ndarray
+) -> int:
+    """File each issue under the source row it names (grouped orders span rows); returns the first."""
+    by_line = {int(lines[p]): p for p in positions}
+    first = positions[0]
+    for k, issue in enumerate(found):
+        pos = by_line.get(issue.line, positions[0])
+        issues.setdefault(pos, []).append(issue)
+        if k == 0:
+            first = pos
+    return first
+
+
+def _cascade(
+    issues: dict[int, list[Issue]], positions: list[int], lines: np.ndarray, cause: int, unit: Any
+) -> None:
     """Reject every row of a grouped order when one of its rows is rejected."""
     for p in positions:
         if p not in issues:
             oid = unit.get("id") if isinstance(unit, dict) else None
             issues[p] = [
-                Issue(int(lines[p]), None, oid, "every line of the order valid",
-                      f"order {oid} rejected because of line {int(lines[cause])}")
+                Issue(
+                    int(lines[p]),
+                    None,
+                    oid,
+                    "every line of the order valid",
+                    f"order {oid} rejected because of line {int(lines[cause])}",
+                )
             ]
 
 
 def _record_key(kind: str, record: Record) -> str:
     if isinstance(record, SalesPoint):
-        return f"{record.item_id}\x00{record.date.isoformat()}"
+        return f"{record.item_id}@{record.date.isoformat()}"
     return str(getattr(record, "id", ""))
 
 
-def _reference_issues(kind: str, record: Record, refs: References, line_of: Callable[[tuple[Any, ...]], int]) -> list[Issue]:
+def _reference_issues(
+    kind: str, record: Record, refs: References, line_of: Callable[[tuple[Any, ...]], int]
+) -> list[Issue]:
     out: list[Issue] = []
     if isinstance(record, Order):
         if refs.check_users and record.user_id not in refs.user_ids:
-            out.append(Issue(line_of(("user_id",)), "user_id", record.user_id,
-                             "a known user id (ingest users first)", "unknown user id"))
+            out.append(
+                Issue(
+                    line_of(("user_id",)),
+                    "user_id",
+                    record.user_id,
+                    "a known user id (ingest users first)",
+                    "unknown user id",
+                )
+            )
         for k, line in enumerate(record.lines):
             if line.item_id not in refs.item_ids:
-                out.append(Issue(line_of(("lines", k, "item_id")), f"lines.{k}.item_id",
-                                 line.item_id, "an item id in the catalogue", "unknown item id"))
+                out.append(
+                    Issue(
+                        line_of(("lines", k, "item_id")),
+                        f"lines.{k}.item_id",
+                        line.item_id,
+                        "an item id in the catalogue",
+                        "unknown item id",
+                    )
+                )
     elif isinstance(record, SalesPoint | Review):
         if record.item_id not in refs.item_ids:
-            out.append(Issue(line_of(("item_id",)), "item_id", record.item_id,
-                             "an item id in the catalogue", "unknown item id"))
+            out.append(
+                Issue(
+                    line_of(("item_id",)),
+                    "item_id",
+                    record.item_id,
+                    "an item id in the catalogue",
+                    "unknown item id",
+                )
+            )
         if isinstance(record, Review) and refs.check_users and record.user_id not in refs.user_ids:
-            out.append(Issue(line_of(("user_id",)), "user_id", record.user_id,
-                             "a known user id (ingest users first)", "unknown user id"))
+            out.append(
+                Issue(
+                    line_of(("user_id",)),
+                    "user_id",
+                    record.user_id,
+                    "a known user id (ingest users first)",
+                    "unknown user id",
+                )
+            )
     return out
 
 
-def _write_rejects(writer: _RejectsWriter, report: IngestReport, chunk: RawChunk, raw: pd.DataFrame, v: Validated) -> int:
+def _write_rejects(
+    writer: _RejectsWriter, report: IngestReport, chunk: RawChunk, raw: pd.DataFrame, v: Validated
+) -> int:
     """Rejected rows of one chunk, in source line order (malformed rows and invalid rows merged)."""
     entries: list[tuple[int, list[Issue], Any]] = [
         (m.line, [Issue(m.line, None, m.raw, m.expected, m.message)], m.raw) for m in chunk.malformed
     ]
     for pos in v.issues:
         row = {str(k): jsonable(val) for k, val in raw.iloc[pos].to_dict().items()}
-        entries.append((int(chunk.lines[pos]), v.issues[pos], {k: val for k, val in row.items() if val is not None}))
+        entries.append(
+            (int(chunk.lines[pos]), v.issues[pos], {k: val for k, val in row.items() if val is not None})
+        )
     entries.sort(key=lambda e: e[0])
     for line, issues, row in entries:
         for issue in issues:
@@ -502,14 +570,15 @@ def find_inputs(directory: str | Path) -> list[tuple[str, Path]]:
     """Known input files in ``directory`` (``items.csv``, ``events.jsonl.gz``, ...) in dependency order."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataError("not a directory", value=str(directory), expected="a folder with items.csv, events.csv, ...")
+        raise DataError(
+            "not a directory", value=str(directory), expected="a folder with items.csv, events.csv, ..."
+        )
     found: list[tuple[str, Path]] = []
     for kind in DIRECTORY_ORDER:
         matches = sorted(
             p
             for p in directory.iterdir()
-            if p.is_file()
-            and any(p.name.lower() in (f"{kind}{s}", f"{kind}{s}.gz") for s in FILE_SUFFIXES)
+            if p.is_file() and any(p.name.lower() in (f"{kind}{s}", f"{kind}{s}.gz") for s in FILE_SUFFIXES)
         )
         if len(matches) > 1:
             raise DataError(

@@ -66,7 +66,7 @@ def quality_report(
     user_ids = set(users["id"]) if len(users) else set()
     findings: list[dict[str, Any]] = []
 
-    def finding(severity: str, code: str, message: str, count: int, examples: Any = None) -> None:
+    def finding(severity: str, code: str, message: str, count: Any, examples: Any = None) -> None:
         if count:
             findings.append(
                 {
@@ -84,21 +84,38 @@ def quality_report(
         key = ["user_id", "item_id", "type", "timestamp"]
         dup = events.duplicated(subset=key, keep="first")
         duplicates["events_same_content"] = int(dup.sum())
-        finding("warning", "duplicate_events", "events with the same user, item, type and timestamp under different ids",
-                dup.sum(), events.loc[dup, "id"])
+        finding(
+            "warning",
+            "duplicate_events",
+            "events with the same user, item, type and timestamp under different ids",
+            dup.sum(),
+            events.loc[dup, "id"],
+        )
     if len(items):
-        norm = items["title"].str.casefold().str.replace(r"\s+", " ", regex=True).str.strip() + "\x00" + items[
-            "brand"
-        ].fillna("").str.casefold()
+        norm = (
+            items["title"].str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
+            + "\x00"
+            + items["brand"].fillna("").str.casefold()
+        )
         dup = norm.duplicated(keep="first")
         duplicates["items_same_title_brand"] = int(dup.sum())
-        finding("info", "duplicate_items", "items sharing title and brand with another item (possible duplicates)",
-                dup.sum(), items.loc[dup, "id"])
+        finding(
+            "info",
+            "duplicate_items",
+            "items sharing title and brand with another item (possible duplicates)",
+            dup.sum(),
+            items.loc[dup, "id"],
+        )
     if len(reviews):
         dup = reviews.duplicated(subset=["user_id", "item_id"], keep="first")
         duplicates["reviews_same_user_item"] = int(dup.sum())
-        finding("warning", "duplicate_reviews", "several reviews of one item by the same user", dup.sum(),
-                reviews.loc[dup, "id"])
+        finding(
+            "warning",
+            "duplicate_reviews",
+            "several reviews of one item by the same user",
+            dup.sum(),
+            reviews.loc[dup, "id"],
+        )
 
     # ---------------------------------------------------------------- missing fields
     missing: dict[str, dict[str, dict[str, float]]] = {}
@@ -128,23 +145,40 @@ def quality_report(
             },
         )
         share = missing["items"]["price"]["share"]
-        finding("warning" if share > 0.1 else "info", "items_without_price", "items without a price",
-                missing["items"]["price"]["missing"], items.loc[items["price"].isna(), "id"])
-        finding("info", "items_without_category", "items without a category",
-                missing["items"]["category"]["missing"], items.loc[items["category"].map(lambda c: not c), "id"])
+        finding(
+            "warning" if share > 0.1 else "info",
+            "items_without_price",
+            "items without a price",
+            missing["items"]["price"]["missing"],
+            items.loc[items["price"].isna(), "id"],
+        )
+        finding(
+            "info",
+            "items_without_category",
+            "items without a category",
+            missing["items"]["category"]["missing"],
+            items.loc[items["category"].map(lambda c: not c), "id"],
+        )
     if len(users):
-        count_missing("users", users, {"email": users["email"].isna(), "created_at": users["created_at"].isna()})
+        count_missing(
+            "users", users, {"email": users["email"].isna(), "created_at": users["created_at"].isna()}
+        )
     if len(events):
         count_missing(
             "events",
             events,
-            {"session_id": events["session_id"].isna(), "item_id": events["item_id"].isna() & (events["type"] != "search")},
+            {
+                "session_id": events["session_id"].isna(),
+                "item_id": events["item_id"].isna() & (events["type"] != "search"),
+            },
         )
     if len(reviews):
         count_missing("reviews", reviews, {"text": reviews["text"].fillna("").str.strip() == ""})
     if docs:
         frame = pd.DataFrame({"tags": [d.tags for d in docs], "url": [d.url for d in docs]})
-        count_missing("documents", frame, {"tags": frame["tags"].map(lambda t: not t), "url": frame["url"].isna()})
+        count_missing(
+            "documents", frame, {"tags": frame["tags"].map(lambda t: not t), "url": frame["url"].isna()}
+        )
 
     # ---------------------------------------------------------------- unknown references
     unknown: dict[str, int] = {}
@@ -154,8 +188,13 @@ def quality_report(
             return
         mask = frame[col].notna() & ~frame[col].isin(known)
         unknown[name] = int(mask.sum())
-        finding("error", f"unknown_{name}", f"{what} referring to unknown ids", mask.sum(),
-                frame.loc[mask, id_col] + " → " + frame.loc[mask, col].astype(str))
+        finding(
+            "error",
+            f"unknown_{name}",
+            f"{what} referring to unknown ids",
+            mask.sum(),
+            frame.loc[mask, id_col] + " → " + frame.loc[mask, col].astype(str),
+        )
 
     refs("event_items", events, "item_id", item_ids, "id", "events")
     if user_ids:  # a shop without a users table has only implicit users
@@ -163,8 +202,14 @@ def quality_report(
         refs("order_users", orders.drop_duplicates("order_id"), "user_id", user_ids, "order_id", "orders")
         refs("review_users", reviews, "user_id", user_ids, "id", "reviews")
     refs("order_items", orders, "item_id", item_ids, "order_id", "order lines")
-    refs("sales_items", sales.assign(key=sales["item_id"] + "@" + sales["date"].astype(str)) if len(sales) else sales,
-         "item_id", item_ids, "key", "sales rows")
+    refs(
+        "sales_items",
+        sales.assign(key=sales["item_id"] + "@" + sales["date"].astype(str)) if len(sales) else sales,
+        "item_id",
+        item_ids,
+        "key",
+        "sales rows",
+    )
     refs("review_items", reviews, "item_id", item_ids, "id", "reviews")
 
     # ---------------------------------------------------------------- out of range
@@ -172,19 +217,34 @@ def quality_report(
     if len(items):
         bad = items["price"].notna() & ((items["price"] <= 0) | (items["price"] > max_price))
         out_of_range["item_price"] = int(bad.sum())
-        finding("warning", "item_price_out_of_range", f"item prices <= 0 or above {max_price:g}", bad.sum(),
-                items.loc[bad, "id"] + "=" + items.loc[bad, "price"].astype(str))
+        finding(
+            "warning",
+            "item_price_out_of_range",
+            f"item prices <= 0 or above {max_price:g}",
+            bad.sum(),
+            items.loc[bad, "id"] + "=" + items.loc[bad, "price"].astype(str),
+        )
     if len(orders):
         bad = (orders["unit_price"] <= 0) | (orders["unit_price"] > max_price)
         out_of_range["order_unit_price"] = int(bad.sum())
-        finding("warning", "order_price_out_of_range", "order lines with unit price <= 0 or too high", bad.sum(),
-                orders.loc[bad, "order_id"])
+        finding(
+            "warning",
+            "order_price_out_of_range",
+            "order lines with unit price <= 0 or too high",
+            bad.sum(),
+            orders.loc[bad, "order_id"],
+        )
     if len(events):
         rating = events["type"] == "rating"
         bad = rating & ~events["value"].between(1, 5)
         out_of_range["event_rating"] = int(bad.sum())
-        finding("warning", "rating_out_of_range", "rating events outside the 1-5 scale", bad.sum(),
-                events.loc[bad, "id"] + "=" + events.loc[bad, "value"].astype(str))
+        finding(
+            "warning",
+            "rating_out_of_range",
+            "rating events outside the 1-5 scale",
+            bad.sum(),
+            events.loc[bad, "id"] + "=" + events.loc[bad, "value"].astype(str),
+        )
     for name, frame, col, id_col in (
         ("events", events, "timestamp", "id"),
         ("orders", orders.drop_duplicates("order_id") if len(orders) else orders, "created_at", "order_id"),
@@ -199,25 +259,45 @@ def quality_report(
         fut = ts.notna() & (ts > future)
         out_of_range[f"{name}_before_2000"] = int(old.sum())
         out_of_range[f"{name}_in_future"] = int(fut.sum())
-        finding("warning", f"{name}_time_before_2000", f"{name} with {col} before 2000-01-01", old.sum(),
-                frame.loc[old, id_col])
-        finding("warning", f"{name}_time_in_future", f"{name} with {col} in the future", fut.sum(),
-                frame.loc[fut, id_col])
+        finding(
+            "warning",
+            f"{name}_time_before_2000",
+            f"{name} with {col} before 2000-01-01",
+            old.sum(),
+            frame.loc[old, id_col],
+        )
+        finding(
+            "warning",
+            f"{name}_time_in_future",
+            f"{name} with {col} in the future",
+            fut.sum(),
+            frame.loc[fut, id_col],
+        )
     if len(sales):
         bad = sales["price"].notna() & ((sales["price"] <= 0) | (sales["price"] > max_price))
         out_of_range["sales_price"] = int(bad.sum())
 
     # ---------------------------------------------------------------- bots and shilling
     bots = detect_bots(events, per_minute=bot_events_per_minute, min_events=bot_min_events)
-    finding("warning", "bot_like_users",
-            f"users with >= {bot_events_per_minute} events in a minute and >= {bot_min_events} events in total",
-            len(bots), [b["user_id"] for b in bots])
+    finding(
+        "warning",
+        "bot_like_users",
+        f"users with >= {bot_events_per_minute} events in a minute and >= {bot_min_events} events in total",
+        len(bots),
+        [b["user_id"] for b in bots],
+    )
     ratings = rating_frame(events, reviews)
-    shills = detect_shilling(ratings, min_ratings=shill_min_ratings, max_items=shill_max_items,
-                             window_hours=shill_window_hours)
-    finding("warning", "suspected_shilling",
-            f"accounts with >= {shill_min_ratings} extreme ratings on <= {shill_max_items} items within "
-            f"{shill_window_hours:g} h", len(shills), [s["user_id"] for s in shills])
+    shills = detect_shilling(
+        ratings, min_ratings=shill_min_ratings, max_items=shill_max_items, window_hours=shill_window_hours
+    )
+    finding(
+        "warning",
+        "suspected_shilling",
+        f"accounts with >= {shill_min_ratings} extreme ratings on <= {shill_max_items} items within "
+        f"{shill_window_hours:g} h",
+        len(shills),
+        [s["user_id"] for s in shills],
+    )
 
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f["severity"]], -f["count"]))
@@ -266,13 +346,18 @@ def detect_bots(events: pd.DataFrame, *, per_minute: int = 30, min_events: int =
     if not len(events):
         return []
     codes, users = pd.factorize(events["user_id"])
-    secs = (pd.to_datetime(events["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    secs = (
+        (pd.to_datetime(events["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC"))
+        .dt.total_seconds()
+        .to_numpy()
+    )
     order = np.lexsort((secs, codes))
     g, s = codes[order], secs[order]
     counts = _window_counts(g, s, 60.0)
     per_user = pd.DataFrame({"u": g, "c": counts, "t": s})
-    agg = per_user.groupby("u").agg(max_per_minute=("c", "max"), events=("c", "size"), first=("t", "min"),
-                                     last=("t", "max"))
+    agg = per_user.groupby("u").agg(
+        max_per_minute=("c", "max"), events=("c", "size"), first=("t", "min"), last=("t", "max")
+    )
     hit = agg[(agg["max_per_minute"] >= per_minute) & (agg["events"] >= min_events)]
     hit = hit.sort_values(["max_per_minute", "events"], ascending=False)
     out = []
@@ -296,11 +381,27 @@ def rating_frame(events: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
     parts = []
     if len(events):
         ev = events[events["type"] == "rating"]
-        parts.append(pd.DataFrame({"user_id": ev["user_id"], "item_id": ev["item_id"], "rating": ev["value"],
-                                   "timestamp": ev["timestamp"]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "user_id": ev["user_id"],
+                    "item_id": ev["item_id"],
+                    "rating": ev["value"],
+                    "timestamp": ev["timestamp"],
+                }
+            )
+        )
     if len(reviews):
-        parts.append(pd.DataFrame({"user_id": reviews["user_id"], "item_id": reviews["item_id"],
-                                   "rating": reviews["rating"].astype("float64"), "timestamp": reviews["created_at"]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "user_id": reviews["user_id"],
+                    "item_id": reviews["item_id"],
+                    "rating": reviews["rating"].astype("float64"),
+                    "timestamp": reviews["created_at"],
+                }
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=["user_id", "item_id", "rating", "timestamp"])
     return pd.concat(parts, ignore_index=True)
@@ -316,7 +417,9 @@ def detect_shilling(
     if not len(ext):
         return []
     codes, users = pd.factorize(ext["user_id"])
-    secs = (pd.to_datetime(ext["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    secs = (
+        (pd.to_datetime(ext["timestamp"], utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    )
     order = np.lexsort((secs, codes))
     g, s = codes[order], secs[order]
     window = window_hours * 3600.0
@@ -377,15 +480,25 @@ def render_quality(report: dict[str, Any], console: Any) -> None:
         for col in ("user", "max events/min", "events", "mean events/min"):
             bots.add_column(col, justify="right" if col != "user" else "left")
         for b in report["bots"][:20]:
-            bots.add_row(b["user_id"], str(b["max_events_per_minute"]), str(b["events"]), str(b["mean_events_per_minute"]))
+            bots.add_row(
+                b["user_id"],
+                str(b["max_events_per_minute"]),
+                str(b["events"]),
+                str(b["mean_events_per_minute"]),
+            )
         console.print(bots)
     if report["shilling"]:
         sh = Table(title="Suspected shilling accounts")
         for col in ("user", "extreme ratings", "items", "direction", "window start"):
             sh.add_column(col)
         for s in report["shilling"][:20]:
-            sh.add_row(s["user_id"], str(s["extreme_ratings_in_window"]), ", ".join(s["items"]), s["direction"],
-                       s["window_start"])
+            sh.add_row(
+                s["user_id"],
+                str(s["extreme_ratings_in_window"]),
+                ", ".join(s["items"]),
+                s["direction"],
+                s["window_start"],
+            )
         console.print(sh)
     summary = report["summary"]
     console.print(f"{summary['error']} errors, {summary['warning']} warnings, {summary['info']} notes")

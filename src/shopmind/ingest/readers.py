@@ -92,7 +92,9 @@ def detect_format(path: Path) -> str:
     return table[ext]
 
 
-def read_chunks(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, fmt: str | None = None) -> Iterator[RawChunk]:
+def read_chunks(
+    path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, fmt: str | None = None
+) -> Iterator[RawChunk]:
     """Yield :class:`RawChunk` s of at most ``chunk_rows`` rows from ``path``."""
     path = Path(path)
     if not path.is_file():
@@ -134,7 +136,9 @@ def _csv_chunks(path: Path, chunk_rows: int, delimiter: str | None) -> Iterator[
         except StopIteration:
             return
         except csv.Error as exc:
-            raise DataError(f"unreadable CSV header: {exc}", location=Location(file=str(path), line=1)) from exc
+            raise DataError(
+                f"unreadable CSV header: {exc}", location=Location(file=str(path), line=1)
+            ) from exc
         header = [h.strip() for h in header]
         if len(set(header)) != len(header) or any(not h for h in header):
             dupes = sorted({h for h in header if header.count(h) > 1 or not h})
@@ -188,7 +192,9 @@ def _chunk_from_rows(
 ) -> RawChunk:
     if rows:
         columns = list(zip(*rows, strict=True))
-        frame = pd.DataFrame({h: pd.Series(col, dtype=object) for h, col in zip(header, columns, strict=True)})
+        frame = pd.DataFrame(
+            {h: pd.Series(col, dtype=object) for h, col in zip(header, columns, strict=True)}
+        )
     else:
         frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
     # Empty CSV cells mean "missing", as in every spreadsheet export.
@@ -208,10 +214,21 @@ def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                bad.append(Malformed(lineno, f"invalid JSON: {exc.msg} at column {exc.colno}", "a JSON object", text.rstrip("\n")))
+                bad.append(
+                    Malformed(
+                        lineno,
+                        f"invalid JSON: {exc.msg} at column {exc.colno}",
+                        "a JSON object",
+                        text.rstrip("\n"),
+                    )
+                )
                 continue
             if not isinstance(obj, dict):
-                bad.append(Malformed(lineno, f"a JSON {type(obj).__name__} instead of an object", "a JSON object", obj))
+                bad.append(
+                    Malformed(
+                        lineno, f"a JSON {type(obj).__name__} instead of an object", "a JSON object", obj
+                    )
+                )
                 continue
             records.append(obj)
             lines.append(lineno)
@@ -245,7 +262,9 @@ def _json_array_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(
-            f"invalid JSON: {exc.msg}", expected="a JSON array of objects", location=Location(str(path), exc.lineno)
+            f"invalid JSON: {exc.msg}",
+            expected="a JSON array of objects",
+            location=Location(str(path), exc.lineno),
         ) from exc
     records: list[dict[str, Any]] = []
     positions: list[int] = []

@@ -186,13 +186,17 @@ def parse_timestamps(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         is_dt = obj.map(lambda v: isinstance(v, datetime)).to_numpy(bool)
         if is_dt.any():
             out.iloc[np.flatnonzero(is_dt)] = pd.to_datetime(obj[is_dt].tolist(), utc=True).as_unit("us")
-        num = pd.to_numeric(obj.where(~is_dt, None).map(lambda v: v if not isinstance(v, bool) else None), errors="coerce")
+        num = pd.to_numeric(
+            obj.where(~is_dt, None).map(lambda v: v if not isinstance(v, bool) else None), errors="coerce"
+        )
     num_ok = num.notna().to_numpy() & np.isfinite(num.fillna(0).to_numpy())
     if num_ok.any():
         secs = num[num_ok].to_numpy(dtype="float64")
         secs = np.where(np.abs(secs) >= 1e11, secs / 1000.0, secs)
         ok_range = np.abs(secs) < 2.5e11  # inside datetime64[us]
-        vals = pd.to_datetime(np.where(ok_range, np.round(secs * 1e6), 0).astype("int64"), unit="us", utc=True)
+        vals = pd.to_datetime(
+            np.where(ok_range, np.round(secs * 1e6), 0).astype("int64"), unit="us", utc=True
+        )
         idx = np.flatnonzero(num_ok)
         out.iloc[idx[ok_range]] = vals[ok_range]
     rest = present & ~num_ok & out.isna().to_numpy()
@@ -233,8 +237,15 @@ def _bad_id(s: pd.Series) -> np.ndarray:
     return (present & bad.fillna(False)).to_numpy(bool)
 
 
-def _merge_issues(issues: dict[int, list[Issue]], mask: np.ndarray, lines: np.ndarray, field_: str | None,
-                  values: pd.Series | Sequence[Any] | None, expected: str, message: str) -> None:
+def _merge_issues(
+    issues: dict[int, list[Issue]],
+    mask: np.ndarray,
+    lines: np.ndarray,
+    field_: str | None,
+    values: pd.Series | Sequence[Any] | None,
+    expected: str,
+    message: str,
+) -> None:
     for pos in np.flatnonzero(mask).tolist():
         value = None if values is None else values.iloc[pos] if isinstance(values, pd.Series) else values[pos]
         issues.setdefault(pos, []).append(Issue(int(lines[pos]), field_, jsonable(value), expected, message))
@@ -265,7 +276,12 @@ def validate_events(frame: pd.DataFrame, lines: np.ndarray, refs: References, se
     bad_type = etype.notna().to_numpy() & ~etype.isin(EVENT_TYPE_VALUES).fillna(False).to_numpy(bool)
     add(bad_type, "type", f"one of {', '.join(EVENT_TYPE_VALUES)}", "unknown event type")
     needs_item = etype.isin(ITEM_EVENT_VALUES).fillna(False).to_numpy(bool)
-    add(needs_item & cols["item_id"].isna().to_numpy(), "item_id", "an item id", "this event type needs item_id")
+    add(
+        needs_item & cols["item_id"].isna().to_numpy(),
+        "item_id",
+        "an item id",
+        "this event type needs item_id",
+    )
     is_search = (etype == "search").fillna(False).to_numpy(bool)
     add(is_search & cols["query"].isna().to_numpy(), "query", "a search query", "a search event needs query")
 
@@ -275,8 +291,12 @@ def validate_events(frame: pd.DataFrame, lines: np.ndarray, refs: References, se
     is_rating = (etype == "rating").fillna(False).to_numpy(bool)
     v = value.to_numpy(dtype="float64", na_value=np.nan)
     bad_rating = is_rating & ~(value.notna().to_numpy() & (v >= 0) & (v <= 10))
-    add(bad_rating & ~(value_given & value.isna().to_numpy()), "value", "a rating between 0 and 10",
-        "a rating event needs value between 0 and 10")
+    add(
+        bad_rating & ~(value_given & value.isna().to_numpy()),
+        "value",
+        "a rating between 0 and 10",
+        "a rating event needs value between 0 and 10",
+    )
 
     qty = _numeric(frame, "quantity")
     qty_given = frame["quantity"].notna().to_numpy() if "quantity" in frame.columns else np.zeros(n, bool)
@@ -311,8 +331,13 @@ def validate_events(frame: pd.DataFrame, lines: np.ndarray, refs: References, se
     dup_first[np.flatnonzero(ok)] = first
     for pos in np.flatnonzero(dup).tolist():
         issues.setdefault(pos, []).append(
-            Issue(int(lines[pos]), "id", ids[pos], "a unique event id",
-                  f"duplicate event id in this file (first on line {int(dup_first[pos])})")
+            Issue(
+                int(lines[pos]),
+                "id",
+                ids[pos],
+                "a unique event id",
+                f"duplicate event id in this file (first on line {int(dup_first[pos])})",
+            )
         )
     ok &= ~dup
     seen.add(ids[ok], lines[ok])
@@ -343,7 +368,9 @@ def _numeric(frame: pd.DataFrame, name: str) -> pd.Series:
         return pd.Series(np.nan, index=frame.index, dtype="float64")
     if pd.api.types.is_numeric_dtype(col):
         return col.astype("float64")
-    obj = col.astype(object).map(lambda v: v.strip() if isinstance(v, str) else (None if isinstance(v, bool) else v))
+    obj = col.astype(object).map(
+        lambda v: v.strip() if isinstance(v, str) else (None if isinstance(v, bool) else v)
+    )
     return pd.to_numeric(obj, errors="coerce").astype("float64")
 
 
@@ -353,13 +380,19 @@ def event_ids_for(frame: pd.DataFrame) -> pd.Series:
     Re-ingesting the same export then stays idempotent; two identical events (same user, item,
     type, value, query, session and timestamp) collapse into one.
     """
-    parts = [c for c in ("user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp")
-             if c in frame.columns]
+    parts = [
+        c
+        for c in ("user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp")
+        if c in frame.columns
+    ]
     content = frame[parts].astype("string").fillna("\x00")
     h = pd.util.hash_pandas_object(content, index=False).to_numpy(np.uint64)
     h2 = pd.util.hash_pandas_object(content.iloc[:, ::-1], index=False).to_numpy(np.uint64)
-    return pd.Series([f"h{a:016x}{b:016x}" for a, b in zip(h.tolist(), h2.tolist(), strict=True)],
-                     index=frame.index, dtype=object)
+    return pd.Series(
+        [f"h{a:016x}{b:016x}" for a, b in zip(h.tolist(), h2.tolist(), strict=True)],
+        index=frame.index,
+        dtype=object,
+    )
 
 
 # ---------------------------------------------------------------------------- small kinds (pydantic)
@@ -400,11 +433,20 @@ def _expected_from_error(err: dict[str, Any]) -> str:
 
 
 def _cell(value: Any) -> Any:
-    """A cell without NA: None for missing, stripped strings, Python scalars."""
-    value = jsonable(value) if not isinstance(value, dict | list) else value
+    """A cell without NA: None for missing, stripped strings, Python scalars (fast paths first)."""
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+        return text or None
+    if kind is float:
+        return None if value != value else value  # NaN != NaN
+    if kind in (int, bool, dict, list):
+        return value
+    value = jsonable(value)
     if isinstance(value, str):
-        value = value.strip()
-        return value or None
+        return value.strip() or None
     return value
 
 
@@ -439,7 +481,9 @@ def _attr_value(value: Any) -> Any:
     return value
 
 
-def prepare_rows(kind: str, frame: pd.DataFrame, lines: np.ndarray) -> tuple[list[dict[str, Any]], dict[int, list[Issue]], list[str]]:
+def prepare_rows(
+    kind: str, frame: pd.DataFrame, lines: np.ndarray
+) -> tuple[list[dict[str, Any]], dict[int, list[Issue]], list[str]]:
     """Coerce a chunk of a small kind into dicts for the pydantic model.
 
     Returns the row dicts (missing values dropped), issues found while coercing (by position) and
@@ -477,8 +521,13 @@ def prepare_rows(kind: str, frame: pd.DataFrame, lines: np.ndarray) -> tuple[lis
                 value, ok = _parse_json_cell(value, want)
                 if not ok:
                     issues.setdefault(pos, []).append(
-                        Issue(int(lines[pos]), key, jsonable(raw_value),
-                              "a JSON object" if want is dict else "a JSON array", f"{key} is not valid JSON")
+                        Issue(
+                            int(lines[pos]),
+                            key,
+                            jsonable(raw_value),
+                            "a JSON object" if want is dict else "a JSON array",
+                            f"{key} is not valid JSON",
+                        )
                     )
                     continue
             elif key in ("category", "tags") and isinstance(value, str) and value.startswith("["):
@@ -489,13 +538,16 @@ def prepare_rows(kind: str, frame: pd.DataFrame, lines: np.ndarray) -> tuple[lis
         if attrs is not None:
             extra = {k[5:]: _attr_value(_cell(v)) for k, v in attrs[pos].items() if _cell(v) is not None}
             if extra:
-                base = row.get("attributes") if isinstance(row.get("attributes"), dict) else {}
+                current = row.get("attributes")
+                base: dict[str, Any] = current if isinstance(current, dict) else {}
                 row["attributes"] = {**base, **extra}
         rows.append(row)
     return rows, issues, ignored
 
 
-def issues_from_validation_error(exc: ValidationError, line_of: Callable[[tuple[Any, ...]], int]) -> list[Issue]:
+def issues_from_validation_error(
+    exc: ValidationError, line_of: Callable[[tuple[Any, ...]], int]
+) -> list[Issue]:
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
@@ -503,12 +555,17 @@ def issues_from_validation_error(exc: ValidationError, line_of: Callable[[tuple[
         value = None if err.get("type") == "missing" else err.get("input")
         if isinstance(value, dict) and loc == ():
             value = None
-        out.append(Issue(line_of(loc), name, jsonable(value), _expected_from_error(err), str(err.get("msg", ""))))
+        out.append(
+            Issue(
+                line_of(loc), name, jsonable(value), _expected_from_error(dict(err)), str(err.get("msg", ""))
+            )
+        )
     return out
 
 
-def group_order_rows(rows: list[dict[str, Any]], lines: np.ndarray, issues: dict[int, list[Issue]]
-                     ) -> tuple[list[dict[str, Any]], list[list[int]]]:
+def group_order_rows(
+    rows: list[dict[str, Any]], lines: np.ndarray, issues: dict[int, list[Issue]]
+) -> tuple[list[dict[str, Any]], list[list[int]]]:
     """One-row-per-line order files → one dict per order with ``lines``; returns orders + their row positions."""
     groups: dict[str, list[int]] = {}
     orders: list[dict[str, Any]] = []
@@ -516,15 +573,15 @@ def group_order_rows(rows: list[dict[str, Any]], lines: np.ndarray, issues: dict
     for pos, row in enumerate(rows):
         oid = row.get("id", row.get("order_id"))
         if oid is None:
-            issues.setdefault(pos, []).append(Issue(int(lines[pos]), "id", None, "an order id", "id is required"))
+            issues.setdefault(pos, []).append(
+                Issue(int(lines[pos]), "id", None, "an order id", "id is required")
+            )
             continue
         groups.setdefault(str(oid), []).append(pos)
     for oid, positions in groups.items():
         head = {k: v for k, v in rows[positions[0]].items() if k not in ORDER_LINE_FIELDS and k != "order_id"}
         head["id"] = oid
-        head["lines"] = [
-            {k: rows[p][k] for k in ORDER_LINE_FIELDS if k in rows[p]} for p in positions
-        ]
+        head["lines"] = [{k: rows[p][k] for k in ORDER_LINE_FIELDS if k in rows[p]} for p in positions]
         orders.append(head)
         members.append(positions)
     return orders, members

@@ -230,7 +230,7 @@ class Recommender(ABC):
             "n_items": self.n_items,
             "format": 1,
         }
-        np.savez(directory / "state.npz", **self._state())
+        savez(directory / "state.npz", self._state())
         (directory / "model.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -250,6 +250,11 @@ class Recommender(ABC):
         model._restore(arrays, directory)
         model._fitted = True
         return model
+
+
+def savez(path: Path, arrays: dict[str, Any]) -> None:
+    """``np.savez`` of named arrays (no pickle; typed wrapper)."""
+    np.savez(path, **arrays)
 
 
 def save_sparse(prefix: str, matrix: sp.spmatrix) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from shopmind.recommend.base import load_sparse, save_sparse
+from shopmind.recommend.base import load_sparse, save_sparse, savez
 
 
 class BoughtTogether:
@@ -69,12 +69,14 @@ class BoughtTogether:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(
+        savez(
             directory / "bought_together.npz",
-            **save_sparse("lift", self.lift),
-            **save_sparse("support", self.support),
-            item_baskets=self.item_baskets,
-            params=np.asarray([self.n_baskets, self.min_support, self.max_neighbours]),
+            {
+                **save_sparse("lift", self.lift),
+                **save_sparse("support", self.support),
+                "item_baskets": self.item_baskets,
+                "params": np.asarray([self.n_baskets, self.min_support, self.max_neighbours]),
+            },
         )
 
     @classmethod

@@ -42,7 +42,9 @@ def _default_components() -> dict[str, dict[str, Any]]:
 
 class HybridConfig(AlgorithmConfig):
     components: dict[str, dict[str, Any]] = Field(default_factory=_default_components)
-    weights: dict[str, float] | None = Field(default=None, description="fixed weights; None = tune on validation")
+    weights: dict[str, float] | None = Field(
+        default=None, description="fixed weights; None = tune on validation"
+    )
     normalization: Literal["minmax", "rank"] = "minmax"
     validation: Literal["temporal", "random"] = Field(
         "temporal", description="hold out each user's latest events, or a random sample of them"
@@ -115,17 +117,18 @@ class Hybrid(Recommender):
     # ---------------------------------------------------------------- tuning
     def validation_split(self, dataset: Dataset) -> tuple[np.ndarray, sp.csr_matrix]:
         """Event mask of the inner training part and the held-out (user, item) truth matrix."""
-        if self.config.validation == "random":
-            key = np.random.default_rng(self.runtime.seed).random(dataset.n_events)
-        else:
-            key = dataset.timestamp
+        key: np.ndarray = (
+            np.random.default_rng(self.runtime.seed).random(dataset.n_events)
+            if self.config.validation == "random"
+            else dataset.timestamp
+        )
         order = np.lexsort((np.arange(dataset.n_events), key, dataset.user_idx))
         users = dataset.user_idx[order]
         counts = np.bincount(users, minlength=dataset.n_users)
         start = np.concatenate([[0], np.cumsum(counts)[:-1]])
         pos = np.arange(len(order)) - start[users]
         n_u = counts[users]
-        cut = np.ceil(n_u * (1 - self.config.validation_fraction))
+        cut = n_u - np.maximum(1, np.floor(n_u * self.config.validation_fraction))  # hold out >= 1
         held = (pos >= cut) & (n_u >= self.config.min_user_events)
         train_mask = np.ones(dataset.n_events, dtype=bool)
         train_mask[order[held]] = False

@@ -1,18 +1,20 @@
 """Neighbourhood collaborative filtering: user-based (Pearson) and item-based kNN.
 
-**User-based, Pearson** (Resnick et al. 1994; Herlocker et al. 1999; the textbook form in Ricci et
-al., *Recommender Systems Handbook*, ch. 2). With ``r̄_u`` the mean of all of ``u``'s ratings and
-``I_uv`` the items both rated::
+**User-based, Pearson** (Resnick et al. 1994; Herlocker et al. 1999; the worked example in Jannach
+et al., *Recommender Systems: An Introduction*, §2.1). Over ``I_uv``, the items both users rated,
+with ``r̄_u``, ``r̄_v`` the means over those co-rated items (``mean="corated"``, the textbook
+correlation; ``mean="user"`` uses each user's overall mean instead)::
 
     sim(u, v) = Σ_{i∈I_uv} (r_ui − r̄_u)(r_vi − r̄_v)
                 / sqrt( Σ_{i∈I_uv} (r_ui − r̄_u)² · Σ_{i∈I_uv} (r_vi − r̄_v)² )
     shrunk:    sim'(u, v) = sim(u, v) · n_uv / (n_uv + λ),   n_uv = |I_uv|, 0 when n_uv < min_overlap
     predict:   r̂_ui = r̄_u + Σ_{v∈N_k(u,i)} sim'(u,v)(r_vi − r̄_v) / Σ_{v∈N_k(u,i)} |sim'(u,v)|
 
-``N_k(u, i)`` = the ``k`` most similar users to ``u`` (among the ``candidates`` kept per user) that
-rated ``i``. All co-rated sums are sparse products: with ``Z`` the mean-centred ratings (same
-sparsity as ``R``) and ``M`` the binary rated mask, the numerator is ``Z Zᵀ``, the two denominator
-sums are ``(Z∘Z) Mᵀ`` and its transpose, and ``n_uv = M Mᵀ`` — computed in blocks of users.
+where the prediction uses each user's overall mean and ``N_k(u, i)`` = the ``k`` most similar
+users to ``u`` (among the ``candidates`` kept per user) that rated ``i``. Every co-rated sum is a
+sparse product, computed in blocks of users: with ``R`` the ratings and ``M`` the binary rated mask,
+``Σ r_ui r_vi = R Rᵀ``, ``Σ_{I_uv} r_ui = R Mᵀ``, ``Σ_{I_uv} r_ui² = (R∘R) Mᵀ``, ``n_uv = M Mᵀ``, and
+``Σ(r_ui − r̄_u)(r_vi − r̄_v) = Σ r_ui r_vi − (Σ r_ui)(Σ r_vi)/n_uv`` (likewise the squares).
 Top-N scoring (``score_users``) is the similarity-weighted sum of neighbours' interactions
 ``score_ui = Σ_{v∈N_k(u)} sim'(u,v) · x_vi``; as a rating predictor the model ranks poorly under
 top-N protocols (it predicts high ratings for obscure items), which is why both uses exist.
@@ -82,10 +84,16 @@ def _top_k_rows(dense: np.ndarray, k: int, min_sim: float) -> tuple[np.ndarray, 
 
 
 class UserKNNConfig(AlgorithmConfig):
+    similarity: Literal["pearson", "cosine"] = Field(
+        "pearson", description="textbook Pearson on ratings, or cosine of interaction rows (implicit data)"
+    )
     k: int = Field(40, ge=1, description="neighbours that vote on a prediction / a top-N list")
     candidates: int = Field(400, ge=1, description="most similar users kept per user (>= k)")
     shrinkage: float = Field(10.0, ge=0, description="λ in n/(n+λ)")
     min_overlap: int = Field(2, ge=1, description="minimum co-rated items for a similarity")
+    mean: Literal["corated", "user"] = Field(
+        "corated", description="centre by the means over co-rated items (textbook) or overall means"
+    )
     min_sim: float = Field(0.0, description="neighbours need sim' > min_sim (-1 keeps negatives)")
     top_n_binary: bool = Field(True, description="top-N scores weight binary interactions (else weights)")
 
@@ -105,21 +113,41 @@ class UserKNN(Recommender):
         z, means = centre_rows(r)
         mask = r.copy()
         mask.data[:] = 1.0
-        z2 = z.multiply(z).tocsr()
+        # "user" mean: Pearson of the overall-mean-centred ratings (Z) over co-rated items;
+        # cosine: the raw interaction rows with full norms (implicit feedback, no ratings).
+        if cfg.similarity == "cosine":
+            base = interaction_matrix(dataset).astype(np.float64).tocsr()
+            mask = base.copy()
+            mask.data[:] = 1.0
+        else:
+            base = z if cfg.mean == "user" else r
+        row_sq = np.asarray(base.multiply(base).sum(axis=1)).ravel()
+        sq = base.multiply(base).tocsr()
         n = r.shape[0]
         keep = max(cfg.candidates, cfg.k)
-        zt, mt, z2t = z.T.tocsr(), mask.T.tocsr(), z2.T.tocsr()
+        bt, mt, sqt = base.T.tocsr(), mask.T.tocsr(), sq.T.tocsr()
         rows_, cols_, vals_ = [], [], []
         block = max(1, _BLOCK_CELLS // max(n, 1))
         for start in range(0, n, block):
             b = slice(start, min(start + block, n))
-            num = (z[b] @ zt).toarray()
-            den_u = (z2[b] @ mt).toarray()  # Σ_{i∈I_uv} z_ui²
-            den_v = (mask[b] @ z2t).toarray()  # Σ_{i∈I_uv} z_vi²
             overlap = (mask[b] @ mt).toarray()
-            den = np.sqrt(den_u * den_v)
-            sim = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-            sim *= overlap / (overlap + cfg.shrinkage) if cfg.shrinkage > 0 else 1.0
+            sxy = (base[b] @ bt).toarray()
+            sxx = (sq[b] @ mt).toarray()  # Σ_{i∈I_uv} x_ui²
+            syy = (mask[b] @ sqt).toarray()  # Σ_{i∈I_uv} x_vi²
+            if cfg.similarity == "cosine":
+                sxx = np.broadcast_to(row_sq[b][:, None], sxy.shape).copy()
+                syy = np.broadcast_to(row_sq[None, :], sxy.shape).copy()
+            elif cfg.mean == "corated":
+                sx = (base[b] @ mt).toarray()  # Σ_{i∈I_uv} r_ui
+                sy = (mask[b] @ bt).toarray()  # Σ_{i∈I_uv} r_vi
+                inv_n = np.divide(1.0, overlap, out=np.zeros_like(overlap), where=overlap > 0)
+                sxy -= sx * sy * inv_n
+                sxx -= sx * sx * inv_n
+                syy -= sy * sy * inv_n
+            den = np.sqrt(np.maximum(sxx, 0.0) * np.maximum(syy, 0.0))
+            sim = np.divide(sxy, den, out=np.zeros_like(sxy), where=den > 1e-12)
+            if cfg.shrinkage > 0:
+                sim *= overlap / (overlap + cfg.shrinkage)
             sim[overlap < cfg.min_overlap] = 0.0
             local = np.arange(b.stop - b.start)
             sim[local, local + start] = -np.inf  # never one's own neighbour
@@ -171,8 +199,8 @@ class UserKNN(Recommender):
         voter for an item get their mean ``r̄_u``; predictions are clipped to the training range.
         """
         self.check_fitted()
-        users = np.atleast_1d(self.check_users(user_idx))
-        items = np.atleast_1d(self.check_items(item_idx))
+        users = np.atleast_1d(self.check_users(np.asarray(user_idx)))
+        items = np.atleast_1d(self.check_items(np.asarray(item_idx)))
         users, items = np.broadcast_arrays(users, items)
         out = self.means[users].astype(np.float64)
         w = self.neighbours

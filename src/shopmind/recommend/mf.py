@@ -14,6 +14,7 @@ Scores are ``x_u · y_i``. Threads come from :class:`~shopmind.recommend.base.Ru
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,13 @@ class _Factors(Recommender):
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
         users = self.check_users(user_idx)
-        return np.asarray(self.user_factors[users] @ self.item_factors.T, dtype=np.float64)
+        # float64 products: a batch and a single user get bit-identical scores (gemm vs gemv in float32 differ)
+        return self.user_factors[users].astype(np.float64) @ self._items64().T
+
+    def _items64(self) -> np.ndarray:
+        if getattr(self, "_item_factors64", None) is None or len(self._item_factors64) != len(self.item_factors):
+            self._item_factors64 = self.item_factors.astype(np.float64)
+        return self._item_factors64
 
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         """Cosine of item factors."""
@@ -79,26 +86,31 @@ class ALS(_Factors):
         from implicit.cpu.als import AlternatingLeastSquares
 
         cfg = self.config
-        return AlternatingLeastSquares(
-            factors=cfg.factors,
-            regularization=cfg.regularization,
-            alpha=cfg.alpha,
-            iterations=cfg.iterations,
-            random_state=self.runtime.seed,
-            num_threads=self._threads(),
-        )
+        with warnings.catch_warnings():
+            # implicit warns about a threaded OpenBLAS; we limit BLAS to one thread around fit/solve
+            warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
+            return AlternatingLeastSquares(
+                factors=cfg.factors,
+                regularization=cfg.regularization,
+                alpha=cfg.alpha,
+                iterations=cfg.iterations,
+                random_state=self.runtime.seed,
+                num_threads=self._threads(),
+            )
 
     def _fit(self, dataset: Dataset) -> None:
         x = interaction_matrix(dataset, binary=self.config.binary)
-        model = self._model()
-        model.fit(x, show_progress=self.runtime.progress)
+        with _blas_single_thread():
+            model = self._model()
+            model.fit(x, show_progress=self.runtime.progress)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self._solver = model
 
     def _solver_model(self) -> Any:
         if getattr(self, "_solver", None) is None:
-            model = self._model()
+            with _blas_single_thread():
+                model = self._model()
             model.item_factors = self.item_factors
             model.user_factors = self.user_factors
             self._solver = model
@@ -112,11 +124,12 @@ class ALS(_Factors):
             rows.data[:] = 1.0
         if rows.shape[0] == 0:
             return np.zeros((0, self.item_factors.shape[1]), dtype=np.float32)
-        return np.atleast_2d(self._solver_model().recalculate_user(np.arange(rows.shape[0]), rows))
+        with _blas_single_thread():
+            return np.atleast_2d(self._solver_model().recalculate_user(np.arange(rows.shape[0]), rows))
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         self.check_fitted()
-        return np.asarray(self.fold_in(rows) @ self.item_factors.T, dtype=np.float64)
+        return self.fold_in(rows).astype(np.float64) @ self._items64().T
 
 
 class BPRConfig(AlgorithmConfig):
@@ -147,6 +160,14 @@ class BPR(_Factors):
             random_state=self.runtime.seed,
             num_threads=self._threads(),
         )
-        model.fit(x, show_progress=self.runtime.progress)
+        with _blas_single_thread():
+            model.fit(x, show_progress=self.runtime.progress)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+
+
+def _blas_single_thread() -> Any:
+    """implicit parallelises itself; a multi-threaded BLAS underneath oversubscribes the cores."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, "blas")

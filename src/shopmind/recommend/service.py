@@ -30,7 +30,7 @@ from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
 from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
 from shopmind.recommend import ALGORITHMS, get_algorithm
-from shopmind.recommend.base import Recommender, Runtime, load_sparse, save_sparse, top_k
+from shopmind.recommend.base import Recommender, Runtime, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, dominant_component
 from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates
@@ -137,10 +137,9 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     trending.save(out_dir / "models" / "trending")
     together.save(out_dir)
     Catalog.from_table(dataset.item_table).save(out_dir)
-    np.savez(
+    savez(
         out_dir / "interactions.npz",
-        **save_sparse("x", dataset.matrix()),
-        **save_sparse("strongest", strongest_events(dataset)),
+        {**save_sparse("x", dataset.matrix()), **save_sparse("strongest", strongest_events(dataset))},
     )
     (out_dir / "users.json").write_text(json.dumps(dataset.users.to_list(), ensure_ascii=False))
     (out_dir / "items.json").write_text(json.dumps(dataset.items.to_list(), ensure_ascii=False))
@@ -279,12 +278,12 @@ class RecommendService:
         session: set[int] = set()
         view_w = float(self.weights.weights.get("view", 1.0)) or 1.0
         for item_id in session_items or ():
-            j = self._item_pos.get(str(item_id))
-            if j is None:
+            pos = self._item_pos.get(str(item_id))
+            if pos is None:
                 continue
-            session.add(j)
-            add[j] = add.get(j, 0.0) + view_w
-            strength.setdefault(j, STRENGTH["view"])
+            session.add(pos)
+            add[pos] = add.get(pos, 0.0) + view_w
+            strength.setdefault(pos, STRENGTH["view"])
         if add:
             cols = np.fromiter(add.keys(), dtype=np.int64, count=len(add))
             vals = np.fromiter(add.values(), dtype=np.float32, count=len(add))
@@ -417,17 +416,13 @@ class RecommendService:
                 because = self.explainer.because(sub, row, targets[sel], strength, session)
                 if all(b is None for b in because) and isinstance(model, Hybrid):
                     because = self.explainer.because(model, row, targets[sel], strength, session)
-                for s, b in zip(sel, because, strict=True):
-                    out[s] = b
-        for s, r in enumerate(out):
-            if r is None:
-                out[s] = (
-                    self.explainer.because(model, row, targets[s : s + 1], strength, session)[0]
-                    if model.supports_similar
-                    else None
-                )
-            if out[s] is None:
-                out[s] = self.explainer.popular(int(targets[s]), cat)
+                for pos, b in zip(sel.tolist(), because, strict=True):
+                    out[pos] = b
+        for pos, r in enumerate(out):
+            if r is None and model.supports_similar:
+                out[pos] = self.explainer.because(model, row, targets[pos : pos + 1], strength, session)[0]
+            if out[pos] is None:
+                out[pos] = self.explainer.popular(int(targets[pos]), cat)
         return [r for r in out if r is not None]
 
     # ---------------------------------------------------------------- item pages
@@ -450,7 +445,7 @@ class RecommendService:
         title = self.catalog.title[i]
         out = []
         for j, s in zip(idx_arr[0][keep].tolist(), sc_arr[0][keep].tolist(), strict=True):
-            text, info = self.explainer.content(np.array([i]), j)
+            _text, info = self.explainer.content(np.array([i]), j)
             shared = info.get("matching", [])
             reason = f"similar to {title}" + (f": same {' and '.join(shared)}" if shared else "")
             out.append(

@@ -78,7 +78,12 @@ class ArtifactStore:
         run = Run(run_id, path)
         save_json(
             run.manifest_path,
-            {"id": run_id, "status": "running", "created_at": now.isoformat(), "format_version": FORMAT_VERSION},
+            {
+                "id": run_id,
+                "status": "running",
+                "created_at": now.isoformat(),
+                "format_version": FORMAT_VERSION,
+            },
         )
         log.info("new artifact run %s", run_id)
         return run
@@ -86,7 +91,9 @@ class ArtifactStore:
     def run(self, run_id: str) -> Run:
         """The run with this id; :class:`ArtifactError` if it does not exist."""
         if not run_id or "/" in run_id or run_id.startswith("."):
-            raise ArtifactError("invalid run id", value=run_id, expected="a run id like 20261129T123456.123456-abc123")
+            raise ArtifactError(
+                "invalid run id", value=run_id, expected="a run id like 20261129T123456.123456-abc123"
+            )
         path = self.runs_dir / run_id
         if not path.is_dir():
             raise ArtifactError("no such run", value=run_id, expected=f"one of {self._ids()[-5:]}")
@@ -161,7 +168,9 @@ class ArtifactStore:
         ]
         if not older:
             raise ArtifactError(
-                "no earlier successful run to roll back to", value=current.id, expected="an older run with status 'ok'"
+                "no earlier successful run to roll back to",
+                value=current.id,
+                expected="an older run with status 'ok'",
             )
         return self.activate(older[-1])
 
@@ -243,7 +252,9 @@ def load_json(path: str | Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ArtifactError("artifact file missing", value=str(path), expected="an existing JSON file") from exc
+        raise ArtifactError(
+            "artifact file missing", value=str(path), expected="an existing JSON file"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ArtifactError(
             f"corrupt JSON at line {exc.lineno} column {exc.colno}", value=str(path), expected="valid JSON"

@@ -210,7 +210,9 @@ search_log_t = sa.Table(
 click_log_t = sa.Table(
     "click_log",
     metadata,
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("search_id", sa.String(64), nullable=False, index=True),
     sa.Column("item_id", sa.String(128), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
@@ -220,7 +222,9 @@ click_log_t = sa.Table(
 messages_t = sa.Table(
     "messages",
     metadata,
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     sa.Column("conversation_id", sa.String(128), nullable=False, index=True),
     sa.Column("user_id", sa.String(128)),
     sa.Column("role", sa.String(32), nullable=False),
@@ -360,7 +364,9 @@ class SqlStore:
         self.close()
 
     def __repr__(self) -> str:
-        return f"SqlStore({sa.engine.make_url(normalise_url(self.url)).render_as_string(hide_password=True)!r})"
+        return (
+            f"SqlStore({sa.engine.make_url(normalise_url(self.url)).render_as_string(hide_password=True)!r})"
+        )
 
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT supporting ``on_conflict_do_nothing/update``."""
@@ -371,7 +377,11 @@ class SqlStore:
 
     # ------------------------------------------------------------------ generic upsert
     def _upsert(
-        self, table: sa.Table, rows: list[dict[str, Any]], key: tuple[str, ...], conn: Connection | None = None
+        self,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        key: tuple[str, ...],
+        conn: Connection | None = None,
     ) -> WriteResult:
         """Insert new rows, update changed ones, skip identical ones; one transaction."""
         if not rows:
@@ -410,11 +420,15 @@ class SqlStore:
                 for row in conn.execute(sa.select(table).where(col.in_(list(part)))).mappings():
                     out[(row[key[0]],)] = dict(row)
         else:
-            cols = [table.c[k] for k in key]
-            for part in _chunks(keys, _IN_CHUNK // len(key)):
-                cond = sa.or_(*[sa.and_(*[c == v for c, v in zip(cols, k, strict=True)]) for k in part])
-                for row in conn.execute(sa.select(table).where(cond)).mappings():
-                    out[tuple(row[k] for k in key)] = dict(row)
+            # Composite keys (sales: item_id, date): select by the leading column, which the primary
+            # key index serves, and keep the wanted combinations — an OR of ANDs would scan the table.
+            wanted = set(keys)
+            col = table.c[key[0]]
+            for part in _chunks(list(dict.fromkeys(k[0] for k in keys)), _IN_CHUNK):
+                for row in conn.execute(sa.select(table).where(col.in_(list(part)))).mappings():
+                    k = tuple(row[name] for name in key)
+                    if k in wanted:
+                        out[k] = dict(row)
         return out
 
     def _existing_ids(self, conn: Connection, column: sa.Column[Any], ids: Sequence[str]) -> set[str]:
@@ -542,7 +556,9 @@ class SqlStore:
                 for start in range(0, n, _EVENT_BULK_ROWS):
                     for row in zip(*(col[start : start + _EVENT_BULK_ROWS] for col in columns), strict=True):
                         copy.write_row(row)
-            cur.execute(f"INSERT INTO events ({cols}) SELECT {cols} FROM _events_in ON CONFLICT (id) DO NOTHING")
+            cur.execute(
+                f"INSERT INTO events ({cols}) SELECT {cols} FROM _events_in ON CONFLICT (id) DO NOTHING"
+            )
             inserted = cur.rowcount
             cur.execute("TRUNCATE _events_in")
         return max(inserted, 0)
@@ -759,7 +775,9 @@ class SqlStore:
 
     def search_log_frame(self) -> pd.DataFrame:
         cols = ["search_id", "query", "user_id", "n_results", "result_ids", "at"]
-        stmt = sa.select(*[search_log_t.c[c] for c in cols]).order_by(search_log_t.c.at, search_log_t.c.search_id)
+        stmt = sa.select(*[search_log_t.c[c] for c in cols]).order_by(
+            search_log_t.c.at, search_log_t.c.search_id
+        )
         with self.engine.connect() as conn:
             frame = _frame_raw(conn, stmt, cols, time_cols=("at",))
         frame["n_results"] = frame["n_results"].astype("int64")
@@ -798,7 +816,9 @@ class SqlStore:
     def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
         """Messages in the order they were appended: dicts with role, text, user_id, meta, at."""
         stmt = (
-            sa.select(messages_t.c.role, messages_t.c.text, messages_t.c.user_id, messages_t.c.meta, messages_t.c.at)
+            sa.select(
+                messages_t.c.role, messages_t.c.text, messages_t.c.user_id, messages_t.c.meta, messages_t.c.at
+            )
             .where(messages_t.c.conversation_id == conversation_id)
             .order_by(messages_t.c.seq)
         )
@@ -1014,7 +1034,9 @@ def _timestamps_to_micros(col: pd.Series) -> np.ndarray:
     parsed = pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
     if parsed.isna().any():
         raise DataError(
-            "unparseable event timestamps", value=col[parsed.isna()].head(3).tolist(), expected="UTC datetimes"
+            "unparseable event timestamps",
+            value=col[parsed.isna()].head(3).tolist(),
+            expected="UTC datetimes",
         )
     return parsed.dt.as_unit("us").astype("int64").to_numpy()
 

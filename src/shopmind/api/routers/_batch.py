@@ -36,7 +36,9 @@ class BatchRejected(Exception):
 
 def validate_rows(rows: list[Any], model: type[R]) -> tuple[list[tuple[int, R]], list[dict[str, Any]]]:
     if len(rows) > MAX_BATCH:
-        raise CapacityError("batch too large", value=len(rows), expected=f"at most {MAX_BATCH} rows per request")
+        raise CapacityError(
+            "batch too large", value=len(rows), expected=f"at most {MAX_BATCH} rows per request"
+        )
     good: list[tuple[int, R]] = []
     bad: list[dict[str, Any]] = []
     for i, row in enumerate(rows):
@@ -58,3 +60,17 @@ def decide(received: int, good: list[Any], bad: list[dict[str, Any]], partial: b
         raise BatchRejected(received, bad)
     if not good and not received:
         raise BatchRejected(0, [{"index": 0, "field": None, "message": "empty batch"}])
+
+
+def batch_result(received: int, accepted: int, write: Any, bad: list[dict[str, Any]], **extra: int) -> Any:
+    """The response body of a batch write."""
+    from shopmind.api.schemas import BatchResult, Rejected
+
+    return BatchResult(
+        received=received,
+        accepted=accepted,
+        inserted=write.inserted,
+        updated=write.updated,
+        rejected=[Rejected.model_validate(r) for r in bad],
+        **extra,
+    )

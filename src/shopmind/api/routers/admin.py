@@ -28,7 +28,10 @@ def train(engine: EngineDep, _: AdminKey, body: TrainIn | None = None) -> dict[s
         unknown = sorted(set(components) - set(CAPABILITIES))
         if unknown:
             raise DataError(
-                "unknown components", value=unknown, expected=" | ".join(CAPABILITIES), location=Location(field="components")
+                "unknown components",
+                value=unknown,
+                expected=" | ".join(CAPABILITIES),
+                location=Location(field="components"),
             )
     status = engine.start_training(components)
     return status.to_dict()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 
 from shopmind.api.deps import EngineDep, IngestKey, ReadKey
-from shopmind.api.routers._batch import decide, validate_rows
+from shopmind.api.routers._batch import batch_result, decide, validate_rows
 from shopmind.api.schemas import BatchResult
 from shopmind.data.schema import Document
 
@@ -24,9 +24,7 @@ def upsert_documents(
     good, bad = validate_rows(rows, Document)
     decide(len(rows), good, bad, partial)
     result = engine.upsert_documents([d for _, d in good])
-    return BatchResult(
-        received=len(rows), accepted=len(good), inserted=result.inserted, updated=result.updated, rejected=bad
-    )
+    return batch_result(len(rows), len(good), result, bad)
 
 
 @router.get("", summary="List documents")

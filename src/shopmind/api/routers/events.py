@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Request
 
 from shopmind.api.deps import EngineDep, IngestKey
-from shopmind.api.routers._batch import BatchRejected, decide, validate_rows
+from shopmind.api.routers._batch import BatchRejected, batch_result, decide, validate_rows
 from shopmind.api.schemas import BatchResult
 from shopmind.data.schema import Event
 
@@ -48,14 +48,8 @@ def add_events(
     except BatchRejected:
         metrics.events.labels(outcome="rejected").inc(len(rows))
         raise
-    result, new = engine.add_events([e for _, e in good])
+    result, _new = engine.add_events([e for _, e in good])
     metrics.events.labels(outcome="inserted").inc(result.inserted)
     metrics.events.labels(outcome="duplicate").inc(len(good) - result.inserted)
     metrics.events.labels(outcome="rejected").inc(len(bad))
-    return BatchResult(
-        received=len(rows),
-        accepted=len(good),
-        inserted=result.inserted,
-        duplicates=len(good) - result.inserted,
-        rejected=bad,
-    )
+    return batch_result(len(rows), len(good), result, bad, duplicates=len(good) - result.inserted)

@@ -20,7 +20,9 @@ def live() -> dict[str, str]:
 @router.get("/health/ready", summary="The store answers and a trained run is loaded")
 def ready(engine: EngineDep) -> Any:
     ok, checks = engine.ready()
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Path, Query
 
 from shopmind.api.deps import EngineDep, IngestKey, ReadKey
-from shopmind.api.routers._batch import decide, validate_rows
+from shopmind.api.routers._batch import batch_result, decide, validate_rows
 from shopmind.api.schemas import BatchResult
 from shopmind.data.schema import ID_PATTERN, Item
 from shopmind.errors import DataError, Location, UnknownIdError
@@ -66,16 +66,17 @@ def upsert_items(
     good, bad = validate_rows(rows, Item)
     decide(len(rows), good, bad, partial)
     result = engine.upsert_items([item for _, item in good])
-    return BatchResult(
-        received=len(rows), accepted=len(good), inserted=result.inserted, updated=result.updated, rejected=bad
-    )
+    return batch_result(len(rows), len(good), result, bad)
 
 
 @router.put("/{item_id}", summary="Create or replace one item", response_model=BatchResult)
 def put_item(engine: EngineDep, _: IngestKey, item: Item, item_id: str = ItemId()) -> BatchResult:
     if item.id != item_id:
         raise DataError(
-            "item id in the body differs from the path", value=item.id, expected=item_id, location=Location(field="id")
+            "item id in the body differs from the path",
+            value=item.id,
+            expected=item_id,
+            location=Location(field="id"),
         )
     result = engine.upsert_items([item])
     return BatchResult(received=1, accepted=1, inserted=result.inserted, updated=result.updated)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Path, Query
 
 from shopmind.api.deps import EngineDep, IngestKey, ReadKey
-from shopmind.api.routers._batch import decide, validate_rows
+from shopmind.api.routers._batch import batch_result, decide, validate_rows
 from shopmind.api.schemas import BatchResult
 from shopmind.data.schema import ID_PATTERN, Order
 from shopmind.errors import Location, UnknownIdError
@@ -25,9 +25,7 @@ def upsert_orders(
     good, bad = validate_rows(rows, Order)
     decide(len(rows), good, bad, partial)
     result = engine.upsert_orders([o for _, o in good])
-    return BatchResult(
-        received=len(rows), accepted=len(good), inserted=result.inserted, updated=result.updated, rejected=bad
-    )
+    return batch_result(len(rows), len(good), result, bad)
 
 
 @router.get("/{order_id}", summary="One order (ingest/admin, or the customer's bound read key)")

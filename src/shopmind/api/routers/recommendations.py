@@ -16,6 +16,8 @@ router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
 def Id() -> Any:  # a fresh Path() per parameter: FastAPI binds a FieldInfo to one name
     return Path(pattern=ID_PATTERN, max_length=128)
+
+
 K = Query(10, ge=1, le=100)
 DETAILS = Query(False, description="attach an item summary (title, price, ...) to every result")
 
@@ -70,12 +72,16 @@ def for_user(
 
 
 @router.get("/items/{item_id}/similar", summary="Similar items", response_model=RankedListOut)
-def similar(engine: EngineDep, _: ReadKey, item_id: str = Id(), k: int = K, details: bool = DETAILS) -> dict[str, Any]:
+def similar(
+    engine: EngineDep, _: ReadKey, item_id: str = Id(), k: int = K, details: bool = DETAILS
+) -> dict[str, Any]:
     run_id = engine.bundle.run_id
     return with_details(engine, ranked(engine.similar_items(item_id, k), run_id), details)
 
 
-@router.get("/items/{item_id}/bought-together", summary="Frequently bought together", response_model=RankedListOut)
+@router.get(
+    "/items/{item_id}/bought-together", summary="Frequently bought together", response_model=RankedListOut
+)
 def bought_together(
     engine: EngineDep, _: ReadKey, item_id: str = Id(), k: int = K, details: bool = DETAILS
 ) -> dict[str, Any]:

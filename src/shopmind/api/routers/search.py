@@ -36,9 +36,13 @@ def search(
     in_stock: bool | None = Query(None),
     attr: list[str] = Query([], max_length=20, description="attribute filters 'key:value'"),
     sort: str | None = Query(
-        None, pattern=r"^(relevance|price_asc|price_desc|newest|popularity|rating)$", description="default relevance"
+        None,
+        pattern=r"^(relevance|price_asc|price_desc|newest|popularity|rating)$",
+        description="default relevance",
     ),
-    mode: str | None = Query(None, pattern=r"^(bm25|semantic|hybrid|ltr)$", description="default: the trained mode"),
+    mode: str | None = Query(
+        None, pattern=r"^(bm25|semantic|hybrid|ltr)$", description="default: the trained mode"
+    ),
     user_id: str | None = Query(None, max_length=128, description="personalise (a bound key's user wins)"),
 ) -> dict[str, Any]:
     if principal.user_id is not None:
@@ -50,7 +54,9 @@ def search(
     for pair in attr:
         key, sep, value = pair.partition(":")
         if not sep or not key.strip():
-            raise DataError("attribute filter must be 'key:value'", value=pair, location=Location(field="attr"))
+            raise DataError(
+                "attribute filter must be 'key:value'", value=pair, location=Location(field="attr")
+            )
         filters[f"attr.{key.strip()}"] = value.strip()
     filters = {key: v for key, v in filters.items() if v is not None}
     run_id = engine.bundle.run_id

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Path, Query
 
 from shopmind.api.deps import EngineDep, IngestKey, ReadKey
-from shopmind.api.routers._batch import decide, validate_rows
+from shopmind.api.routers._batch import batch_result, decide, validate_rows
 from shopmind.api.schemas import BatchResult
 from shopmind.data.schema import ID_PATTERN, User
 from shopmind.errors import Location, UnknownIdError
@@ -34,9 +34,7 @@ def upsert_users(
     good, bad = validate_rows(rows, User)
     decide(len(rows), good, bad, partial)
     result = engine.upsert_users([u for _, u in good])
-    return BatchResult(
-        received=len(rows), accepted=len(good), inserted=result.inserted, updated=result.updated, rejected=bad
-    )
+    return batch_result(len(rows), len(good), result, bad)
 
 
 @router.get("/{user_id}", summary="One customer (ingest/admin, or a read key bound to this customer)")

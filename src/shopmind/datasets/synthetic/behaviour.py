@@ -4,7 +4,7 @@ reviews and returns, simulated for one block of customers at a time (vectorised 
 Model (per session of customer ``u``):
 
 * day ∝ the calendar weight on or after the customer's join day; hour from a two-peak daily profile;
-* kind: *replenishment* (re-buy the customer's staple consumable, p = 0.15 when one exists) or
+* kind: *replenishment* (re-buy the customer's staple consumable, p = 0.08 when one exists; cart 0.6, buy 0.85) or
   *browsing*; a browsing session picks one of the customer's three preferred leaves with their
   weights (12 % exploration of a random leaf ∝ leaf weight) and, with probability = brand loyalty,
   stays within the favourite brand of that leaf;
@@ -144,7 +144,7 @@ def _query(
             (
                 v
                 for k, v in item_attrs.items()
-                if k in {"capacity", "colour", "material", "size", "power"} and v
+                if k in {"capacity", "colour", "material", "power"} and v
             ),
             None,
         )
@@ -162,7 +162,9 @@ def _query(
 
 
 def _tracking(carrier: str, rng: np.random.Generator) -> str:
-    digits = lambda n: "".join(str(d) for d in rng.integers(0, 10, n))  # noqa: E731
+    def digits(n: int) -> str:
+        return "".join(str(d) for d in rng.integers(0, 10, size=n).tolist())
+
     if carrier == "UPS":
         return (
             "1Z"
@@ -223,7 +225,7 @@ def simulate_chunk(
     )
     s_lang = users.lang[s_user]
     staple = users.staple[s_user]
-    is_rep = (staple >= 0) & (rng.random(S) < 0.15)
+    is_rep = (staple >= 0) & (rng.random(S) < 0.08)
     cum_w = np.cumsum(users.pref_w[s_user], axis=1)
     slot = np.minimum((rng.random(S)[:, None] > cum_w).sum(axis=1), 2)
     explore = rng.random(S) < 0.12
@@ -268,9 +270,9 @@ def simulate_chunk(
     fit = 1.5 - np.abs(catalog.price_pct[v_item] - users.price_pref[v_user])
     fav = (catalog.brand[v_item][:, None] == users.fav_brand[v_user]).any(axis=1)
     p_cart = config.cart_rate * fit * np.exp(0.35 * catalog.quality[v_item]) * np.where(fav, 1.4, 1.0)
-    p_cart = np.where(rep_v, 0.85, np.minimum(p_cart, 0.9))
+    p_cart = np.where(rep_v, 0.6, np.minimum(p_cart, 0.9))
     carted = rng.random(V) < p_cart
-    p_buy = np.where(rep_v, 0.95, config.purchase_rate)
+    p_buy = np.where(rep_v, 0.85, config.purchase_rate)
     bought = carted & (rng.random(V) < p_buy)
     cons = CONSUMABLE[catalog.leaf[v_item]]
     qty = 1 + (rng.random(V) < np.where(cons, 0.4, 0.08)) * rng.integers(1, 3, V)
@@ -315,20 +317,20 @@ def simulate_chunk(
     chunk_tag = (chunk + 1) * 1_000_000_000
     session_ids = "S" + pd.Series(chunk_tag + np.arange(S), dtype="int64").astype(str).to_numpy(dtype=object)
     reviews: list[dict[str, Any]] = []
-    for k in np.flatnonzero(written):
-        v = r_idx[k]
-        lang = str(users.lang[v_user[v]])
-        title, text = _review_text(int(catalog.leaf[v_item[v]]), int(stars[k]), lang, rng)
+    for rk in np.flatnonzero(written):
+        rv = r_idx[rk]
+        lang = str(users.lang[v_user[rv]])
+        title, text = _review_text(int(catalog.leaf[v_item[rv]]), int(stars[rk]), lang, rng)
         reviews.append(
             {
-                "id": f"R{chunk_tag + k}",
-                "user_id": users.ids[v_user[v]],
-                "item_id": catalog.ids[v_item[v]],
-                "rating": int(stars[k]),
+                "id": f"R{chunk_tag + rk}",
+                "user_id": users.ids[v_user[rv]],
+                "item_id": catalog.ids[v_item[rv]],
+                "rating": int(stars[rk]),
                 "title": title,
                 "text": text,
                 "language": lang,
-                "created_at": iso(int(r_time[k])),
+                "created_at": iso(int(r_time[rk])),
             }
         )
 

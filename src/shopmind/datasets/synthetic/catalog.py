@@ -178,7 +178,7 @@ class Catalog:
 def _attr_value(attr: Attr, rng: np.random.Generator) -> tuple[object, str, str, int]:
     """(stored value, English display, Chinese display, rank of a categorical value)."""
     if attr.values is None:
-        v = int(round(rng.uniform(attr.lo, attr.hi)))
+        v = round(float(rng.uniform(attr.lo, attr.hi)))
         return v, f"{v} {attr.unit}".strip(), f"{v}{attr.unit}", 0
     if attr.values and isinstance(attr.values[0][0], bool):
         v = bool(rng.random() < attr.p_true)
@@ -371,8 +371,15 @@ def build_users(config: ShopConfig, calendar: Calendar, catalog: Catalog, sessio
     activity = activity / activity.mean() * sessions_per_user * active_share / active_share.mean()
     leaf_w = np.array([leaf.weight for leaf in LEAVES])
     # three distinct preferred leaves per user ∝ leaf weight (Gumbel top-k)
-    g = np.log(leaf_w)[None, :] - np.log(-np.log(rng.random((n, N_LEAVES))))
-    pref_leaf = np.argsort(-g, axis=1)[:, :3]
+    # (in blocks: an n × leaves matrix for 1M customers would dominate peak memory)
+    pref_leaf = np.empty((n, 3), dtype=np.int64)
+    for b0 in range(0, n, 100_000):
+        m = min(n, b0 + 100_000) - b0
+        g = np.log(leaf_w)[None, :] - np.log(-np.log(rng.random((m, N_LEAVES))))
+        pref_leaf[b0 : b0 + m] = np.argpartition(-g, 3, axis=1)[:, :3]
+        # argpartition leaves the top 3 unordered: order them by their Gumbel score
+        top = np.take_along_axis(g, pref_leaf[b0 : b0 + m], axis=1)
+        pref_leaf[b0 : b0 + m] = np.take_along_axis(pref_leaf[b0 : b0 + m], np.argsort(-top, axis=1), axis=1)
     pref_w = np.sort(rng.dirichlet([5.0, 2.5, 1.2], n), axis=1)[:, ::-1]
     home = np.array([BRANDS[b][1] for b in BRAND_NAMES])
     fav_brand = np.empty((n, 3), dtype=np.int64)

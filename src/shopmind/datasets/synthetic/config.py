@@ -36,7 +36,7 @@ PRESETS: dict[str, dict[str, int]] = {
         "n_users": 1_000_000,
         "n_events": 50_000_000,
         "n_sales_items": 5_000,
-        "chunk_users": 20_000,
+        "chunk_users": 10_000,
     },
 }
 
@@ -65,8 +65,8 @@ class ShopConfig(BaseModel):
     zh_item_share: float = Field(0.3, ge=0, le=1, description="share of Chinese titles")
     mixed_item_share: float = Field(0.15, ge=0, le=1, description="share of mixed English/Chinese titles")
     search_rate: float = Field(0.35, ge=0, le=1, description="sessions that start with a search")
-    cart_rate: float = Field(0.05, ge=0, le=1, description="base view → cart probability")
-    purchase_rate: float = Field(0.45, ge=0, le=1, description="cart → purchase probability")
+    cart_rate: float = Field(0.035, ge=0, le=1, description="base view → cart probability")
+    purchase_rate: float = Field(0.4, ge=0, le=1, description="cart → purchase probability")
     rating_rate: float = Field(0.25, ge=0, le=1, description="purchases later rated")
     review_text_rate: float = Field(0.6, ge=0, le=1, description="ratings that come with a written review")
     typo_rate: float = Field(0.06, ge=0, le=1, description="search queries with a typo")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shopmind.datasets.synthetic.config import ShopConfig
-from shopmind.datasets.synthetic.vocab import CARRIERS_EN, CARRIERS_ZH
+from shopmind.datasets.synthetic.vocab import CARRIERS_EN
 
 
 def help_documents(config: ShopConfig) -> list[dict[str, Any]]:

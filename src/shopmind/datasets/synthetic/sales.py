@@ -1,6 +1,6 @@
 """Daily sales per item: online purchases from the simulated customers plus store-wide demand.
 
-For the chosen items (70 % the most popular, 30 % a random draw of the rest, so slow movers with
+For the chosen items (70 % the most popular, 30 % a random draw from the less popular half, so slow movers with
 intermittent demand are included) the daily units are
 
     units[i, d] = online[i, d] + Poisson(λ_i · level(d) · weekly(dow) · season_leaf(d) · lift[i, d])
@@ -23,7 +23,7 @@ from shopmind.datasets.synthetic.catalog import Calendar, Catalog
 from shopmind.datasets.synthetic.config import ShopConfig
 from shopmind.datasets.synthetic.vocab import LEAVES
 
-SALES_WEEKLY = np.array([0.85, 0.8, 0.82, 0.9, 1.05, 1.35, 1.25])
+SALES_WEEKLY = np.array([0.8, 0.75, 0.78, 0.88, 1.05, 1.45, 1.3])
 
 
 def sales_items(config: ShopConfig, catalog: Catalog) -> np.ndarray:
@@ -32,10 +32,14 @@ def sales_items(config: ShopConfig, catalog: Catalog) -> np.ndarray:
     k = config.n_sales_items
     if k == 0:
         return np.zeros(0, dtype=np.int64)
-    top_k = int(round(0.7 * k))
+    top_k = round(0.7 * k)
     by_pop = np.argsort(-catalog.popularity, kind="stable")
     top = by_pop[:top_k]
-    rest = rng.choice(by_pop[top_k:], size=k - top_k, replace=False) if k > top_k else np.zeros(0, np.int64)
+    # slow movers: drawn from the less popular half of the catalogue (intermittent demand)
+    tail = by_pop[max(top_k, len(by_pop) // 2) :]
+    if len(tail) < k - top_k:
+        tail = by_pop[top_k:]
+    rest = rng.choice(tail, size=k - top_k, replace=False) if k > top_k else np.zeros(0, np.int64)
     return np.sort(np.concatenate([top, rest]))
 
 

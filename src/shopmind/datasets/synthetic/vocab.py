@@ -8,6 +8,7 @@ review aspects buyers talk about and a yearly seasonality profile.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # ---------------------------------------------------------------- brands
@@ -163,7 +164,7 @@ class Attr:
     """One attribute of a leaf: a categorical ``values`` list, or a numeric ``(lo, hi)`` range."""
 
     key: str
-    values: list[tuple[object, str, str]] | None = None
+    values: Sequence[tuple[object, str, str]] | None = None
     lo: float = 0.0
     hi: float = 0.0
     unit: str = ""

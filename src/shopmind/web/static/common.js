@@ -26,6 +26,8 @@ const SM = (function () {
       interval: "Interval", reorder_point: "Reorder point", no_reports: "No evaluation reports yet.",
       searches: "Searches", metric: "Metric", name: "Name", components: "Components", seconds: "Seconds",
       current: "current", serving: "serving", language: "中文", clear_key: "Forget key",
+      inventory: "Inventory advice", day: "day", stockout_risk: "stock-out risk",
+      days_of_cover: "Days of cover", stock: "Stock", order_quantity: "Order quantity", suggested_order: "Suggested order", safety_stock: "Safety stock",
     },
     zh: {
       shop: "演示商店", search_placeholder: "搜索商品…", search: "搜索", for_you: "为你推荐",
@@ -46,6 +48,8 @@ const SM = (function () {
       interval: "预测区间", reorder_point: "再订货点", no_reports: "暂无评估报告。",
       searches: "搜索次数", metric: "指标", name: "名称", components: "组件", seconds: "秒",
       current: "当前", serving: "服务中", language: "English", clear_key: "忘记密钥",
+      inventory: "库存建议", day: "天", stockout_risk: "缺货风险",
+      days_of_cover: "可售天数", stock: "库存", order_quantity: "建议订货量", status: "状态", suggested_order: "建议订货量", safety_stock: "安全库存",
     },
   };
   let lang = localStorage.getItem("shopmind.lang") || "en";

@@ -156,39 +156,64 @@
     if (Object.keys(rest).length) box.appendChild(render(rest));
   }
 
-  // ---------------------------------------------------------------- forecast chart
+  // ---------------------------------------------------------------- forecast chart + inventory
   const ms = (d) => new Date(d).getTime();
-  /** Accepts {history: [{date, units|value}], forecast: [{date, mean|value|yhat, lower|lo, upper|hi}]} or column form. */
-  function points(rows, ...names) {
-    if (!rows) return [];
-    if (!Array.isArray(rows) && rows.dates) return rows.dates.map((d, i) => [ms(d), Number(rows[names.find((n) => rows[n])][i])]);
-    return rows.map((r) => [ms(r.date || r.ds || r.day), Number(names.map((n) => r[n]).find((v) => v !== undefined && v !== null))]);
-  }
+  const num = (...vals) => vals.find((v) => v !== undefined && v !== null);
 
+  /** ForecastService.forecast: {history: [{ds, y}], forecast: [{ds, mean, lo_80, hi_80, lo_95, hi_95}], reorder_point}. */
   async function loadForecast(itemId) {
     const box = clear($("forecast-slot"));
+    $("forecast-item").value = itemId;
     let f;
     try { f = await api("/forecast/" + encodeURIComponent(itemId), { key: key() }); } catch (err) { box.appendChild(errorBox(err)); return; }
-    let inv = null;
-    try { inv = await api("/inventory/" + encodeURIComponent(itemId), { key: key() }); } catch (err) { inv = null; }
-    const hist = points(f.history, "units", "value", "y");
-    const fc = points(f.forecast || f.points, "mean", "value", "yhat", "units");
-    const rows = Array.isArray(f.forecast) ? f.forecast : [];
-    const band = rows.filter((r) => (r.lower ?? r.lo) !== undefined).map((r) => [ms(r.date || r.ds), Number(r.lower ?? r.lo), Number(r.upper ?? r.hi)]);
-    const rp = inv && (inv.reorder_point ?? (inv.policy || {}).reorder_point);
-    const hlines = typeof rp === "number" ? [{ y: rp, label: t("reorder_point") }] : [];
+    const hist = (f.history || []).map((r) => [ms(r.ds || r.date), Number(num(r.y, r.units, r.value))]);
+    const rows = f.forecast || [];
+    const fc = rows.map((r) => [ms(r.ds || r.date), Number(num(r.mean, r.value, r.yhat))]);
+    const band = rows.filter((r) => num(r.lo_95, r.lo_80) !== undefined)
+      .map((r) => [ms(r.ds || r.date), Number(num(r.lo_95, r.lo_80)), Number(num(r.hi_95, r.hi_80))]);
     if (!hist.length && !fc.length) { box.appendChild(render(f)); return; }
-    box.appendChild(SM.lineChart({ title: `${itemId}`, series: [{ name: "history", points: hist.slice(-120), cls: "hist" }, { name: "forecast", points: fc, cls: "fc" }], band, hlines }));
+    box.appendChild(SM.lineChart({
+      title: `${itemId} — ${t("forecast")}: ${f.model || ""}${f.demand_class ? " (" + f.demand_class + ")" : ""}`,
+      series: [{ name: "history", points: hist.slice(-120), cls: "hist" }, { name: "forecast", points: fc, cls: "fc" }],
+      band,
+    }));
     box.appendChild(el("p", { class: "legend" }, el("span", { class: "lg hist", text: t("history") }), el("span", { class: "lg fc", text: t("forecast") }),
-      band.length ? el("span", { class: "lg band", text: t("interval") }) : null, hlines.length ? el("span", { class: "lg hline", text: t("reorder_point") }) : null));
-    if (inv) box.appendChild(render(inv));
+      band.length ? el("span", { class: "lg band", text: t("interval") + " 95 %" }) : null));
+    // Projected stock (stock − cumulative forecast) against the reorder point: where they cross is when to order.
+    const inv = f.inventory || {};
+    const rp = num(f.reorder_point, inv.reorder_point);
+    if (typeof rp === "number" && typeof inv.stock === "number" && fc.length) {
+      let level = inv.stock;
+      const projected = [[fc[0][0] - 86400000, level]].concat(fc.map((p) => { level = Math.max(0, level - p[1]); return [p[0], level]; }));
+      box.appendChild(SM.lineChart({
+        title: `${t("stock")} → ${t("reorder_point")}`, height: 200,
+        series: [{ name: "stock", points: projected, cls: "fc" }], hlines: [{ y: rp, label: t("reorder_point") }],
+      }));
+    }
+    const facts = [["status", inv.status], ["stock", inv.stock], ["reorder_point", rp], ["safety_stock", inv.safety_stock],
+      ["days_of_cover", inv.days_of_cover], ["order_quantity", inv.suggested_order]].filter((r) => r[1] !== undefined && r[1] !== null);
+    if (facts.length) box.appendChild(table([t("metric"), ""], facts.map(([k, v]) => [t(k), typeof v === "number" ? v.toFixed(1) : v])));
   }
   $("forecast-form").addEventListener("submit", (ev) => { ev.preventDefault(); const id = $("forecast-item").value.trim(); if (id) loadForecast(id); });
+
+  async function loadInventory() {
+    const box = clear($("inventory-body"));
+    let data;
+    try { data = await api("/inventory", { key: key(), params: { limit: 15 } }); } catch (err) { box.appendChild(errorBox(err)); return; }
+    const rows = data.items || [];
+    const cols = ["item_id", "status", "stock", "days_of_cover", "reorder_point", "suggested_order"].filter((c) => rows.some((r) => r[c] !== undefined));
+    box.appendChild(table(cols.map((c) => t(c)), rows.map((r) => cols.map((c) => {
+      if (c === "item_id") return el("a", { href: "#forecast", text: r.item_id, onclick: () => loadForecast(r.item_id) });
+      const v = r[c];
+      return typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : v;
+    }))));
+    if (rows.length && !$("forecast-item").value) loadForecast(rows[0].item_id);
+  }
 
   function loadAll() {
     SM.applyI18n();
     if (needKey()) return;
-    loadStatus(); loadReports(); loadQuality(); loadAnalytics();
+    loadStatus(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
   }
   loadAll();
 })();

@@ -1,0 +1,380 @@
+"""Forecast training component and serving service.
+
+``train(ctx, out_dir)`` builds daily demand series from the store (:mod:`shopmind.forecast.series`),
+chooses a model per item by rolling-origin CV (:class:`~shopmind.forecast.models.AutoForecaster`),
+reconciles bottom-up to categories and the total, and writes (no pickle)::
+
+    out_dir/forecasts.parquet   unique_id, level (item|category|total), ds, step, model, mean, lo-80, hi-80, lo-95, hi-95
+    out_dir/history.parquet     the last ``history_days`` of every series (unique_id, level, ds, y)
+    out_dir/choice.parquet      per item: demand class, ADI, CV², chosen model, CV MASE/RMSSE, σ_e, scale
+    out_dir/calibration.json    conformal error quantiles (items)
+    out_dir/categories.json     item id → category key
+    out_dir/manifest.json       config, counts, timings, model counts
+
+Speed on a large catalogue: the ``top_n`` best sellers (units over the last 90 days) get the full
+candidate set (Naive, SeasonalNaive, AutoETS, AutoTheta, Combo; Croston family for intermittent
+items); the tail is still chosen per item by CV but among cheap candidates (SeasonalNaive and
+AutoTheta for smooth items, CrostonSBA/ADIDA/IMAPA/TSB for intermittent ones) on the last
+``input_size`` days. ``ForecastService.load(path, store)`` serves the artifacts; stock and price
+for inventory advice are read from the store at call time, so advice follows stock changes
+without retraining.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
+from shopmind.forecast.inventory import InventoryPolicy, advise_item
+from shopmind.forecast.models import AutoForecaster, Calibration, ForecastConfig, ForecastResult
+from shopmind.forecast.reconcile import bottom_up
+from shopmind.forecast.series import CATEGORY_PREFIX, TOTAL_ID, DemandSeries, category_key, series_from_store
+
+log = logging.getLogger(__name__)
+
+NAME = "forecast"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ForecastTrainConfig:
+    """What ``train`` fits: daily series, ``horizon`` days ahead, full selection for the top sellers."""
+
+    horizon: int = 28
+    n_windows: int = 2
+    top_n: int = 300
+    input_size: int | None = 364
+    history_days: int = 182
+    category_level: int = 1
+    freq: str = "D"
+
+    def full_config(self) -> ForecastConfig:
+        season = 7 if self.freq == "D" else 52
+        return ForecastConfig(
+            freq="D" if self.freq == "D" else "W-SUN",
+            season_length=season,
+            horizon=self.horizon,
+            n_windows=self.n_windows,
+            input_size=self.input_size,
+            on_short="fallback",
+        )
+
+    def tail_config(self) -> ForecastConfig:
+        return self.full_config().model_copy(
+            update={
+                "smooth_models": ("SeasonalNaive", "AutoTheta"),
+                "intermittent_models": ("SeasonalNaive", "CrostonSBA", "ADIDA", "IMAPA", "TSB"),
+            }
+        )
+
+
+def _threads(ctx: Any) -> int:
+    n = int(getattr(getattr(ctx.settings, "training", None), "threads", 0) or 0)
+    return n if n > 0 else max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class StoreForecast:
+    """In-memory result of :func:`fit_store` (what ``train`` writes and ``load`` reads)."""
+
+    forecasts: pd.DataFrame
+    history: pd.DataFrame
+    choice: pd.DataFrame
+    calibration: Calibration
+    category_of: dict[str, str]
+    info: dict[str, Any]
+
+
+def fit_store(
+    series: DemandSeries, config: ForecastTrainConfig | None = None, *, n_jobs: int = 1
+) -> StoreForecast:
+    """Choose, fit and forecast every item of ``series``; reconcile bottom-up; no file I/O."""
+    cfg = config or ForecastTrainConfig()
+    started = time.perf_counter()
+    items = series.items[["unique_id", "ds", "y"]]
+    if items.empty:
+        raise DataError(
+            "no sales history in the store to forecast from",
+            value=0,
+            expected="sales rows (shopmind ingest sales FILE) or orders",
+        )
+    end = items["ds"].max()
+    recent = items[items["ds"] > end - pd.Timedelta(days=90)].groupby("unique_id")["y"].sum()
+    ranked = recent.sort_values(ascending=False, kind="stable")
+    head_ids = set(ranked.index[: cfg.top_n])
+    tail_ids = set(items["unique_id"].unique()) - head_ids
+    results: list[ForecastResult] = []
+    for ids, fcfg, tag in ((head_ids, cfg.full_config(), "top"), (tail_ids, cfg.tail_config(), "tail")):
+        if not ids:
+            continue
+        r = AutoForecaster(fcfg, n_jobs=n_jobs).fit(items[items["unique_id"].isin(ids)])
+        r.choice["tier"] = tag
+        results.append(r)
+        log.info("forecast tier %s: %d items in %.1fs", tag, len(ids), r.seconds)
+    merged = ForecastResult(
+        forecasts=pd.concat([r.forecasts for r in results], ignore_index=True),
+        choice=pd.concat([r.choice for r in results], ignore_index=True),
+        cv=pd.concat([r.cv for r in results if not r.cv.empty], ignore_index=True)
+        if any(not r.cv.empty for r in results)
+        else results[0].cv,
+        calibration=results[0].calibration,
+        config=cfg.full_config(),
+    )
+    agg = bottom_up(merged, items, series.category_of)
+    fc = pd.concat([merged.forecasts.assign(level="item"), agg], ignore_index=True)
+    hist_start = end - pd.Timedelta(days=cfg.history_days)
+    agg_hist = series.hierarchy()
+    agg_hist = agg_hist[agg_hist["ds"] > hist_start].copy()
+    agg_hist["level"] = np.where(
+        agg_hist["unique_id"] == TOTAL_ID,
+        "total",
+        np.where(agg_hist["unique_id"].str.startswith(CATEGORY_PREFIX), "category", "item"),
+    )
+    info = {
+        "config": asdict(cfg),
+        "n_items": len(merged.choice),
+        "n_top": len(head_ids),
+        "n_tail": len(tail_ids),
+        "n_categories": int((agg["level"] == "category").sum() // max(cfg.horizon, 1)),
+        "history_end": str(end.date()),
+        "models": {str(k): int(v) for k, v in merged.choice["model"].value_counts().items()},
+        "demand_classes": {str(k): int(v) for k, v in merged.choice["demand_class"].value_counts().items()},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    # the tail's calibration is kept beside the head's: intervals were already applied per tier
+    return StoreForecast(fc, agg_hist, merged.choice, merged.calibration, series.category_of, info)
+
+
+def train(ctx: Any, out_dir: Path, config: ForecastTrainConfig | None = None) -> dict[str, Any]:
+    """Training component (see the module docstring): store → artifacts under ``out_dir``."""
+    from shopmind.store.artifacts import save_json
+
+    cfg = config or ForecastTrainConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx.progress("forecast: building demand series")
+    series = series_from_store(ctx.store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level)
+    if series.items.empty:
+        log.warning("forecast: the store has no sales or orders; no forecasts trained")
+        info = {"n_items": 0, "note": "no sales history", "format_version": FORMAT_VERSION}
+        save_json(out_dir / "manifest.json", info)
+        return info
+    ctx.progress(f"forecast: choosing models for {series.items['unique_id'].nunique()} items")
+    sf = fit_store(series, cfg, n_jobs=_threads(ctx))
+    _write(sf, out_dir)
+    return {k: v for k, v in sf.info.items() if k in ("n_items", "n_top", "n_tail", "models", "history_end")}
+
+
+def _write(sf: StoreForecast, out_dir: Path) -> None:
+    from shopmind.store.artifacts import save_json
+
+    sf.forecasts.to_parquet(out_dir / "forecasts.parquet", index=False)
+    sf.history.to_parquet(out_dir / "history.parquet", index=False)
+    sf.choice.to_parquet(out_dir / "choice.parquet", index=False)
+    save_json(out_dir / "calibration.json", sf.calibration.to_json())
+    save_json(out_dir / "categories.json", sf.category_of)
+    save_json(out_dir / "manifest.json", {**sf.info, "format_version": FORMAT_VERSION})
+
+
+class ForecastService:
+    """Serve forecasts and inventory advice from trained artifacts (or a live :class:`StoreForecast`)."""
+
+    def __init__(self, data: StoreForecast, store: Any | None = None) -> None:
+        self.data = data
+        self.store = store
+        self.horizon = int(data.info.get("config", {}).get("horizon", 0)) or int(data.forecasts["step"].max())
+        freq = data.info.get("config", {}).get("freq", "D")
+        self.period_days = 1.0 if freq == "D" else 7.0
+        self._choice = data.choice.set_index("unique_id", drop=False)
+        self._fc = {k: g for k, g in data.forecasts.groupby("unique_id", sort=False)}
+        self._hist = {k: g for k, g in data.history.groupby("unique_id", sort=False)}
+
+    @classmethod
+    def load(cls, path: Path, store: Any | None = None, **_: Any) -> ForecastService:
+        from shopmind.store.artifacts import load_json
+
+        path = Path(path)
+        info = load_json(path / "manifest.json")
+        if int(info.get("format_version", 0)) != FORMAT_VERSION:
+            raise ArtifactError(
+                "forecast artifacts of another format", value=info.get("format_version"), expected=str(FORMAT_VERSION)
+            )
+        if info.get("n_items", 0) == 0:
+            raise ArtifactError(
+                "forecast artifacts hold no series (the store had no sales when trained)",
+                value=str(path),
+                expected="a training run on a store with sales",
+            )
+        data = StoreForecast(
+            forecasts=pd.read_parquet(path / "forecasts.parquet"),
+            history=pd.read_parquet(path / "history.parquet"),
+            choice=pd.read_parquet(path / "choice.parquet"),
+            calibration=Calibration.from_json(load_json(path / "calibration.json")),
+            category_of=load_json(path / "categories.json"),
+            info=info,
+        )
+        return cls(data, store)
+
+    @classmethod
+    def live(cls, store: Any, config: ForecastTrainConfig | None = None, *, n_jobs: int = 1) -> ForecastService:
+        """Fit from the store now (no artifacts): for notebooks and ``shopmind forecast --live``."""
+        cfg = config or ForecastTrainConfig()
+        series = series_from_store(store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level)
+        return cls(fit_store(series, cfg, n_jobs=n_jobs), store)
+
+    # --- queries ------------------------------------------------------------------------------------
+
+    def _series_id(self, item_id: str | None, category: str | None) -> str:
+        if item_id is not None and category is not None:
+            raise ConfigError("give an item or a category, not both", value=(item_id, category))
+        if item_id is not None:
+            if item_id not in self._fc:
+                known = self.store is not None and self.store.get_item(item_id) is not None
+                raise UnknownIdError(
+                    f"no forecast for item {item_id!r}"
+                    + (" (it has no sales history yet)" if known else " (unknown item)"),
+                    value=item_id,
+                    expected="an item with sales history at the last training",
+                )
+            return item_id
+        if category is not None:
+            key = category if category.startswith(CATEGORY_PREFIX) else CATEGORY_PREFIX + category_key(category)
+            if key not in self._fc:
+                cats = sorted(k.removeprefix(CATEGORY_PREFIX) for k in self._fc if k.startswith(CATEGORY_PREFIX))
+                raise UnknownIdError(f"no forecast for category {category!r}", value=category, expected=f"one of {cats[:20]}")
+            return key
+        return TOTAL_ID
+
+    def forecast(
+        self,
+        item_id: str | None = None,
+        category: str | None = None,
+        horizon: int | None = None,
+        *,
+        service_level: float = 0.95,
+        lead_time_days: float = 7.0,
+    ) -> dict[str, Any]:
+        """History, forecast mean, 80/95 % intervals, model and (items) the reorder point.
+
+        With neither ``item_id`` nor ``category`` the shop total is returned.
+        """
+        sid = self._series_id(item_id, category)
+        h = self.horizon if horizon is None else int(horizon)
+        if not 1 <= h <= self.horizon:
+            raise ConfigError(
+                "forecast horizon beyond the trained horizon", value=h, expected=f"1..{self.horizon} (retrain for more)"
+            )
+        fc = self._fc[sid].sort_values("step").head(h)
+        hist = self._hist.get(sid, pd.DataFrame(columns=["ds", "y"]))
+        level = str(fc["level"].iloc[0])
+        out: dict[str, Any] = {
+            "id": item_id or (category if category is not None else "total"),
+            "level": level,
+            "model": str(fc["model"].iloc[0]),
+            "horizon": h,
+            "history": [{"ds": str(pd.Timestamp(d).date()), "y": float(y)} for d, y in zip(hist["ds"], hist["y"], strict=True)],
+            "forecast": [
+                {
+                    "ds": str(pd.Timestamp(r["ds"]).date()),
+                    "mean": float(r["mean"]),
+                    **{
+                        f"{s}_{lv}": float(r[f"{s}-{lv}"])
+                        for lv in (80, 95)
+                        if f"lo-{lv}" in fc.columns
+                        for s in ("lo", "hi")
+                    },
+                }
+                for _, r in fc.iterrows()
+            ],
+        }
+        if level == "item":
+            ch = self._choice.loc[sid]
+            out["demand_class"] = str(ch["demand_class"])
+            out["selection"] = str(ch["selection"])
+            out["cv_mase"] = None if pd.isna(ch["cv_mase"]) else float(ch["cv_mase"])
+            advice = self._advise(
+                sid, InventoryPolicy(service_level=service_level, lead_time_days=lead_time_days), self._items()
+            )
+            out["reorder_point"] = advice["reorder_point"]
+            out["inventory"] = advice
+        return out
+
+    def _items(self) -> pd.DataFrame:
+        if self.store is None:
+            return pd.DataFrame(columns=["stock", "price"])
+        items = self.store.items_frame()
+        return items.assign(id=items["id"].astype(str)).set_index("id")[["stock", "price"]]
+
+    def _sigma(self, sid: str) -> tuple[float, str]:
+        ch = self._choice.loc[sid]
+        sd = ch.get("error_sd", np.nan)
+        if pd.notna(sd):
+            return float(sd), "rolling-origin CV errors of the chosen model (RMS)"
+        # not cross-validated (short history): σ ≈ 1.25 · MAE for normal errors, MAE ≈ seasonal-naive MAE
+        return 1.25 * float(ch["scale_mae"]), "1.25 × seasonal-naive MAE (too short for CV)"
+
+    def _advise(self, sid: str, policy: InventoryPolicy, items: pd.DataFrame) -> dict[str, Any]:
+        path = self._fc[sid].sort_values("step")["mean"].to_numpy()
+        stock = price = None
+        if sid in items.index:
+            s, p = items.at[sid, "stock"], items.at[sid, "price"]
+            stock = None if pd.isna(s) else float(s)
+            price = None if pd.isna(p) else float(p)
+        sigma, source = self._sigma(sid)
+        return advise_item(
+            item_id=sid,
+            forecast_path=path,
+            sigma=sigma,
+            stock=stock,
+            price=price,
+            policy=policy,
+            period_days=self.period_days,
+            sigma_source=source,
+        )
+
+    def inventory(
+        self,
+        service_level: float = 0.95,
+        lead_time_days: float = 7.0,
+        *,
+        review_period_days: float = 0.0,
+        ordering_cost: float = 50.0,
+        holding_rate: float = 0.25,
+        overstock_days: float = 90.0,
+        status: str | None = None,
+        item_ids: list[str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Advice per forecast item, riskiest first (stock-out risk by days of cover, then overstock)."""
+        policy = InventoryPolicy(
+            service_level=service_level,
+            lead_time_days=lead_time_days,
+            review_period_days=review_period_days,
+            ordering_cost=ordering_cost,
+            holding_rate=holding_rate,
+            overstock_days=overstock_days,
+        )
+        items = self._items()
+        ids = item_ids if item_ids is not None else list(self._choice.index)
+        for i in ids:
+            if i not in self._choice.index:
+                raise UnknownIdError(f"no forecast for item {i!r}", value=i, expected="an item with sales history")
+        rows = [self._advise(i, policy, items) for i in ids]
+        if status is not None:
+            rows = [r for r in rows if r["status"] == status]
+        order = {"stockout_risk": 0, "overstock": 1, "ok": 2, "unknown_stock": 3}
+
+        def key(r: dict[str, Any]) -> tuple[int, float]:
+            cover = r["days_of_cover"] if r["days_of_cover"] is not None else np.inf
+            return (order[r["status"]], cover if r["status"] != "overstock" else -cover)
+
+        rows.sort(key=key)
+        return rows[:limit] if limit else rows

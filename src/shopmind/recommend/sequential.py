@@ -1,0 +1,211 @@
+"""SASRec — self-attentive sequential recommendation (Kang & McAuley, ICDM 2018).
+
+A user is the sequence of their last ``max_len`` items ``s_1 … s_n`` (left-padded with 0). Each position
+gets ``E[s_t]·√d + P[t]`` (learned positional embeddings), then ``blocks`` pre-norm Transformer layers
+with causal self-attention (position ``t`` sees ``1..t`` only) and a point-wise feed-forward network,
+then a final LayerNorm. The hidden state ``F_t`` predicts the next item by a dot product with the
+(shared) item embeddings: ``r_{t,i} = F_t · E[i]``.
+
+Training objectives (``loss``):
+
+* ``"bce"`` — the paper's: binary cross-entropy of the true next item against one uniformly sampled
+  negative per position;
+* ``"ce"`` — full softmax cross-entropy over all items at every position (Klenitskiy & Vasilev,
+  *Turning Dross Into Gold Loss: is BERT4Rec really better than SASRec?*, RecSys 2023: much stronger);
+* ``"sampled_ce"`` — softmax over the true item and ``negatives`` uniformly sampled items shared by the
+  batch (a CPU-friendly approximation of ``"ce"``; uniform sampling needs no logQ correction).
+
+Scoring uses the last position's hidden state; :meth:`SASRec.score_sequences` scores any new sequence
+(real-time fold-in of a session without retraining).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from shopmind.data.dataset import Dataset
+from shopmind.recommend.base import AlgorithmConfig, Recommender, register
+from shopmind.recommend.neural import _load_module, _torch
+
+log = logging.getLogger(__name__)
+
+
+class SASRecConfig(AlgorithmConfig):
+    """SASRec hyper-parameters (defaults: see ``bench/tune_recommend.py`` and docs/bench/recommend.md)."""
+
+    max_len: int = Field(50, ge=2, le=1024)
+    hidden: int = Field(64, ge=8, le=1024)
+    heads: int = Field(1, ge=1, le=16)
+    blocks: int = Field(2, ge=1, le=12)
+    dropout: float = Field(0.3, ge=0, lt=1)
+    epochs: int = Field(30, ge=1, le=1000)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    loss: Literal["bce", "ce", "sampled_ce"] = "sampled_ce"
+    negatives: int = Field(512, ge=1, description="shared negatives per batch for sampled_ce")
+    event_types: tuple[str, ...] | None = Field(None, description="event types forming the sequence (None = all)")
+
+
+def _build_module(torch, n_items: int, cfg: SASRecConfig):
+    nn = torch.nn
+
+    class _SASRec(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            d = cfg.hidden
+            self.item = nn.Embedding(n_items + 1, d, padding_idx=0)  # index 0 = padding
+            self.pos = nn.Embedding(cfg.max_len, d)
+            self.drop = nn.Dropout(cfg.dropout)
+            layer = nn.TransformerEncoderLayer(
+                d, cfg.heads, dim_feedforward=d, dropout=cfg.dropout, batch_first=True, norm_first=True
+            )
+            self.encoder = nn.TransformerEncoder(layer, cfg.blocks, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(d)
+            nn.init.normal_(self.item.weight, std=1.0 / math.sqrt(d))
+            with torch.no_grad():
+                self.item.weight[0].zero_()
+            self.register_buffer(
+                "causal", torch.triu(torch.ones(cfg.max_len, cfg.max_len, dtype=torch.bool), diagonal=1)
+            )
+
+        def forward(self, seq):  # [b, L] (0 = pad) → [b, L, d]
+            L = seq.shape[1]
+            x = self.item(seq) * math.sqrt(self.item.embedding_dim)
+            x = x + self.pos.weight[-L:][None]
+            pad = seq == 0
+            x = self.drop(x) * (~pad).unsqueeze(-1)
+            # Padding keys stay visible (zero vectors), as in the original: no all-masked rows, no NaN.
+            mask = self.causal[-L:, -L:]
+            h = self.encoder(x, mask=mask, is_causal=True)
+            return self.norm(h) * (~pad).unsqueeze(-1)
+
+    return _SASRec()
+
+
+def pad_sequences(seqs: Sequence[np.ndarray], max_len: int, shift: int = 1) -> np.ndarray:
+    """``int64[n, max_len]``: the last ``max_len`` items of each sequence (+``shift``), left-padded with 0."""
+    out = np.zeros((len(seqs), max_len), dtype=np.int64)
+    for r, s in enumerate(seqs):
+        s = np.asarray(s, dtype=np.int64)[-max_len:]
+        if len(s):
+            out[r, max_len - len(s) :] = s + shift
+    return out
+
+
+def _length_buckets(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of similar-length sequences (random within a length), in random batch order.
+
+    Sorting by length before batching keeps padding (and so wasted attention) small; the random
+    tie-break and the shuffled batch order keep the gradient noise of plain shuffling.
+    """
+    order = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[j] for j in rng.permutation(len(batches))]
+
+
+@register
+class SASRec(Recommender):
+    """SASRec over each user's time-ordered item sequence; see the module docstring."""
+
+    name = "sasrec"
+    Config = SASRecConfig
+    config: SASRecConfig
+
+    def _fit(self, dataset: Dataset) -> None:
+        torch = _torch(self.runtime.threads)
+        torch.manual_seed(self.runtime.seed)
+        rng = np.random.default_rng(self.runtime.seed)
+        cfg = self.config
+        seqs = dataset.sequences(cfg.event_types)
+        # inputs s_1..s_{n-1} predict targets s_2..s_n; keep users with at least one transition.
+        trainable = [s for s in seqs if len(s) >= 2]
+        inputs = pad_sequences([s[:-1] for s in trainable], cfg.max_len)
+        targets = pad_sequences([s[1:] for s in trainable], cfg.max_len)
+        self._user_seqs = pad_sequences(seqs, cfg.max_len)  # what score_users folds in
+        self.module = _build_module(torch, self.n_items, cfg)
+        opt = torch.optim.Adam(self.module.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay)
+        lengths = (inputs > 0).sum(axis=1)
+        n = len(inputs)
+        self.module.train()
+        for epoch in range(cfg.epochs):
+            total, count = 0.0, 0
+            for idx in _length_buckets(lengths, cfg.batch_size, rng):
+                # Left padding: a batch only needs its longest sequence's columns (most are short).
+                width = max(int(lengths[idx].max()), 1)
+                seq = torch.from_numpy(inputs[idx, -width:])
+                tgt = torch.from_numpy(targets[idx, -width:])
+                valid = tgt > 0
+                h = self.module(seq)[valid]  # [m, d] hidden states at real positions
+                pos = tgt[valid]
+                loss = self._loss(torch, h, pos, rng)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(pos)
+                count += len(pos)
+            log.debug("sasrec epoch %d loss %.4f", epoch + 1, total / max(count, 1))
+        self.module.eval()
+
+    def _loss(self, torch, h, pos, rng: np.random.Generator):
+        F = torch.nn.functional
+        emb = self.module.item.weight
+        cfg = self.config
+        if cfg.loss == "ce":
+            logits = h @ emb[1:].T
+            return F.cross_entropy(logits, pos - 1)
+        if cfg.loss == "sampled_ce":
+            neg = torch.from_numpy(rng.integers(1, self.n_items + 1, size=cfg.negatives))
+            pos_logit = (h * emb[pos]).sum(-1, keepdim=True)
+            neg_logit = h @ emb[neg].T
+            # A sampled "negative" equal to the target would be a false negative: mask it out.
+            neg_logit = neg_logit.masked_fill(neg[None, :] == pos[:, None], float("-inf"))
+            logits = torch.cat([pos_logit, neg_logit], dim=1)
+            return F.cross_entropy(logits, torch.zeros(len(pos), dtype=torch.long))
+        neg = torch.from_numpy(rng.integers(1, self.n_items + 1, size=len(pos)))
+        pos_logit = (h * emb[pos]).sum(-1)
+        neg_logit = (h * emb[neg]).sum(-1)
+        return F.binary_cross_entropy_with_logits(
+            torch.cat([pos_logit, neg_logit]), torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)])
+        )
+
+    def _score_padded(self, padded: np.ndarray) -> np.ndarray:
+        torch = _torch(self.runtime.threads)
+        out = np.empty((len(padded), self.n_items), dtype=np.float32)
+        lengths = (padded > 0).sum(axis=1)
+        with torch.no_grad():
+            emb = self.module.item.weight[1:]
+            for start in range(0, len(padded), 256):
+                width = max(int(lengths[start : start + 256].max(initial=1)), 1)
+                h = self.module(torch.from_numpy(padded[start : start + 256, -width:]))[:, -1, :]
+                out[start : start + 256] = (h @ emb.T).numpy()
+        return out
+
+    def score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        """Next-item scores from each user's training sequence."""
+        self.check_fitted()
+        return self._score_padded(self._user_seqs[np.asarray(user_idx, dtype=np.int64)])
+
+    def score_sequences(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
+        """Next-item scores ``[len(sequences), n_items]`` for arbitrary item-index sequences (oldest first).
+
+        An empty sequence scores from padding only (a popularity-like prior the model learned).
+        """
+        self.check_fitted()
+        return self._score_padded(pad_sequences(sequences, self.config.max_len))
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state = {f"w::{k}": v.detach().cpu().numpy() for k, v in self.module.state_dict().items()}
+        state["user_seqs"] = self._user_seqs
+        return state
+
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self._user_seqs = np.array(arrays["user_seqs"])
+        self.module = _load_module(_build_module, arrays, self.runtime.threads, self.n_items, self.config)

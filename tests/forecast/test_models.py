@@ -1,0 +1,170 @@
+"""Model choice with known answers: seasonal, constant and intermittent series; scales; intervals; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopmind.errors import ConfigError, DataError
+from shopmind.forecast.models import (
+    AutoForecaster,
+    ForecastConfig,
+    _conformal_quantile,
+    choose_models,
+    classify_demand,
+    scales_at,
+    validate_long,
+)
+
+PATTERN = np.array([5, 1, 1, 2, 3, 8, 10], dtype=float)
+FAST = ("Naive", "SeasonalNaive", "AutoTheta")
+
+
+def _frame(uid: str, y: np.ndarray, start: str = "2024-01-01") -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(y), freq="D"), "y": y})
+
+
+def _cfg(**kw) -> ForecastConfig:
+    base = {"freq": "D", "season_length": 7, "horizon": 14, "n_windows": 3, "smooth_models": FAST}
+    base.update(kw)
+    return ForecastConfig(**base)
+
+
+def test_classify_demand_known_values():
+    df = pd.concat(
+        [
+            _frame("smooth", np.full(10, 4.0)),
+            _frame("interm", np.array([0, 0, 3, 0, 0, 3, 0, 0, 3, 0.0])),
+            _frame("lumpy", np.array([0, 0, 1, 0, 0, 9, 0, 0, 1, 0.0])),
+            _frame("erratic", np.array([1, 9, 1, 9, 1, 9, 1, 9, 1, 9.0])),
+            _frame("zero", np.zeros(10)),
+        ]
+    )
+    c = classify_demand(df)
+    assert c.loc["smooth", "adi"] == pytest.approx(1.0) and c.loc["smooth", "cv2"] == pytest.approx(0.0)
+    assert c.loc["interm", "adi"] == pytest.approx(10 / 3) and c.loc["interm", "cv2"] == pytest.approx(0.0)
+    # sizes 1, 9, 1: mean 11/3, population sd √(128/9)/... → CV² = var/mean² = (32/9·2/… ) computed directly
+    sizes = np.array([1, 9, 1.0])
+    assert c.loc["lumpy", "cv2"] == pytest.approx(sizes.var() / sizes.mean() ** 2)
+    assert c.loc["erratic", "cv2"] == pytest.approx(16 / 25)
+    assert c["demand_class"].to_dict() == {
+        "smooth": "smooth",
+        "interm": "intermittent",
+        "lumpy": "lumpy",
+        "erratic": "erratic",
+        "zero": "zero",
+    }
+
+
+def test_scales_only_use_data_up_to_cutoff():
+    y = np.array([1, 2, 4, 8, 100.0])
+    df = _frame("a", y)
+    cut = pd.DataFrame({"unique_id": ["a", "a"], "cutoff": pd.to_datetime(["2024-01-04", "2024-01-05"])})
+    s = ForecastConfig(season_length=1)
+    sc = scales_at(df, cut, s.season_length)
+    # up to 01-04: |2-1|, |4-2|, |8-4| → MAE 7/3, MSE 21/3; the 100 comes later and must not count
+    assert sc["scale_mae"].tolist()[0] == pytest.approx(7 / 3)
+    assert sc["scale_mse"].tolist()[0] == pytest.approx(21 / 3)
+    assert sc["scale_mae"].tolist()[1] == pytest.approx((7 + 92) / 4)
+
+
+def test_scale_of_constant_series_is_not_zero():
+    sc = scales_at(_frame("c", np.full(20, 4.0)), pd.DataFrame({"unique_id": ["c"], "cutoff": [pd.Timestamp("2024-01-20")]}), 7)
+    assert sc["scale_mae"].iloc[0] == pytest.approx(4.0)  # falls back to mean |y|
+
+
+def test_pure_seasonal_series_reproduced():
+    y = np.tile(PATTERN, 20)
+    r = AutoForecaster(_cfg()).fit(_frame("s", y))
+    assert r.choice.loc[0, "model"] == "SeasonalNaive"
+    assert r.choice.loc[0, "cv_mase"] == pytest.approx(0.0)
+    expect = np.tile(PATTERN, 3)[len(y) % 7 : len(y) % 7 + 14]
+    np.testing.assert_allclose(r.forecasts["mean"].to_numpy(), expect, atol=1e-9)
+    # zero CV error → zero-width conformal interval
+    np.testing.assert_allclose(r.forecasts["hi-95"] - r.forecasts["lo-95"], 0.0, atol=1e-9)
+
+
+def test_constant_series_forecast_constant():
+    r = AutoForecaster(_cfg()).fit(_frame("c", np.full(100, 4.0)))
+    np.testing.assert_allclose(r.forecasts["mean"].to_numpy(), 4.0)
+    assert r.choice.loc[0, "demand_class"] == "smooth"
+    assert r.choice.loc[0, "model"] == "Naive"  # ties go to the simplest candidate
+
+
+def test_intermittent_series_gets_croston_family_near_mean_rate():
+    rng = np.random.default_rng(3)
+    y = np.where(rng.random(300) < 0.2, 3.0, 0.0)
+    r = AutoForecaster(_cfg(horizon=14)).fit(_frame("i", y))
+    ch = r.choice.iloc[0]
+    assert ch["demand_class"] == "intermittent"
+    assert ch["model"] in {"CrostonOptimized", "TSB", "ADIDA", "IMAPA"}
+    assert r.forecasts["mean"].mean() == pytest.approx(y.mean(), rel=0.35)
+    assert (r.forecasts["lo-95"] >= 0).all()
+
+
+def test_all_zero_series_forecasts_zero():
+    r = AutoForecaster(_cfg()).fit(pd.concat([_frame("z", np.zeros(60)), _frame("c", np.full(60, 2.0))]))
+    z = r.forecasts[r.forecasts["unique_id"] == "z"]
+    assert (z["mean"] == 0).all() and (z["hi-95"] == 0).all()
+    assert r.choice.set_index("unique_id").loc["z", "selection"] == "zero"
+
+
+def test_short_series_error_or_fallback():
+    df = pd.concat([_frame("ok", np.tile(PATTERN, 10)), _frame("tiny", np.array([1.0, 3.0]))])
+    with pytest.raises(DataError, match="too short") as err:
+        AutoForecaster(_cfg()).fit(df)
+    assert err.value.value == 2
+    r = AutoForecaster(_cfg(on_short="fallback")).fit(df)
+    tiny = r.forecasts[r.forecasts["unique_id"] == "tiny"]
+    assert r.choice.set_index("unique_id").loc["tiny", "selection"] == "short"
+    np.testing.assert_allclose(tiny["mean"], 2.0)  # the historic average
+
+
+def test_bad_frames_refused():
+    with pytest.raises(DataError, match="non-numeric"):
+        validate_long(pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2024-01-01", "2024-01-02"], "y": [1, None]}))
+    with pytest.raises(DataError, match="duplicate"):
+        validate_long(pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2024-01-01", "2024-01-01"], "y": [1, 2]}))
+    with pytest.raises(DataError, match="no series"):
+        AutoForecaster(_cfg()).fit(pd.DataFrame({"unique_id": [], "ds": [], "y": []}))
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError):
+        ForecastConfig(smooth_models=("Prophet",))
+    with pytest.raises(ConfigError):
+        ForecastConfig(levels=(80, 100))
+    with pytest.raises(ConfigError):
+        AutoForecaster(n_jobs=0)
+    cfg = ForecastConfig(horizon=5)
+    assert ForecastConfig.model_validate_json(cfg.model_dump_json()) == cfg
+
+
+def test_choose_models_ties_and_metric():
+    ws = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 4,
+            "model": ["AutoTheta", "Naive", "AutoTheta", "Naive"],
+            "cutoff": [1, 1, 2, 2],
+            "mase": [1.0, 1.0, 1.0, 1.0],
+            "rmsse": [0.5, 0.9, 0.5, 0.9],
+        }
+    )
+    assert choose_models(ws, ["Naive", "AutoTheta"], "mase")["model"].item() == "Naive"
+    assert choose_models(ws, ["Naive", "AutoTheta"], "rmsse")["model"].item() == "AutoTheta"
+
+
+def test_conformal_quantile_ranks():
+    z = np.arange(1, 20, dtype=float)  # n = 19
+    assert _conformal_quantile(z, 0.9) == 18.0  # ⌈20·0.9⌉ = 18th smallest
+    assert _conformal_quantile(z, 0.1) == 2.0  # ⌊20·0.1⌋ = 2nd smallest
+    assert _conformal_quantile(z, 0.999) == 19.0  # beyond n: the largest
+
+
+def test_same_input_same_output():
+    rng = np.random.default_rng(0)
+    df = _frame("n", rng.poisson(10, 120).astype(float))
+    a = AutoForecaster(_cfg()).fit(df).forecasts
+    b = AutoForecaster(_cfg()).fit(df).forecasts
+    pd.testing.assert_frame_equal(a, b)

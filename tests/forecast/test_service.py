@@ -1,0 +1,125 @@
+"""Training component → artifacts → ForecastService: forecasts, bottom-up sums, inventory advice."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
+from shopmind.forecast.series import CATEGORY_PREFIX, TOTAL_ID
+from shopmind.forecast.service import NAME, ForecastService, ForecastTrainConfig, train
+
+from .conftest import FakeStore
+
+CFG = ForecastTrainConfig(horizon=7, n_windows=2, top_n=2, input_size=None, history_days=28)
+
+
+def _ctx(store):
+    return SimpleNamespace(store=store, settings=SimpleNamespace(training=SimpleNamespace(threads=1)), progress=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from .conftest import shop_frames
+
+    sales, items = shop_frames()
+    store = FakeStore(sales=sales, items=items)
+    out = tmp_path_factory.mktemp("run") / NAME
+    info = train(_ctx(store), out, CFG)
+    return store, out, info
+
+
+def test_train_writes_transparent_artifacts(trained):
+    store, out, info = trained
+    assert NAME == "forecast"
+    assert info["n_items"] == 3 and info["n_top"] == 2 and info["n_tail"] == 1
+    names = {p.name for p in out.iterdir()}
+    assert {"forecasts.parquet", "history.parquet", "choice.parquet", "calibration.json", "manifest.json"} <= names
+    assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in out.iterdir())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["config"]["horizon"] == 7
+
+
+def test_item_forecast_has_history_intervals_and_reorder_point(trained):
+    store, out, _ = trained
+    svc = ForecastService.load(out, store)
+    f = svc.forecast(item_id="weekly")
+    assert f["level"] == "item" and f["model"] == "SeasonalNaive"  # a pure weekly pattern
+    assert len(f["forecast"]) == 7 and len(f["history"]) == 28
+    pattern = [5, 1, 1, 2, 3, 8, 10]
+    # 120 days from Mon 2024-01-01: the next day is index 120 % 7 = 1 of the pattern
+    assert [p["mean"] for p in f["forecast"]] == pytest.approx([pattern[(120 + k) % 7] for k in range(7)])
+    for p in f["forecast"]:
+        assert p["lo_95"] <= p["lo_80"] <= p["mean"] <= p["hi_80"] <= p["hi_95"]
+    inv = f["inventory"]
+    assert f["reorder_point"] == pytest.approx(inv["lead_time_demand"] + inv["safety_stock"])
+    assert inv["lead_time_demand"] == pytest.approx(sum(pattern))
+    assert inv["stock"] == 3 and inv["status"] == "stockout_risk"
+    assert svc.forecast(item_id="steady", horizon=3)["forecast"][0]["mean"] == pytest.approx(4.0)
+    assert len(svc.forecast(item_id="steady", horizon=3)["forecast"]) == 3
+
+
+def test_categories_and_total_are_bottom_up_sums(trained):
+    store, out, _ = trained
+    svc = ForecastService.load(out, store)
+    fc = svc.data.forecasts
+    items = fc[fc["level"] == "item"]
+    total = fc[fc["unique_id"] == TOTAL_ID].set_index("ds")["mean"]
+    np.testing.assert_allclose(total.to_numpy(), items.groupby("ds")["mean"].sum().to_numpy())
+    home = svc.forecast(category="Home")
+    expect = items[items["unique_id"].isin(["weekly", "steady"])].groupby("ds")["mean"].sum()
+    assert [p["mean"] for p in home["forecast"]] == pytest.approx(expect.tolist())
+    cats = fc[fc["level"] == "category"].groupby("ds")["mean"].sum()
+    np.testing.assert_allclose(cats.to_numpy(), total.to_numpy())
+    t = svc.forecast()
+    assert t["level"] == "total" and t["model"] == "BottomUp"
+    for p in t["forecast"]:
+        assert p["lo_95"] <= p["mean"] <= p["hi_95"]
+    assert CATEGORY_PREFIX + "Garden" in set(fc["unique_id"])
+
+
+def test_inventory_list_sorted_by_risk(trained):
+    store, out, _ = trained
+    svc = ForecastService.load(out, store)
+    rows = svc.inventory(service_level=0.9, lead_time_days=7)
+    assert [r["item_id"] for r in rows][0] == "weekly"  # 3 in stock for ~30/week
+    by = {r["item_id"]: r for r in rows}
+    assert by["steady"]["status"] == "overstock"  # 500 units at 4/day = 125 days
+    assert by["steady"]["days_of_cover"] == pytest.approx(125.0, rel=0.05)
+    assert all("explain" in r for r in rows)
+    assert [r["item_id"] for r in svc.inventory(status="overstock")] == ["steady"]
+    # stock is read live from the store: restocking changes the advice without retraining
+    store.items.loc[store.items["id"] == "weekly", "stock"] = 60
+    assert ForecastService.load(out, store).inventory(item_ids=["weekly"])[0]["status"] == "ok"
+    store.items.loc[store.items["id"] == "weekly", "stock"] = 3
+
+
+def test_unknown_ids_and_bad_horizon(trained):
+    store, out, _ = trained
+    svc = ForecastService.load(out, store)
+    with pytest.raises(UnknownIdError, match="no sales history"):
+        svc.forecast(item_id="new")  # in the catalogue, never sold
+    with pytest.raises(UnknownIdError, match="unknown item"):
+        svc.forecast(item_id="nope")
+    with pytest.raises(UnknownIdError):
+        svc.forecast(category="Toys")
+    with pytest.raises(ConfigError, match="horizon"):
+        svc.forecast(item_id="weekly", horizon=8)
+    with pytest.raises(ConfigError):
+        svc.forecast(item_id="weekly", category="Home")
+    with pytest.raises(UnknownIdError):
+        svc.inventory(item_ids=["nope"])
+
+
+def test_empty_store_trains_nothing_and_load_says_so(tmp_path):
+    store = FakeStore(sales=pd.DataFrame(columns=["item_id", "date", "units"]), items=pd.DataFrame({"id": []}))
+    info = train(_ctx(store), tmp_path / NAME, CFG)
+    assert info["n_items"] == 0
+    with pytest.raises(ArtifactError, match="no series"):
+        ForecastService.load(tmp_path / NAME, store)
+    with pytest.raises(DataError, match="no sales"):
+        ForecastService.live(store, CFG)

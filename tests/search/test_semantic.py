@@ -1,0 +1,86 @@
+"""Semantic index: exact vs ANN, updates, persistence; what Chinese gets from the English MiniLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shopmind.search.semantic import SemanticIndex, encode_cached
+
+from .conftest import HashEncoder
+
+
+def _unit(n: int, d: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_ann_agrees_with_exact_search(tmp_path):
+    vecs = _unit(3000, 32, 0)
+    exact = SemanticIndex(vecs, encoder=HashEncoder(), ann_threshold=10**9)
+    ann = SemanticIndex(vecs, encoder=HashEncoder(), ann_threshold=1000)
+    ann._maybe_build_ann()
+    assert ann._ann is not None and exact._ann is None
+    recall = []
+    for q in _unit(20, 32, 1):
+        e_rows, e_sims = exact.top(q, 10)
+        a_rows, a_sims = ann.top(q, 10)
+        recall.append(len(set(e_rows.tolist()) & set(a_rows.tolist())) / 10)
+        assert np.all(np.diff(a_sims) <= 1e-6)
+    assert np.mean(recall) >= 0.9
+    ann.save(tmp_path / "s")
+    again = SemanticIndex.load(tmp_path / "s", encoder=HashEncoder(), ann_threshold=1000)
+    assert again._ann is not None
+    q = _unit(1, 32, 2)[0]
+    assert again.top(q, 5)[0].tolist() == ann.top(q, 5)[0].tolist()
+
+
+def test_alive_mask_and_appended_rows_are_searched():
+    enc = HashEncoder()
+    idx = SemanticIndex.build(["red shoe", "blue shirt", "green hat"], encoder=enc, ann_threshold=2)
+    idx.append(["red shoe deluxe"])
+    q = idx.embed_query("red shoe")
+    rows, _ = idx.top(q, 2)
+    assert set(rows.tolist()) == {0, 3}
+    alive = np.array([False, True, True, True])
+    assert idx.top(q, 1, alive=alive)[0].tolist() == [3]
+
+
+def test_embedding_cache(tmp_path):
+    enc = HashEncoder()
+    a = encode_cached(enc, ["x", "y"], tmp_path)
+    assert len(list(tmp_path.glob("emb-*.npy"))) == 1
+    b = encode_cached(enc, ["x", "y"], tmp_path)
+    assert np.array_equal(a, b)
+    encode_cached(enc, ["x", "z"], tmp_path)
+    assert len(list(tmp_path.glob("emb-*.npy"))) == 2
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from shopmind.embeddings import get_encoder
+
+    return get_encoder(None)
+
+
+@pytest.mark.slow
+def test_what_chinese_queries_get_from_the_english_model(minilm):
+    """The packaged all-MiniLM-L6-v2 is English. Measured behaviour, pinned here:
+
+    * Chinese query → Chinese titles: matched by shared characters (surface overlap), so
+      "蓝牙耳机" finds "蓝牙无线耳机"; but a query sharing no characters with its product gets nothing.
+    * No cross-language retrieval: "蓝牙耳机" is far from "Bluetooth wireless earphones".
+    * Every Chinese text sits closer to other Chinese text than to English text, related or not.
+    So Chinese relevance must come from the lexical side (jieba + bigrams).
+    """
+    docs = ["Bluetooth wireless earphones", "Stainless steel kitchen knife", "Leather office chair",
+            "蓝牙无线耳机", "不锈钢菜刀", "真皮办公椅"]  # fmt: skip
+    D = minilm.encode(docs)
+    Q = minilm.encode(["蓝牙耳机", "办公椅", "wireless earbuds", "座椅"])
+    S = Q @ D.T
+    assert int(np.argmax(S[0])) == 3 and S[0, 3] > 0.8  # shared characters 蓝牙…耳机
+    assert int(np.argmax(S[1])) == 5  # 办公椅 ⊂ 真皮办公椅
+    assert S[0, 0] < 0.3  # but not the English Bluetooth earphones
+    assert int(np.argmax(S[2])) == 0 and S[2, 0] > 0.6  # English works as expected
+    # 座椅 (seat) shares one character with 办公椅; any Chinese doc beats every English doc
+    assert S[3, 3:].min() > S[3, :3].max()

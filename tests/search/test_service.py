@@ -1,0 +1,165 @@
+"""SearchService: logging, clicks, analytics, live updates, train → load with the real store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from shopmind.data.schema import Item
+from shopmind.errors import ConfigError, DataError
+from shopmind.search.service import SearchService, click_training_data, search_analytics
+
+from .conftest import ITEMS
+
+
+class FakeSearchLogStore:
+    """In-memory implementation of just the Store's four search-log methods (+ events_frame)."""
+
+    def __init__(self) -> None:
+        self.searches: list[dict] = []
+        self.clicks: list[dict] = []
+        self.events = pd.DataFrame(columns=["user_id", "item_id", "type"])
+
+    def log_search(self, *, query, user_id, n_results, result_ids, at=None) -> str:
+        sid = uuid.uuid4().hex
+        self.searches.append(
+            {"search_id": sid, "query": query, "user_id": user_id, "n_results": n_results,
+             "result_ids": list(result_ids), "at": at or datetime.now(UTC)}
+        )  # fmt: skip
+        return sid
+
+    def log_click(self, *, search_id, item_id, position, at=None) -> None:
+        self.clicks.append({"search_id": search_id, "item_id": item_id, "position": position, "at": at})
+
+    def search_log_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            self.searches, columns=["search_id", "query", "user_id", "n_results", "result_ids", "at"]
+        )
+
+    def click_log_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.clicks, columns=["search_id", "item_id", "position", "at"])
+
+    def events_frame(self, *, user_id=None, **_):
+        return self.events[self.events["user_id"] == user_id]
+
+
+@pytest.fixture
+def service(engine, tmp_path) -> SearchService:
+    return SearchService(engine, FakeSearchLogStore(), rules_path=tmp_path / "search" / "rules.json")
+
+
+def test_search_is_logged_and_clicks_recorded(service):
+    res = service.search("black", k=3)
+    assert res.search_id
+    logged = service.store.searches[0]
+    assert logged["query"] == "black" and logged["n_results"] == res.total >= 4
+    assert logged["result_ids"] == res.ids
+    service.log_click(res.search_id, res.ids[1], 2)
+    assert service.store.clicks == [
+        {"search_id": res.search_id, "item_id": res.ids[1], "position": 2, "at": None}
+    ]
+    with pytest.raises(DataError):
+        service.log_click(res.search_id, res.ids[0], 0)
+    assert service.search("black", log=False).search_id is None
+    assert len(service.store.searches) == 1
+
+
+def test_analytics():
+    from shopmind.search.engine import ProductSearch, SearchConfig
+
+    # keyword-only engine: a nonsense query really has zero results
+    service = SearchService(
+        ProductSearch.build(ITEMS, config=SearchConfig(semantic=False)), FakeSearchLogStore()
+    )
+    for q in ("black", "black", "Black ", "qqqqq zzzzz"):
+        service.search(q, k=4, mode="bm25")
+    s = service.store.searches
+    service.log_click(s[0]["search_id"], s[0]["result_ids"][0], 1)
+    service.log_click(s[1]["search_id"], s[1]["result_ids"][1], 2)
+    a = service.analytics()
+    assert a["searches"] == 4 and a["clicks"] == 2
+    assert a["top_queries"][0] == {"query": "black", "count": 3}
+    assert a["zero_result_queries"] == [{"query": "qqqqq zzzzz", "count": 1}]
+    assert a["zero_result_rate"] == 0.25
+    # 3 searches showed >= 1 result (and >= 2): one click at each position
+    assert a["ctr_by_position"][1] == pytest.approx(1 / 3)
+    assert a["ctr_by_position"][2] == pytest.approx(1 / 3)
+    assert a["click_rate"] == 0.5
+    empty = search_analytics(service.store.search_log_frame().iloc[0:0], service.store.click_log_frame())
+    assert empty["searches"] == 0 and empty["top_queries"] == []
+
+
+def test_user_affinity_from_events(service):
+    service.store.events = pd.DataFrame(
+        {"user_id": ["u1"] * 3, "item_id": ["tv1", "tv1", "hp2"], "type": ["view"] * 3}
+    )
+    aff = service.user_affinity("u1")
+    assert aff["brand:LG"] == 1.0 and aff["category:TV"] == 1.0 and aff["brand:Bose"] == 0.5
+    assert service.search("black", user_id="u1", mode="bm25").ids[0] == "tv1"
+    assert service.user_affinity("nobody") == {}
+
+
+def test_live_updates_and_rules(service, tmp_path):
+    service.upsert_items(
+        [Item(id="new1", title="Marshall Emberton Bluetooth Speaker", brand="Marshall", price=149.0)]
+    )
+    service.upsert_items([{"id": "new2", "title": "Tiny Speaker", "price": 5.0}])
+    assert "new1" in service.search("bluetooth speaker", mode="bm25").ids
+    service.delete_items(["new1"])
+    assert "new1" not in service.search("bluetooth speaker", mode="bm25").ids
+    service.set_rules([{"query": "speaker", "pin": [{"id": "kb1", "position": 2}]}])
+    assert service.search("speaker", mode="bm25").ids[1] == "kb1"
+    assert json.loads((tmp_path / "search" / "rules.json").read_text())[0]["query"] == "speaker"
+    with pytest.raises(ConfigError):
+        service.set_rules([{"pin": []}])
+    assert service.suggest("marsh")[0]["text"].startswith("Marshall")
+
+
+def test_click_training_data_skip_above(engine):
+    store = FakeSearchLogStore()
+    svc = SearchService(engine, store)
+    for _ in range(3):
+        res = svc.search("black", mode="bm25")
+        svc.log_click(res.search_id, res.ids[2], 3)
+    data = click_training_data(engine, store.search_log_frame(), store.click_log_frame())
+    # fewer than MIN_CLICK_SEARCHES informative searches: no ranker
+    assert data is None
+
+
+def _real_store(tmp_path: Path):
+    pytest.importorskip("shopmind.store.sql", reason="the SQL store backend is not available yet")
+    from shopmind.store import open_store
+
+    return open_store(f"sqlite:///{tmp_path / 'shop.db'}")
+
+
+def test_train_and_serve_with_the_real_store(tmp_path):
+    store = _real_store(tmp_path)
+    from shopmind.config import Settings
+    from shopmind.search import service as svc_mod
+
+    store.upsert_items([Item(**{k: v for k, v in it.items() if k != "created_at"}) for it in ITEMS])
+    settings = Settings(store_url=f"sqlite:///{tmp_path / 'shop.db'}", artifacts_dir=tmp_path / "artifacts")
+    sdir = tmp_path / "search"
+    sdir.mkdir()
+    (sdir / "config.json").write_text(json.dumps({"semantic": False}))
+    (sdir / "synonyms.json").write_text(json.dumps({"groups": [["telly", "television"]]}))
+    ctx = SimpleNamespace(store=store, settings=settings, progress=lambda m: None)
+    ctx.dataset = store.load_dataset()
+    info = svc_mod.train(ctx, tmp_path / "artifacts" / "run1" / "search")
+    assert info["items"] == len(ITEMS) and info["semantic"] is False
+    service = SearchService.load(tmp_path / "artifacts" / "run1" / "search", store, settings=settings)
+    res = service.search("telly")
+    assert res.ids[0] == "tv1" and res.mode == "bm25"
+    service.log_click(res.search_id, "tv1", 1)
+    service.search("zzzzqqqq")
+    a = service.analytics()
+    assert a["searches"] == 2 and a["ctr_by_position"][1] == 1.0
+    assert a["zero_result_queries"][0]["query"] == "zzzzqqqq"
+    store.close()
