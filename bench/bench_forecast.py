@@ -45,7 +45,9 @@ def speed(args: argparse.Namespace) -> dict:
     sales = df.rename(columns={"unique_id": "item_id", "ds": "date", "y": "units"})
     cats = {u: f"cat{int(u[3:]) % 10}" for u in df["unique_id"].unique()}
     items = pd.DataFrame({"id": list(cats), "category": [[c] for c in cats.values()]})
-    cfg = ForecastTrainConfig(horizon=args.horizon, top_n=args.top_n, n_windows=args.windows, input_size=args.input_size)
+    cfg = ForecastTrainConfig(
+        horizon=args.horizon, top_n=args.top_n, n_windows=args.windows, input_size=args.input_size
+    )
     t0, c0 = time.perf_counter(), _cpu()
     series = build_series(sales, items)
     t1 = time.perf_counter()
@@ -69,8 +71,12 @@ def speed(args: argparse.Namespace) -> dict:
     for col in ("wall s", "CPU s", "CPU s / core", "n_jobs", "load avg", "models chosen"):
         t.add_column(col)
     t.add_row(
-        f"{wall:.1f}", f"{cpu:.1f}", f"{cpu / max(args.n_jobs, 1):.1f}", str(args.n_jobs),
-        f"{out['load_average_1m']:.1f}", json.dumps(out["models"]),
+        f"{wall:.1f}",
+        f"{cpu:.1f}",
+        f"{cpu / max(args.n_jobs, 1):.1f}",
+        str(args.n_jobs),
+        f"{out['load_average_1m']:.1f}",
+        json.dumps(out["models"]),
     )
     console.print(t)
     return out
@@ -85,15 +91,36 @@ def backtest_cmd(args: argparse.Namespace) -> dict:
     t0, c0 = time.perf_counter(), _cpu()
     res = backtest(df, cfg, n_test=args.test_windows, n_jobs=args.n_jobs)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
-    t = Table(title=f"Backtest {args.dataset}: {res.info['n_series']} series, wall {wall:.0f}s, CPU {cpu:.0f}s")
-    for col in ("model", "MASE", "vs SNaive", "RMSSE", "sMAPE", "bias", "cov80", "cov95", "model cov80", "model cov95"):
+    t = Table(
+        title=f"Backtest {args.dataset}: {res.info['n_series']} series, wall {wall:.0f}s, CPU {cpu:.0f}s"
+    )
+    for col in (
+        "model",
+        "MASE",
+        "vs SNaive",
+        "RMSSE",
+        "sMAPE",
+        "bias",
+        "cov80",
+        "cov95",
+        "model cov80",
+        "model cov95",
+    ):
         t.add_column(col)
     f = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
     for r in res.rows:
         m = r["metrics"]
         t.add_row(
-            r["name"], f(m["mase"]), f(m["mase_vs_seasonal_naive"]), f(m["rmsse"]), f(m["smape"]), f(m["bias"]),
-            f(m["coverage_80"]), f(m["coverage_95"]), f(m["model_coverage_80"]), f(m["model_coverage_95"]),
+            r["name"],
+            f(m["mase"]),
+            f(m["mase_vs_seasonal_naive"]),
+            f(m["rmsse"]),
+            f(m["smape"]),
+            f(m["bias"]),
+            f(m["coverage_80"]),
+            f(m["coverage_95"]),
+            f(m["model_coverage_80"]),
+            f(m["model_coverage_95"]),
         )
     console.print(t)
     console.print(f"chosen: {res.info['chosen_models']}")

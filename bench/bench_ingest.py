@@ -152,7 +152,7 @@ def main() -> None:
         print(json.dumps(child(args.child, args.url, args.csv, args.events)))
         return
 
-    console = Console()
+    console = Console(width=150)
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     rows: list[dict] = []
     try:

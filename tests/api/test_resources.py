@@ -152,9 +152,18 @@ def test_quality_report_and_reports_listing(seeded: Shop) -> None:
     assert quality["counts"]["items"] == 12
     reports = seeded.settings.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / "r.json").write_text('{"dataset": "ml-100k", "rows": [{"name": "sar", "metrics": {"map": 0.11}}]}')
+    (reports / "r.json").write_text(
+        '{"dataset": "ml-100k", "rows": [{"name": "sar", "metrics": {"map": 0.11}}]}'
+    )
     listing = seeded.client.get("/admin/reports", headers=h).json()["reports"]
-    assert listing == [{"name": "r.json", "dataset": "ml-100k", "protocol": None, "rows": [{"name": "sar", "metrics": {"map": 0.11}}]}]
+    assert listing == [
+        {
+            "name": "r.json",
+            "dataset": "ml-100k",
+            "protocol": None,
+            "rows": [{"name": "sar", "metrics": {"map": 0.11}}],
+        }
+    ]
     assert seeded.client.get("/admin/reports/r.json", headers=h).json()["dataset"] == "ml-100k"
     # no path traversal out of the reports folder
     assert seeded.client.get("/admin/reports/..%2F..%2Fshop.db", headers=h).status_code == 404

@@ -12,7 +12,9 @@ from shopmind.forecast.models import ForecastConfig
 
 
 def _frame(uid, y, freq="D"):
-    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2020-01-01", periods=len(y), freq=freq), "y": y})
+    return pd.DataFrame(
+        {"unique_id": uid, "ds": pd.date_range("2020-01-01", periods=len(y), freq=freq), "y": y}
+    )
 
 
 def test_naive_on_a_line_has_known_mase():
@@ -29,7 +31,9 @@ def test_naive_on_a_line_has_known_mase():
 
 def test_seasonal_series_scores_zero_and_auto_matches():
     y = np.tile([5.0, 1, 1, 2, 3, 8, 10], 30)
-    cfg = ForecastConfig(freq="D", season_length=7, horizon=7, n_windows=2, smooth_models=("Naive", "SeasonalNaive"))
+    cfg = ForecastConfig(
+        freq="D", season_length=7, horizon=7, n_windows=2, smooth_models=("Naive", "SeasonalNaive")
+    )
     res = backtest(_frame("s", y), cfg, n_test=3)
     assert res.row(AUTO)["metrics"]["mase"] == pytest.approx(0.0)
     assert res.row("SeasonalNaive")["metrics"]["mase"] == pytest.approx(0.0)
@@ -42,14 +46,23 @@ def test_model_choice_never_sees_data_after_its_origin():
     rng = np.random.default_rng(5)
     frames = [_frame(f"s{i}", rng.poisson(10 + i, 140).astype(float)) for i in range(3)]
     df = pd.concat(frames, ignore_index=True)
-    cfg = ForecastConfig(freq="D", season_length=7, horizon=7, n_windows=2, smooth_models=("Naive", "SeasonalNaive", "AutoTheta"))
+    cfg = ForecastConfig(
+        freq="D",
+        season_length=7,
+        horizon=7,
+        n_windows=2,
+        smooth_models=("Naive", "SeasonalNaive", "AutoTheta"),
+    )
     base = backtest(df, cfg, n_test=2)
     origins = sorted(base.choices["origin"].unique())
     # wreck everything after the first test origin: the choice at that origin must not move
     late = df["ds"] > origins[0]
     wrecked = df.assign(y=np.where(late, df["y"] * 50 + 1000, df["y"]))
     other = backtest(wrecked, cfg, n_test=2)
-    first = lambda r: r.choices[r.choices["origin"] == origins[0]].set_index("unique_id")["model"].sort_index()  # noqa: E731
+
+    def first(r):
+        return r.choices[r.choices["origin"] == origins[0]].set_index("unique_id")["model"].sort_index()
+
     pd.testing.assert_series_equal(first(base), first(other))
     # ... while the test-window scores do change (the test really uses the later data)
     assert base.row(AUTO)["metrics"]["mase"] != pytest.approx(other.row(AUTO)["metrics"]["mase"])
@@ -71,11 +84,15 @@ def test_synthetic_benchmark_runs_and_auto_not_worse_than_seasonal_naive():
     res = backtest(df, cfg, n_test=1)
     auto = res.row(AUTO)["metrics"]
     assert auto["mase"] < res.row("SeasonalNaive")["metrics"]["mase"]
-    assert {"intermittent", "smooth"} <= set(res.info["demand_classes"]) or len(res.info["demand_classes"]) >= 2
+    assert {"intermittent", "smooth"} <= set(res.info["demand_classes"]) or len(
+        res.info["demand_classes"]
+    ) >= 2
 
 
 def test_realdata_us_retail_beats_seasonal_naive(datasets_dir):
     df = load_benchmark("us-retail", datasets_dir)
     assert len(df) == 293
-    res = backtest(df, benchmark_config("us-retail", smooth_models=("Naive", "SeasonalNaive", "AutoTheta")), n_test=2)
+    res = backtest(
+        df, benchmark_config("us-retail", smooth_models=("Naive", "SeasonalNaive", "AutoTheta")), n_test=2
+    )
     assert res.row(AUTO)["metrics"]["mase_vs_seasonal_naive"] < 1.0

@@ -37,7 +37,9 @@ def test_evaluate_forecast_unknown_dataset():
     assert result.exit_code != 0
 
 
-@pytest.mark.skipif(importlib.util.find_spec("shopmind.store.sql") is None, reason="shopmind.store.sql not built yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("shopmind.store.sql") is None, reason="shopmind.store.sql not built yet"
+)
 def test_forecast_command_live_and_from_artifacts(tmp_path, monkeypatch):
     from shopmind.cli import app
     from shopmind.data.schema import Item, SalesPoint
@@ -47,7 +49,10 @@ def test_forecast_command_live_and_from_artifacts(tmp_path, monkeypatch):
     sales, items = shop_frames(days=60)
     store = open_store(url)
     store.upsert_items(
-        [Item(id=r.id, title=r.id, category=r.category, stock=int(r.stock), price=r.price) for r in items.itertuples()]
+        [
+            Item(id=r.id, title=r.id, category=r.category, stock=int(r.stock), price=r.price)
+            for r in items.itertuples()
+        ]
     )
     store.add_sales(
         [SalesPoint(item_id=r.item_id, date=pd.Timestamp(r.date).date(), units=r.units, price=r.price, promo=r.promo)
@@ -72,7 +77,9 @@ def test_forecast_command_live_and_from_artifacts(tmp_path, monkeypatch):
     arts = ArtifactStore(tmp_path / "artifacts")
     run = arts.new_run()
     store = open_store(url)
-    ctx = SimpleNamespace(store=store, settings=SimpleNamespace(training=SimpleNamespace(threads=1)), progress=print)
+    ctx = SimpleNamespace(
+        store=store, settings=SimpleNamespace(training=SimpleNamespace(threads=1)), progress=print
+    )
     train(ctx, run.path / NAME, ForecastTrainConfig(horizon=7, top_n=1))
     store.close()
     arts.publish(run, {"components": {NAME: {}}})

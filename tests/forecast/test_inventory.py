@@ -99,7 +99,13 @@ def test_zero_demand_cover_is_infinite():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"service_level": 1.0}, {"service_level": 0.3}, {"lead_time_days": 0}, {"holding_rate": 0}, {"review_period_days": -1}],
+    [
+        {"service_level": 1.0},
+        {"service_level": 0.3},
+        {"lead_time_days": 0},
+        {"holding_rate": 0},
+        {"review_period_days": -1},
+    ],
 )
 def test_bad_policy_refused(kwargs):
     with pytest.raises(ConfigError):

@@ -70,7 +70,11 @@ def test_scales_only_use_data_up_to_cutoff():
 
 
 def test_scale_of_constant_series_is_not_zero():
-    sc = scales_at(_frame("c", np.full(20, 4.0)), pd.DataFrame({"unique_id": ["c"], "cutoff": [pd.Timestamp("2024-01-20")]}), 7)
+    sc = scales_at(
+        _frame("c", np.full(20, 4.0)),
+        pd.DataFrame({"unique_id": ["c"], "cutoff": [pd.Timestamp("2024-01-20")]}),
+        7,
+    )
     assert sc["scale_mae"].iloc[0] == pytest.approx(4.0)  # falls back to mean |y|
 
 
@@ -123,9 +127,13 @@ def test_short_series_error_or_fallback():
 
 def test_bad_frames_refused():
     with pytest.raises(DataError, match="non-numeric"):
-        validate_long(pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2024-01-01", "2024-01-02"], "y": [1, None]}))
+        validate_long(
+            pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2024-01-01", "2024-01-02"], "y": [1, None]})
+        )
     with pytest.raises(DataError, match="duplicate"):
-        validate_long(pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2024-01-01", "2024-01-01"], "y": [1, 2]}))
+        validate_long(
+            pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2024-01-01", "2024-01-01"], "y": [1, 2]})
+        )
     with pytest.raises(DataError, match="no series"):
         AutoForecaster(_cfg()).fit(pd.DataFrame({"unique_id": [], "ds": [], "y": []}))
 

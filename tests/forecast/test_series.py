@@ -26,9 +26,19 @@ def _sales(rows):
 
 
 def test_gaps_become_zero_demand_from_listing_date():
-    sales = _sales([("a", "2024-01-03", 2, 5.0, True), ("a", "2024-01-06", 1, 6.0, False), ("b", "2024-01-02", 4, None, False)])
+    sales = _sales(
+        [
+            ("a", "2024-01-03", 2, 5.0, True),
+            ("a", "2024-01-06", 1, 6.0, False),
+            ("b", "2024-01-02", 4, None, False),
+        ]
+    )
     items = pd.DataFrame(
-        {"id": ["a", "b"], "category": [["X"], ["Y"]], "created_at": [pd.Timestamp("2024-01-01", tz="UTC"), None]}
+        {
+            "id": ["a", "b"],
+            "category": [["X"], ["Y"]],
+            "created_at": [pd.Timestamp("2024-01-01", tz="UTC"), None],
+        }
     )
     s = build_series(sales, items)
     a = s.items[s.items["unique_id"] == "a"]
@@ -46,7 +56,9 @@ def test_gaps_become_zero_demand_from_listing_date():
 
 def test_sale_before_listing_date_starts_at_the_sale():
     sales = _sales([("a", "2024-01-02", 1, 1.0, False), ("a", "2024-01-04", 1, 1.0, False)])
-    items = pd.DataFrame({"id": ["a"], "category": [[]], "created_at": [pd.Timestamp("2024-01-03", tz="UTC")]})
+    items = pd.DataFrame(
+        {"id": ["a"], "category": [[]], "created_at": [pd.Timestamp("2024-01-03", tz="UTC")]}
+    )
     s = build_series(sales, items)
     assert s.items["y"].tolist() == [1, 0, 1]
 
@@ -133,18 +145,27 @@ def test_series_from_fake_store_uses_sales_then_orders():
     assert series_from_store(empty).items.empty
 
 
-@pytest.mark.skipif(importlib.util.find_spec("shopmind.store.sql") is None, reason="shopmind.store.sql not built yet")
+@pytest.mark.skipif(
+    importlib.util.find_spec("shopmind.store.sql") is None, reason="shopmind.store.sql not built yet"
+)
 def test_series_from_real_sqlite_store(tmp_path):
     from shopmind.data.schema import Item, SalesPoint
     from shopmind.store import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'shop.db'}")
     try:
-        store.upsert_items([Item(id="a", title="A", category=["Home"], stock=5), Item(id="b", title="B", category=["Garden"])])
+        store.upsert_items(
+            [
+                Item(id="a", title="A", category=["Home"], stock=5),
+                Item(id="b", title="B", category=["Garden"]),
+            ]
+        )
         store.add_sales(
             [
                 SalesPoint(item_id="a", date=pd.Timestamp("2024-01-01").date(), units=2, price=3.0),
-                SalesPoint(item_id="a", date=pd.Timestamp("2024-01-04").date(), units=1, price=3.0, promo=True),
+                SalesPoint(
+                    item_id="a", date=pd.Timestamp("2024-01-04").date(), units=1, price=3.0, promo=True
+                ),
                 SalesPoint(item_id="b", date=pd.Timestamp("2024-01-02").date(), units=5),
             ]
         )

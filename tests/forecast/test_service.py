@@ -19,7 +19,9 @@ CFG = ForecastTrainConfig(horizon=7, n_windows=2, top_n=2, input_size=None, hist
 
 
 def _ctx(store):
-    return SimpleNamespace(store=store, settings=SimpleNamespace(training=SimpleNamespace(threads=1)), progress=lambda m: None)
+    return SimpleNamespace(
+        store=store, settings=SimpleNamespace(training=SimpleNamespace(threads=1)), progress=lambda m: None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +36,17 @@ def trained(tmp_path_factory):
 
 
 def test_train_writes_transparent_artifacts(trained):
-    store, out, info = trained
+    _, out, info = trained
     assert NAME == "forecast"
     assert info["n_items"] == 3 and info["n_top"] == 2 and info["n_tail"] == 1
     names = {p.name for p in out.iterdir()}
-    assert {"forecasts.parquet", "history.parquet", "choice.parquet", "calibration.json", "manifest.json"} <= names
+    assert {
+        "forecasts.parquet",
+        "history.parquet",
+        "choice.parquet",
+        "calibration.json",
+        "manifest.json",
+    } <= names
     assert not any(p.suffix in (".pkl", ".pickle", ".joblib") for p in out.iterdir())
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["config"]["horizon"] == 7
@@ -86,7 +94,7 @@ def test_inventory_list_sorted_by_risk(trained):
     store, out, _ = trained
     svc = ForecastService.load(out, store)
     rows = svc.inventory(service_level=0.9, lead_time_days=7)
-    assert [r["item_id"] for r in rows][0] == "weekly"  # 3 in stock for ~30/week
+    assert rows[0]["item_id"] == "weekly"  # 3 in stock for ~30/week
     by = {r["item_id"]: r for r in rows}
     assert by["steady"]["status"] == "overstock"  # 500 units at 4/day = 125 days
     assert by["steady"]["days_of_cover"] == pytest.approx(125.0, rel=0.05)
@@ -116,7 +124,9 @@ def test_unknown_ids_and_bad_horizon(trained):
 
 
 def test_empty_store_trains_nothing_and_load_says_so(tmp_path):
-    store = FakeStore(sales=pd.DataFrame(columns=["item_id", "date", "units"]), items=pd.DataFrame({"id": []}))
+    store = FakeStore(
+        sales=pd.DataFrame(columns=["item_id", "date", "units"]), items=pd.DataFrame({"id": []})
+    )
     info = train(_ctx(store), tmp_path / NAME, CFG)
     assert info["n_items"] == 0
     with pytest.raises(ArtifactError, match="no series"):

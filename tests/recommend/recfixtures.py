@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
-
-from shopmind.data.dataset import Dataset
 
 N_USERS, GROUP = 12, 5
 DAY = 86_400

@@ -68,7 +68,9 @@ def test_user_pearson_vectorised_equals_direct_loops() -> None:
     ds = ratings_dataset(table)
     lam, min_overlap = 5.0, 2
     m = make_algorithm(
-        "user_knn", {"k": 20, "candidates": 20, "shrinkage": lam, "min_overlap": min_overlap, "min_sim": -2}, RT
+        "user_knn",
+        {"k": 20, "candidates": 20, "shrinkage": lam, "min_overlap": min_overlap, "min_sim": -2},
+        RT,
     ).fit(ds)
     dense = ds.ratings().toarray().astype(np.float64)
     for u in range(ds.n_users):
@@ -158,7 +160,12 @@ def test_sar_jaccard_against_hand_counts() -> None:
 def test_sar_time_decay_halves_affinity_per_half_life() -> None:
     day = 86_400
     df = pd.DataFrame(
-        {"user_id": ["u", "u", "v"], "item_id": ["a", "b", "a"], "rating": [4.0, 4.0, 2.0], "timestamp": [0, 30 * day, 30 * day]}
+        {
+            "user_id": ["u", "u", "v"],
+            "item_id": ["a", "b", "a"],
+            "rating": [4.0, 4.0, 2.0],
+            "timestamp": [0, 30 * day, 30 * day],
+        }
     )
     m = make_algorithm("sar", {"time_decay_days": 30}, RT).fit(Dataset.from_frame(df))
     aff = m.affinity.toarray()

@@ -11,12 +11,11 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from recfixtures import GROUP, N_USERS, group_items, missing_item
 
 from shopmind.errors import NotFittedError, UnknownIdError
 from shopmind.recommend import ALGORITHMS, NEURAL, get_algorithm, register
 from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime
-
-from recfixtures import GROUP, N_USERS, group_items, missing_item
 
 FAST: dict[str, dict] = {
     "ease": {"l2": 1.0},
@@ -59,9 +58,18 @@ def name(request) -> str:
 
 
 def test_registry_lists_every_family() -> None:
-    assert {"popularity", "trending", "user_knn", "item_knn", "sar", "ease", "als", "bpr", "content", "hybrid"} <= set(
-        ALGORITHMS
-    )
+    assert {
+        "popularity",
+        "trending",
+        "user_knn",
+        "item_knn",
+        "sar",
+        "ease",
+        "als",
+        "bpr",
+        "content",
+        "hybrid",
+    } <= set(ALGORITHMS)
 
 
 def test_construction_and_registration(name: str) -> None:
@@ -111,7 +119,9 @@ def test_save_load_gives_equal_scores(name: str, fitted, block_dataset, tmp_path
     np.testing.assert_allclose(loaded.score_users(users), model.score_users(users), rtol=1e-6, atol=1e-9)
     if model.supports_fold_in:
         rows = block_dataset.matrix()[:3]
-        np.testing.assert_allclose(loaded.score_history(rows), model.score_history(rows), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            loaded.score_history(rows), model.score_history(rows), rtol=1e-5, atol=1e-7
+        )
 
 
 def test_batch_equals_single(name: str, fitted, block_dataset) -> None:

@@ -47,7 +47,9 @@ def test_candidates_and_boosts() -> None:
     allowed, _ = build_candidates(RecFilters(exclude_ids=("d", "zzz")), cat, index)
     assert not allowed[3] and allowed[:3].all()
     _, boost = build_candidates(
-        RecFilters(boosts={"c": 2.0}, brand_boosts={"ACME": 3.0}, category_boosts={"Home > Kitchen": 5.0}), cat, index
+        RecFilters(boosts={"c": 2.0}, brand_boosts={"ACME": 3.0}, category_boosts={"Home > Kitchen": 5.0}),
+        cat,
+        index,
     )
     np.testing.assert_allclose(boost, [15.0, 3.0, 10.0, 1.0])
     np.testing.assert_allclose(apply_boost(np.array([2.0, -2.0]), np.array([2.0, 2.0])), [4.0, -1.0])

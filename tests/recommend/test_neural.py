@@ -8,15 +8,15 @@ import pytest
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ArtifactError, NotFittedError
+from shopmind.evaluate.harness import rank
 from shopmind.evaluate.metrics import per_user_metrics
 from shopmind.evaluate.protocols import loo_from_sequences
-from shopmind.evaluate.harness import rank
 from shopmind.recommend.base import Runtime, top_k
 
 pytest.importorskip("torch")
 
-from shopmind.recommend.neural import NeuMF, sample_negatives  # noqa: E402
-from shopmind.recommend.sequential import SASRec, pad_sequences  # noqa: E402
+from shopmind.recommend.neural import NeuMF, sample_negatives
+from shopmind.recommend.sequential import SASRec, pad_sequences
 
 RT = Runtime(seed=3, threads=1)
 
@@ -40,13 +40,17 @@ def two_taste_groups(seed: int = 0):
 
 def heldout_precision(ds: Dataset, test: dict[str, set[str]], scores: np.ndarray, users: np.ndarray) -> float:
     idx, _ = top_k(scores, 2, ds.seen[users])
-    hits = [len({ds.items.id(i) for i in row} & test[ds.users.id(u)]) for u, row in zip(users, idx, strict=True)]
+    hits = [
+        len({ds.items.id(i) for i in row} & test[ds.users.id(u)]) for u, row in zip(users, idx, strict=True)
+    ]
     return float(np.mean(hits) / 2)
 
 
 def test_neumf_beats_popularity_on_planted_groups(tmp_path):
     ds, test = two_taste_groups()
-    model = NeuMF({"factors": 8, "mlp_layers": (16, 8), "epochs": 30, "batch_size": 256, "lr": 0.01}, RT).fit(ds)
+    model = NeuMF({"factors": 8, "mlp_layers": (16, 8), "epochs": 30, "batch_size": 256, "lr": 0.01}, RT).fit(
+        ds
+    )
     minority = np.array([ds.users.index_of(f"u{u}") for u in range(30, 40)])
     pop = np.tile(ds.item_counts().astype(float), (len(minority), 1))
     p_model = heldout_precision(ds, test, model.score_users(minority), minority)
@@ -97,7 +101,15 @@ def chain_sequences(n_users: int = 240, n_items: int = 20, length: int = 8, seed
 def test_sasrec_learns_next_item_and_folds_in(tmp_path):
     users, seqs = chain_sequences()
     split = loo_from_sequences(users, seqs, phase="test")
-    cfg = {"hidden": 16, "blocks": 1, "max_len": 8, "epochs": 25, "batch_size": 32, "lr": 0.01, "dropout": 0.1}
+    cfg = {
+        "hidden": 16,
+        "blocks": 1,
+        "max_len": 8,
+        "epochs": 25,
+        "batch_size": 32,
+        "lr": 0.01,
+        "dropout": 0.1,
+    }
     results = {}
     for loss in ("sampled_ce", "bce", "ce"):
         model = SASRec({**cfg, "loss": loss, "negatives": 8}, RT).fit(split.train)
@@ -116,11 +128,15 @@ def test_sasrec_learns_next_item_and_folds_in(tmp_path):
     # save/load equality
     model.save(tmp_path / "sasrec")
     loaded = SASRec.load(tmp_path / "sasrec", RT)
-    np.testing.assert_allclose(loaded.score_sequences([idx]), model.score_sequences([idx]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.score_sequences([idx]), model.score_sequences([idx]), rtol=1e-5, atol=1e-5
+    )
     u = split.users[:5]
     np.testing.assert_allclose(loaded.score_users(u), model.score_users(u), rtol=1e-5, atol=1e-5)
     batch = model.score_users(u)
-    np.testing.assert_allclose(np.vstack([model.score_users(u[j : j + 1]) for j in range(5)]), batch, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        np.vstack([model.score_users(u[j : j + 1]) for j in range(5)]), batch, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_pad_sequences():

@@ -194,7 +194,15 @@ def test_concurrent_observe_and_recommend(service) -> None:
         try:
             for k in range(20):
                 service.observe(
-                    [Event(id=f"t{n}-{k}", user_id=f"w{n}", item_id=f"i{k % 5}", type="view", timestamp=_ts(k))]
+                    [
+                        Event(
+                            id=f"t{n}-{k}",
+                            user_id=f"w{n}",
+                            item_id=f"i{k % 5}",
+                            type="view",
+                            timestamp=_ts(k),
+                        )
+                    ]
                 )
                 service.recommend(f"w{n}", k=2)
         except BaseException as exc:  # pragma: no cover - surfaced below

@@ -13,9 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
-from apishop import LiveServer, trained_engine  # noqa: E402
+from apishop import LiveServer, trained_engine
 
-from shopmind.api import create_app  # noqa: E402
+from shopmind.api import create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -28,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -90,8 +89,3 @@ def page(browser: Any, live_shop: dict[str, Any]) -> Iterator[Any]:
     pg.problems = problems
     yield pg
     context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import shot
+from webshop import shot
 
 
 def expected_problems(page: Any) -> list[str]:

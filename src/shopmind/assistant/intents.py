@@ -58,6 +58,7 @@ class IntentConfig(BaseModel):
     max_in_scope_loss: float = Field(default=0.03, ge=0.0, lt=1.0)
     refit: bool = True
     max_iter: int = Field(default=2000, ge=10)
+    class_weight: Literal["balanced"] | None = None
     encoder: str | None = Field(default=None, description="shopmind.embeddings spec; None = packaged MiniLM")
     seed: int = 42
 
@@ -87,7 +88,9 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def _fit_logreg(x: Any, y: np.ndarray, n_classes: int, c: float, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+def _fit_logreg(
+    x: Any, y: np.ndarray, n_classes: int, c: float, max_iter: int, class_weight: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial L2 logistic regression; returns ``(W [n_classes, d], b [n_classes])``.
 
     Classes absent from ``y`` (possible in a calibration split of a few-shot set) get a row of
@@ -98,7 +101,7 @@ def _fit_logreg(x: Any, y: np.ndarray, n_classes: int, c: float, max_iter: int) 
     present = np.unique(y)
     if len(present) < 2:
         raise DataError("intent training needs at least two intents", value=len(present), expected=">= 2")
-    clf = LogisticRegression(C=c, max_iter=max_iter, solver="lbfgs")
+    clf = LogisticRegression(C=c, max_iter=max_iter, solver="lbfgs", class_weight=class_weight)
     clf.fit(x, y)
     d = x.shape[1]
     w = np.zeros((n_classes, d), dtype=np.float32)
@@ -150,7 +153,9 @@ class _TfidfModel:
         return x * np.float32(1 / np.sqrt(2))
 
     def fit(self, x: sp.csr_matrix, y: np.ndarray, n_classes: int) -> None:
-        self.w, self.b = _fit_logreg(x, y, n_classes, self.cfg.c_tfidf, self.cfg.max_iter)
+        self.w, self.b = _fit_logreg(
+            x, y, n_classes, self.cfg.c_tfidf, self.cfg.max_iter, self.cfg.class_weight
+        )
 
     def proba(self, x: sp.csr_matrix) -> np.ndarray:
         if self.w is None or self.b is None:
@@ -194,7 +199,9 @@ class _EmbeddingModel:
         return self.encoder.encode(list(texts))
 
     def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int) -> None:
-        self.w, self.b = _fit_logreg(x, y, n_classes, self.cfg.c_embedding, self.cfg.max_iter)
+        self.w, self.b = _fit_logreg(
+            x, y, n_classes, self.cfg.c_embedding, self.cfg.max_iter, self.cfg.class_weight
+        )
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         if self.w is None or self.b is None:

@@ -62,7 +62,7 @@ def _root(
     logging.basicConfig(
         level=level, handlers=[RichHandler(console=err_console, show_path=False)], format="%(message)s"
     )
-    for noisy in ("jieba", "httpx", "urllib3", "sentence_transformers", "numba"):
+    for noisy in ("jieba", "httpx", "urllib3", "sentence_transformers", "numba", "bm25s", "statsforecast"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -26,12 +26,20 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         category: str | None = typer.Option(None, "--category", "-c", help="Category (top-level name)"),
         horizon: int | None = typer.Option(None, "--horizon", "-h", help="Days ahead (≤ trained horizon)"),
         inventory: bool = typer.Option(False, "--inventory", help="Inventory advice for every forecast item"),
-        service_level: float = typer.Option(0.95, "--service-level", help="Cycle service level for safety stock"),
+        service_level: float = typer.Option(
+            0.95, "--service-level", help="Cycle service level for safety stock"
+        ),
         lead_time: float = typer.Option(7.0, "--lead-time", help="Supplier lead time in days"),
-        review_period: float = typer.Option(0.0, "--review-period", help="Days between orders (0 = continuous)"),
-        status: str | None = typer.Option(None, "--status", help="stockout_risk | overstock | ok | unknown_stock"),
+        review_period: float = typer.Option(
+            0.0, "--review-period", help="Days between orders (0 = continuous)"
+        ),
+        status: str | None = typer.Option(
+            None, "--status", help="stockout_risk | overstock | ok | unknown_stock"
+        ),
         limit: int = typer.Option(20, "--limit", help="Rows of inventory advice to show"),
-        live: bool = typer.Option(False, "--live", help="Fit from the store now instead of loading artifacts"),
+        live: bool = typer.Option(
+            False, "--live", help="Fit from the store now instead of loading artifacts"
+        ),
         n_jobs: int = typer.Option(1, "--n-jobs", help="Processes for --live fitting"),
         json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON"),
     ) -> None:
@@ -51,7 +59,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 run = ArtifactStore(s.artifacts_dir).current()
                 if run is None or not (run.path / NAME).is_dir():
                     raise ArtifactError(
-                        "no trained forecasts", value=str(s.artifacts_dir), expected="run `shopmind train` or use --live"
+                        "no trained forecasts",
+                        value=str(s.artifacts_dir),
+                        expected="run `shopmind train` or use --live",
                     )
                 svc = ForecastService.load(run.path / NAME, store)
             if inventory:
@@ -62,8 +72,19 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     status=status,
                     limit=limit,
                 )
-                t = Table(title=f"Inventory advice (service level {service_level:.0%}, lead time {lead_time:g} d)")
-                for col in ("item", "status", "stock", "cover (d)", "mean/day", "safety", "reorder pt", "order"):
+                t = Table(
+                    title=f"Inventory advice (service level {service_level:.0%}, lead time {lead_time:g} d)"
+                )
+                for col in (
+                    "item",
+                    "status",
+                    "stock",
+                    "cover (d)",
+                    "mean/day",
+                    "safety",
+                    "reorder pt",
+                    "order",
+                ):
                     t.add_column(col, justify="left" if col in ("item", "status") else "right")
                 colour = {"stockout_risk": "red", "overstock": "yellow", "ok": "green"}
                 for r in rows:
@@ -82,7 +103,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 write_json(json_out, {"inventory": rows})
                 return
             out = svc.forecast(
-                item_id=item, category=category, horizon=horizon, service_level=service_level, lead_time_days=lead_time
+                item_id=item,
+                category=category,
+                horizon=horizon,
+                service_level=service_level,
+                lead_time_days=lead_time,
             )
             head = f"{out['level']} {out['id']}: model {out['model']}"
             if out.get("demand_class"):
@@ -111,15 +136,22 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     def evaluate_forecast(
         dataset: str = typer.Option(..., "--dataset", help="walmart | aus-retail | us-retail | synthetic"),
         data_dir: Path | None = typer.Option(
-            None, "--data-dir", help="Shared datasets folder (or the dataset's own folder; a generated shop for synthetic)"
+            None,
+            "--data-dir",
+            help="Shared datasets folder (or the dataset's own folder; a generated shop for synthetic)",
         ),
         horizon: int | None = typer.Option(None, "--horizon", help="Periods ahead (default per dataset)"),
         windows: int = typer.Option(2, "--windows", help="Rolling-origin windows used to choose models"),
         test_windows: int = typer.Option(2, "--test-windows", help="Rolling-origin test windows"),
         n_series: int | None = typer.Option(None, "--n-series", help="Only the first N series (quick runs)"),
-        input_size: int | None = typer.Option(None, "--input-size", help="Fit on at most this many latest periods"),
+        input_size: int | None = typer.Option(
+            None, "--input-size", help="Fit on at most this many latest periods"
+        ),
         model: list[str] = typer.Option(
-            [], "--model", "-m", help="Smooth-demand candidates (repeatable; default Naive SeasonalNaive AutoETS AutoTheta Combo)"
+            [],
+            "--model",
+            "-m",
+            help="Smooth-demand candidates (repeatable; default Naive SeasonalNaive AutoETS AutoTheta Combo)",
         ),
         n_jobs: int = typer.Option(1, "--n-jobs", help="Processes for statsforecast"),
         json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON"),
@@ -143,13 +175,30 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             f"{windows} selection + {test_windows} test windows"
         )
         res = backtest(df, cfg, n_test=test_windows, n_jobs=n_jobs)
-        t = Table(title=f"Rolling-origin backtest: {dataset} ({res.info['n_series']} series, {res.seconds:.0f}s)")
-        cols = ("model", "MASE", "vs SNaive", "RMSSE", "sMAPE", "bias", "cov 80", "cov 95", "model cov 80/95", "series")
+        t = Table(
+            title=f"Rolling-origin backtest: {dataset} ({res.info['n_series']} series, {res.seconds:.0f}s)"
+        )
+        cols = (
+            "model",
+            "MASE",
+            "vs SNaive",
+            "RMSSE",
+            "sMAPE",
+            "bias",
+            "cov 80",
+            "cov 95",
+            "model cov 80/95",
+            "series",
+        )
         for c in cols:
             t.add_column(c, justify="left" if c == "model" else "right")
         for r in res.rows:
             m = r["metrics"]
-            mc = "—" if m["model_coverage_80"] is None else f"{m['model_coverage_80']:.2f}/{m['model_coverage_95']:.2f}"
+            mc = (
+                "—"
+                if m["model_coverage_80"] is None
+                else f"{m['model_coverage_80']:.2f}/{m['model_coverage_95']:.2f}"
+            )
             t.add_row(
                 r["name"],
                 _fmt(m["mase"], 3),

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from shopmind.cli.common import console, err_console, open_configured_store, settings
+from shopmind.cli.common import console, err_console, open_configured_store, settings, write_json
 
 
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
@@ -101,10 +101,9 @@ def demo(
         reports = ingest_directory(store, data_dir)
         for report in reports:
             console.print(report.summary())
-        report = quality_report(store)
-        s.reports_dir.mkdir(parents=True, exist_ok=True)
-        (s.reports_dir / "quality.json").write_text(__import__("json").dumps(report, indent=2, default=str))
-        render_quality(report, console)
+        quality = quality_report(store)
+        write_json(s.reports_dir / "quality.json", quality)
+        render_quality(quality, console)
 
         console.rule("3/4 train")
         _train(s, store, None)

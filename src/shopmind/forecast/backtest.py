@@ -111,7 +111,9 @@ def backtest(
         )
     # Demand classes from the data before the first test origin only.
     last = df.groupby("unique_id")["ds"].transform("max")
-    first_test_cut = last - pd.tseries.frequencies.to_offset(cfg.freq) * (cfg.horizon + (n_test - 1) * cfg.step)
+    first_test_cut = last - pd.tseries.frequencies.to_offset(cfg.freq) * (
+        cfg.horizon + (n_test - 1) * cfg.step
+    )
     classes = classify_demand(df[df["ds"] <= first_test_cut])
     cv = cross_validate(df, classes, cfg, n_windows=total, n_jobs=n_jobs, model_intervals=True)
     forecaster = AutoForecaster(cfg, n_jobs=n_jobs)
@@ -149,9 +151,9 @@ def backtest(
         conf = conf.rename(columns={"yhat": "mean"})
         conf = conf.assign(model_for_cal=np.where(conf["model"] == AUTO, None, conf["model"]))
         if (conf["model"] == AUTO).any():
-            conf.loc[conf["model"] == AUTO, "model_for_cal"] = conf.loc[conf["model"] == AUTO, "unique_id"].map(
-                chosen.set_index("unique_id")["model"]
-            )
+            conf.loc[conf["model"] == AUTO, "model_for_cal"] = conf.loc[
+                conf["model"] == AUTO, "unique_id"
+            ].map(chosen.set_index("unique_id")["model"])
         nonneg = cfg.nonnegative if cfg.nonnegative is not None else bool((df["y"] >= 0).all())
         conf_iv = apply_intervals(
             conf.assign(model=conf["model_for_cal"]), cal, cfg, nonnegative=False
@@ -185,10 +187,14 @@ def backtest(
             "bias": float(ps["bias"].mean()),
         }
         for lv in cfg.levels:
-            metrics[f"coverage_{lv}"] = float(np.nanmean(p[f"cov-{lv}"])) if p[f"cov-{lv}"].notna().any() else None
+            metrics[f"coverage_{lv}"] = (
+                float(np.nanmean(p[f"cov-{lv}"])) if p[f"cov-{lv}"].notna().any() else None
+            )
             mc = p[f"mcov-{lv}"]
             metrics[f"model_coverage_{lv}"] = float(np.nanmean(mc)) if mc.notna().any() else None
-        metrics["mase_vs_seasonal_naive"] = float(metrics["mase"] / snaive) if snaive and np.isfinite(snaive) else None
+        metrics["mase_vs_seasonal_naive"] = (
+            float(metrics["mase"] / snaive) if snaive and np.isfinite(snaive) else None
+        )
         metrics["n_series"] = len(ps)
         rows.append({"name": name, "metrics": metrics})
     ch = pd.concat(choices, ignore_index=True)
@@ -220,7 +226,9 @@ BENCHMARKS: dict[str, dict[str, Any]] = {
 """Benchmark datasets: pandas frequency, season length and default horizon of each."""
 
 
-def load_benchmark(name: str, data_dir: Path | None, *, n_series: int | None = None, seed: int = 42) -> pd.DataFrame:
+def load_benchmark(
+    name: str, data_dir: Path | None, *, n_series: int | None = None, seed: int = 42
+) -> pd.DataFrame:
     """Long ``unique_id, ds, y`` frame of a benchmark (``data_dir`` = the shared datasets folder).
 
     Uses the ``shopmind.datasets.sales`` loaders when present, else reads the CSVs described in
@@ -242,7 +250,9 @@ def load_benchmark(name: str, data_dir: Path | None, *, n_series: int | None = N
             df = synthetic_demand(n_series=n_series or 200, n_periods=730, seed=seed)
     else:
         if data_dir is None:
-            raise DataError("a --data-dir is needed for this benchmark", value=name, expected="the datasets folder")
+            raise DataError(
+                "a --data-dir is needed for this benchmark", value=name, expected="the datasets folder"
+            )
         folder = Path(data_dir)
         if (folder / BENCHMARKS[name]["folder"]).is_dir():
             folder = folder / BENCHMARKS[name]["folder"]
@@ -262,7 +272,11 @@ def _read_benchmark(name: str, folder: Path) -> pd.DataFrame:
     except ImportError:  # the loaders package is optional here: read the files directly
         loaders = None
     if loaders is not None:
-        fn = {"walmart": "load_walmart_weekly", "aus-retail": "load_aus_retail", "us-retail": "load_us_retail"}[name]
+        fn = {
+            "walmart": "load_walmart_weekly",
+            "aus-retail": "load_aus_retail",
+            "us-retail": "load_us_retail",
+        }[name]
         if hasattr(loaders, fn):
             return getattr(loaders, fn)(folder)
     if name == "walmart":

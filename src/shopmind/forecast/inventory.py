@@ -46,11 +46,15 @@ class InventoryPolicy:
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.service_level < 1.0:
-            raise ConfigError("service level out of range", value=self.service_level, expected="0.5 <= level < 1")
+            raise ConfigError(
+                "service level out of range", value=self.service_level, expected="0.5 <= level < 1"
+            )
         if self.lead_time_days <= 0:
             raise ConfigError("lead time must be positive", value=self.lead_time_days, expected="> 0 days")
         if self.review_period_days < 0:
-            raise ConfigError("review period must be >= 0", value=self.review_period_days, expected=">= 0 days")
+            raise ConfigError(
+                "review period must be >= 0", value=self.review_period_days, expected=">= 0 days"
+            )
         if self.ordering_cost < 0 or self.holding_rate <= 0:
             raise ConfigError(
                 "costs must be positive",
@@ -58,7 +62,9 @@ class InventoryPolicy:
                 expected="ordering_cost >= 0 and holding_rate > 0",
             )
         if self.overstock_days <= 0:
-            raise ConfigError("overstock threshold must be positive", value=self.overstock_days, expected="> 0 days")
+            raise ConfigError(
+                "overstock threshold must be positive", value=self.overstock_days, expected="> 0 days"
+            )
 
 
 def z_value(service_level: float) -> float:

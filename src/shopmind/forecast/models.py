@@ -145,7 +145,9 @@ def make_model(name: str, season_length: int, tsb_alpha: tuple[float, float] = (
         "IMAPA": lambda: sfm.IMAPA(),
     }
     if name not in factories:
-        raise ConfigError("no statsforecast model of that name", value=name, expected=f"one of {sorted(factories)}")
+        raise ConfigError(
+            "no statsforecast model of that name", value=name, expected=f"one of {sorted(factories)}"
+        )
     return factories[name]()
 
 
@@ -200,7 +202,9 @@ def classify_demand(df: pd.DataFrame) -> pd.DataFrame:
     """
     y = df["y"].to_numpy(dtype=float)
     nz = y != 0
-    g = pd.DataFrame({"unique_id": df["unique_id"].to_numpy(), "y": y, "nz": nz, "ynz": np.where(nz, y, np.nan)})
+    g = pd.DataFrame(
+        {"unique_id": df["unique_id"].to_numpy(), "y": y, "nz": nz, "ynz": np.where(nz, y, np.nan)}
+    )
     agg = g.groupby("unique_id", sort=False).agg(
         n=("y", "size"), nonzero=("nz", "sum"), mean=("y", "mean"), mnz=("ynz", "mean"), snz=("ynz", "std")
     )
@@ -221,7 +225,14 @@ def classify_demand(df: pd.DataFrame) -> pd.DataFrame:
         ),
     )
     return pd.DataFrame(
-        {"n": agg["n"], "nonzero": k.astype(int), "adi": adi, "cv2": cv2, "mean": agg["mean"], "demand_class": cls},
+        {
+            "n": agg["n"],
+            "nonzero": k.astype(int),
+            "adi": adi,
+            "cv2": cv2,
+            "mean": agg["mean"],
+            "demand_class": cls,
+        },
         index=agg.index,
     )
 
@@ -403,8 +414,12 @@ def score_windows(cv: pd.DataFrame, scales: pd.DataFrame) -> pd.DataFrame:
         smape = np.where(denom > 0, 200.0 * np.abs(e) / denom, 0.0)
     c = c.assign(ae=np.abs(e), se=e * e, e=e, smape=smape)
     g = c.groupby(["unique_id", "model", "cutoff"], sort=False).agg(
-        mae=("ae", "mean"), mse=("se", "mean"), me=("e", "mean"), smape=("smape", "mean"),
-        scale_mae=("scale_mae", "first"), scale_mse=("scale_mse", "first"),
+        mae=("ae", "mean"),
+        mse=("se", "mean"),
+        me=("e", "mean"),
+        smape=("smape", "mean"),
+        scale_mae=("scale_mae", "first"),
+        scale_mse=("scale_mse", "first"),
     )
     g["mase"] = g["mae"] / g["scale_mae"]
     g["rmsse"] = np.sqrt(g["mse"] / g["scale_mse"])
@@ -470,7 +485,8 @@ class Calibration:
         for row in data["table"]:
             key = (row["group"], row["model"])
             cal.table[key] = {
-                int(lv): (np.asarray(v[0], dtype=float), np.asarray(v[1], dtype=float)) for lv, v in row["q"].items()
+                int(lv): (np.asarray(v[0], dtype=float), np.asarray(v[1], dtype=float))
+                for lv, v in row["q"].items()
             }
             cal.counts[key] = int(row["n"])
         return cal
@@ -628,11 +644,13 @@ class AutoForecaster:
         cfg = self.config
         ch = classes.reset_index().merge(chosen, on="unique_id", how="left")
         default = ch["demand_class"].map(
-            lambda c: "SeasonalNaive"
-            if c in ("smooth", "erratic") and "SeasonalNaive" in cfg.smooth_models
-            else cfg.candidates(c)[0]
-            if c != "zero"
-            else "Zero"
+            lambda c: (
+                "SeasonalNaive"
+                if c in ("smooth", "erratic") and "SeasonalNaive" in cfg.smooth_models
+                else cfg.candidates(c)[0]
+                if c != "zero"
+                else "Zero"
+            )
         )
         ch["selection"] = np.where(ch["model"].isna(), "default", "cv")
         ch["model"] = ch["model"].fillna(default)

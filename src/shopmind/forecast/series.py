@@ -127,7 +127,9 @@ def sales_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
             * pd.to_numeric(o.get("unit_price", np.nan), errors="coerce").to_numpy(dtype=float),
         }
     )
-    g = frame.groupby(["item_id", "date"], as_index=False).agg(units=("units", "sum"), revenue=("revenue", "sum"))
+    g = frame.groupby(["item_id", "date"], as_index=False).agg(
+        units=("units", "sum"), revenue=("revenue", "sum")
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         g["price"] = np.where(g["units"] > 0, g["revenue"] / g["units"], np.nan)
     g["promo"] = False
@@ -142,7 +144,9 @@ def validate_sales(sales: pd.DataFrame) -> pd.DataFrame:
     missing = {"item_id", "date", "units"} - set(sales.columns)
     if missing:
         raise DataError(
-            "sales frame lacks columns", value=sorted(missing), expected="item_id, date, units[, price, promo]"
+            "sales frame lacks columns",
+            value=sorted(missing),
+            expected="item_id, date, units[, price, promo]",
         )
     out = pd.DataFrame(
         {
@@ -152,7 +156,9 @@ def validate_sales(sales: pd.DataFrame) -> pd.DataFrame:
             "price": pd.to_numeric(sales["price"], errors="coerce").to_numpy(dtype=float)
             if "price" in sales.columns
             else np.nan,
-            "promo": sales["promo"].fillna(False).astype(bool).to_numpy() if "promo" in sales.columns else False,
+            "promo": sales["promo"].fillna(False).astype(bool).to_numpy()
+            if "promo" in sales.columns
+            else False,
         }
     )
     units = out["units"].to_numpy()
@@ -259,7 +265,9 @@ def build_series(
         }
     )
     merged = grid.merge(
-        s.rename(columns={"item_id": "unique_id", "date": "ds", "units": "y"}), on=["unique_id", "ds"], how="left"
+        s.rename(columns={"item_id": "unique_id", "date": "ds", "units": "y"}),
+        on=["unique_id", "ds"],
+        how="left",
     )
     merged["y"] = merged["y"].fillna(0.0).astype(float)
     merged["promo"] = merged["promo"].astype("boolean").fillna(False).astype(bool)
@@ -286,15 +294,15 @@ def aggregate_levels(items: pd.DataFrame, category_of: dict[str, str]) -> list[p
     """
     cat = items["unique_id"].map(category_of).fillna(UNCATEGORISED)
     by_cat = (
-        items.assign(unique_id=CATEGORY_PREFIX + cat)
-        .groupby(["unique_id", "ds"], as_index=False)["y"]
-        .sum()
+        items.assign(unique_id=CATEGORY_PREFIX + cat).groupby(["unique_id", "ds"], as_index=False)["y"].sum()
     )
     total = items.groupby("ds", as_index=False)["y"].sum().assign(unique_id=TOTAL_ID)
     return [by_cat, total[["unique_id", "ds", "y"]]]
 
 
-def series_from_store(store: Any, *, freq: Freq = "D", category_level: int = 1, **kwargs: Any) -> DemandSeries:
+def series_from_store(
+    store: Any, *, freq: Freq = "D", category_level: int = 1, **kwargs: Any
+) -> DemandSeries:
     """:func:`build_series` on a store's ``sales_frame()``, ``orders_frame()`` and ``items_frame()``."""
     sales = store.sales_frame()
     items = store.items_frame()

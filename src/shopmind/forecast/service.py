@@ -161,7 +161,9 @@ def train(ctx: Any, out_dir: Path, config: ForecastTrainConfig | None = None) ->
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx.progress("forecast: building demand series")
-    series = series_from_store(ctx.store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level)
+    series = series_from_store(
+        ctx.store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level
+    )
     if series.items.empty:
         log.warning("forecast: the store has no sales or orders; no forecasts trained")
         info = {"n_items": 0, "note": "no sales history", "format_version": FORMAT_VERSION}
@@ -205,7 +207,9 @@ class ForecastService:
         info = load_json(path / "manifest.json")
         if int(info.get("format_version", 0)) != FORMAT_VERSION:
             raise ArtifactError(
-                "forecast artifacts of another format", value=info.get("format_version"), expected=str(FORMAT_VERSION)
+                "forecast artifacts of another format",
+                value=info.get("format_version"),
+                expected=str(FORMAT_VERSION),
             )
         if info.get("n_items", 0) == 0:
             raise ArtifactError(
@@ -224,10 +228,14 @@ class ForecastService:
         return cls(data, store)
 
     @classmethod
-    def live(cls, store: Any, config: ForecastTrainConfig | None = None, *, n_jobs: int = 1) -> ForecastService:
+    def live(
+        cls, store: Any, config: ForecastTrainConfig | None = None, *, n_jobs: int = 1
+    ) -> ForecastService:
         """Fit from the store now (no artifacts): for notebooks and ``shopmind forecast --live``."""
         cfg = config or ForecastTrainConfig()
-        series = series_from_store(store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level)
+        series = series_from_store(
+            store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level
+        )
         return cls(fit_store(series, cfg, n_jobs=n_jobs), store)
 
     # --- queries ------------------------------------------------------------------------------------
@@ -246,10 +254,16 @@ class ForecastService:
                 )
             return item_id
         if category is not None:
-            key = category if category.startswith(CATEGORY_PREFIX) else CATEGORY_PREFIX + category_key(category)
+            key = (
+                category if category.startswith(CATEGORY_PREFIX) else CATEGORY_PREFIX + category_key(category)
+            )
             if key not in self._fc:
-                cats = sorted(k.removeprefix(CATEGORY_PREFIX) for k in self._fc if k.startswith(CATEGORY_PREFIX))
-                raise UnknownIdError(f"no forecast for category {category!r}", value=category, expected=f"one of {cats[:20]}")
+                cats = sorted(
+                    k.removeprefix(CATEGORY_PREFIX) for k in self._fc if k.startswith(CATEGORY_PREFIX)
+                )
+                raise UnknownIdError(
+                    f"no forecast for category {category!r}", value=category, expected=f"one of {cats[:20]}"
+                )
             return key
         return TOTAL_ID
 
@@ -270,7 +284,9 @@ class ForecastService:
         h = self.horizon if horizon is None else int(horizon)
         if not 1 <= h <= self.horizon:
             raise ConfigError(
-                "forecast horizon beyond the trained horizon", value=h, expected=f"1..{self.horizon} (retrain for more)"
+                "forecast horizon beyond the trained horizon",
+                value=h,
+                expected=f"1..{self.horizon} (retrain for more)",
             )
         fc = self._fc[sid].sort_values("step").head(h)
         hist = self._hist.get(sid, pd.DataFrame(columns=["ds", "y"]))
@@ -280,7 +296,10 @@ class ForecastService:
             "level": level,
             "model": str(fc["model"].iloc[0]),
             "horizon": h,
-            "history": [{"ds": str(pd.Timestamp(d).date()), "y": float(y)} for d, y in zip(hist["ds"], hist["y"], strict=True)],
+            "history": [
+                {"ds": str(pd.Timestamp(d).date()), "y": float(y)}
+                for d, y in zip(hist["ds"], hist["y"], strict=True)
+            ],
             "forecast": [
                 {
                     "ds": str(pd.Timestamp(r["ds"]).date()),
@@ -301,7 +320,9 @@ class ForecastService:
             out["selection"] = str(ch["selection"])
             out["cv_mase"] = None if pd.isna(ch["cv_mase"]) else float(ch["cv_mase"])
             advice = self._advise(
-                sid, InventoryPolicy(service_level=service_level, lead_time_days=lead_time_days), self._items()
+                sid,
+                InventoryPolicy(service_level=service_level, lead_time_days=lead_time_days),
+                self._items(),
             )
             out["reorder_point"] = advice["reorder_point"]
             out["inventory"] = advice
@@ -366,7 +387,9 @@ class ForecastService:
         ids = item_ids if item_ids is not None else list(self._choice.index)
         for i in ids:
             if i not in self._choice.index:
-                raise UnknownIdError(f"no forecast for item {i!r}", value=i, expected="an item with sales history")
+                raise UnknownIdError(
+                    f"no forecast for item {i!r}", value=i, expected="an item with sales history"
+                )
         rows = [self._advise(i, policy, items) for i in ids]
         if status is not None:
             rows = [r for r in rows if r["status"] == status]

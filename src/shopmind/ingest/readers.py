@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -149,56 +150,92 @@ def _csv_chunks(path: Path, chunk_rows: int, delimiter: str | None) -> Iterator[
                 location=Location(file=str(path), line=1),
             )
         width = len(header)
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        bad: list[Malformed] = []
+        errors: list[Malformed] = []
+        records = _safe_records(reader, errors)
         index = 0
-        prev_end = reader.line_num
         while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                bad.append(Malformed(prev_end + 1, f"unparseable CSV: {exc}", "a valid CSV record", None))
-                prev_end = reader.line_num
-                continue
-            start = prev_end + 1
-            prev_end = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip() and width > 1):
+            before = reader.line_num
+            n_errors = len(errors)
+            rows = list(itertools.islice(records, chunk_rows))
+            if not rows and len(errors) == n_errors:
+                if index == 0:
+                    yield _chunk_from_rows(0, header, [], np.zeros(0, dtype=np.int64), [])
+                return
+            chunk_errors = errors[n_errors:]
+            lines = _record_lines(rows, before, reader.line_num, chunk_errors)
+            yield _split_chunk(index, header, width, delimiter, rows, lines, chunk_errors)
+            index += 1
+
+
+def _safe_records(reader: Any, errors: list[Malformed]) -> Iterator[list[str]]:
+    """The reader's records; a record the csv module cannot parse becomes a :class:`Malformed`."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(Malformed(reader.line_num, f"unparseable CSV: {exc}", "a valid CSV record", None))
+
+
+def _record_lines(rows: list[list[str]], before: int, after: int, errors: list[Malformed]) -> np.ndarray:
+    """First source line of every record of a chunk.
+
+    The common case, one line per record, is checked with the reader's line counter and needs no
+    per-row work; otherwise each record spans 1 + (newlines inside its quoted fields) lines.
+    """
+    n = len(rows)
+    if after - before == n + len(errors) and not errors:
+        return np.arange(before + 1, before + 1 + n, dtype=np.int64)
+    spans = np.fromiter((1 + sum(f.count("\n") for f in r) for r in rows), dtype=np.int64, count=n)
+    lines = before + 1 + np.cumsum(spans) - spans
+    for err in sorted(e.line for e in errors):  # an unparseable record pushes later records down
+        lines[lines >= err] += 1
+    return lines
+
+
+def _split_chunk(
+    index: int,
+    header: list[str],
+    width: int,
+    delimiter: str,
+    rows: list[list[str]],
+    lines: np.ndarray,
+    errors: list[Malformed],
+) -> RawChunk:
+    bad = list(errors)
+    widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    odd = np.flatnonzero(widths != width)
+    if len(odd):
+        keep = np.ones(len(rows), dtype=bool)
+        for i in odd.tolist():
+            keep[i] = False
+            row = rows[i]
+            if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
-            if len(row) != width:
-                bad.append(
-                    Malformed(
-                        start,
-                        f"row has {len(row)} fields, the header has {width}",
-                        f"{width} fields",
-                        delimiter.join(row),
-                    )
+            bad.append(
+                Malformed(
+                    int(lines[i]), f"row has {len(row)} fields, the header has {width}", f"{width} fields",
+                    delimiter.join(row),
                 )
-                continue
-            rows.append(row)
-            lines.append(start)
-            if len(rows) >= chunk_rows:
-                yield _chunk_from_rows(index, header, rows, lines, bad)
-                index += 1
-                rows, lines, bad = [], [], []
-        if rows or bad or index == 0:
-            yield _chunk_from_rows(index, header, rows, lines, bad)
+            )
+        rows = [rows[i] for i in np.flatnonzero(keep).tolist()]
+        lines = lines[keep]
+    return _chunk_from_rows(index, header, rows, lines, bad)
 
 
 def _chunk_from_rows(
-    index: int, header: list[str], rows: list[list[str]], lines: list[int], bad: list[Malformed]
+    index: int, header: list[str], rows: list[list[str]], lines: np.ndarray, bad: list[Malformed]
 ) -> RawChunk:
-    if rows:
-        columns = list(zip(*rows, strict=True))
-        frame = pd.DataFrame(
-            {h: pd.Series(col, dtype=object) for h, col in zip(header, columns, strict=True)}
-        )
-    else:
-        frame = pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
-    # Empty CSV cells mean "missing", as in every spreadsheet export.
-    frame = frame.where(frame != "", None)
+    data: dict[str, Any] = {}
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    for name, col in zip(header, columns, strict=True):
+        arr = np.empty(len(col), dtype=object)
+        arr[:] = col
+        # Empty CSV cells mean "missing", as in every spreadsheet export.
+        arr[arr == ""] = None
+        data[name] = arr
+    frame = pd.DataFrame(data, columns=header)
     return RawChunk(index, frame, np.asarray(lines, dtype=np.int64), bad)
 
 

@@ -46,6 +46,7 @@ TIME_FIELDS: dict[str, tuple[str, ...]] = {
 }
 JSON_FIELDS = {"attributes", "lines", "category", "tags"}
 ORDER_LINE_FIELDS = ("item_id", "quantity", "unit_price")
+STRING = "string[pyarrow]"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,23 @@ class References:
     item_ids: set[str]
     user_ids: set[str]
     check_users: bool = True
+    _arrays: dict[str, tuple[int, Any]] = field(default_factory=dict, repr=False)
+
+    def _array(self, name: str, ids: set[str]) -> Any:
+        """The id set as an Arrow array, cached while the set's size is unchanged."""
+        import pyarrow as pa
+
+        cached = self._arrays.get(name)
+        if cached is None or cached[0] != len(ids):
+            cached = (len(ids), pa.array(list(ids), type=pa.string()))
+            self._arrays[name] = cached
+        return cached[1]
+
+    def item_array(self) -> Any:
+        return self._array("items", self.item_ids)
+
+    def user_array(self) -> Any:
+        return self._array("users", self.user_ids)
 
 
 class SeenKeys:
@@ -181,6 +199,12 @@ def parse_timestamps(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         return out, present
     if pd.api.types.is_numeric_dtype(col):
         num = col.astype("float64")
+    elif (text := _all_text(col)) is not None:
+        # Only strings (CSV): find unix-second cells with an Arrow regex, parse only those as numbers.
+        numeric = text.str.fullmatch(r"[+-]?\d+(?:\.\d*)?").fillna(False).to_numpy(bool)
+        num = pd.Series(np.nan, index=index, dtype="float64")
+        if numeric.any():
+            num[numeric] = pd.to_numeric(text[numeric].astype(object)).astype("float64")
     else:
         obj = col.astype(object)
         is_dt = obj.map(lambda v: isinstance(v, datetime)).to_numpy(bool)
@@ -201,7 +225,7 @@ def parse_timestamps(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         out.iloc[idx[ok_range]] = vals[ok_range]
     rest = present & ~num_ok & out.isna().to_numpy()
     if rest.any():
-        text = col[rest].astype(str).str.strip()
+        text = _str_col(pd.DataFrame({"t": col[rest]}), "t").fillna("")
         aware = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
         if aware.any():
             parsed = pd.to_datetime(text[aware], utc=True, errors="coerce", format="ISO8601")
@@ -217,18 +241,56 @@ def parse_timestamps(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _str_col(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column as trimmed pandas strings with empty → NA (absent column → all NA)."""
+    # Arrow-backed strings: strip, length, regex and isin run in Arrow's C++ kernels, not per row.
     if name not in frame.columns:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
+        return pd.Series(pd.NA, index=frame.index, dtype=STRING)
     col = frame[name]
     if pd.api.types.is_float_dtype(col):
         # Ids that went through a float column (NaN in Parquet/JSON) print as "12.0": undo that.
         whole = col.notna() & (col == col.round())
-        s = col.astype("string")
-        s[whole] = col[whole].astype("int64").astype("string")
+        s = col.astype(STRING)
+        s[whole] = col[whole].astype("int64").astype(STRING)
+    elif col.dtype == object:
+        s = _object_to_string(col)
     else:
-        s = col.astype("string")
+        s = col.astype(STRING)
     s = s.str.strip()
     return s.mask(s == "")
+
+
+def _isin(s: pd.Series, values: Any) -> np.ndarray:
+    """Membership of Arrow strings in an Arrow value set (pandas' ``isin`` rebuilds the set per call)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.array) if not hasattr(s.array, "_pa_array") else s.array._pa_array
+    return np.asarray(pc.fill_null(pc.is_in(arr, value_set=values), False), dtype=bool)
+
+
+def _all_text(col: pd.Series) -> pd.Series | None:
+    """Trimmed Arrow strings if every non-missing cell of an object column is a str, else None."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=col.index).str.strip()
+
+
+def _object_to_string(col: pd.Series) -> pd.Series:
+    """Object column → Arrow strings; a direct conversion when every cell is a str or missing."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers or nested values among the cells
+        return col.map(_as_text, na_action="ignore").astype(STRING)
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=col.index)
+
+
+def _as_text(value: Any) -> Any:
+    return value if type(value) is str else str(jsonable(value))
 
 
 def _bad_id(s: pd.Series) -> np.ndarray:
@@ -314,11 +376,11 @@ def validate_events(frame: pd.DataFrame, lines: np.ndarray, refs: References, se
     ok = np.ones(n, dtype=bool)
     ok[list(issues)] = False
     item = cols["item_id"]
-    unknown_item = ok & item.notna().to_numpy() & ~item.isin(refs.item_ids).fillna(False).to_numpy(bool)
+    unknown_item = ok & item.notna().to_numpy() & ~_isin(item, refs.item_array())
     add(unknown_item, "item_id", "an item id in the catalogue", "unknown item id")
     if refs.check_users:
         user = cols["user_id"]
-        unknown_user = ok & ~user.isin(refs.user_ids).fillna(False).to_numpy(bool)
+        unknown_user = ok & ~_isin(user, refs.user_array())
         add(unknown_user, "user_id", "a known user id (ingest users first)", "unknown user id")
 
     ok = np.ones(n, dtype=bool)

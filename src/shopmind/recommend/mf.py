@@ -32,6 +32,7 @@ class _Factors(Recommender):
     supports_similar = True
     user_factors: np.ndarray
     item_factors: np.ndarray
+    _item_factors64: np.ndarray | None = None
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
@@ -40,9 +41,11 @@ class _Factors(Recommender):
         return self.user_factors[users].astype(np.float64) @ self._items64().T
 
     def _items64(self) -> np.ndarray:
-        if getattr(self, "_item_factors64", None) is None or len(self._item_factors64) != len(self.item_factors):
-            self._item_factors64 = self.item_factors.astype(np.float64)
-        return self._item_factors64
+        cached = self._item_factors64
+        if cached is None or cached.shape != self.item_factors.shape:
+            cached = self.item_factors.astype(np.float64)
+            self._item_factors64 = cached
+        return cached
 
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         """Cosine of item factors."""

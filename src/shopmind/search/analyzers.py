@@ -190,6 +190,7 @@ class Analyzer:
         self.stem = stem
         self.stop_words = frozenset(ENGLISH_STOP_WORDS if stop_words is None else stop_words)
         self._cache: dict[str, str] = {}
+        self._short: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ latin
     def _stem(self, word: str) -> str:
@@ -210,9 +211,16 @@ class Analyzer:
         raw = _LATIN.findall(text)
         words: list[list[str]] = []
         i = 0
-        while i < len(raw):
+        n = len(raw)
+        stop = self.stop_words
+        while i < n:
             tok = raw[i]
-            nxt = raw[i + 1] if i + 1 < len(raw) else None
+            if tok.isalpha():  # fast path: most tokens are plain words (never start a unit merge)
+                i += 1
+                if tok not in stop and tok != '"':
+                    words.append([self._stem(tok)])
+                continue
+            nxt = raw[i + 1] if i + 1 < n else None
             if _NUM.match(tok) and nxt is not None and nxt in UNITS:
                 words.append([_canonical_number(tok) + UNITS[nxt]])
                 i += 2
@@ -264,6 +272,16 @@ class Analyzer:
         """Index terms of ``text`` in order (with repeats: term frequency matters for BM25)."""
         if not text:
             return []
+        if len(text) <= 48:  # brands, attribute values, categories repeat across a catalogue
+            got = self._short.get(text)
+            if got is None:
+                got = self._analyze(text)
+                if len(self._short) < 100_000:
+                    self._short[text] = got
+            return list(got)
+        return self._analyze(text)
+
+    def _analyze(self, text: str) -> list[str]:
         text = normalize(text)
         out: list[str] = []
         for han, other in _RUNS.findall(text):

@@ -52,7 +52,9 @@ def inventory(
     status: str | None = Query(None, pattern=r"^(stockout_risk|overstock|ok|unknown_stock)$"),
     limit: int = Query(50, ge=1, le=1000),
 ) -> dict[str, Any]:
-    rows = engine.inventory(service_level=service_level, lead_time_days=lead_time_days, status=status, limit=limit)
+    rows = engine.inventory(
+        service_level=service_level, lead_time_days=lead_time_days, status=status, limit=limit
+    )
     return {"items": rows}
 
 

@@ -44,7 +44,7 @@ EVENT_COLUMNS = ("id", "user_id", "item_id", "type", "value", "quantity", "query
 
 # Calibrated on the tiny and demo presets: behaviour events per session (views, searches, clicks,
 # carts, purchases, wishlists, ratings, returns). Used to turn ``n_events`` into a session budget.
-EVENTS_PER_SESSION = 4.35
+EVENTS_PER_SESSION = 4.25
 
 HOUR_PROFILE = np.array(
     [
@@ -141,11 +141,7 @@ def _query(
         q = f"{BRAND_NAMES[brand].lower()} {noun}"
     elif mode < 0.5:
         val = next(
-            (
-                v
-                for k, v in item_attrs.items()
-                if k in {"capacity", "colour", "material", "power"} and v
-            ),
+            (v for k, v in item_attrs.items() if k in {"capacity", "colour", "material", "power"} and v),
             None,
         )
         q = f"{str(val).lower()} {noun}" if val is not None else noun

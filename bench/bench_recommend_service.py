@@ -1,0 +1,130 @@
+"""Benchmark the recommendation service on a store: training time, artifact size, serving latency.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/bench_recommend_service.py --store sqlite:///var/shopmind.db \
+        [--users 300] [--threads 2] [--out bench/results/recommend_service.json]
+
+Trains the ``recommend`` component exactly as ``shopmind train`` does (settings defaults: popularity,
+EASE, item-kNN, ALS, content + hybrid, trending, bought-together) into a temporary directory, loads
+it, then times ``recommend`` (personal path, fold-in path after ``observe``, cold start),
+``similar_items`` and ``bought_together`` for a seeded sample of users/items. Prints a rich table and
+writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from shopmind.config import load_settings
+from shopmind.data.schema import Event
+from shopmind.pipeline import TrainContext
+from shopmind.recommend.service import NAME, RecommendService, train
+from shopmind.store import open_store
+
+
+def _times(fn, args_list) -> dict[str, float]:
+    out = []
+    for args in args_list:
+        t = time.perf_counter()
+        fn(*args)
+        out.append((time.perf_counter() - t) * 1000)
+    a = np.asarray(out)
+    return {
+        "n": len(a),
+        "p50_ms": float(np.median(a)),
+        "p95_ms": float(np.percentile(a, 95)),
+        "mean_ms": float(a.mean()),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--store", required=True)
+    ap.add_argument("--users", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("bench/results/recommend_service.json"))
+    args = ap.parse_args()
+    console = Console()
+    settings = load_settings(env={})
+    settings = settings.model_copy(
+        update={
+            "store_url": args.store,
+            "training": settings.training.model_copy(update={"threads": args.threads}),
+        }
+    )
+    store = open_store(args.store)
+    ctx = TrainContext(store=store, settings=settings)
+    t = time.perf_counter()
+    ds = ctx.dataset
+    load_s = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(tmp) / NAME
+        t = time.perf_counter()
+        info = train(ctx, out_dir)
+        train_s = time.perf_counter() - t
+        size_mb = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file()) / 2**20
+        t = time.perf_counter()
+        service = RecommendService.load(out_dir, store, threads=1)
+        load_service_s = time.perf_counter() - t
+        rng = np.random.default_rng(42)
+        active = np.flatnonzero(np.diff(ds.seen.indptr) > 0)
+        users = [ds.users.id(int(u)) for u in rng.choice(active, min(args.users, len(active)), replace=False)]
+        popular_items = np.argsort(-ds.item_counts())[:200]
+        items = [
+            ds.items.id(int(i))
+            for i in rng.choice(popular_items, min(100, len(popular_items)), replace=False)
+        ]
+        service.recommend(users[0])  # warm caches (transposes, solver objects)
+        rows = {
+            "recommend (personal, hybrid)": _times(service.recommend, [(u,) for u in users]),
+            "recommend (personal, ease)": _times(
+                lambda u: service.recommend(u, algorithm="ease"), [(u,) for u in users]
+            ),
+            "recommend (personal, als)": _times(
+                lambda u: service.recommend(u, algorithm="als"), [(u,) for u in users]
+            ),
+        }
+        now = ds.last_timestamp
+        service.observe(
+            Event(id=f"b{k}", user_id=u, item_id=items[k % len(items)], type="cart", timestamp=now)  # type: ignore[arg-type]
+            for k, u in enumerate(users)
+        )
+        rows["recommend (fold-in after observe, hybrid)"] = _times(service.recommend, [(u,) for u in users])
+        rows["recommend (cold start)"] = _times(service.recommend, [(f"new-{k}",) for k in range(100)])
+        rows["recommend (new visitor + 3-item session)"] = _times(
+            lambda k: service.recommend(f"s-{k}", session_items=items[k : k + 3]), [(k,) for k in range(50)]
+        )
+        rows["similar_items"] = _times(service.similar_items, [(i,) for i in items])
+        rows["bought_together"] = _times(service.bought_together, [(i,) for i in items])
+    result = {
+        "store": args.store,
+        "dataset": repr(ds),
+        "threads": args.threads,
+        "dataset_load_s": round(load_s, 2),
+        "train_s": round(train_s, 2),
+        "service_load_s": round(load_service_s, 2),
+        "artifact_mb": round(size_mb, 1),
+        "hybrid_weights": info["hybrid_weights"],
+        "latency": rows,
+    }
+    table = Table(title=f"recommend service on {ds} — train {train_s:.1f}s, artifacts {size_mb:.0f} MB")
+    table.add_column("operation")
+    for col in ("n", "p50 ms", "p95 ms", "mean ms"):
+        table.add_column(col, justify="right")
+    for name, r in rows.items():
+        table.add_row(name, str(r["n"]), f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}", f"{r['mean_ms']:.2f}")
+    console.print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

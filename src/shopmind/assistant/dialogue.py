@@ -1,0 +1,355 @@
+"""The dialogue manager: one chat turn = understand → fill slots → act → (phrase) → store.
+
+Rasa-style pieces, kept small:
+
+* **Intents** from :class:`~shopmind.assistant.intents.IntentClassifier` (out-of-scope by threshold).
+* **Slots**: ``order_id`` (remembered across turns), a *pending* intent waiting for a slot ("Which
+  order?" → "ORD-1" continues the pending cancel), e-mail verification for anonymous customers.
+* **Two-stage fallback**: the first not-understood / not-covered turn asks to rephrase; the second
+  in a row hands off to a person. Asking for a person hands off at once.
+* **Hand-off** creates a :class:`~shopmind.store.base.Ticket` with the transcript.
+* **State** lives in the store: every user and assistant message is appended
+  (``store.append_message``); the assistant message's ``meta.state`` carries slots and verification,
+  so any server process can continue the conversation. A conversation belongs to the user who
+  started it: continuing someone else's conversation raises :class:`PermissionDenied`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopmind.assistant.intents import OUT_OF_SCOPE, IntentClassifier, IntentPrediction
+from shopmind.assistant.knowledge import Answer, KnowledgeBase
+from shopmind.assistant.text import detect_language
+from shopmind.assistant.tools import (
+    Identity,
+    OrderTools,
+    ProductTools,
+    RecommendTool,
+    ToolResult,
+    extract_emails,
+    extract_order_ids,
+)
+from shopmind.errors import PermissionDenied
+from shopmind.store.base import Ticket
+
+log = logging.getLogger(__name__)
+
+ORDER_INTENTS = {"order_status", "track_order", "cancel_order", "return_request", "refund_status"}
+KNOWLEDGE_INTENTS = {"shipping_info", "return_policy", "payment", "warranty", "account"}
+# words added to the retrieval query when the first try is not confident; the answer is still a
+# verbatim passage, so this only steers *which* page is quoted
+TOPIC_HINTS = {
+    "shipping_info": ("shipping delivery", "配送 运费"),
+    "return_policy": ("returns refund", "退货 退款"),
+    "refund_status": ("refund", "退款"),
+    "payment": ("payment methods", "支付方式"),
+    "warranty": ("warranty", "保修"),
+    "account": ("account password", "账户 密码"),
+}
+
+CANNED = {
+    "greeting": (
+        "Hello! I can help with your orders (status, tracking, cancellations, returns), our shipping, "
+        "returns and payment policies, and questions about products.",
+        "您好！我可以帮您查询订单（状态、物流、取消、退货），解答配送、退货、支付等问题，以及商品咨询。",
+    ),
+    "goodbye": ("Thanks for visiting, goodbye!", "感谢您的光临，再见！"),
+    "thanks": ("You're welcome! Anything else I can help with?", "不客气！还有什么可以帮您？"),
+    "clarify": (
+        "Sorry, I didn't quite get that. Could you rephrase? I can help with orders, tracking, "
+        "cancellations, returns, shipping, payment and product questions.",
+        "抱歉，我没有理解您的意思，可以换个说法吗？我可以帮您处理订单、物流、取消、退货、配送、支付和商品咨询。",
+    ),
+    "ask_order": (
+        "Which order is this about? Please give me the order number.",
+        "请问是哪个订单？请提供订单号。",
+    ),
+    "ask_order_anon": (
+        "Please give me the order number and the e-mail address used for the order so I can verify it.",
+        "请提供订单号以及下单时使用的邮箱地址，以便核实身份。",
+    ),
+    "verify_failed": (
+        "Sorry, I couldn't verify that order with this e-mail address.",
+        "抱歉，无法用该邮箱核实这个订单。",
+    ),
+    "handoff": (
+        "I've passed our conversation to a member of our team (ticket {ticket}). They will get back to you.",
+        "已为您转接人工客服（工单号 {ticket}），工作人员会尽快联系您。",
+    ),
+}
+
+
+def canned(key: str, language: str, **kw: Any) -> str:
+    en, zh = CANNED[key]
+    return (zh if language == "zh" else en).format(**kw)
+
+
+@dataclass
+class ChatReply:
+    """One assistant turn."""
+
+    text: str
+    conversation_id: str
+    intent: str
+    confidence: float
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    tool: str | None = None
+    handoff_ticket_id: str | None = None
+    language: str = "en"
+    grounded: bool = True
+    llm_used: bool = False
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "conversation_id": self.conversation_id,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "citations": self.citations,
+            "tool": self.tool,
+            "handoff_ticket_id": self.handoff_ticket_id,
+            "language": self.language,
+            "grounded": self.grounded,
+            "llm_used": self.llm_used,
+            "took_ms": self.took_ms,
+        }
+
+
+@dataclass
+class _State:
+    order_id: str | None = None
+    pending: str | None = None
+    fallbacks: int = 0
+    verified_orders: list[str] = field(default_factory=list)
+    verify_failures: int = 0
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any] | None) -> _State:
+        raw = (meta or {}).get("state") or {}
+        return cls(
+            order_id=raw.get("order_id"),
+            pending=raw.get("pending"),
+            fallbacks=int(raw.get("fallbacks", 0)),
+            verified_orders=list(raw.get("verified_orders", [])),
+            verify_failures=int(raw.get("verify_failures", 0)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "pending": self.pending,
+            "fallbacks": self.fallbacks,
+            "verified_orders": self.verified_orders,
+            "verify_failures": self.verify_failures,
+        }
+
+
+class Assistant:
+    """Runs chat turns against a store with trained intents and a knowledge base."""
+
+    def __init__(
+        self,
+        store: Any,
+        intents: IntentClassifier,
+        knowledge: KnowledgeBase | None,
+        *,
+        search: Any = None,
+        recommend: Any = None,
+        llm: Any = None,
+    ) -> None:
+        self.store = store
+        self.intents = intents
+        self.knowledge = knowledge
+        self.orders = OrderTools(store)
+        self.products = ProductTools(store, search)
+        self.recs = RecommendTool(store, recommend)
+        self.llm = llm
+
+    # ------------------------------------------------------------------ one turn
+    def chat(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+        language: str | None = None,
+    ) -> ChatReply:
+        started = time.perf_counter()
+        message = (message or "").strip()
+        history: list[dict[str, Any]] = []
+        if conversation_id:
+            history = self.store.conversation(conversation_id)
+            if history and history[0].get("user_id") != user_id:
+                raise PermissionDenied(
+                    "conversation belongs to another user", expected="a conversation you started"
+                )
+        else:
+            conversation_id = uuid.uuid4().hex
+        state = _State.from_meta(next((m.get("meta") for m in reversed(history) if m["role"] == "assistant"), None))
+        lang = language or detect_language(message)
+        identity = Identity(
+            user_id=user_id,
+            verified_orders=set(state.verified_orders) if user_id is None else set(),
+            verify_failures=state.verify_failures,
+        )
+        self.store.append_message(conversation_id, user_id=user_id, role="user", text=message, meta={"language": lang})
+
+        pred = self.intents.predict_one(message) if message else IntentPrediction(OUT_OF_SCOPE, 0.0, False)
+        reply = self._turn(message, pred, state, identity, lang, conversation_id, history)
+        state.verified_orders = sorted(identity.verified_orders)
+        state.verify_failures = identity.verify_failures
+        reply.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        self.store.append_message(
+            conversation_id,
+            user_id=user_id,
+            role="assistant",
+            text=reply.text,
+            meta={
+                "intent": reply.intent,
+                "confidence": reply.confidence,
+                "tool": reply.tool,
+                "citations": reply.citations,
+                "handoff_ticket_id": reply.handoff_ticket_id,
+                "grounded": reply.grounded,
+                "llm_used": reply.llm_used,
+                "state": state.to_dict(),
+            },
+        )
+        return reply
+
+    def _turn(
+        self,
+        message: str,
+        pred: IntentPrediction,
+        state: _State,
+        identity: Identity,
+        lang: str,
+        cid: str,
+        history: list[dict[str, Any]],
+    ) -> ChatReply:
+        intent, conf = pred.intent, pred.confidence
+        order_ids = extract_order_ids(message)
+        emails = extract_emails(message)
+        verify_note = ""
+        if identity.user_id is None and emails and order_ids:
+            ok = any(self.orders.verify(identity, oid, emails[0]) for oid in order_ids[:2])
+            if not ok:
+                verify_note = canned("verify_failed", lang)
+        if order_ids:
+            # prefer an id that names a real order; the reply never reveals which one did
+            state.order_id = next((o for o in order_ids if self.store.get_order(o) is not None), order_ids[0])
+        # a bare slot answer ("ORD-123", an e-mail) continues the intent that asked for it
+        if state.pending and (order_ids or emails) and (intent not in ORDER_INTENTS or conf < 0.6):
+            intent = state.pending
+        reply_kw: dict[str, Any] = {"conversation_id": cid, "intent": intent, "confidence": conf, "language": lang}
+
+        if intent == "human_handoff":
+            return self._handoff(message, "customer asked for a person", history, identity, reply_kw)
+        if intent in CANNED and intent in {"greeting", "goodbye", "thanks"}:
+            state.fallbacks = 0
+            return ChatReply(canned(intent, lang), **reply_kw)
+        if intent in ORDER_INTENTS:
+            state.fallbacks = 0
+            result = self._order_intent(intent, state, identity, lang, message)
+            text = f"{verify_note} {result.text}".strip() if verify_note and not result.ok else result.text
+            state.pending = intent if result.needs in {"order_id", "email"} else None
+            if result.ok or result.needs:
+                return self._finish(ChatReply(text, tool=result.name, **reply_kw), result.facts, None)
+            return self._finish(ChatReply(text, tool=result.name, **reply_kw), result.facts, None)
+        state.pending = None
+        if intent == "product_question":
+            result = self.products.answer(message, lang)
+            if result.ok:
+                state.fallbacks = 0
+                return self._finish(ChatReply(result.text, tool=result.name, **reply_kw), result.facts, None)
+            # not a product we know: maybe the help centre covers it
+        if intent == "recommend":
+            state.fallbacks = 0
+            result = self.recs.recommend(identity, lang)
+            return ChatReply(result.text, tool=result.name, **reply_kw)
+        answer = self._knowledge(message, intent, lang)
+        if answer is not None and answer.grounded:
+            state.fallbacks = 0
+            reply = ChatReply(
+                answer.text, citations=[c.to_dict() for c in answer.citations], tool="knowledge", **reply_kw
+            )
+            return self._finish(reply, None, answer)
+        # two-stage fallback: clarify once, then hand off
+        state.fallbacks += 1
+        if state.fallbacks >= 2:
+            state.fallbacks = 0
+            return self._handoff(message, "assistant could not answer twice", history, identity, reply_kw)
+        text = answer.text if answer is not None and intent in KNOWLEDGE_INTENTS else canned("clarify", lang)
+        return ChatReply(text, grounded=False, **reply_kw)
+
+    # ------------------------------------------------------------------ pieces
+    def _order_intent(
+        self, intent: str, state: _State, identity: Identity, lang: str, message: str
+    ) -> ToolResult:
+        oid = state.order_id
+        if oid is None:
+            if identity.user_id is not None and intent in {"order_status", "track_order", "refund_status"}:
+                return self.orders.list_orders(identity, lang)
+            key = "ask_order" if identity.user_id is not None else "ask_order_anon"
+            return ToolResult(intent, False, canned(key, lang), needs="order_id")
+        if identity.user_id is None and oid not in identity.verified_orders:
+            return self.orders.denied(intent, identity, lang)
+        if intent == "cancel_order":
+            return self.orders.cancel(identity, oid, lang)
+        if intent == "return_request":
+            return self.orders.request_return(identity, oid, lang)
+        return self.orders.order_status(identity, oid, lang)
+
+    def _knowledge(self, message: str, intent: str, lang: str) -> Answer | None:
+        if self.knowledge is None:
+            return None
+        answer = self.knowledge.answer(message, language=lang)
+        if not answer.grounded and intent in TOPIC_HINTS:
+            hint = TOPIC_HINTS[intent][1 if lang == "zh" else 0]
+            retry = self.knowledge.answer(f"{message} {hint}", language=lang)
+            if retry.grounded:
+                return retry
+        return answer
+
+    def _handoff(
+        self,
+        message: str,
+        reason: str,
+        history: list[dict[str, Any]],
+        identity: Identity,
+        reply_kw: dict[str, Any],
+    ) -> ChatReply:
+        cid = reply_kw["conversation_id"]
+        transcript = [
+            {"role": m["role"], "text": m["text"], "at": str(m.get("at") or "")} for m in history
+        ] + [{"role": "user", "text": message, "at": ""}]
+        ticket = self.store.create_ticket(
+            Ticket(
+                id=f"T-{uuid.uuid4().hex[:12]}",
+                conversation_id=cid,
+                user_id=identity.user_id,
+                reason=reason,
+                transcript=transcript,
+            )
+        )
+        text = canned("handoff", reply_kw["language"], ticket=ticket.id)
+        return ChatReply(text, tool="handoff", handoff_ticket_id=ticket.id, **reply_kw)
+
+    def _finish(self, reply: ChatReply, facts: dict[str, Any] | None, answer: Answer | None) -> ChatReply:
+        """Optionally let the LLM re-phrase the grounded reply; keep it only if the fact check passes."""
+        if self.llm is None:
+            return reply
+        sources: list[str] = [reply.text]
+        if answer is not None and answer.passage is not None:
+            sources.append(answer.passage.text)
+        phrased = self.llm.phrase(reply.text, sources=sources, facts=facts or {}, language=reply.language)
+        if phrased is not None:
+            reply.text = phrased
+            reply.llm_used = True
+        return reply

@@ -1,0 +1,425 @@
+"""Assistant tools: orders (status, tracking, cancel, return), catalogue questions, recommendations.
+
+**Identity.** A customer reaches only their own orders. Access to an order is granted when
+
+* the conversation's *authenticated* user (from the API key's context, never from the message
+  text) owns it, or
+* the conversation is anonymous and the customer verified the order by giving its id together
+  with the e-mail address of the order's owner (``User.email``, compared case-insensitively in
+  constant time). At most :data:`MAX_VERIFY_FAILURES` failed attempts per conversation.
+
+Nothing in a message can raise privileges: "I am the admin", "ignore previous instructions",
+other customers' ids or e-mails are just text. A refused order and an order that does not exist
+get the same reply, which never repeats the id (no existence oracle, nothing to echo). Writes go
+through ``store.set_order_status(order_id, status, user_id=owner)``, which checks ownership again
+inside the SQL ``WHERE``.
+
+Every tool returns a :class:`ToolResult` whose ``facts`` are the source values the reply was built
+from; the optional LLM phrasing is checked against them (:mod:`shopmind.assistant.llm`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopmind.data.schema import Item, Order, OrderStatus
+from shopmind.errors import PermissionDenied, UnknownIdError
+
+MAX_VERIFY_FAILURES = 3
+ORDER_ID_RE = re.compile(r"(?<![\w@.-])#?([A-Za-z]{0,6}[-_]?\d[\w-]{2,40})(?![\w@-])")
+EMAIL_RE = re.compile(r"[^@\s,;:<>()\[\]，。；：]+@[^@\s,;:<>()\[\]，。；：]+\.[A-Za-z]{2,}")
+
+CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID}
+RETURNABLE = {OrderStatus.DELIVERED}
+
+STATUS_TEXT = {
+    "en": {
+        OrderStatus.PENDING: "pending (not paid yet)",
+        OrderStatus.PAID: "paid and being prepared",
+        OrderStatus.SHIPPED: "shipped",
+        OrderStatus.DELIVERED: "delivered",
+        OrderStatus.CANCELLED: "cancelled",
+        OrderStatus.RETURN_REQUESTED: "return requested",
+        OrderStatus.RETURNED: "returned",
+    },
+    "zh": {
+        OrderStatus.PENDING: "待付款",
+        OrderStatus.PAID: "已付款，正在备货",
+        OrderStatus.SHIPPED: "已发货",
+        OrderStatus.DELIVERED: "已签收",
+        OrderStatus.CANCELLED: "已取消",
+        OrderStatus.RETURN_REQUESTED: "已申请退货",
+        OrderStatus.RETURNED: "已退货",
+    },
+}
+
+
+@dataclass
+class Identity:
+    """Who is asking: the authenticated user, plus orders verified by e-mail in this conversation."""
+
+    user_id: str | None = None
+    verified_orders: set[str] = field(default_factory=set)
+    verify_failures: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "verified_orders": sorted(self.verified_orders),
+            "verify_failures": self.verify_failures,
+        }
+
+
+@dataclass
+class ToolResult:
+    """A tool's outcome: reply text, the facts it states (for the fact checker) and status flags."""
+
+    name: str
+    ok: bool
+    text: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    needs: str | None = None  # a missing slot the dialogue should ask for ("order_id", "email")
+
+
+def extract_order_ids(text: str) -> list[str]:
+    """Order-id-like tokens (letters, digits, dashes with at least one digit and ≥ 3 characters)."""
+    out = []
+    for m in ORDER_ID_RE.finditer(text):
+        tok = m.group(1).strip("-_")
+        if sum(ch.isdigit() for ch in tok) >= 3 and tok not in out:
+            out.append(tok)
+    return out
+
+
+def extract_emails(text: str) -> list[str]:
+    return [m.group(0).strip(".") for m in EMAIL_RE.finditer(text)]
+
+
+def _same_email(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    return hmac.compare_digest(a.strip().casefold().encode(), b.strip().casefold().encode())
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"{amount:.2f} {currency}"
+
+
+class OrderTools:
+    """Order look-ups and changes, each behind :meth:`authorize`."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    # --- identity -----------------------------------------------------------------------------
+    def authorize(self, identity: Identity, order_id: str) -> Order:
+        """The order if ``identity`` may see it; :class:`PermissionDenied` otherwise (also when unknown)."""
+        order = self.store.get_order(order_id)
+        if order is not None:
+            if identity.user_id is not None and order.user_id == identity.user_id:
+                return order
+            if identity.user_id is None and order.id in identity.verified_orders:
+                return order
+        # one error for "someone else's" and "does not exist": no existence oracle
+        raise PermissionDenied("order not accessible in this conversation", expected="one of your own orders")
+
+    def verify(self, identity: Identity, order_id: str, email: str) -> bool:
+        """Anonymous verification by order id + owner's e-mail; updates ``identity``.
+
+        Authenticated users are never "upgraded" to other customers' orders by e-mail.
+        """
+        if identity.user_id is not None or identity.verify_failures >= MAX_VERIFY_FAILURES:
+            return False
+        order = self.store.get_order(order_id)
+        owner = self.store.get_user(order.user_id) if order is not None else None
+        if order is not None and owner is not None and _same_email(owner.email, email):
+            identity.verified_orders.add(order.id)
+            return True
+        identity.verify_failures += 1
+        return False
+
+    # --- tools --------------------------------------------------------------------------------
+    def list_orders(self, identity: Identity, language: str = "en", limit: int = 5) -> ToolResult:
+        if identity.user_id is None:
+            orders = [o for o in (self.store.get_order(i) for i in sorted(identity.verified_orders)) if o]
+        else:
+            orders = self.store.orders_for_user(identity.user_id)[:limit]
+        if not orders:
+            text = "我没有找到您的订单。" if language == "zh" else "I couldn't find any orders on your account."
+            return ToolResult("list_orders", False, text, needs="order_id")
+        lines = [self._status_line(o, language) for o in orders]
+        head = "您最近的订单：" if language == "zh" else "Your recent orders:"
+        facts = {"orders": [self._facts(o) for o in orders]}
+        return ToolResult("list_orders", True, head + "\n" + "\n".join(lines), facts=facts)
+
+    def order_status(self, identity: Identity, order_id: str, language: str = "en") -> ToolResult:
+        try:
+            order = self.authorize(identity, order_id)
+        except PermissionDenied:
+            return self.denied("order_status", identity, language)
+        return ToolResult(
+            "order_status",
+            True,
+            self._status_line(order, language, detail=True),
+            facts=self._facts(order),
+            data={"order_id": order.id},
+        )
+
+    def cancel(self, identity: Identity, order_id: str, language: str = "en") -> ToolResult:
+        return self._change(identity, order_id, OrderStatus.CANCELLED, CANCELLABLE, "cancel_order", language)
+
+    def request_return(self, identity: Identity, order_id: str, language: str = "en") -> ToolResult:
+        return self._change(
+            identity, order_id, OrderStatus.RETURN_REQUESTED, RETURNABLE, "request_return", language
+        )
+
+    def _change(
+        self,
+        identity: Identity,
+        order_id: str,
+        new: OrderStatus,
+        allowed_from: set[OrderStatus],
+        name: str,
+        language: str,
+    ) -> ToolResult:
+        try:
+            order = self.authorize(identity, order_id)
+        except PermissionDenied:
+            return self.denied(name, identity, language)
+        zh = language == "zh"
+        state = STATUS_TEXT["zh" if zh else "en"][order.status]
+        if order.status not in allowed_from:
+            what = ("取消" if zh else "cancelled") if new is OrderStatus.CANCELLED else ("退货" if zh else "returned")
+            text = (
+                f"订单 {order.id} 当前状态为“{state}”，无法{what}。需要我为您转接人工客服吗？"
+                if zh
+                else f"Order {order.id} is {state}, so it can't be {what} here. "
+                "Would you like me to pass this to a member of our team?"
+            )
+            return ToolResult(name, False, text, facts=self._facts(order), data={"order_id": order.id})
+        # the owner is the order's user (already authorised); the store re-checks it in SQL
+        updated = self.store.set_order_status(order.id, new, user_id=order.user_id)
+        new_state = STATUS_TEXT["zh" if zh else "en"][updated.status]
+        if new is OrderStatus.CANCELLED:
+            text = (
+                f"订单 {updated.id} 已取消，当前状态：{new_state}。"
+                if zh
+                else f"Order {updated.id} has been cancelled. Its status is now: {new_state}."
+            )
+        else:
+            text = (
+                f"已为订单 {updated.id} 提交退货申请，当前状态：{new_state}。"
+                if zh
+                else f"A return has been requested for order {updated.id}. Its status is now: {new_state}."
+            )
+        return ToolResult(name, True, text, facts=self._facts(updated), data={"order_id": updated.id})
+
+    def denied(self, name: str, identity: Identity, language: str) -> ToolResult:
+        zh = language == "zh"
+        if identity.user_id is None:
+            text = (
+                "为了保护您的隐私，请提供订单号以及下单时使用的邮箱地址，以便核实身份。"
+                if zh
+                else "To protect your privacy I need to verify the order first: please give the order number "
+                "together with the e-mail address used for it."
+            )
+            return ToolResult(name, False, text, needs="email")
+        text = (
+            "我在您的账户中找不到这个订单，请核对订单号。"
+            if zh
+            else "I can't find that order on your account. Please check the order number."
+        )
+        return ToolResult(name, False, text, needs="order_id")
+
+    # --- formatting -----------------------------------------------------------------------------
+    def _facts(self, order: Order) -> dict[str, Any]:
+        return {
+            "order_id": order.id,
+            "status": order.status.value,
+            "status_text": [STATUS_TEXT["en"][order.status], STATUS_TEXT["zh"][order.status]],
+            "carrier": order.carrier,
+            "tracking_number": order.tracking_number,
+            "created_at": order.created_at.date().isoformat(),
+            "shipped_at": order.shipped_at.date().isoformat() if order.shipped_at else None,
+            "delivered_at": order.delivered_at.date().isoformat() if order.delivered_at else None,
+            "total": order.total,
+            "currency": order.currency,
+            "items": [line.item_id for line in order.lines],
+            "quantities": [line.quantity for line in order.lines],
+        }
+
+    def _status_line(self, order: Order, language: str, detail: bool = False) -> str:
+        zh = language == "zh"
+        state = STATUS_TEXT["zh" if zh else "en"][order.status]
+        created = order.created_at.date().isoformat()
+        if zh:
+            text = f"订单 {order.id}（{created} 下单，合计 {_money(order.total, order.currency)}）：{state}"
+        else:
+            text = f"Order {order.id} (placed {created}, total {_money(order.total, order.currency)}): {state}"
+        if detail and order.tracking_number:
+            if zh:
+                text += f"，承运商 {order.carrier or '—'}，运单号 {order.tracking_number}"
+            else:
+                text += f", carrier {order.carrier or 'unknown'}, tracking number {order.tracking_number}"
+        if detail and order.delivered_at:
+            day = order.delivered_at.date().isoformat()
+            text += f"，{day} 签收" if zh else f", delivered on {day}"
+        elif detail and order.shipped_at:
+            day = order.shipped_at.date().isoformat()
+            text += f"，{day} 发货" if zh else f", shipped on {day}"
+        return text + ("。" if zh else ".")
+
+
+# --- catalogue questions ------------------------------------------------------------------------
+
+_YES = {"yes", "true", "y", "1", "是", "有", "支持"}
+_NO = {"no", "false", "n", "0", "否", "无", "不支持"}
+
+
+def _attr_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+class ProductTools:
+    """Find the product a question is about and answer from its stored fields only.
+
+    The product is found with the search service when one is given (``search(query, k)`` with
+    ``.hits``) or else with a BM25 title index over the catalogue built on first use. The answer
+    names the attribute that matches the question (``bluetooth: yes``), plus price and stock.
+    """
+
+    def __init__(self, store: Any, search: Any = None) -> None:
+        self.store = store
+        self.search = search
+        self._index: Any = None
+
+    def _title_index(self) -> Any:
+        if self._index is None:
+            from shopmind.search.lexical import LexicalIndex
+
+            frame = self.store.items_frame()
+            docs = [
+                {"id": r.id, "title": r.title, "brand": r.brand or "", "attributes": r.attributes or {}}
+                for r in frame.itertuples()
+            ]
+            if not docs:
+                return None
+            self._index = LexicalIndex.build(docs, fields={"title": 3.0, "brand": 1.0}, id_field="id")
+        return self._index
+
+    def find(self, text: str) -> Item | None:
+        """The catalogue item a message talks about: an item id in the text, else the best title match."""
+        for tok in re.findall(r"[\w-]{3,}", text):
+            if any(ch.isdigit() for ch in tok):
+                item = self.store.get_item(tok)
+                if item is not None:
+                    return item
+        ids: list[str] = []
+        if self.search is not None:
+            try:
+                res = self.search.search(text, k=3, log=False)
+                ids = [h.item_id if hasattr(h, "item_id") else h["item_id"] for h in res.hits]
+            except Exception:  # the search service is optional; fall back to the title index
+                ids = []
+        if not ids:
+            index = self._title_index()
+            if index is None:
+                return None
+            hits = index.search(text, k=1)
+            # require at least two matched words, or all of a one-word query, to avoid wild guesses
+            if hits:
+                groups = index.groups(text)
+                m = index.match(groups)
+                cov = int(m.coverage[index.row_of[hits[0][0]]])
+                if cov >= min(2, len(groups)):
+                    ids = [hits[0][0]]
+        return self.store.get_item(ids[0]) if ids else None
+
+    def answer(self, text: str, language: str = "en") -> ToolResult:
+        zh = language == "zh"
+        item = self.find(text)
+        if item is None:
+            msg = (
+                "抱歉，我没有找到您说的商品，可以告诉我商品名称或编号吗？"
+                if zh
+                else "Sorry, I couldn't find that product. Could you give me its name or item number?"
+            )
+            return ToolResult("product_question", False, msg, needs="product")
+        facts: dict[str, Any] = {"item_id": item.id, "title": item.title}
+        parts: list[str] = []
+        lowered = text.lower()
+        for key, value in item.attributes.items():
+            key_words = {key.lower(), key.lower().replace("_", " ")}
+            value_text = _attr_text(value)
+            if any(k in lowered for k in key_words) or (
+                len(value_text) > 2 and value_text.lower() in lowered
+            ):
+                facts[f"attributes.{key}"] = value
+                parts.append(f"{key.replace('_', ' ')}: {value_text}")
+        if item.price is not None:
+            facts["price"] = item.price
+            facts["currency"] = item.currency
+        facts["stock"] = item.stock
+        price = _money(item.price, item.currency) if item.price is not None else None
+        if zh:
+            text_out = f"{item.title}（{item.id}）"
+            if parts:
+                text_out += "：" + "；".join(parts)
+            if price:
+                text_out += f"。价格 {price}"
+            text_out += "，有货。" if item.in_stock else "，目前缺货。"
+        else:
+            text_out = f"{item.title} ({item.id})"
+            if parts:
+                text_out += ": " + "; ".join(parts)
+            if price:
+                text_out += f". Price {price}"
+            text_out += ", in stock." if item.in_stock else ", currently out of stock."
+        if not parts:
+            listed = ", ".join(f"{k.replace('_', ' ')}: {_attr_text(v)}" for k, v in list(item.attributes.items())[:6])
+            if listed:
+                for k, v in list(item.attributes.items())[:6]:
+                    facts[f"attributes.{k}"] = v
+                text_out += (f" 商品参数：{listed}。" if zh else f" Its listed attributes are {listed}.")
+        return ToolResult("product_question", True, text_out, facts=facts, data={"item_id": item.id})
+
+
+class RecommendTool:
+    """Recommendations in chat through an optional ``RecommendService``."""
+
+    def __init__(self, store: Any, recommend: Any = None) -> None:
+        self.store = store
+        self.service = recommend
+
+    def recommend(self, identity: Identity, language: str = "en", k: int = 3) -> ToolResult:
+        zh = language == "zh"
+        if self.service is None or identity.user_id is None:
+            msg = (
+                "登录后我可以为您推荐商品；您也可以直接告诉我想找什么。"
+                if zh
+                else "Sign in and I can suggest products for you, or tell me what you are looking for."
+            )
+            return ToolResult("recommend", False, msg)
+        try:
+            ranked = self.service.recommend(identity.user_id, k)
+        except (UnknownIdError, Exception):  # the recommender is optional; never fail the chat turn
+            ranked = None
+        items = self.store.get_items(ranked.ids) if ranked is not None and len(ranked) else []
+        if not items:
+            msg = "暂时没有合适的推荐。" if zh else "I don't have suggestions for you right now."
+            return ToolResult("recommend", False, msg)
+        lines = [
+            f"- {it.title}" + (f" ({_money(it.price, it.currency)})" if it.price is not None else "")
+            for it in items
+        ]
+        head = "您可能会喜欢：" if zh else "You might like:"
+        facts = {"items": [{"item_id": it.id, "title": it.title, "price": it.price} for it in items]}
+        return ToolResult("recommend", True, head + "\n" + "\n".join(lines), facts=facts)
