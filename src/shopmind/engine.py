@@ -544,8 +544,18 @@ class Engine:
     def search_analytics(self) -> Any:
         return self._bundle.get("search").analytics()
 
-    def chat(self, message: str, conversation_id: str | None = None, user_id: str | None = None) -> Any:
-        return self._bundle.get("assistant").chat(message, conversation_id, user_id)
+    def chat(
+        self,
+        message: str,
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+        language: str | None = None,
+    ) -> Any:
+        """One assistant turn; ``user_id`` must come from authentication, never from the message."""
+        kwargs: dict[str, Any] = {"conversation_id": conversation_id, "user_id": user_id}
+        if language:
+            kwargs["language"] = language
+        return self._bundle.get("assistant").chat(message, **kwargs)
 
     def describe(self, item_id: str, style: str | None = None, language: str | None = None) -> Any:
         kwargs = {k: v for k, v in {"style": style, "language": language}.items() if v}

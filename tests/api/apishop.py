@@ -118,8 +118,14 @@ def seeded(shop: Shop) -> Shop:
 FAST_TRAINING = {"recommenders": ["popularity", "item_knn"], "threads": 1}
 """Small, fast recommenders for tests (the full default set is exercised by the recommend tests)."""
 
+FAST_COMPONENTS = ["recommend", "search", "forecast"]
+"""What the API tests train: the assistant's intent model takes about a minute per training on 2 cores
+and is trained (and its chat route tested) only in ``test_chat.py``."""
 
-def trained_engine(root: Path, n_items: int = 12, n_users: int = 8) -> tuple[Engine, dict[str, str]]:
+
+def trained_engine(
+    root: Path, n_items: int = 12, n_users: int = 8, components: list[str] | None = None
+) -> tuple[Engine, dict[str, str]]:
     """An engine over a tiny shop written through the store, trained once; returns it and demo keys."""
     from shopmind.data.schema import Event, Item, Order, User
 
@@ -149,7 +155,7 @@ def trained_engine(root: Path, n_items: int = 12, n_users: int = 8) -> tuple[Eng
             for u in range(n_users)
         ]
     )
-    engine.train()
+    engine.train(components or FAST_COMPONENTS)
     return engine, ensure_demo_keys(store)
 
 

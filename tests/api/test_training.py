@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apishop import LiveServer, auth, trained_engine
+from apishop import FAST_COMPONENTS, LiveServer, auth, trained_engine
 from fastapi.testclient import TestClient
 
 from shopmind.api import create_app
@@ -127,9 +127,9 @@ def test_swap_under_concurrent_requests_has_zero_failures(tmp_path: Path) -> Non
             t.start()
         time.sleep(0.3)
         with httpx.Client(base_url=live.url, headers=auth(keys["admin"]), timeout=30) as admin:
-            assert admin.post("/admin/train").status_code == 202
+            assert admin.post("/admin/train", json={"components": FAST_COMPONENTS}).status_code == 202
             # a second request while the first runs is refused, not queued
-            again = admin.post("/admin/train")
+            again = admin.post("/admin/train", json={"components": FAST_COMPONENTS})
             assert again.status_code in (202, 409)
             st = wait_training(admin, {})
             assert st["state"] == "succeeded", st
@@ -152,7 +152,7 @@ def test_failed_training_leaves_serving_untouched(tmp_path: Path) -> None:
     engine.settings = engine.settings.model_copy(update={"training": bad})
     with TestClient(create_app(engine, watch_interval_s=None)) as c:
         h = auth(keys["admin"])
-        assert c.post("/admin/train", headers=h).status_code == 202
+        assert c.post("/admin/train", headers=h, json={"components": FAST_COMPONENTS}).status_code == 202
         st = wait_training(c, h)
         assert st["state"] == "failed" and "teleport" in st["error"]
         assert engine.bundle.run_id == serving
@@ -168,7 +168,7 @@ def test_failed_training_leaves_serving_untouched(tmp_path: Path) -> None:
 def test_versions_activate_and_rollback(tmp_path: Path) -> None:
     engine, keys = trained_engine(tmp_path)
     first = engine.bundle.run_id
-    second = engine.train()
+    second = engine.train(FAST_COMPONENTS)
     with TestClient(create_app(engine, watch_interval_s=None)) as c:
         h = auth(keys["admin"])
         models = c.get("/admin/models", headers=h).json()
@@ -187,7 +187,7 @@ def test_watch_follows_runs_published_elsewhere(tmp_path: Path) -> None:
     engine, _ = trained_engine(tmp_path)
     other = Engine.open(engine.settings)  # a second worker process, in miniature
     try:
-        new = engine.train()
+        new = engine.train(FAST_COMPONENTS)
         assert other.bundle.run_id != new
         assert other.reload_if_changed() and other.bundle.run_id == new
         assert not other.reload_if_changed()

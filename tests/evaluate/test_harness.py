@@ -191,3 +191,35 @@ def test_cli_rejects_bad_arguments(tmp_path):
     assert isinstance(r.exception, ConfigError)
     r = CliRunner().invoke(app, ["evaluate", "recommend", "--dataset", "ml-100k", "--protocol", "msr"])
     assert isinstance(r.exception, ConfigError) and "data-dir" in str(r.exception)
+
+
+def test_cli_shop_temporal(monkeypatch, tmp_path, reference_sar_cls):
+    """The shop's own events (a SQLite store) under the global time split."""
+    import pandas as pd
+
+    from shopmind.cli.common import STATE
+    from shopmind.store import open_store
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for u in range(40):
+        pool = np.arange(10) + (0 if u % 2 else 10)
+        for j, i in enumerate(rng.choice(pool, size=8, replace=False)):
+            rows.append(
+                {"id": f"e{u}-{j}", "user_id": f"u{u}", "item_id": f"i{i}", "type": "rating", "value": 4.0, "timestamp": 1_700_000_000 + j * 86_400 + u}
+            )
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    store = open_store(url)
+    store.add_events_frame(pd.DataFrame(rows))
+    store.close()
+    monkeypatch.setattr(STATE, "store_url", url)
+    monkeypatch.setattr(harness, "get_algorithm", lambda name: reference_sar_cls)
+    out = tmp_path / "shop.json"
+    args = ["evaluate", "recommend", "--dataset", "shop", "--protocol", "temporal", "--test-fraction", "0.25"]
+    result = CliRunner().invoke(make_cli(), [*args, "-a", "sar", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["protocol"] == "temporal"
+    row = payload["rows"][0]
+    assert row["users"] == 40
+    assert row["metrics"]["hr@10"] > 0.9  # the two taste blocks make the held-out days predictable

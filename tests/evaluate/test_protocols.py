@@ -92,6 +92,10 @@ def test_loo_holds_out_last_and_second_to_last(tmp_path):
     # history items are excluded from the ranking per user index
     assert sorted(items.id(i) for i in test.exclude[test.users[0]].indices) == ["a", "b", "c", "d"]
     assert test.info["users_skipped"] == 1
+    assert test.history[0].toarray().sum() == 4  # counts by default
+    decayed = loo_from_sequences(users, seqs, phase="test", history_half_life=1.0)
+    row = decayed.history[0].toarray()[0]
+    assert [row[items.index_of(x)] for x in "abcd"] == pytest.approx([0.125, 0.25, 0.5, 1.0])
     bad = tmp_path / "bad.txt"
     bad.write_text("u1\n")
     with pytest.raises(DataError):

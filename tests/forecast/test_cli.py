@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -15,11 +16,12 @@ from .conftest import shop_frames
 def test_evaluate_forecast_writes_rows_with_seasonal_naive(tmp_path):
     from shopmind.cli import app
 
-    out = tmp_path / "bt.json"
+    out, dump = tmp_path / "bt.json", tmp_path / "scored.csv"
     result = CliRunner().invoke(
         app,
         ["evaluate", "forecast", "--dataset", "synthetic", "--n-series", "4", "--horizon", "7",
-         "--model", "Naive", "--model", "SeasonalNaive", "--test-windows", "1", "--json", str(out)],
+         "--model", "Naive", "--model", "SeasonalNaive", "--test-windows", "1", "--json", str(out),
+         "--dump", str(dump)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
@@ -28,6 +30,18 @@ def test_evaluate_forecast_writes_rows_with_seasonal_naive(tmp_path):
     assert names[0] == "auto" and "SeasonalNaive" in names
     for r in payload["rows"]:
         assert {"mase", "rmsse", "smape", "bias", "coverage_80", "coverage_95"} <= set(r["metrics"])
+    # recompute every model's MASE from the dump with an independent scale computation
+    from shopmind.forecast.backtest import load_benchmark
+
+    hist = load_benchmark("synthetic", None, n_series=4)
+    scored = pd.read_csv(dump, parse_dates=["cutoff", "ds"])
+    mase = {}
+    for (model, uid, cutoff), part in scored.groupby(["model", "unique_id", "cutoff"]):
+        y = hist[(hist["unique_id"] == uid) & (hist["ds"] <= cutoff)]["y"].to_numpy()
+        scale = np.mean(np.abs(y[7:] - y[:-7]))
+        mase.setdefault(model, []).append(np.mean(np.abs(part["y"] - part["mean"])) / scale)
+    for r in payload["rows"]:
+        assert np.mean(mase[r["name"]]) == pytest.approx(r["metrics"]["mase"], rel=1e-9)
 
 
 def test_evaluate_forecast_unknown_dataset():

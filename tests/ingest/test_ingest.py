@@ -347,3 +347,38 @@ def test_parse_timestamps_mixed() -> None:
     assert parsed.iloc[2] == pd.Timestamp("2024-01-01T10:00:00.5Z")  # naive = UTC, not the neighbour's offset
     assert parsed.iloc[3] == parsed.iloc[4] == pd.Timestamp(datetime(2024, 1, 1, tzinfo=UTC))
     assert bad.tolist() == [False, False, False, False, False, False, True]
+
+
+def test_csv_line_numbers_with_multiline_fields(store: SqlStore, tmp_path: Path) -> None:
+    """A quoted description spanning lines shifts later line numbers, as an editor shows them."""
+    path = _write(
+        tmp_path / "items.csv",
+        'id,title,description,price\na,A,"first line\nsecond line",1\n\nb,B,plain,-1\nc,C,"x, y",2,extra\n',
+    )
+    rep = ingest_file(store, "items", path)
+    assert rep.inserted == 1
+    assert [(e.line, e.field) for e in rep.errors] == [(5, "price"), (6, None)]
+    assert store.get_item("a").description == "first line\nsecond line"
+
+
+def test_entry_point_exit_codes(tmp_path: Path) -> None:
+    """The real ``shopmind`` entry point: 0 with rejects, 1 with --strict and rejects, 2 on bad input."""
+    import subprocess
+    import sys
+
+    items = _write(tmp_path / "items.csv", ITEMS_CSV)
+    base = [
+        sys.executable,
+        "-c",
+        "from shopmind.cli import main; main()",
+        "-q",
+        "--store",
+        f"sqlite:///{tmp_path / 'ep.db'}",
+    ]
+
+    def run(*args: str) -> int:
+        return subprocess.run([*base, *args], capture_output=True, text=True, timeout=120).returncode
+
+    assert run("ingest", "items", str(items)) == 0
+    assert run("ingest", "items", str(items), "--strict") == 1
+    assert run("ingest", "nonsense", str(items)) == 2

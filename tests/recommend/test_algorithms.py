@@ -244,3 +244,21 @@ def test_als_fold_in_re_solves_a_training_row_to_the_same_ranking(block_dataset)
     folded, _ = m.recommend_history(x, 2)
     trained, _ = m.recommend_indices(np.arange(block_dataset.n_users), 2, exclude=block_dataset.seen)
     np.testing.assert_array_equal(folded, trained)
+
+
+@pytest.mark.parametrize("name", ["item_knn", "sar", "ease", "als", "content", "hybrid"])
+def test_similarity_block_is_the_contribution_used_for_reasons(name: str, block_dataset) -> None:
+    cfg = {"ease": {"l2": 1.0}, "als": {"factors": 4, "iterations": 20, "regularization": 0.1}}.get(name)
+    if name == "hybrid":
+        cfg = {"components": {"item_knn": {}, "content": {}}}
+    m = make_algorithm(name, cfg, RT).fit(block_dataset)
+    sources, targets = np.array([1, 2, 7]), np.array([0, 3, 5, 9, 10])
+    block = m.similarity_block(sources, targets)
+    assert block.shape == (3, 5)
+    if name in ("item_knn", "sar", "ease"):
+        # one history item with weight 1: its row of the block is exactly its contribution to the scores
+        for a, src in enumerate(sources):
+            row = sp.csr_matrix(([1.0], ([0], [src])), shape=(1, block_dataset.n_items))
+            scores = m.score_history(row)[0, targets]
+            finite = np.isfinite(scores)
+            np.testing.assert_allclose(block[a, finite], scores[finite], atol=1e-6)

@@ -23,7 +23,7 @@ def test_ann_agrees_with_exact_search(tmp_path):
     assert ann._ann is not None and exact._ann is None
     recall = []
     for q in _unit(20, 32, 1):
-        e_rows, e_sims = exact.top(q, 10)
+        e_rows, _ = exact.top(q, 10)
         a_rows, a_sims = ann.top(q, 10)
         recall.append(len(set(e_rows.tolist()) & set(a_rows.tolist())) / 10)
         assert np.all(np.diff(a_sims) <= 1e-6)

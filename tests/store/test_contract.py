@@ -366,3 +366,38 @@ def test_reopen_keeps_data_and_concurrent_writers(store_url: str) -> None:
         assert again.counts()["events"] == 20 and again.counts()["items"] == 3
     finally:
         again.close()
+
+
+def test_sales_bulk_frame(store) -> None:
+    """``add_sales_frame`` (the bulk path ingest uses) counts like ``add_sales``."""
+    frame = pd.DataFrame(
+        {
+            "item_id": ["a", "a", "b", "b"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-01"]),
+            "units": [1.0, 2.0, 3.0, 4.0],
+            "price": [9.5, np.nan, 1.0, 1.0],
+            "promo": [True, False, False, True],
+        }
+    )
+    assert store.add_sales_frame(frame) == WriteResult(inserted=3, duplicates=1)  # b@01-01 twice: last wins
+    again = frame.iloc[:3].copy()
+    again.loc[1, "units"] = 7.0
+    assert store.add_sales_frame(again) == WriteResult(updated=2, duplicates=1)
+    got = store.sales_frame()
+    assert (
+        list(got["units"]) == [1.0, 7.0, 3.0] and pd.isna(got.loc[1, "price"]) and bool(got.loc[0, "promo"])
+    )
+    assert store.add_sales(
+        [SalesPoint(item_id="a", date=date(2024, 1, 1), units=1, price=9.5, promo=True)]
+    ) == WriteResult(duplicates=1)
+
+
+def test_many_processes_open_the_same_new_store(store_url: str) -> None:
+    """Web workers starting together all create tables on a fresh database without failing."""
+    import subprocess
+    import sys
+
+    code = "import sys; from shopmind.store.sql import SqlStore; SqlStore(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, store_url], stderr=subprocess.PIPE) for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors

@@ -38,6 +38,16 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 @pytest.fixture(scope="session")
 def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import shopmind.pipeline
+
+    # The dashboard's "Train now" trains every component; the assistant's intent model alone takes
+    # about a minute on 2 cores, so this session trains without it (its chat is tested in tests/api).
+    patch = pytest.MonkeyPatch()
+    patch.setattr(
+        shopmind.pipeline,
+        "COMPONENTS",
+        tuple(c for c in shopmind.pipeline.COMPONENTS if "assistant" not in c),
+    )
     root = tmp_path_factory.mktemp("webshop")
     engine, keys = trained_engine(root)
     reports = Path(engine.settings.reports_dir)
@@ -58,6 +68,7 @@ def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     with LiveServer(app) as live:
         yield {"url": live.url, "keys": keys, "engine": engine}
     engine.close()
+    patch.undo()
 
 
 @pytest.fixture(scope="session")

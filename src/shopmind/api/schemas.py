@@ -65,6 +65,9 @@ class ChatIn(BaseModel):
         max_length=128,
         description="only honoured for ingest/admin keys; a read key's customer binding wins",
     )
+    language: str | None = Field(
+        default=None, pattern=r"^(en|zh)$", description="reply language; detected when omitted"
+    )
 
 
 class TrainIn(BaseModel):

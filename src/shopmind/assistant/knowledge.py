@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.assistant.text import detect_language
+from shopmind.assistant.text import CJK_RE, detect_language
 from shopmind.data.schema import Document
 from shopmind.errors import ArtifactError, DataError
 
@@ -37,7 +37,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 FILLER_WORDS = (
     "how long when where what which who why can could would should will shall may might please tell "
     "me know want need like help do does did have has get got i my an a the is are about any there "
-    "much many it this that you your yours we our us hello hi thanks thank policy question"
+    "much many it this that you your yours we our us hello hi thanks thank policy question something "
+    "anything thing things stuff item items product products one ones"
 ).split() + "吗 呢 吧 啊 什么 怎么 怎样 如何 多久 多少 多长时间 可以 能 能否 请问 请 你们 你 我 我的 是 的 了 有 有没有 一下 想 要 需要 哪些 哪里 几天 时候".split()
 _PARA_RE = re.compile(r"\n\s*\n+")
 
@@ -129,6 +130,7 @@ class KnowledgeBase:
         self.min_confidence = min_confidence
         analyzer = index.analyzer
         self._terms = [frozenset(analyzer.analyze(f"{p.title} {p.text}")) for p in passages]
+        self._raw = [f"{p.title} {p.text}".lower() for p in passages]
         self._df: dict[str, int] = {}
         for terms in self._terms:
             for t in terms:
@@ -205,14 +207,27 @@ class KnowledgeBase:
             return [0.0] * len(ids)
         n = len(self.passages)
         weights = np.array(
-            [max(np.log1p((n - self._df.get(t, 0) + 0.5) / (self._df.get(t, 0) + 0.5)) for t in g.term_set) for g in groups]
+            [max(np.log1p((n - self._df_of(t) + 0.5) / (self._df_of(t) + 0.5)) for t in g.term_set) for g in groups]
         )
         out = []
         for pid in ids:
-            terms = self._terms[self._row[pid]]
-            hit = np.array([bool(g.term_set & terms) for g in groups])
+            row = self._row[pid]
+            hit = np.array([self._has(row, g.term_set) for g in groups])
             out.append(float(weights[hit].sum() / weights.sum()))
         return out
+
+    def _has(self, row: int, terms: frozenset[str]) -> bool:
+        # Chinese query words may be cut differently from the page ("天" vs the indexed "天内"):
+        # a Han term also matches as a substring of the page text
+        if terms & self._terms[row]:
+            return True
+        raw = self._raw[row]
+        return any(CJK_RE.match(t) and t in raw for t in terms)
+
+    def _df_of(self, term: str) -> int:
+        if CJK_RE.match(term):
+            return sum(term in raw for raw in self._raw)
+        return self._df.get(term, 0)
 
     def _similarities(self, query: str, ids: Sequence[str]) -> list[float | None]:
         if self.vectors is None or detect_language(query) != "en":

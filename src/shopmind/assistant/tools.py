@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopmind.content.descriptions import ZH_KEYS
 from shopmind.data.schema import Item, Order, OrderStatus
 from shopmind.errors import PermissionDenied, UnknownIdError
 
@@ -307,13 +308,25 @@ class ProductTools:
 
             frame = self.store.items_frame()
             docs = [
-                {"id": r.id, "title": r.title, "brand": r.brand or "", "attributes": r.attributes or {}}
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "brand": r.brand or "",
+                    "category": list(r.category)[-1:] if r.category is not None else [],
+                }
                 for r in frame.itertuples()
             ]
             if not docs:
                 return None
-            self._index = LexicalIndex.build(docs, fields={"title": 3.0, "brand": 1.0}, id_field="id")
+            self._index = LexicalIndex.build(
+                docs, fields={"title": 3.0, "brand": 1.0, "category": 1.0}, id_field="id"
+            )
         return self._index
+
+    def warm(self) -> None:
+        """Build the title index now (at load) instead of on the first product question."""
+        if self.search is None:
+            self._title_index()
 
     def find(self, text: str) -> Item | None:
         """The catalogue item a message talks about: an item id in the text, else the best title match."""
@@ -358,6 +371,8 @@ class ProductTools:
         lowered = text.lower()
         for key, value in item.attributes.items():
             key_words = {key.lower(), key.lower().replace("_", " ")}
+            if key.lower() in ZH_KEYS:
+                key_words.add(ZH_KEYS[key.lower()])
             value_text = _attr_text(value)
             if any(k in lowered for k in key_words) or (
                 len(value_text) > 2 and value_text.lower() in lowered

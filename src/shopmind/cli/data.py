@@ -132,7 +132,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         write_json(json_out, report.to_dict())
         if strict and report.rejected:
             err_console.print(f"[bold red]strict:[/] {report.rejected:,} rows rejected")
-            raise typer.Exit(1)
+            raise SystemExit(1)  # not typer.Exit: main() runs click with standalone_mode=False
 
     @app.command("ingest-dir")
     def ingest_dir(
@@ -182,7 +182,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         rejected = sum(r.rejected for r in reports)
         if strict and rejected:
             err_console.print(f"[bold red]strict:[/] {rejected:,} rows rejected")
-            raise typer.Exit(1)
+            raise SystemExit(1)  # not typer.Exit: main() runs click with standalone_mode=False
 
     @app.command("quality")
     def quality(

@@ -32,6 +32,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             None, "--params", help='JSON file {"<algorithm>": {hyper-parameters}} overriding defaults'
         ),
         test_fraction: float = typer.Option(0.2, "--test-fraction", help="temporal: share of time held out"),
+        history_half_life: float | None = typer.Option(
+            None, "--history-half-life", help="loo: weight fold-in history by recency, half-life in items"
+        ),
         threads: int = typer.Option(1, "--threads", help="Threads per model (0 = library default)"),
         json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON"),
         dump: Path | None = typer.Option(
@@ -53,7 +56,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         if not seed_list:
             raise ConfigError("--seeds is empty", value=seeds, expected="e.g. 42 or 42,43,44")
         overrides = json.loads(params.read_text()) if params else {}
-        make_split, name = _split_builder(dataset, proto, data_dir, data_file, k, test_fraction)
+        make_split, name = _split_builder(
+            dataset, proto, data_dir, data_file, k, test_fraction, history_half_life
+        )
         names = list(algorithm) or _available(DEFAULT_ALGORITHMS)
         splits = {s: make_split(s) for s in (seed_list if proto == "msr" else seed_list[:1])}
         rows = []
@@ -82,7 +87,13 @@ def _available(names: tuple[str, ...]) -> list[str]:
 
 
 def _split_builder(
-    dataset: str, protocol: str, data_dir: Path | None, data_file: Path | None, k: int, test_fraction: float
+    dataset: str,
+    protocol: str,
+    data_dir: Path | None,
+    data_file: Path | None,
+    k: int,
+    test_fraction: float,
+    history_half_life: float | None = None,
 ):
     from shopmind.evaluate import protocols as P
 
@@ -97,7 +108,7 @@ def _split_builder(
             raise ConfigError("sequence files are evaluated with --protocol loo", value=protocol)
         if data_file is None:
             raise ConfigError("--data-file is required for sequences", expected="an S3Rec-format file")
-        split = P.loo_protocol(data_file, k=k)
+        split = P.loo_protocol(data_file, k=k, history_half_life=history_half_life)
         return (lambda seed: split), data_file.stem
     if dataset == "shop":
         if protocol != "temporal":

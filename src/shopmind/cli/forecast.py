@@ -155,6 +155,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         ),
         n_jobs: int = typer.Option(1, "--n-jobs", help="Processes for statsforecast"),
         json_out: Path | None = typer.Option(None, "--json", help="Write results as JSON"),
+        dump: Path | None = typer.Option(
+            None,
+            "--dump",
+            help="Write every scored test forecast (CSV: series, origin, date, model, y, mean, bounds)",
+        ),
     ) -> None:
         """Rolling-origin backtest: MASE, RMSSE, sMAPE, bias, 80/95 % coverage per model and the per-series choice."""
         from rich.table import Table
@@ -214,6 +219,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             )
         console.print(t)
         console.print(f"chosen models: {res.info['chosen_models']}")
+        if dump is not None and res.points is not None:
+            dump.parent.mkdir(parents=True, exist_ok=True)
+            cols = [c for c in res.points.columns if not c.startswith(("cov-", "mcov-"))]
+            res.points[cols].to_csv(dump, index=False)
+            err_console.print(f"wrote {dump} ({len(res.points)} scored forecasts)")
         write_json(
             json_out,
             {

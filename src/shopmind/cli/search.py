@@ -34,7 +34,15 @@ def _rich(text: str) -> str:
 
     parts = re.split(r"(<em>.*?</em>)", text)
     return "".join(
-        f"[bold yellow]{escape(p[4:-5])}[/]" if p.startswith("<em>") else escape(p.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&#x27;", "'"))
+        f"[bold yellow]{escape(p[4:-5])}[/]"
+        if p.startswith("<em>")
+        else escape(
+            p.replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", '"')
+            .replace("&#x27;", "'")
+        )
         for p in parts
     )
 
@@ -44,9 +52,14 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     def search_cmd(
         query: str = typer.Argument(..., help="What to search for"),
         filter_: list[str] = typer.Option(
-            [], "--filter", "-f", help="key=value: category=A>B, brand=X, price=10..50, in_stock=true, <attribute>=v"
+            [],
+            "--filter",
+            "-f",
+            help="key=value: category=A>B, brand=X, price=10..50, in_stock=true, <attribute>=v",
         ),
-        sort: str = typer.Option("relevance", "--sort", help="relevance | price | -price | newest | popularity | rating"),
+        sort: str = typer.Option(
+            "relevance", "--sort", help="relevance | price | -price | newest | popularity | rating"
+        ),
         user: str | None = typer.Option(None, "--user", help="Personalise for this user id"),
         mode: str = typer.Option("hybrid", "--mode", help="bm25 | semantic | hybrid | ltr"),
         k: int = typer.Option(10, "--k", help="Results per page"),
@@ -63,11 +76,22 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         s = settings()
         run = ArtifactStore(s.artifacts_dir).current()
         if run is None or not (run.path / "search").is_dir():
-            raise ArtifactError("no trained search index", value=str(s.artifacts_dir), expected="run `shopmind train` first")
+            raise ArtifactError(
+                "no trained search index", value=str(s.artifacts_dir), expected="run `shopmind train` first"
+            )
         store = open_configured_store(s)
         try:
             svc = SearchService.load(run.path / "search", store, settings=s)
-            res = svc.search(query, k=k, offset=offset, filters=_parse_filters(filter_), sort=sort, user_id=user, mode=mode, log=log)
+            res = svc.search(
+                query,
+                k=k,
+                offset=offset,
+                filters=_parse_filters(filter_),
+                sort=sort,
+                user_id=user,
+                mode=mode,
+                log=log,
+            )
         finally:
             store.close()
         title = f"{res.total} results for {query!r} ({res.mode}, {res.took_ms:.1f} ms)"
@@ -91,21 +115,31 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         for name, counts in res.facets.items():
             if name == "attributes":
                 for key, vals in counts.items():
-                    console.print(f"[bold]{key}[/]: " + ", ".join(f"{v} ({n})" for v, n in list(vals.items())[:8]))
+                    console.print(
+                        f"[bold]{key}[/]: " + ", ".join(f"{v} ({n})" for v, n in list(vals.items())[:8])
+                    )
             elif counts:
-                console.print(f"[bold]{name}[/]: " + ", ".join(f"{v} ({n})" for v, n in list(counts.items())[:10]))
+                console.print(
+                    f"[bold]{name}[/]: " + ", ".join(f"{v} ({n})" for v, n in list(counts.items())[:10])
+                )
         write_json(json_out, res.to_dict())
 
     @evaluate_app.command("search")
     def evaluate_search(
         dataset: str | None = typer.Option(None, "--dataset", help="chorus (with --data-dir)"),
-        data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder of the chorus-icecat-search set"),
-        products: Path | None = typer.Option(None, "--products", help="JSONL/CSV: id, title, [description, brand, category, attributes, price]"),
+        data_dir: Path | None = typer.Option(
+            None, "--data-dir", help="Folder of the chorus-icecat-search set"
+        ),
+        products: Path | None = typer.Option(
+            None, "--products", help="JSONL/CSV: id, title, [description, brand, category, attributes, price]"
+        ),
         queries: Path | None = typer.Option(None, "--queries", help="TSV qid<TAB>query"),
         qrels: Path | None = typer.Option(None, "--qrels", help="TREC qrels: qid 0 docid grade"),
         mode: str = typer.Option("all", "--mode", help="bm25 | semantic | hybrid | ltr | all"),
         folds: int = typer.Option(5, "--folds", help="GroupKFold folds for ltr"),
-        encoder: str | None = typer.Option(None, "--encoder", help="Embedding model spec (default packaged MiniLM)"),
+        encoder: str | None = typer.Option(
+            None, "--encoder", help="Embedding model spec (default packaged MiniLM)"
+        ),
         cache_dir: Path | None = typer.Option(
             Path("var/cache/search"), "--cache-dir", help="Reuse product embeddings across runs"
         ),
@@ -123,24 +157,32 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             if dataset.lower() not in ("chorus", "chorus-icecat"):
                 raise ConfigError("unknown dataset", value=dataset, expected="chorus")
             if data_dir is None:
-                raise ConfigError("--dataset chorus needs --data-dir", expected="the chorus-icecat-search folder")
+                raise ConfigError(
+                    "--dataset chorus needs --data-dir", expected="the chorus-icecat-search folder"
+                )
             judged = load_chorus(data_dir)
         else:
             if not (products and queries and qrels):
-                raise ConfigError("give --dataset chorus --data-dir DIR, or all of --products, --queries and --qrels")
-            judged = JudgedSet(products.stem, read_products(products), read_queries(queries), read_qrels(qrels))
+                raise ConfigError(
+                    "give --dataset chorus --data-dir DIR, or all of --products, --queries and --qrels"
+                )
+            judged = JudgedSet(
+                products.stem, read_products(products), read_queries(queries), read_qrels(qrels)
+            )
         modes = list(EVAL_MODES) if mode == "all" else [m.strip() for m in mode.split(",") if m.strip()]
         cfg = SearchConfig(encoder=encoder)
-        err_console.print(f"[dim]{len(judged.products)} products, {len(judged.qrels)} judged queries; modes {modes}[/]")
+        err_console.print(
+            f"[dim]{len(judged.products)} products, {len(judged.qrels)} judged queries; modes {modes}[/]"
+        )
         out = evaluate(judged, modes, config=cfg, cache_dir=cache_dir, folds=folds)
         table = Table(title=f"{out['dataset']}: judged search ({out['n_queries']} queries)")
-        for col in ("mode", "nDCG@10", "baseline nDCG@10", "× baseline", "P@10", "MRR", "zero-result", "seconds"):
+        for col in ("mode", "nDCG@10", "base nDCG", "×base", "P@10", "MRR", "zero", "s"):
             table.add_column(col, justify="left" if col == "mode" else "right")
         base = out["rows"][0]["metrics"]
         for row in out["rows"]:
             m = row["metrics"]
             table.add_row(
-                row["name"] + (" (baseline)" if row["name"] == BASELINE else ""),
+                row["name"] + (" (base)" if row["name"] == BASELINE else ""),
                 f"{m['ndcg@10']:.4f}",
                 f"{base['ndcg@10']:.4f}",
                 f"{m['ndcg@10'] / base['ndcg@10']:.3f}" if base["ndcg@10"] else "—",

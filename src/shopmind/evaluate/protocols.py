@@ -289,12 +289,18 @@ def _activity(train: Dataset, users: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- loo
-def loo_protocol(path: Path, phase: str = "test", k: int = 10, dataset: str | None = None) -> EvalSplit:
+def loo_protocol(
+    path: Path,
+    phase: str = "test",
+    k: int = 10,
+    dataset: str | None = None,
+    history_half_life: float | None = None,
+) -> EvalSplit:
     """Leave-last-out full ranking over an S3Rec sequence file (see module docstring)."""
-    if phase not in ("test", "valid"):
-        raise ConfigError("phase must be 'test' or 'valid'", value=phase)
     user_ids, seqs = read_sequences(path)
-    return loo_from_sequences(user_ids, seqs, phase=phase, k=k, dataset=dataset or Path(path).stem)
+    return loo_from_sequences(
+        user_ids, seqs, phase=phase, k=k, dataset=dataset or Path(path).stem, history_half_life=history_half_life
+    )
 
 
 def loo_from_sequences(
@@ -304,8 +310,18 @@ def loo_from_sequences(
     phase: str = "test",
     k: int = 10,
     dataset: str = "sequences",
+    history_half_life: float | None = None,
 ) -> EvalSplit:
-    """``loo`` split from in-memory sequences (time order, oldest first)."""
+    """``loo`` split from in-memory sequences (time order, oldest first).
+
+    ``history_half_life`` (in items) weights the fold-in history rows by recency,
+    ``w = 0.5^(age / h)`` with ``age`` = 0 for the latest item, so fold-in models (``score_history``)
+    favour what the user did last; ``None`` gives each history item weight 1 (counts).
+    """
+    if phase not in ("test", "valid"):
+        raise ConfigError("phase must be 'test' or 'valid'", value=phase)
+    if history_half_life is not None and history_half_life <= 0:
+        raise ConfigError("history_half_life must be > 0", value=history_half_life)
     # Both phases fit on seq[:-2] (S3Rec): the validation item is never trained on, so tuning is clean.
     rows_u: list[str] = []
     rows_i: list[str] = []
@@ -335,10 +351,17 @@ def loo_from_sequences(
         shape=(len(users), len(all_items)),
     )
     hist_idx = [all_items.index(np.asarray(s, dtype=object)).astype(np.int64) for s in hist_seqs]
-    lengths = np.array([len(h) for h in hist_idx])
+    lengths = np.array([len(h) for h in hist_idx], dtype=np.int64)
+    if history_half_life is None:
+        weights = np.ones(int(lengths.sum()))
+    else:
+        # age of each history item counted from the end of its own sequence (0 = latest)
+        ends = np.repeat(np.cumsum(lengths), lengths)
+        age = ends - 1 - np.arange(int(lengths.sum()))
+        weights = np.power(0.5, age / history_half_life)
     history = sp.csr_matrix(
         (
-            np.ones(int(lengths.sum()), dtype=np.float32),
+            weights.astype(np.float32),
             (np.repeat(np.arange(len(users)), lengths), np.concatenate(hist_idx) if hist_idx else []),
         ),
         shape=(len(users), len(all_items)),
@@ -361,7 +384,9 @@ def loo_from_sequences(
         sequences=hist_idx,
         groups={"activity": _activity(train, users_arr)},
     )
-    split.info.update({"phase": phase, "users_skipped": len(user_ids) - len(users)})
+    split.info.update(
+        {"phase": phase, "users_skipped": len(user_ids) - len(users), "history_half_life": history_half_life}
+    )
     return split
 
 

@@ -55,6 +55,10 @@ class BacktestResult:
     choices: pd.DataFrame
     seconds: float
     info: dict[str, Any] = field(default_factory=dict)
+    points: pd.DataFrame | None = None
+    """Every scored test forecast: ``unique_id, cutoff, ds, step, model, y, mean, lo-L, hi-L`` (conformal)."""
+    cv: pd.DataFrame | None = None
+    """The cross-validation forecasts behind the scores (pass back as ``cv=`` to re-score cheaply)."""
 
     def row(self, name: str) -> dict[str, Any]:
         for r in self.rows:
@@ -75,8 +79,13 @@ def backtest(
     *,
     n_test: int = 2,
     n_jobs: int = 1,
+    cv: pd.DataFrame | None = None,
 ) -> BacktestResult:
-    """Rolling-origin evaluation of every candidate and of the per-series choice (``"auto"``)."""
+    """Rolling-origin evaluation of every candidate and of the per-series choice (``"auto"``).
+
+    ``cv``: the cross-validation frame of an earlier run on the same data and windows (e.g. to
+    compare selection settings without refitting every model).
+    """
     started = time.perf_counter()
     cfg = config
     if "SeasonalNaive" not in cfg.smooth_models or "SeasonalNaive" not in cfg.intermittent_models:
@@ -115,7 +124,8 @@ def backtest(
         cfg.horizon + (n_test - 1) * cfg.step
     )
     classes = classify_demand(df[df["ds"] <= first_test_cut])
-    cv = cross_validate(df, classes, cfg, n_windows=total, n_jobs=n_jobs, model_intervals=True)
+    if cv is None:
+        cv = cross_validate(df, classes, cfg, n_windows=total, n_jobs=n_jobs, model_intervals=True)
     forecaster = AutoForecaster(cfg, n_jobs=n_jobs)
 
     cut_rank = cv[["unique_id", "cutoff"]].drop_duplicates().sort_values(["unique_id", "cutoff"])
@@ -163,6 +173,8 @@ def backtest(
                 conf_iv[f"lo-{lv}"] = np.maximum(conf_iv[f"lo-{lv}"], 0.0)
         pts = conf_iv[["unique_id", "cutoff", "ds", "step", "model", "y", "mean"]].copy()
         for lv in cfg.levels:
+            pts[f"lo-{lv}"] = conf_iv[f"lo-{lv}"].to_numpy()
+            pts[f"hi-{lv}"] = conf_iv[f"hi-{lv}"].to_numpy()
             pts[f"cov-{lv}"] = _coverage(conf_iv, lv)
             pts[f"mcov-{lv}"] = model_pi[lv]
         points.append(pts)
@@ -212,7 +224,7 @@ def backtest(
     }
     seconds = time.perf_counter() - started
     log.info("backtest of %d series in %.1fs", info["n_series"], seconds)
-    return BacktestResult(rows, per_series.reset_index(), ch, seconds, info)
+    return BacktestResult(rows, per_series.reset_index(), ch, seconds, info, pts_all, cv)
 
 
 # --- benchmark data ----------------------------------------------------------------------------------

@@ -96,6 +96,9 @@ class ForecastConfig(BaseModel):
         default="rmsse",
         description="intermittent/lumpy series: absolute error favours an all-zero forecast, squared error the mean rate",
     )
+    pooling: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="shrink per-series CV scores towards the group median"
+    )
     interval_method: Literal["conformal", "model"] = "conformal"
     min_calibration: int = Field(default=50, ge=5)
     min_history: int = Field(default=3, ge=1, description="fewer observations: see on_short")
@@ -322,9 +325,11 @@ def cross_validate(
     if model_intervals is None:
         model_intervals = cfg.interval_method == "model"
     need = cv_min_length(cfg, n_windows)
+    # lengths of the frame being cross-validated (``classes`` may come from a truncated history)
+    long_enough = df.groupby("unique_id", sort=False).size().reindex(classes.index).fillna(0) >= need
     frames = []
     for cls_name in ("smooth", "erratic", "intermittent", "lumpy"):
-        ids = classes.index[(classes["demand_class"] == cls_name) & (classes["n"] >= need)]
+        ids = classes.index[(classes["demand_class"] == cls_name) & long_enough]
         if len(ids) == 0:
             continue
         names = cfg.candidates(cls_name)
@@ -427,10 +432,15 @@ def score_windows(cv: pd.DataFrame, scales: pd.DataFrame) -> pd.DataFrame:
     return g.reset_index()[["unique_id", "model", "cutoff", "mase", "rmsse", "smape", "bias"]]
 
 
-def choose_models(window_scores: pd.DataFrame, order: Sequence[str], metric: str = "mase") -> pd.DataFrame:
+def choose_models(
+    window_scores: pd.DataFrame, order: Sequence[str], metric: str = "mase", pooling: float = 0.0
+) -> pd.DataFrame:
     """Lowest mean ``metric`` over windows per series; ties go to the earlier model in ``order``.
 
-    Returns ``unique_id, model, cv_mase, cv_rmsse, n_windows``.
+    ``pooling`` w ∈ [0, 1] shrinks each series' score towards the model's median score over all
+    series passed in: score = (1 − w)·own + w·median. With few CV windows a per-series choice is
+    noisy; w = 1 picks one model for the whole group. Returns
+    ``unique_id, model, cv_mase, cv_rmsse, n_windows``.
     """
     if window_scores.empty:
         return pd.DataFrame(columns=["unique_id", "model", "cv_mase", "cv_rmsse", "n_windows"])
@@ -440,8 +450,12 @@ def choose_models(window_scores: pd.DataFrame, order: Sequence[str], metric: str
     mean = mean.reset_index()
     rank = {name: i for i, name in enumerate(order)}
     mean["_rank"] = mean["model"].map(rank).fillna(len(rank))
+    score = mean[f"cv_{metric}"]
+    if pooling > 0:
+        median = score.groupby(mean["model"]).transform("median")
+        score = (1 - pooling) * score + pooling * median
     # NaN scores (a model that failed) sort last
-    mean["_key"] = mean[f"cv_{metric}"].fillna(np.inf).round(12)
+    mean["_key"] = score.fillna(np.inf).round(12)
     best = mean.sort_values(["unique_id", "_key", "_rank"], kind="stable").drop_duplicates("unique_id")
     return best[["unique_id", "model", "cv_mase", "cv_rmsse", "n_windows"]].reset_index(drop=True)
 
@@ -602,8 +616,8 @@ class AutoForecaster:
             interm = set(classes.index[classes["demand_class"].isin(["intermittent", "lumpy"])])
             is_int = ws["unique_id"].isin(interm)
             parts = [
-                choose_models(ws[~is_int], order, cfg.selection_metric),
-                choose_models(ws[is_int], order, cfg.intermittent_metric),
+                choose_models(ws[~is_int], order, cfg.selection_metric, cfg.pooling),
+                choose_models(ws[is_int], order, cfg.intermittent_metric, cfg.pooling),
             ]
             chosen = pd.concat([p for p in parts if len(p)], ignore_index=True)
         groups = classes["demand_class"].map(class_group)

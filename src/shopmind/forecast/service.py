@@ -7,7 +7,7 @@ reconciles bottom-up to categories and the total, and writes (no pickle)::
     out_dir/forecasts.parquet   unique_id, level (item|category|total), ds, step, model, mean, lo-80, hi-80, lo-95, hi-95
     out_dir/history.parquet     the last ``history_days`` of every series (unique_id, level, ds, y)
     out_dir/choice.parquet      per item: demand class, ADI, CV², chosen model, CV MASE/RMSSE, σ_e, scale
-    out_dir/calibration.json    conformal error quantiles (items)
+    out_dir/calibration.json    conformal error quantiles per tier (``top``, ``tail``) of the item forecasts
     out_dir/categories.json     item id → category key
     out_dir/manifest.json       config, counts, timings, model counts
 
@@ -88,7 +88,7 @@ class StoreForecast:
     forecasts: pd.DataFrame
     history: pd.DataFrame
     choice: pd.DataFrame
-    calibration: Calibration
+    calibration: dict[str, Calibration]
     category_of: dict[str, str]
     info: dict[str, Any]
 
@@ -112,12 +112,14 @@ def fit_store(
     head_ids = set(ranked.index[: cfg.top_n])
     tail_ids = set(items["unique_id"].unique()) - head_ids
     results: list[ForecastResult] = []
+    calibrations: dict[str, Calibration] = {}
     for ids, fcfg, tag in ((head_ids, cfg.full_config(), "top"), (tail_ids, cfg.tail_config(), "tail")):
         if not ids:
             continue
         r = AutoForecaster(fcfg, n_jobs=n_jobs).fit(items[items["unique_id"].isin(ids)])
         r.choice["tier"] = tag
         results.append(r)
+        calibrations[tag] = r.calibration
         log.info("forecast tier %s: %d items in %.1fs", tag, len(ids), r.seconds)
     merged = ForecastResult(
         forecasts=pd.concat([r.forecasts for r in results], ignore_index=True),
@@ -149,8 +151,7 @@ def fit_store(
         "demand_classes": {str(k): int(v) for k, v in merged.choice["demand_class"].value_counts().items()},
         "seconds": round(time.perf_counter() - started, 3),
     }
-    # the tail's calibration is kept beside the head's: intervals were already applied per tier
-    return StoreForecast(fc, agg_hist, merged.choice, merged.calibration, series.category_of, info)
+    return StoreForecast(fc, agg_hist, merged.choice, calibrations, series.category_of, info)
 
 
 def train(ctx: Any, out_dir: Path, config: ForecastTrainConfig | None = None) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def _write(sf: StoreForecast, out_dir: Path) -> None:
     sf.forecasts.to_parquet(out_dir / "forecasts.parquet", index=False)
     sf.history.to_parquet(out_dir / "history.parquet", index=False)
     sf.choice.to_parquet(out_dir / "choice.parquet", index=False)
-    save_json(out_dir / "calibration.json", sf.calibration.to_json())
+    save_json(out_dir / "calibration.json", {tier: cal.to_json() for tier, cal in sf.calibration.items()})
     save_json(out_dir / "categories.json", sf.category_of)
     save_json(out_dir / "manifest.json", {**sf.info, "format_version": FORMAT_VERSION})
 
@@ -221,7 +222,9 @@ class ForecastService:
             forecasts=pd.read_parquet(path / "forecasts.parquet"),
             history=pd.read_parquet(path / "history.parquet"),
             choice=pd.read_parquet(path / "choice.parquet"),
-            calibration=Calibration.from_json(load_json(path / "calibration.json")),
+            calibration={
+                tier: Calibration.from_json(c) for tier, c in load_json(path / "calibration.json").items()
+            },
             category_of=load_json(path / "categories.json"),
             info=info,
         )

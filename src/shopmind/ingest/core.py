@@ -22,9 +22,10 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ from shopmind.ingest.validate import (
     jsonable,
     prepare_rows,
     validate_events,
+    validate_sales,
 )
 from shopmind.store.base import Store, WriteResult
 
@@ -233,53 +235,29 @@ def ingest_file(
         if kind == "orders":
             # Orders given one row per line must be grouped across the whole file.
             chunks = iter([_concat_chunks(list(chunks))])
-        for chunk in chunks:
-            t0 = time.perf_counter()
-            raw = chunk.frame
-            frame = _apply_mapping(raw, mapping, path, report, first=chunk.index == 0)
-            if kind == "events" and "id" not in frame.columns and len(frame):
-                frame = frame.assign(id=event_ids_for(frame))
-                if chunk.index == 0:
-                    report.notes.append(
-                        "no 'id' column: event ids are content hashes (re-ingest stays idempotent)"
-                    )
-            validated = _validate(kind, frame, chunk.lines, refs, seen, report, first=chunk.index == 0)
-            n_rows = len(raw) + len(chunk.malformed)
-            rejected = _write_rejects(writer, report, chunk, raw, validated)
-            result = _store_chunk(store, kind, validated, report, chunk)
-            _remember_refs(kind, validated, refs)
-            cr = ChunkReport(
-                index=chunk.index,
-                first_line=chunk.first_line,
-                last_line=chunk.last_line,
-                rows=n_rows,
-                inserted=result.inserted,
-                updated=result.updated,
-                duplicates=result.duplicates,
-                rejected=rejected,
-                seconds=round(time.perf_counter() - t0, 3),
-            )
-            report.chunks.append(cr)
-            report.rows += n_rows
-            report.inserted += result.inserted
-            report.updated += result.updated
-            report.duplicates += result.duplicates
-            report.rejected += rejected
-            done_rows += n_rows
-            log.debug(
-                "%s chunk %d (lines %s-%s): %d rows, %d new, %d updated, %d duplicates, %d rejected",
-                kind,
-                chunk.index,
-                cr.first_line,
-                cr.last_line,
-                n_rows,
-                cr.inserted,
-                cr.updated,
-                cr.duplicates,
-                rejected,
-            )
-            if progress is not None:
-                progress(done_rows)
+        # One writer thread: chunk k is written (the database drivers release the GIL) while chunk
+        # k + 1 is read and validated. Writes stay strictly in order, one transaction per chunk.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as pool:
+            pending: _Pending | None = None
+            for chunk in chunks:
+                t0 = time.perf_counter()
+                raw = chunk.frame
+                frame = _apply_mapping(raw, mapping, path, report, first=chunk.index == 0)
+                if kind == "events" and "id" not in frame.columns and len(frame):
+                    frame = frame.assign(id=event_ids_for(frame))
+                    if chunk.index == 0:
+                        report.notes.append(
+                            "no 'id' column: event ids are content hashes (re-ingest stays idempotent)"
+                        )
+                validated = _validate(kind, frame, chunk.lines, refs, seen, report, first=chunk.index == 0)
+                rejected = _write_rejects(writer, report, chunk, raw, validated)
+                _remember_refs(kind, validated, refs)
+                if pending is not None:
+                    done_rows = _finish(pending, report, kind, done_rows, progress)
+                future = pool.submit(_store_chunk, store, kind, validated, report, chunk)
+                pending = _Pending(future, chunk, len(raw) + len(chunk.malformed), rejected, t0)
+            if pending is not None:
+                done_rows = _finish(pending, report, kind, done_rows, progress)
     finally:
         writer.close()
         report.seconds = time.perf_counter() - started
@@ -291,6 +269,56 @@ def ingest_file(
     if strict and report.rejected:
         raise IngestRejected(report)
     return report
+
+
+@dataclass
+class _Pending:
+    future: Future[WriteResult]
+    chunk: RawChunk
+    rows: int
+    rejected: int
+    started: float
+
+
+def _finish(
+    p: _Pending, report: IngestReport, kind: str, done_rows: int, progress: Callable[[int], None] | None
+) -> int:
+    """Wait for a chunk's write (re-raising its error) and add it to the report."""
+    result = p.future.result()
+    chunk = p.chunk
+    cr = ChunkReport(
+        index=chunk.index,
+        first_line=chunk.first_line,
+        last_line=chunk.last_line,
+        rows=p.rows,
+        inserted=result.inserted,
+        updated=result.updated,
+        duplicates=result.duplicates,
+        rejected=p.rejected,
+        seconds=round(time.perf_counter() - p.started, 3),
+    )
+    report.chunks.append(cr)
+    report.rows += p.rows
+    report.inserted += result.inserted
+    report.updated += result.updated
+    report.duplicates += result.duplicates
+    report.rejected += p.rejected
+    log.debug(
+        "%s chunk %d (lines %s-%s): %d rows, %d new, %d updated, %d duplicates, %d rejected",
+        kind,
+        chunk.index,
+        cr.first_line,
+        cr.last_line,
+        p.rows,
+        cr.inserted,
+        cr.updated,
+        cr.duplicates,
+        p.rejected,
+    )
+    done_rows += p.rows
+    if progress is not None:
+        progress(done_rows)
+    return done_rows
 
 
 def _concat_chunks(chunks: list[RawChunk]) -> RawChunk:
@@ -343,6 +371,12 @@ def _validate(
         if first and ignored:
             report.notes.append(f"ignored columns: {', '.join(map(str, ignored))}")
         return validate_events(frame, lines, refs, seen)
+    if kind == "sales":
+        known = {"item_id", "date", "units", "price", "promo"}
+        ignored = [c for c in frame.columns if c not in known]
+        if first and ignored:
+            report.notes.append(f"ignored columns: {', '.join(map(str, ignored))}")
+        return validate_sales(frame, lines, refs, seen)
     return _validate_records(kind, frame, lines, refs, seen, report, first=first)
 
 
@@ -539,6 +573,21 @@ def _store_chunk(store: Store, kind: str, v: Validated, report: IngestReport, ch
         if kind == "events":
             assert v.frame is not None
             return store.add_events_frame(v.frame)
+        if kind == "sales":
+            assert v.frame is not None
+            bulk = getattr(store, "add_sales_frame", None)
+            if bulk is not None:
+                return cast(WriteResult, bulk(v.frame))
+            return store.add_sales(
+                SalesPoint(
+                    item_id=r.item_id,
+                    date=r.date.date(),
+                    units=r.units,
+                    price=None if np.isnan(r.price) else r.price,
+                    promo=bool(r.promo),
+                )
+                for r in v.frame.itertuples(index=False)
+            )
         writers: dict[str, Callable[[list[Any]], WriteResult]] = {
             "items": store.upsert_items,
             "users": store.upsert_users,

@@ -215,7 +215,9 @@ def _split_chunk(
                 continue  # blank line
             bad.append(
                 Malformed(
-                    int(lines[i]), f"row has {len(row)} fields, the header has {width}", f"{width} fields",
+                    int(lines[i]),
+                    f"row has {len(row)} fields, the header has {width}",
+                    f"{width} fields",
                     delimiter.join(row),
                 )
             )

@@ -422,6 +422,90 @@ def validate_events(frame: pd.DataFrame, lines: np.ndarray, refs: References, se
     return Validated(frame=good, good_positions=np.flatnonzero(ok).tolist(), issues=issues)
 
 
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "on"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "off"})
+
+
+def validate_sales(frame: pd.DataFrame, lines: np.ndarray, refs: References, seen: SeenKeys) -> Validated:
+    """Column-wise validation of sales rows (``item_id, date, units, [price], [promo]``).
+
+    Sales histories are long (items × days), so they take the vectorised path like events.
+    """
+    n = len(frame)
+    issues: dict[int, list[Issue]] = {}
+
+    def add(mask: np.ndarray, name: str, expected: str, message: str) -> None:
+        _merge_issues(
+            issues, mask, lines, name, frame[name] if name in frame.columns else None, expected, message
+        )
+
+    item = _str_col(frame, "item_id")
+    add(item.isna().to_numpy(), "item_id", "a value", "item_id is required")
+    add(_bad_id(item), "item_id", ID_EXPECTED, "invalid item_id")
+    if "date" in frame.columns:
+        ts, bad = parse_timestamps(frame["date"])
+        not_midnight = ts.notna().to_numpy() & (ts.dt.normalize() != ts).fillna(False).to_numpy(bool)
+        add(bad | not_midnight, "date", "a date (YYYY-MM-DD)", "invalid date")
+        add(~frame["date"].notna().to_numpy(), "date", "a value", "date is required")
+    else:
+        ts = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+        add(np.ones(n, dtype=bool), "date", "a value", "date is required")
+    units = _numeric(frame, "units")
+    units_given = frame["units"].notna().to_numpy() if "units" in frame.columns else np.zeros(n, bool)
+    u = units.to_numpy(dtype="float64", na_value=np.nan)
+    add(~units_given, "units", "a value", "units is required")
+    add(units_given & ~(np.isfinite(u) & (u >= 0)), "units", "a number >= 0", "invalid units")
+    price = _numeric(frame, "price")
+    price_given = frame["price"].notna().to_numpy() if "price" in frame.columns else np.zeros(n, bool)
+    pr = price.to_numpy(dtype="float64", na_value=np.nan)
+    add(price_given & ~(np.isfinite(pr) & (pr >= 0)), "price", "a number >= 0", "invalid price")
+    promo = np.zeros(n, dtype=bool)
+    if "promo" in frame.columns:
+        col = frame["promo"]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            num = col.astype("float64").to_numpy()
+            bad_promo = col.notna().to_numpy() & ~np.isin(num, [0.0, 1.0])
+            promo = np.nan_to_num(num) == 1.0
+        else:
+            words = _str_col(frame, "promo").str.lower()
+            is_true = words.isin(TRUE_WORDS).fillna(False).to_numpy(bool)
+            is_false = words.isin(FALSE_WORDS).fillna(False).to_numpy(bool)
+            bad_promo = words.notna().to_numpy() & ~(is_true | is_false)
+            promo = is_true
+        add(bad_promo, "promo", "true or false", "invalid promo flag")
+
+    ok = np.ones(n, dtype=bool)
+    ok[list(issues)] = False
+    add(ok & ~_isin(item, refs.item_array()), "item_id", "an item id in the catalogue", "unknown item id")
+    ok[list(issues)] = False
+    day = ts.dt.strftime("%Y-%m-%d").to_numpy(dtype=object, na_value="")
+    keys = (item.fillna("").to_numpy(dtype=object) + "@" + day).astype(object)
+    first = seen.check(keys[ok], lines[ok])
+    idx = np.flatnonzero(ok)
+    for pos, earlier in zip(idx[first >= 0].tolist(), first[first >= 0].tolist(), strict=True):
+        issues.setdefault(pos, []).append(
+            Issue(
+                int(lines[pos]),
+                "item_id+date",
+                keys[pos],
+                "a unique item_id+date",
+                f"duplicate item_id+date in this file (first on line {int(earlier)})",
+            )
+        )
+    ok[idx[first >= 0]] = False
+    seen.add(keys[ok], lines[ok])
+    good = pd.DataFrame(
+        {
+            "item_id": item[ok].astype(object).to_numpy(),
+            "date": ts[ok].dt.tz_convert(None).dt.normalize().to_numpy(),
+            "units": u[ok],
+            "price": pr[ok],
+            "promo": promo[ok],
+        }
+    )
+    return Validated(frame=good, good_positions=np.flatnonzero(ok).tolist(), issues=issues)
+
+
 def _numeric(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype="float64")

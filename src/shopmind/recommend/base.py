@@ -129,6 +129,15 @@ class Recommender(ABC):
         """Item-to-item similarity ``[len(item_idx), n_items]``. Only if ``supports_similar``."""
         raise NotImplementedError(f"{self.name} has no item similarity")
 
+    def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """``[len(sources), len(targets)]``: how much having ``sources[a]`` adds to ``targets[b]``'s score.
+
+        Used for explanations ("because you bought X"); item-item models override it to avoid the
+        dense ``[n, n_items]`` rows of :meth:`similar_scores`.
+        """
+        sims = self.similar_scores(np.asarray(sources, dtype=np.int64))
+        return sims[:, np.asarray(targets, dtype=np.int64)]
+
     def _state(self) -> dict[str, np.ndarray]:
         """Arrays to save; sparse matrices are saved via ``save_sparse`` by subclasses."""
         return {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_TOKEN = re.compile(r"(?u)\b\w\w+\b|\d")
 DEFAULT_FIELDS = ("title", "description", "category", "brand", "attributes")
+_VECTOR_CACHE: dict[str, tuple[pd.DataFrame, Any, list[str]]] = {}
+"""Item vectors of the last catalogue seen (by object identity): datasets that share an item table
+(training subsets) do not re-vectorise it."""
 
 
 def item_documents(table: pd.DataFrame, fields: Iterable[str] = DEFAULT_FIELDS) -> list[str]:
@@ -112,8 +116,18 @@ class ContentBased(Recommender):
     supports_similar = True
 
     def _fit(self, dataset: Dataset) -> None:
-        docs = item_documents(dataset.item_table, self.config.fields)
-        self.vectors = self.vectorise(docs)
+        table = dataset.item_table
+        key = self.config.model_dump_json()
+        hit = _VECTOR_CACHE.get(key)
+        if hit is not None and hit[0] is table:
+            # same catalogue object (e.g. the hybrid's validation fit, then the full fit): reuse
+            self.vectors, self.terms = hit[1], list(hit[2])
+        else:
+            started = time.perf_counter()
+            self.vectors = self.vectorise(item_documents(table, self.config.fields))
+            _VECTOR_CACHE.clear()  # keep one catalogue only
+            _VECTOR_CACHE[key] = (table, self.vectors, list(self.terms))
+            log.info("content: %d item vectors in %.1fs", self.vectors.shape[0], time.perf_counter() - started)
         self.interactions = interaction_matrix(dataset)
 
     def vectorise(self, docs: list[str]) -> sp.csr_matrix | np.ndarray:
@@ -173,6 +187,13 @@ class ContentBased(Recommender):
         out = self.vectors[items] @ self.vectors.T
         sim = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64)
         sim[np.arange(len(items)), items] = 0.0
+        return sim
+
+    def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        out = self.vectors[np.asarray(sources)] @ self.vectors[np.asarray(targets)].T
+        sim = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64)
+        sim[np.asarray(sources)[:, None] == np.asarray(targets)[None, :]] = 0.0
         return sim
 
     def top_terms(self, rows: sp.csr_matrix, item: int, n: int = 3) -> list[str]:

@@ -109,6 +109,22 @@ class EASE(Recommender):
             out[np.ix_(np.flatnonzero(ok), self.active)] = self.weights[pos[ok]]
         return out
 
+    def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """``B[sources, targets]`` (0 for items outside the model)."""
+        self.check_fitted()
+        out = np.zeros((len(sources), len(targets)))
+        ps, oks = self._positions(np.asarray(sources))
+        pt, okt = self._positions(np.asarray(targets))
+        if oks.any() and okt.any():
+            out[np.ix_(np.flatnonzero(oks), np.flatnonzero(okt))] = self.weights[np.ix_(ps[oks], pt[okt])]
+        return out
+
+    def _positions(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(self.active):
+            return np.zeros(len(items), dtype=np.int64), np.zeros(len(items), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.active, items), len(self.active) - 1)
+        return pos, self.active[pos] == items
+
     def _state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights, "active": self.active, **save_sparse("x", self.interactions)}
 

@@ -61,7 +61,7 @@ class Explainer:
         if len(hist) > MAX_HISTORY:
             keep = np.argsort(-w, kind="stable")[:MAX_HISTORY]
             hist, w = hist[keep], w[keep]
-        sims = model.similar_scores(hist)[:, targets]
+        sims = model.similarity_block(hist, np.asarray(targets))
         contrib = w[:, None] * sims
         best = np.argmax(contrib, axis=0)
         out: list[tuple[str, dict[str, Any]] | None] = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,7 +112,9 @@ class Hybrid(Recommender):
             self.weights = self.tune(dataset)
         self.models = {}
         for n in names:
+            started = time.perf_counter()
             self.models[n] = self._make(n).fit(dataset)
+            log.info("hybrid: fitted %s in %.1fs", n, time.perf_counter() - started)
         log.info("hybrid weights: %s", self.weights)
 
     # ---------------------------------------------------------------- tuning
@@ -157,7 +160,9 @@ class Hybrid(Recommender):
         seen = inner.seen[users]
         normed = {}
         for n in names:
+            started = time.perf_counter()
             model = self._make(n).fit(inner)
+            log.info("hybrid tuning: fitted %s on the inner split in %.1fs", n, time.perf_counter() - started)
             normed[n] = normalise(model.score_users(users), self.config.normalization).astype(np.float32)
         t = truth[users]
 

@@ -306,6 +306,11 @@ class ItemKNN(Recommender):
         # column i holds target i's neighbours; its transpose row is "items similar to i"
         return np.asarray(self._similar_t[items].toarray())
 
+    def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """``S[sources, targets]``: the weight of history item ``j`` in target ``i``'s score."""
+        self.check_fitted()
+        return np.asarray(self.similarity_matrix[np.asarray(sources)][:, np.asarray(targets)].toarray())
+
     @property
     def _similar_t(self) -> sp.csr_matrix:
         if getattr(self, "_sim_t", None) is None:
@@ -326,8 +331,9 @@ def item_similarity(
     """Pruned cosine similarity of the columns of ``v`` (users × items), as CSR ``S[j, i]``.
 
     Column ``i`` of the result holds target ``i``'s ``k`` most similar items ``j ≠ i`` with
-    ``sim > min_sim``; shrinkage multiplies by ``n_ij/(n_ij+λ)`` (``n_ij`` = common users).
-    Computed in blocks of target columns so memory stays ``O(n_items · block)``.
+    ``sim > min_sim``; shrinkage multiplies by ``n_ij/(n_ij+λ)`` (``n_ij`` = common users). Computed
+    sparse, in blocks of target columns (``vᵀ v[:, block]``), with the per-column top-k taken on the
+    non-zeros, so memory is bounded by the block's co-occurrences, never ``n_items²``.
     """
     v = sp.csr_matrix(v, dtype=np.float64)
     n_items = v.shape[1]
@@ -342,21 +348,34 @@ def item_similarity(
         b = b.tocsc()
         bt = b.T.tocsr()
     rows_, cols_, vals_ = [], [], []
-    block = max(1, _BLOCK_CELLS // max(n_items, 1))
+    block = 2048
     for start in range(0, n_items, block):
         c = slice(start, min(start + block, n_items))
-        sim = (vt @ vn[:, c]).toarray()  # [n_items, block]
+        sim = sp.csr_matrix(vt @ vn[:, c])  # [n_items, block], sparse
         if need_overlap:
-            overlap = (bt @ b[:, c]).toarray()
-            if shrinkage > 0:
-                sim *= overlap / (overlap + shrinkage)
-            sim[overlap < min_overlap] = 0.0
-        local = np.arange(c.stop - c.start)
-        sim[local + start, local] = -np.inf  # an item is not its own neighbour
-        rr, cc, vv = _top_k_rows(sim.T, k, min_sim)  # per target column
-        rows_.append(cc)
-        cols_.append(rr + start)
-        vals_.append(vv)
+            overlap = sp.csr_matrix(bt @ b[:, c])
+            factor = overlap.copy()
+            factor.data = np.where(
+                overlap.data >= min_overlap,
+                overlap.data / (overlap.data + shrinkage) if shrinkage > 0 else 1.0,
+                0.0,
+            )
+            sim = sp.csr_matrix(sim.multiply(factor))
+        coo = sim.tocoo()
+        j, i, val = coo.row, coo.col, coo.data
+        keep = (val > min_sim) & (j != i + start)  # an item is not its own neighbour
+        j, i, val = j[keep], i[keep], val[keep]
+        # per target column: order by (column, -similarity, neighbour) and keep the first k. One
+        # stable argsort of column·4 + (1 − sim) (|sim| ≤ 1) is several times faster than lexsort.
+        pre = np.lexsort((j, i)) if not sim.has_sorted_indices else np.arange(len(j))
+        j, i, val = j[pre], i[pre], val[pre]
+        order = np.argsort(i * 4.0 + (1.0 - np.clip(val, -1.0, 1.0)), kind="stable")
+        j, i, val = j[order], i[order], val[order]
+        first = np.searchsorted(i, i, side="left")
+        top = (np.arange(len(i)) - first) < k
+        rows_.append(j[top])
+        cols_.append(i[top] + start)
+        vals_.append(val[top])
     s = sp.csr_matrix(
         (np.concatenate(vals_), (np.concatenate(rows_), np.concatenate(cols_))), shape=(n_items, n_items)
     )

@@ -33,6 +33,7 @@ class _Factors(Recommender):
     user_factors: np.ndarray
     item_factors: np.ndarray
     _item_factors64: np.ndarray | None = None
+    _unit_factors: np.ndarray | None = None
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
@@ -47,14 +48,28 @@ class _Factors(Recommender):
             self._item_factors64 = cached
         return cached
 
+    def _unit(self) -> np.ndarray:
+        unit = self._unit_factors
+        if unit is None or unit.shape != self.item_factors.shape:
+            norms = np.linalg.norm(self.item_factors.astype(np.float64), axis=1)
+            unit = self.item_factors / np.maximum(norms, 1e-12)[:, None]
+            self._unit_factors = unit
+        return unit
+
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         """Cosine of item factors."""
         self.check_fitted()
         items = self.check_items(item_idx)
-        norms = np.linalg.norm(self.item_factors, axis=1)
-        unit = self.item_factors / np.maximum(norms, 1e-12)[:, None]
+        unit = self._unit()
         sim = np.asarray(unit[items] @ unit.T, dtype=np.float64)
         sim[np.arange(len(items)), items] = 0.0
+        return sim
+
+    def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        unit = self._unit()
+        sim = np.asarray(unit[np.asarray(sources)] @ unit[np.asarray(targets)].T, dtype=np.float64)
+        sim[np.asarray(sources)[:, None] == np.asarray(targets)[None, :]] = 0.0
         return sim
 
     def _state(self) -> dict[str, np.ndarray]:

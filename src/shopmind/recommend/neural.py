@@ -62,7 +62,7 @@ def _torch(threads: int):
 def _build_module(torch, n_users: int, n_items: int, cfg: NeuMFConfig):
     nn = torch.nn
 
-    class _NeuMF(nn.Module):
+    class _NeuMF(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             f, layers = cfg.factors, cfg.mlp_layers

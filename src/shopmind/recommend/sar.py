@@ -94,6 +94,10 @@ class SAR(Recommender):
         sim[np.arange(len(items)), items] = 0.0  # an item is not similar to itself for "similar items"
         return sim
 
+    def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        self.check_fitted()
+        return np.asarray(self.similarity_matrix[np.asarray(sources)][:, np.asarray(targets)].toarray())
+
     def _state(self) -> dict[str, np.ndarray]:
         return {
             **save_sparse("similarity", self.similarity_matrix),

@@ -57,7 +57,7 @@ class SASRecConfig(AlgorithmConfig):
 def _build_module(torch, n_items: int, cfg: SASRecConfig):
     nn = torch.nn
 
-    class _SASRec(nn.Module):
+    class _SASRec(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             d = cfg.hidden

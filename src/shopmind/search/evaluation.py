@@ -95,7 +95,9 @@ def baseline_runs(products: Any, queries: Mapping[str, str], depth: int = 100) -
     return out
 
 
-def engine_runs(engine: ProductSearch, queries: Mapping[str, str], mode: str, depth: int = 100) -> dict[str, Ranking]:
+def engine_runs(
+    engine: ProductSearch, queries: Mapping[str, str], mode: str, depth: int = 100
+) -> dict[str, Ranking]:
     return {qid: engine.rank_ids(text, k=depth, mode=mode) for qid, text in queries.items()}
 
 
@@ -137,9 +139,15 @@ def ltr_cv_runs(
             head = rows[:n_rerank]
             pred = model.predict(X) if len(head) else np.zeros(0)
             order = np.argsort(-pred, kind="stable")
-            ranked = [(engine.lexical.ids[r], float(s)) for r, s in zip(head[order].tolist(), pred[order].tolist(), strict=True)]
+            ranked = [
+                (engine.lexical.ids[r], float(s))
+                for r, s in zip(head[order].tolist(), pred[order].tolist(), strict=True)
+            ]
             low = float(pred.min()) if len(pred) else 0.0
-            ranked += [(engine.lexical.ids[r], low - 1.0 - j * 1e-6) for j, r in enumerate(rows[n_rerank:depth].tolist())]
+            ranked += [
+                (engine.lexical.ids[r], low - 1.0 - j * 1e-6)
+                for j, r in enumerate(rows[n_rerank:depth].tolist())
+            ]
             runs[qid] = ranked[:depth]
     for qid in queries:
         runs.setdefault(qid, [])
@@ -169,7 +177,9 @@ def evaluate(
     started = time.perf_counter()
     base = baseline_runs(judged.products, queries, depth)
     base_metrics = score_runs(base, judged.qrels)
-    rows: list[dict[str, Any]] = [{"name": BASELINE, "metrics": base_metrics, "seconds": round(time.perf_counter() - started, 3)}]
+    rows: list[dict[str, Any]] = [
+        {"name": BASELINE, "metrics": base_metrics, "seconds": round(time.perf_counter() - started, 3)}
+    ]
     runs: dict[str, dict[str, Ranking]] = {BASELINE: base}
     started = time.perf_counter()
     engine = ProductSearch.build(judged.products, config=config, encoder=encoder, cache_dir=cache_dir)
@@ -203,7 +213,7 @@ def evaluate(
             f"depth {depth}; baseline bm25s defaults over title; ltr out-of-fold GroupKFold({folds}) by query"
         ),
         "n_queries": len(judged.qrels),
-        "n_products": int(len(judged.products)),
+        "n_products": len(judged.products),
         "index_build_seconds": round(build_s, 3),
         "rows": rows,
         "runs": runs,

@@ -39,6 +39,7 @@ from shopmind.errors import ArtifactError, ConfigError, DataError
 from shopmind.search.analyzers import Analyzer, QueryGroup, Synonyms, flatten_groups
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 1
 

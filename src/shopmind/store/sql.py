@@ -346,13 +346,19 @@ class SqlStore:
 
     # ------------------------------------------------------------------ lifecycle
     def create_tables(self) -> None:
-        try:
-            with self.engine.begin() as conn:
-                metadata.create_all(conn, checkfirst=True)
-                stmt = self._insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION))
-                conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot create tables: {exc}", value=self.url) from exc
+        """Create missing tables and indexes (idempotent; safe when several processes start at once)."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    metadata.create_all(conn, checkfirst=True)
+                    stmt = self._insert(meta_t).values(key="schema_version", value=str(SCHEMA_VERSION))
+                    conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+                return
+            except sa.exc.SQLAlchemyError as exc:
+                # Another process may have created a table between our check and our CREATE: look again.
+                racing = "already exists" in str(exc) or isinstance(exc, sa.exc.IntegrityError)
+                if not racing or attempt == 2:
+                    raise StoreError(f"cannot create tables: {exc}", value=self.url) from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -700,6 +706,88 @@ class SqlStore:
     def add_sales(self, points: Iterable[SalesPoint]) -> WriteResult:
         rows = [p.model_dump() for p in points]
         return self._upsert(sales_t, rows, ("item_id", "date"))
+
+    def add_sales_frame(self, frame: pd.DataFrame) -> WriteResult:
+        """Bulk upsert of validated sales rows (``item_id, date, units, [price], [promo]``), one transaction.
+
+        The same counts as :meth:`add_sales`: new rows ``inserted``, changed rows ``updated``, identical
+        rows ``duplicates``. A key given twice keeps its last row. Not part of the ``Store`` protocol:
+        ingest uses it when present (large sales histories), else :meth:`add_sales`.
+        """
+        if len(frame) == 0:
+            return WriteResult()
+        missing = {"item_id", "date", "units"} - set(frame.columns)
+        if missing:
+            raise DataError(
+                "sales frame lacks columns", value=sorted(missing), expected="item_id, date, units"
+            )
+        dates = pd.to_datetime(frame["date"]).dt.date
+        df = pd.DataFrame(
+            {
+                "item_id": frame["item_id"].astype(str).to_numpy(dtype=object),
+                "date": dates.to_numpy(dtype=object),
+                "units": frame["units"].astype("float64").to_numpy(),
+                "price": frame["price"].astype("float64").to_numpy() if "price" in frame else np.nan,
+                "promo": frame["promo"].astype(bool).to_numpy() if "promo" in frame else False,
+            }
+        )
+        n_given = len(df)
+        df = df.drop_duplicates(["item_id", "date"], keep="last")
+        repeated = n_given - len(df)
+        price = [None if np.isnan(p) else float(p) for p in df["price"].tolist()]
+        is_sqlite = self.dialect_name == "sqlite"
+        day = [d.isoformat() for d in df["date"]] if is_sqlite else df["date"].tolist()
+        promo = [int(b) for b in df["promo"].tolist()] if is_sqlite else df["promo"].tolist()
+        rows = list(zip(df["item_id"].tolist(), day, df["units"].tolist(), price, promo, strict=True))
+        changed_where = " OR ".join(
+            f"sales.{c} IS {'NOT' if is_sqlite else 'DISTINCT FROM'} excluded.{c}"
+            for c in ("units", "price", "promo")
+        )
+        upsert_tail = (
+            "ON CONFLICT (item_id, date) DO UPDATE SET units = excluded.units, price = excluded.price, "
+            f"promo = excluded.promo WHERE {changed_where}"
+        )
+        try:
+            with self._begin() as conn:
+                existing = 0
+                for part in _chunks(list(dict.fromkeys(df["item_id"].tolist())), _IN_CHUNK):
+                    keys = conn.execute(
+                        sa.select(sales_t.c.item_id, sales_t.c.date).where(sales_t.c.item_id.in_(list(part)))
+                    ).all()
+                    existing += len(set(keys) & set(zip(df["item_id"], df["date"], strict=True)))
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                if is_sqlite:
+                    cur = raw.cursor()
+                    try:
+                        cur.executemany(
+                            f"INSERT INTO sales (item_id, date, units, price, promo) VALUES (?, ?, ?, ?, ?) {upsert_tail}",
+                            rows,
+                        )
+                        written = max(cur.rowcount, 0)
+                    finally:
+                        cur.close()
+                else:
+                    with raw.cursor() as cur:
+                        cur.execute(
+                            "CREATE TEMP TABLE IF NOT EXISTS _sales_in (LIKE sales) ON COMMIT DELETE ROWS"
+                        )
+                        with cur.copy(
+                            "COPY _sales_in (item_id, date, units, price, promo) FROM STDIN"
+                        ) as copy:
+                            for row in rows:
+                                copy.write_row(row)
+                        cur.execute(
+                            "INSERT INTO sales (item_id, date, units, price, promo) "
+                            f"SELECT item_id, date, units, price, promo FROM _sales_in {upsert_tail}"
+                        )
+                        written = max(cur.rowcount, 0)
+                        cur.execute("TRUNCATE _sales_in")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"sales batch of {n_given} rows not stored (rolled back): {exc}") from exc
+        inserted = len(df) - existing
+        updated = written - inserted
+        return WriteResult(inserted=inserted, updated=updated, duplicates=existing - updated + repeated)
 
     def sales_frame(self, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Columns item_id, date (datetime64, midnight), units, price, promo; sorted by item, date."""

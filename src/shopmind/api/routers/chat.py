@@ -25,7 +25,7 @@ def chat(engine: EngineDep, principal: ReadKey, body: ChatIn) -> dict[str, Any]:
         user_id = body.user_id
     else:
         user_id = None
-    result = engine.chat(body.message, body.conversation_id, user_id)
+    result = engine.chat(body.message, body.conversation_id, user_id, body.language)
     if hasattr(result, "to_dict"):
         return result.to_dict()
     if hasattr(result, "model_dump"):

@@ -95,10 +95,13 @@ def describe_item(
     engine: EngineDep,
     _: ReadKey,
     item_id: str = ItemId(),
-    style: str | None = Query(None, max_length=40),
-    language: str | None = Query(None, pattern=r"^[a-z]{2}$"),
+    style: str | None = Query(None, pattern=r"^(short|bullet|seo)$"),
+    language: str | None = Query(None, pattern=r"^(en|zh)$"),
 ) -> dict[str, Any]:
+    """Copy generated only from the item's known attributes (each claim traced to its field)."""
     result = engine.describe(item_id, style, language)
+    if hasattr(result, "to_dict"):
+        return result.to_dict()
     return result if isinstance(result, dict) else {"item_id": item_id, "text": str(result)}
 
 

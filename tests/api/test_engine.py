@@ -1,0 +1,70 @@
+"""The Engine facade: unavailable capabilities, atomic bundles, broken artifacts, JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from apishop import FAST_COMPONENTS, make_settings, trained_engine
+
+from shopmind.api.logs import JsonFormatter, logging_config
+from shopmind.engine import Engine
+from shopmind.errors import NotFittedError
+
+
+def test_untrained_engine_reports_every_capability(tmp_path: Path) -> None:
+    engine = Engine.open(make_settings(tmp_path))
+    try:
+        status = engine.status()
+        assert status["run_id"] is None
+        assert set(status["services"]) >= {"recommend", "search", "assistant", "forecast"}
+        assert all(v != "ok" for v in status["services"].values())
+        with pytest.raises(NotFittedError, match="recommend is not available"):
+            engine.recommend("u1")
+        ready, checks = engine.ready()
+        assert not ready and checks["store"] == "ok"
+    finally:
+        engine.close()
+
+
+def test_in_flight_requests_keep_their_bundle(tmp_path: Path) -> None:
+    engine, _ = trained_engine(tmp_path)
+    try:
+        old = engine.bundle
+        new_id = engine.train(FAST_COMPONENTS)
+        assert engine.bundle.run_id == new_id != old.run_id
+        # a request that took the old bundle before the swap still completes on it
+        assert old.get("recommend").recommend("u1", 3).items
+        assert old.services is not engine.bundle.services
+    finally:
+        engine.close()
+
+
+def test_broken_component_does_not_take_the_others_down(tmp_path: Path) -> None:
+    engine, _ = trained_engine(tmp_path)
+    try:
+        run_path = engine.bundle.run_path
+        assert run_path is not None
+        (run_path / "recommend" / "manifest.json").write_text("{ not json")
+        bundle = engine.build_bundle(engine.artifacts.current())
+        assert "recommend" not in bundle.services and bundle.unavailable["recommend"].startswith(
+            "load failed"
+        )
+        assert "search" in bundle.services
+        with pytest.raises(NotFittedError, match="load failed"):
+            bundle.get("recommend")
+    finally:
+        engine.close()
+
+
+def test_json_log_lines_carry_extra_fields() -> None:
+    record = logging.LogRecord("shopmind.api.access", logging.INFO, __file__, 1, "GET %s", ("/x",), None)
+    record.request_id = "abc"
+    record.duration_ms = 1.5
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "GET /x" and line["request_id"] == "abc" and line["duration_ms"] == 1.5
+    assert line["level"] == "info" and line["logger"] == "shopmind.api.access"
+    cfg = logging_config(make_settings(Path("/tmp")).model_copy(update={"log_json": True}))
+    assert cfg["formatters"]["default"]["()"].endswith("JsonFormatter")

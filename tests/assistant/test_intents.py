@@ -1,0 +1,147 @@
+"""Intent models: TF-IDF, embeddings, ensemble, out-of-scope threshold, save/load without pickle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shopmind.assistant.intents import (
+    OUT_OF_SCOPE,
+    IntentClassifier,
+    IntentConfig,
+    calibrate_threshold,
+    read_intent_csv,
+)
+from shopmind.assistant.service import builtin_intents
+from shopmind.assistant.text import detect_language, word_tokens
+from shopmind.errors import ArtifactError, DataError, NotFittedError
+
+# unseen paraphrases (not in the packaged training set), English and Chinese
+HELD_OUT = [
+    ("hey hello", "greeting"),
+    ("has order ORD-0003-000777 left the warehouse yet", "order_status"),
+    ("what's the tracking code for my parcel", "track_order"),
+    ("please cancel the order I placed yesterday", "cancel_order"),
+    ("the jacket is too small and I want to send it back", "return_request"),
+    ("how much does delivery cost", "shipping_info"),
+    ("can I pay using apple pay", "payment"),
+    ("is my blender covered by a warranty", "warranty"),
+    ("I forgot my login password", "account"),
+    ("connect me with a real human", "human_handoff"),
+    ("thank you so much for your help", "thanks"),
+    ("我的快递到哪里了", "track_order"),
+    ("帮我取消这个订单", "cancel_order"),
+    ("支持微信支付吗", "payment"),
+    ("我要转人工客服", "human_handoff"),
+    ("你们包邮吗", "shipping_info"),
+]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return builtin_intents()
+
+
+@pytest.fixture(scope="module")
+def tfidf(data):
+    return IntentClassifier(IntentConfig(model="tfidf")).fit(*data)
+
+
+def test_builtin_set_is_bilingual_and_balanced(data):
+    texts, labels = data
+    counts = {c: labels.count(c) for c in set(labels)}
+    assert len(counts) >= 14 and min(counts.values()) >= 20
+    for intent in counts:
+        langs = {detect_language(t) for t, lab in zip(texts, labels, strict=True) if lab == intent}
+        assert langs == {"en", "zh"}, intent
+
+
+def test_chinese_word_tokens():
+    toks = word_tokens("我的订单ORD-1到哪了")
+    assert "订单" in toks and "ord" in toks
+
+
+def test_tfidf_model_on_unseen_paraphrases(tfidf):
+    preds = tfidf.predict([t for t, _ in HELD_OUT])
+    correct = [p.intent == gold for p, (_, gold) in zip(preds, HELD_OUT, strict=True)]
+    assert np.mean(correct) >= 0.8, [(t, p.intent) for (t, _), p in zip(HELD_OUT, preds, strict=True)]
+
+
+def test_embedding_and_ensemble_models(data, encoder):
+    texts, labels = data
+    # a 12-per-intent subset keeps the CPU encoding short
+    keep: dict[str, int] = {}
+    sub_t, sub_l = [], []
+    for t, lab in zip(texts, labels, strict=True):
+        if keep.get(lab, 0) < 12 and detect_language(t) == "en":
+            keep[lab] = keep.get(lab, 0) + 1
+            sub_t.append(t)
+            sub_l.append(lab)
+    emb = encoder.encode(sub_t)
+    cfg = IntentConfig(model="ensemble", ensemble_weight=0.4, calibration_fraction=0.0)
+    ens = IntentClassifier(cfg, encoder=encoder).fit(sub_t, sub_l, embeddings=emb)
+    only_emb = IntentClassifier(cfg.model_copy(update={"model": "embedding"}), encoder=encoder).fit(
+        sub_t, sub_l, embeddings=emb
+    )
+    only_tfidf = IntentClassifier(cfg.model_copy(update={"model": "tfidf"})).fit(sub_t, sub_l)
+    probe = [t for t, _ in HELD_OUT if detect_language(t) == "en"]
+    gold = [g for t, g in HELD_OUT if detect_language(t) == "en"]
+    pe = only_emb.predict_proba(probe)
+    pt = only_tfidf.predict_proba(probe)
+    pens = ens.predict_proba(probe)
+    # the ensemble is exactly the weighted probability average of its parts
+    np.testing.assert_allclose(pens, 0.4 * pt + 0.6 * pe, atol=1e-5)
+    acc_emb = np.mean(np.array(only_emb.classes_)[pe.argmax(1)] == np.array(gold))
+    assert acc_emb >= 0.7
+    assert np.mean(np.array(ens.classes_)[pens.argmax(1)] == np.array(gold)) >= 0.7
+
+
+def test_calibrate_threshold_known_answer():
+    scores = np.arange(1, 101) / 100.0  # 0.01 … 1.00
+    tau = calibrate_threshold(scores, 0.03)
+    assert tau == pytest.approx(0.04)
+    assert np.mean(scores < tau) == pytest.approx(0.03)
+    assert calibrate_threshold(scores, 0.0) == pytest.approx(0.01)  # rejects nothing
+
+
+def test_out_of_scope_decision(data):
+    texts, labels = data
+    held_intent = "warranty"
+    train = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab != held_intent]
+    clf = IntentClassifier(IntentConfig(model="tfidf", max_in_scope_loss=0.05)).fit(
+        [t for t, _ in train], [lab for _, lab in train]
+    )
+    assert 0 < clf.threshold < 1
+    assert clf.calibration["in_scope_loss"] <= 0.05
+    unseen = [t for t, lab in zip(texts, labels, strict=True) if lab == held_intent]
+    oos = clf.predict(unseen + ["what is the capital of france", "sing me a song about dragons"])
+    in_scope = clf.predict([t for t, g in HELD_OUT if g != held_intent])
+    assert np.mean([not p.in_scope for p in oos]) > np.mean([not p.in_scope for p in in_scope])
+    rejected = [p for p in oos if not p.in_scope]
+    assert rejected and all(p.intent == OUT_OF_SCOPE for p in rejected)
+
+
+def test_save_load_roundtrip_without_pickle(tfidf, tmp_path):
+    path = tfidf.save(tmp_path / "m")
+    assert {p.suffix for p in path.iterdir()} <= {".json", ".npz"}
+    for npz in path.glob("*.npz"):
+        np.load(npz, allow_pickle=False)  # raises if anything needed pickle
+    loaded = IntentClassifier.load(path)
+    probe = [t for t, _ in HELD_OUT]
+    np.testing.assert_allclose(loaded.predict_proba(probe), tfidf.predict_proba(probe), atol=1e-6)
+    assert loaded.threshold == tfidf.threshold and loaded.classes_ == tfidf.classes_
+
+
+def test_errors(tmp_path):
+    with pytest.raises(DataError):
+        IntentClassifier(IntentConfig(model="tfidf")).fit(["a", "b"], ["x"])
+    with pytest.raises(DataError):
+        IntentClassifier(IntentConfig(model="tfidf")).fit(["a b", "c d"], ["x", OUT_OF_SCOPE])
+    with pytest.raises(NotFittedError):
+        IntentClassifier(IntentConfig(model="tfidf")).predict(["hello"])
+    with pytest.raises(ArtifactError):
+        IntentClassifier.load(tmp_path / "missing")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    with pytest.raises(DataError):
+        read_intent_csv(bad)
