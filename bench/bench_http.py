@@ -152,14 +152,18 @@ async def load(
     }
 
 
-async def swapper(base: str, admin: dict[str, str], every: float, stop: asyncio.Event) -> list[dict[str, Any]]:
+async def swapper(
+    base: str, admin: dict[str, str], every: float, stop: asyncio.Event
+) -> list[dict[str, Any]]:
     """Alternate rollback / activate(newest) until ``stop``; every call is one atomic swap."""
     done: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=base, headers=admin, timeout=120) as client:
         models = (await client.get("/admin/models")).json()
         ok_runs = [r["id"] for r in models["runs"] if r.get("status") == "ok"]
         if len(ok_runs) < 2:
-            raise RuntimeError("the swap scenario needs two successful training runs (run `shopmind train` twice)")
+            raise RuntimeError(
+                "the swap scenario needs two successful training runs (run `shopmind train` twice)"
+            )
         newest = ok_runs[0]
         back = True
         while not stop.is_set():
@@ -169,9 +173,15 @@ async def swapper(base: str, admin: dict[str, str], every: float, stop: asyncio.
             except TimeoutError:
                 pass
             t0 = time.perf_counter()
-            r = await (client.post("/admin/rollback") if back else client.post(f"/admin/models/{newest}/activate"))
+            r = await (
+                client.post("/admin/rollback") if back else client.post(f"/admin/models/{newest}/activate")
+            )
             done.append(
-                {"action": "rollback" if back else "activate", "status": r.status_code, "seconds": round(time.perf_counter() - t0, 2)}
+                {
+                    "action": "rollback" if back else "activate",
+                    "status": r.status_code,
+                    "seconds": round(time.perf_counter() - t0, 2),
+                }
             )
             back = not back
     return done
@@ -222,10 +232,22 @@ def main() -> None:
         console.print(f"server ready in {time.perf_counter() - t0:.1f}s: {ready['checks']}")
         headers = {"Authorization": f"Bearer {read}"}
         asyncio.run(
-            load(base, headers, rec_paths + search_paths, duration=args.warmup, max_requests=10**9, concurrency=args.concurrency, seed=0)
+            load(
+                base,
+                headers,
+                rec_paths + search_paths,
+                duration=args.warmup,
+                max_requests=10**9,
+                concurrency=args.concurrency,
+                seed=0,
+            )
         )
         scenarios = args.scenarios.split(",")
-        common = {"duration": args.duration, "max_requests": args.max_requests, "concurrency": args.concurrency}
+        common = {
+            "duration": args.duration,
+            "max_requests": args.max_requests,
+            "concurrency": args.concurrency,
+        }
         if "recommend" in scenarios:
             results["recommend"] = asyncio.run(load(base, headers, rec_paths, seed=1, **common))
         if "search" in scenarios:
@@ -234,7 +256,9 @@ def main() -> None:
 
             async def swap_run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 stop = asyncio.Event()
-                swap_task = asyncio.create_task(swapper(base, {"Authorization": f"Bearer {admin}"}, args.swap_every, stop))
+                swap_task = asyncio.create_task(
+                    swapper(base, {"Authorization": f"Bearer {admin}"}, args.swap_every, stop)
+                )
                 res = await load(base, headers, rec_paths + search_paths, seed=3, **common)
                 stop.set()
                 return res, await swap_task
@@ -251,8 +275,20 @@ def main() -> None:
         store.revoke_api_key(admin_rec.id)
         store.close()
 
-    table = Table(title=f"HTTP load: {args.workers} workers, {args.concurrency} in flight, {args.duration:.0f}s per scenario")
-    for col in ("scenario", "requests", "failed", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "runs seen"):
+    table = Table(
+        title=f"HTTP load: {args.workers} workers, {args.concurrency} in flight, {args.duration:.0f}s per scenario"
+    )
+    for col in (
+        "scenario",
+        "requests",
+        "failed",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "runs seen",
+    ):
         table.add_column(col, justify="left" if col == "scenario" else "right")
     for name, r in results.items():
         table.add_row(
@@ -261,11 +297,17 @@ def main() -> None:
         )  # fmt: skip
     console.print(table)
     if swaps:
-        console.print(f"swaps: {len(swaps)} ({Counter(s['status'] for s in swaps)}), seconds each: {[s['seconds'] for s in swaps]}")
+        console.print(
+            f"swaps: {len(swaps)} ({Counter(s['status'] for s in swaps)}), seconds each: {[s['seconds'] for s in swaps]}"
+        )
     payload = {
         "benchmark": "http",
         "command": "python " + " ".join(sys.argv),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_at_end": os.getloadavg(),
+        },
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "note": "client and server share the machine; latency is client-measured (includes client CPU)",
         "rows": [{"name": name, "metrics": r} for name, r in results.items()],

@@ -270,6 +270,7 @@ def main() -> None:
 
     table = Table(title="Event ingest throughput (2 shared cores)")
     for col in (
+        "backend",
         "scenario",
         "events",
         "inserted",
@@ -279,10 +280,11 @@ def main() -> None:
         "CPU s",
         "peak RSS MB",
     ):
-        table.add_column(col, justify="right" if col != "scenario" else "left")
+        table.add_column(col, justify="right" if col not in ("backend", "scenario") else "left")
     for r in rows:
         table.add_row(
-            r["name"],
+            r["backend"],
+            r["name"].rsplit(" [", 1)[0],
             f"{r['events']:,}",
             f"{r['inserted']:,}",
             f"{r['duplicates']:,}",

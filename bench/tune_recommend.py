@@ -27,9 +27,25 @@ GRIDS_ML100K: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [100.0, 200.0, 300.0, 500.0, 800.0, 1200.0]},
     "item_knn": {"similarity": ["cosine"], "k": [50, 100, 200, 400], "binary": [True]},
     "user_knn": {"similarity": ["cosine"], "k": [30, 50, 100, 200], "min_overlap": [1], "shrinkage": [0.0]},
-    "als": {"factors": [32, 64, 128], "regularization": [0.05, 1.0, 10.0], "alpha": [1.0, 5.0], "binary": [True]},
-    "bpr": {"factors": [64, 128], "learning_rate": [0.01, 0.05], "regularization": [0.001, 0.01], "iterations": [200]},
-    "neumf": {"factors": [16, 32, 64], "epochs": [10, 20], "batch_size": [4096], "lr": [0.003], "negatives": [4, 8]},
+    "als": {
+        "factors": [32, 64, 128],
+        "regularization": [0.05, 1.0, 10.0],
+        "alpha": [1.0, 5.0],
+        "binary": [True],
+    },
+    "bpr": {
+        "factors": [64, 128],
+        "learning_rate": [0.01, 0.05],
+        "regularization": [0.001, 0.01],
+        "iterations": [200],
+    },
+    "neumf": {
+        "factors": [16, 32, 64],
+        "epochs": [10, 20],
+        "batch_size": [4096],
+        "lr": [0.003],
+        "negatives": [4, 8],
+    },
     "sasrec": {"epochs": [20, 40], "dropout": [0.2, 0.5], "loss": ["sampled_ce"]},
 }
 
@@ -65,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("part", choices=["ml100k", "beauty"])
-    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("SHOPMIND_DATASETS", ROOT.parent / "shared" / "datasets")))
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("SHOPMIND_DATASETS", ROOT.parent / "shared" / "datasets")),
+    )
     p.add_argument("--algorithms", default="ease,item_knn,user_knn")
-    p.add_argument("--grid", type=Path, help='JSON {"algorithm": {"param": [values]}} replacing the built-in grid')
+    p.add_argument(
+        "--grid", type=Path, help='JSON {"algorithm": {"param": [values]}} replacing the built-in grid'
+    )
     p.add_argument("--outer-seed", type=int, default=42)
     p.add_argument("--inner-seed", type=int, default=7)
     p.add_argument("--max-configs", type=int, default=0, help="stop after this many configs per algorithm")
@@ -92,8 +114,18 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             res = evaluate_model(algo, factory(algo, cfg, threads=1), split, seed=args.outer_seed)
             m = res.metrics
-            tried.append({"config": cfg, "ndcg@10": m["ndcg@10"], "map": m["map"], "hr@10": m["hr@10"], "seconds": time.perf_counter() - t0})
-            console.print(f"{algo} {cfg}: ndcg@10 {m['ndcg@10']:.4f} map {m['map']:.4f} ({tried[-1]['seconds']:.0f}s)")
+            tried.append(
+                {
+                    "config": cfg,
+                    "ndcg@10": m["ndcg@10"],
+                    "map": m["map"],
+                    "hr@10": m["hr@10"],
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+            console.print(
+                f"{algo} {cfg}: ndcg@10 {m['ndcg@10']:.4f} map {m['map']:.4f} ({tried[-1]['seconds']:.0f}s)"
+            )
         tried.sort(key=lambda r: -r["ndcg@10"])
         report[algo] = tried
     t = Table(title=f"best configurations on the inner validation split ({args.part})")
@@ -101,15 +133,27 @@ def main(argv: list[str] | None = None) -> int:
         t.add_column(c)
     for algo, tried in report.items():
         if tried:
-            t.add_row(algo, json.dumps(tried[0]["config"]), f"{tried[0]['ndcg@10']:.4f}", f"{tried[0]['map']:.4f}")
+            t.add_row(
+                algo, json.dumps(tried[0]["config"]), f"{tried[0]['ndcg@10']:.4f}", f"{tried[0]['map']:.4f}"
+            )
     console.print(t)
     out = args.out or ROOT / "bench" / "results" / f"tune_{args.part}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"part": args.part, "outer_seed": args.outer_seed, "inner_seed": args.inner_seed, "results": report}
+    payload = {
+        "part": args.part,
+        "outer_seed": args.outer_seed,
+        "inner_seed": args.inner_seed,
+        "results": report,
+    }
     if out.exists():  # accumulate algorithms tuned in separate runs
         old = json.loads(out.read_text())
         if old.get("part") == args.part:
-            payload["results"] = {**old.get("results", {}), **report}
+            merged = old.get("results", {})
+            for algo, tried in report.items():
+                seen = {json.dumps(r["config"], sort_keys=True): r for r in merged.get(algo, [])}
+                seen.update({json.dumps(r["config"], sort_keys=True): r for r in tried})
+                merged[algo] = sorted(seen.values(), key=lambda r: -r["ndcg@10"])
+            payload["results"] = merged
     out.write_text(json.dumps(payload, indent=2) + "\n")
     console.print(f"wrote {out}")
     return 0

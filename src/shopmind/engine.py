@@ -22,12 +22,13 @@ unavailable (``status()["services"][name]``) and its methods raise
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,7 +312,8 @@ class Engine:
         if not self._train_lock.acquire(blocking=False):
             raise TrainingInProgress("a training run is already in progress", expected="wait for it")
         try:
-            return self._train_locked(components)
+            with self._process_lock():
+                return self._train_locked(components)
         finally:
             self._train_lock.release()
 
@@ -319,6 +321,12 @@ class Engine:
         """Start :meth:`train` in a background thread; returns the status right after starting."""
         if not self._train_lock.acquire(blocking=False):
             raise TrainingInProgress("a training run is already in progress", expected="wait for it")
+        try:
+            lock = self._process_lock()
+            lock.__enter__()
+        except BaseException:
+            self._train_lock.release()
+            raise
         status = TrainingStatus(state="running", components=list(components) if components else None)
         status.started_at = _now()
         self._training = status
@@ -329,10 +337,33 @@ class Engine:
             except Exception:
                 pass  # recorded in self._training by _train_locked
             finally:
+                lock.__exit__(None, None, None)
                 self._train_lock.release()
 
         threading.Thread(target=run, name="shopmind-train", daemon=True).start()
         return self._training
+
+    @contextlib.contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        """An exclusive ``flock`` on ``<artifacts>/.train.lock``: one training across worker processes."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: the in-process lock is all there is
+            yield
+            return
+        root = Path(self.settings.artifacts_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / ".train.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise TrainingInProgress(
+                    "a training run is already in progress in another process", expected="wait for it"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _train_locked(self, components: Sequence[str] | None, status: TrainingStatus | None = None) -> str:
         from shopmind.pipeline import TrainContext, train_all

@@ -68,3 +68,17 @@ def test_json_log_lines_carry_extra_fields() -> None:
     assert line["level"] == "info" and line["logger"] == "shopmind.api.access"
     cfg = logging_config(make_settings(Path("/tmp")).model_copy(update={"log_json": True}))
     assert cfg["formatters"]["default"]["()"].endswith("JsonFormatter")
+
+
+def test_one_training_at_a_time_across_processes(tmp_path: Path) -> None:
+    from shopmind.engine import TrainingInProgress
+
+    a = Engine.open(make_settings(tmp_path))
+    b = Engine.open(make_settings(tmp_path))  # another worker process sharing the artifacts folder
+    try:
+        with a._process_lock(), pytest.raises(TrainingInProgress, match="another process"):
+            b.train()
+        assert b.training_status()["state"] == "idle"
+    finally:
+        a.close()
+        b.close()

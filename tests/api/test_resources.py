@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from apishop import Shop, catalogue, events_for
+from pathlib import Path
+
+from apishop import Shop, catalogue, events_for, make_settings
+from fastapi.testclient import TestClient
+
+from shopmind.api import create_app
+from shopmind.engine import Engine
 
 
 def test_item_crud(shop: Shop) -> None:
@@ -168,3 +174,28 @@ def test_quality_report_and_reports_listing(seeded: Shop) -> None:
     # no path traversal out of the reports folder
     assert seeded.client.get("/admin/reports/..%2F..%2Fshop.db", headers=h).status_code == 404
     assert seeded.client.get("/admin/reports/../shop.json", headers=h).status_code == 404
+
+
+def test_cors_off_by_default_and_configurable(shop: Shop, tmp_path: Path) -> None:
+    pre = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    r = shop.client.options("/search", headers=pre)
+    assert "access-control-allow-origin" not in r.headers
+    settings = make_settings(tmp_path, cors_origins=["https://shop.example"])
+    engine = Engine(shop.engine.store, None, settings)
+    with TestClient(create_app(engine, watch_interval_s=None)) as c:
+        r = c.options("/search", headers=pre | {"Access-Control-Request-Headers": "authorization"})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://shop.example"
+        other = c.options("/search", headers=pre | {"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_openapi_lists_every_route_and_docs_are_local(shop: Shop) -> None:
+    spec = shop.client.get("/openapi.json").json()
+    assert {"/events", "/search", "/admin/train", "/recommendations/users/{user_id}", "/health/ready"} <= set(
+        spec["paths"]
+    )
+    html = shop.client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in html or "openapi.json" in html
+    assert "cdn" not in html.lower() and "https://" not in html.split("<body", 1)[-1]
+    assert shop.client.get("/").status_code == 200 and "storefront.js" in shop.client.get("/").text
+    assert shop.client.get("/web-config.js").text.startswith('window.SHOPMIND_CONFIG = {"readKey": null}')

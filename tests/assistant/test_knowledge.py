@@ -94,7 +94,12 @@ def test_save_load_same_answers(kb, tmp_path):
         assert (a.text, a.confidence) == (b.text, b.confidence)
 
 
-def test_embeddings_fusion(encoder):
-    kb = KnowledgeBase.build(DOCS, use_embeddings=True, encoder=encoder, min_confidence=0.4)
-    ans = kb.answer("What cards can I pay with?")
-    assert ans.grounded and ans.citations[0].doc_id == "pay"
+def test_embeddings_fusion(kb, encoder):
+    fused = KnowledgeBase.build(DOCS, use_embeddings=True, encoder=encoder, min_confidence=0.4)
+    q = "Which payment options do you accept?"
+    (p_lex, c_lex), *_ = kb.retrieve(q, k=1)
+    hits = dict((p.id, c) for p, c in fused.retrieve(q, k=5))
+    cos = float(encoder.encode([q])[0] @ encoder.encode([f"{p_lex.title}. {p_lex.text}"])[0])
+    assert p_lex.doc_id == "pay"
+    assert hits[p_lex.id] == pytest.approx(0.5 * c_lex + 0.5 * max(0.0, cos), abs=1e-4)
+    assert fused.answer(q).citations[0].doc_id == "pay"

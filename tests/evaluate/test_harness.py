@@ -206,7 +206,14 @@ def test_cli_shop_temporal(monkeypatch, tmp_path, reference_sar_cls):
         pool = np.arange(10) + (0 if u % 2 else 10)
         for j, i in enumerate(rng.choice(pool, size=8, replace=False)):
             rows.append(
-                {"id": f"e{u}-{j}", "user_id": f"u{u}", "item_id": f"i{i}", "type": "rating", "value": 4.0, "timestamp": 1_700_000_000 + j * 86_400 + u}
+                {
+                    "id": f"e{u}-{j}",
+                    "user_id": f"u{u}",
+                    "item_id": f"i{i}",
+                    "type": "rating",
+                    "value": 4.0,
+                    "timestamp": 1_700_000_000 + j * 86_400 + u,
+                }
             )
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     store = open_store(url)

@@ -72,6 +72,17 @@ def test_weekly_sums_weeks_ending_sunday():
     assert s.items["promo"].tolist() == [True, False]
 
 
+def test_promo_flags_parsed_from_text():
+    sales = _sales(
+        [
+            ("a", "2024-01-01", 1, 1.0, "false"),
+            ("a", "2024-01-02", 1, 1.0, "True"),
+            ("a", "2024-01-03", 1, 1.0, None),
+        ]
+    )
+    assert build_series(sales).items["promo"].tolist() == [False, True, False]
+
+
 def test_negative_units_refused_with_item_and_date():
     sales = _sales([("a", "2024-01-01", 1, 1.0, False), ("a", "2024-01-02", -3, 1.0, False)])
     with pytest.raises(DataError) as err:

@@ -262,3 +262,10 @@ def test_similarity_block_is_the_contribution_used_for_reasons(name: str, block_
             scores = m.score_history(row)[0, targets]
             finite = np.isfinite(scores)
             np.testing.assert_allclose(block[a, finite], scores[finite], atol=1e-6)
+
+
+def test_content_jieba_option(block_dataset) -> None:
+    df = pd.DataFrame({"user_id": ["u1"], "item_id": ["p1"], "timestamp": [0]})
+    items = pd.DataFrame({"id": ["p1", "p2"], "title": ["苹果手机保护壳", "不锈钢保温杯"]})
+    m = make_algorithm("content", {"chinese": "jieba"}, RT).fit(Dataset.from_frame(df, items=items))
+    assert "手机" in m.terms and "机保" not in m.terms  # words, not character bigrams

@@ -163,3 +163,48 @@ def test_train_and_serve_with_the_real_store(tmp_path):
     assert a["searches"] == 2 and a["ctr_by_position"][1] == 1.0
     assert a["zero_result_queries"][0]["query"] == "zzzzqqqq"
     store.close()
+
+
+def test_cli_search_prints_hits_and_facets(tmp_path, monkeypatch):
+    store = _real_store(tmp_path)
+    from typer.testing import CliRunner
+
+    from shopmind.cli import app
+    from shopmind.config import Settings
+    from shopmind.search import service as svc_mod
+    from shopmind.store.artifacts import ArtifactStore
+
+    store.upsert_items([Item(**{k: v for k, v in it.items() if k != "created_at"}) for it in ITEMS])
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    settings = Settings(store_url=url, artifacts_dir=tmp_path / "artifacts")
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "config.json").write_text(json.dumps({"semantic": False}))
+    arts = ArtifactStore(settings.artifacts_dir)
+    run = arts.new_run()
+    ctx = SimpleNamespace(store=store, settings=settings, progress=lambda m: None)
+    ctx.dataset = store.load_dataset()
+    svc_mod.train(ctx, run.path / "search")
+    arts.publish(run, {})
+    store.close()
+    monkeypatch.setenv("SHOPMIND_ARTIFACTS_DIR", str(settings.artifacts_dir))
+    monkeypatch.chdir(tmp_path)
+    out_json = tmp_path / "res.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "--store",
+            url,
+            "search",
+            "black",
+            "--filter",
+            "category=Audio",
+            "--sort",
+            "price",
+            "--json",
+            str(out_json),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 results" in result.output and "JBL Flip 6" in result.output and "brand" in result.output
+    data = json.loads(out_json.read_text())
+    assert [h["item_id"] for h in data["hits"]] == ["sp1", "hp1"]

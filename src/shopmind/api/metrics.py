@@ -3,7 +3,7 @@
 * ``shopmind_http_request_duration_seconds{method,route}`` — latency histogram per route *template*
   (``/items/{item_id}``, never the concrete path, so label cardinality stays bounded);
 * ``shopmind_http_requests_total{method,route,status}``;
-* ``shopmind_model_version_info{run_id}`` — 1 for the serving run;
+* ``shopmind_model_version_info{run_id}`` — 1 for the serving run, 0 for runs this process served before;
 * ``shopmind_training_duration_seconds{outcome}`` and ``shopmind_training_runs_total{outcome}``;
 * ``shopmind_events_ingested_total{outcome}`` — inserted, duplicate, rejected.
 
@@ -13,7 +13,6 @@ Each app has its own registry (tests build many apps). With several worker proce
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
@@ -69,10 +68,11 @@ class Metrics:
         self._run_id: str | None = None
 
     def set_model(self, run_id: str | None, loaded_at: float) -> None:
-        if self._run_id is not None:
-            with contextlib.suppress(KeyError):  # already removed by another swap listener
-                self.model_version.remove(self._run_id)
-        self._run_id = run_id or "none"
+        new = run_id or "none"
+        if self._run_id is not None and self._run_id != new:
+            # 0, not remove(): in multi-process mode a removed label lives on in the worker's file
+            self.model_version.labels(run_id=self._run_id).set(0)
+        self._run_id = new
         self.model_version.labels(run_id=self._run_id).set(1)
         self.model_loaded.set(loaded_at)
 

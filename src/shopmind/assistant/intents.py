@@ -333,6 +333,18 @@ class IntentClassifier:
             parts.append((1.0 - w if self._tfidf is not None else 1.0, self._emb.proba(e)))
         return sum(weight * p for weight, p in parts)  # type: ignore[return-value]
 
+    def component_proba(
+        self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Each fitted model's own probabilities (``tfidf``, ``embedding``), for ablation reports."""
+        texts = [str(t) for t in texts]
+        out: dict[str, np.ndarray] = {}
+        if self._tfidf is not None:
+            out["tfidf"] = self._tfidf.proba(self._tfidf.features(texts))
+        if self._emb is not None:
+            out["embedding"] = self._emb.proba(embeddings if embeddings is not None else self._emb.features(texts))
+        return out
+
     def predict_proba(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities ``[n, n_classes]`` in the order of ``classes_``."""
         if not self.classes_:

@@ -119,7 +119,7 @@ class KnowledgeBase:
         *,
         vectors: np.ndarray | None = None,
         encoder: Any = None,
-        min_confidence: float = 0.5,
+        min_confidence: float = 0.4,
     ) -> None:
         self.passages = passages
         self.by_id = {p.id: p for p in passages}
@@ -145,7 +145,7 @@ class KnowledgeBase:
         *,
         use_embeddings: bool = False,
         encoder: Any = None,
-        min_confidence: float = 0.5,
+        min_confidence: float = 0.4,
     ) -> KnowledgeBase:
         from shopmind.search.lexical import LexicalIndex
 

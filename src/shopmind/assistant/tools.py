@@ -30,7 +30,8 @@ from shopmind.data.schema import Item, Order, OrderStatus
 from shopmind.errors import PermissionDenied, UnknownIdError
 
 MAX_VERIFY_FAILURES = 3
-ORDER_ID_RE = re.compile(r"(?<![\w@.-])#?([A-Za-z]{0,6}[-_]?\d[\w-]{2,40})(?![\w@-])")
+# ASCII classes on purpose: \w would glue Chinese characters to the id ("订单ORD-1的物流")
+ORDER_ID_RE = re.compile(r"(?<![A-Za-z0-9_@.-])#?([A-Za-z]{0,6}[-_]?\d[A-Za-z0-9_-]{2,40})(?![A-Za-z0-9_@-])")
 EMAIL_RE = re.compile(r"[^@\s,;:<>()\[\]，。；：]+@[^@\s,;:<>()\[\]，。；：]+\.[A-Za-z]{2,}")
 
 CANCELLABLE = {OrderStatus.PENDING, OrderStatus.PAID}
@@ -330,7 +331,7 @@ class ProductTools:
 
     def find(self, text: str) -> Item | None:
         """The catalogue item a message talks about: an item id in the text, else the best title match."""
-        for tok in re.findall(r"[\w-]{3,}", text):
+        for tok in re.findall(r"[A-Za-z0-9_-]{3,}", text):
             if any(ch.isdigit() for ch in tok):
                 item = self.store.get_item(tok)
                 if item is not None:

@@ -221,8 +221,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         console.print(f"chosen models: {res.info['chosen_models']}")
         if dump is not None and res.points is not None:
             dump.parent.mkdir(parents=True, exist_ok=True)
-            cols = [c for c in res.points.columns if not c.startswith(("cov-", "mcov-"))]
-            res.points[cols].to_csv(dump, index=False)
+            kept = [c for c in res.points.columns if not c.startswith(("cov-", "mcov-"))]
+            res.points[kept].to_csv(dump, index=False)
             err_console.print(f"wrote {dump} ({len(res.points)} scored forecasts)")
         write_json(
             json_out,

@@ -12,7 +12,9 @@ Chinese — p ≥ 0.6 → pos, ≤ 0.4 → neg, else neu.
 
 **Aspects**: each review is split into clauses; a clause mentions an aspect when it contains one
 of the aspect's English or Chinese keywords (:data:`ASPECT_KEYWORDS`); the clause's sentiment is
-the aspect's sentiment in that review. :meth:`ReviewAnalyzer.insights` summarises a product:
+the aspect's sentiment in that review — or, when the clause alone is neutral, the review's star
+label (a 1-star review mentioning "delivery" without an opinion word is about bad delivery more
+often than not). VADER's lexicon is extended with shop words (:data:`SHOP_LEXICON`). :meth:`ReviewAnalyzer.insights` summarises a product:
 per aspect the counts of pos/neu/neg mentions, ``score = (pos − neg) / mentions`` and an example.
 """
 
@@ -85,11 +87,24 @@ def star_label(stars: float) -> str:
     return "neg" if stars <= 2 else "neu" if stars < 4 else "pos"
 
 
+# Shop-review words VADER's general lexicon lacks or scores neutral (valence on VADER's −4…4 scale).
+SHOP_LEXICON = {
+    "fast": 1.5, "quick": 1.5, "quickly": 1.2, "slow": -1.5, "late": -1.5, "delayed": -1.5,
+    "flimsy": -2.0, "broke": -2.0, "broken": -2.0, "sturdy": 1.8, "solid": 1.2, "durable": 1.8,
+    "comfortable": 1.8, "uncomfortable": -1.8, "tight": -0.8, "loose": -0.8, "drains": -1.5,
+    "defective": -2.2, "refund": -0.5, "returned": -1.0, "returning": -1.0, "cheaply": -1.5,
+    "overpriced": -1.8, "bargain": 1.5, "flawless": 2.5, "intact": 1.0, "damaged": -2.0,
+    "muffled": -1.5, "tinny": -1.5, "crisp": 1.2, "blurry": -1.5, "laggy": -1.8,
+}
+
+
 @lru_cache(maxsize=1)
 def _vader() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer()
+    analyzer = SentimentIntensityAnalyzer()
+    analyzer.lexicon.update(SHOP_LEXICON)
+    return analyzer
 
 
 def lexicon_sentiment(text: str, language: str | None = None) -> tuple[str, float]:
@@ -204,10 +219,15 @@ class ReviewAnalyzer:
         ratings = [float(r["rating"]) for r in rows if r.get("rating") is not None]
         overall = self.predict(texts)
         counts = {lab: overall.count(lab) for lab in LABELS}
-        clauses: list[tuple[str, str]] = [(a, c) for t in texts for a, c in find_aspects(t)]
-        labels = self.predict([c for _, c in clauses])
+        stars = [star_label(float(r["rating"])) if r.get("rating") is not None else None for r in rows]
+        clauses: list[tuple[str, str, str | None]] = [
+            (a, c, star) for t, star in zip(texts, stars, strict=True) for a, c in find_aspects(t)
+        ]
+        labels = self.predict([c for _, c, _ in clauses])
         by_aspect: dict[str, AspectSummary] = {}
-        for (aspect, clause), lab in zip(clauses, labels, strict=True):
+        for (aspect, clause, star), lab in zip(clauses, labels, strict=True):
+            if lab == "neu" and star is not None:
+                lab = star
             s = by_aspect.setdefault(aspect, AspectSummary(aspect))
             s.mentions += 1
             setattr(s, lab, getattr(s, lab) + 1)

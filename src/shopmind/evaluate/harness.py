@@ -135,7 +135,9 @@ def measure(
     number of users averaged over.
     """
     k = split.k if k is None else k
-    kept = np.asarray((recs >= 0).any(axis=1), dtype=bool)  # MS: users present in both the test set and the recommendations
+    kept = np.asarray(
+        (recs >= 0).any(axis=1), dtype=bool
+    )  # MS: users present in both the test set and the recommendations
     per_user = per_user_metrics(recs[kept], split.truth[np.flatnonzero(kept)], k)
     summary = summarize(per_user, k)
     train = split.train

@@ -299,7 +299,12 @@ def loo_protocol(
     """Leave-last-out full ranking over an S3Rec sequence file (see module docstring)."""
     user_ids, seqs = read_sequences(path)
     return loo_from_sequences(
-        user_ids, seqs, phase=phase, k=k, dataset=dataset or Path(path).stem, history_half_life=history_half_life
+        user_ids,
+        seqs,
+        phase=phase,
+        k=k,
+        dataset=dataset or Path(path).stem,
+        history_half_life=history_half_life,
     )
 
 

@@ -136,6 +136,14 @@ def sales_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
     return g.drop(columns="revenue")
 
 
+def _flags(values: pd.Series) -> np.ndarray:
+    """Booleans from bools, numbers or text ("true"/"false", "yes"/"no", "1"/"0"); missing = False."""
+    if values.dtype == bool:
+        return values.to_numpy()
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "1.0", "yes", "y", "t"]).fillna(False).to_numpy(dtype=bool)
+
+
 def validate_sales(sales: pd.DataFrame) -> pd.DataFrame:
     """Check and normalise a sales frame; raises :class:`DataError` on the first bad row.
 
@@ -156,9 +164,7 @@ def validate_sales(sales: pd.DataFrame) -> pd.DataFrame:
             "price": pd.to_numeric(sales["price"], errors="coerce").to_numpy(dtype=float)
             if "price" in sales.columns
             else np.nan,
-            "promo": sales["promo"].fillna(False).astype(bool).to_numpy()
-            if "promo" in sales.columns
-            else False,
+            "promo": _flags(sales["promo"]) if "promo" in sales.columns else False,
         }
     )
     units = out["units"].to_numpy()

@@ -3,8 +3,9 @@
 Item profile ``v_i``: the item's title, description, category path, brand and attributes as one
 document, vectorised by
 
-* ``tfidf`` — scikit-learn ``TfidfVectorizer`` (sublinear tf, L2-normalised rows); text with
-  Chinese characters is tokenised with jieba (mixed Chinese/English titles keep their Latin words);
+* ``tfidf`` — scikit-learn ``TfidfVectorizer`` (sublinear tf, L2-normalised rows); Chinese runs
+  become character unigrams + bigrams (or jieba words with ``chinese="jieba"``); mixed
+  Chinese/English titles keep their Latin words;
 * ``embedding`` — the shared sentence encoder (``shopmind.embeddings.get_encoder``; the packaged
   all-MiniLM-L6-v2 by default, English only).
 
@@ -44,9 +45,9 @@ log = logging.getLogger(__name__)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_TOKEN = re.compile(r"(?u)\b\w\w+\b|\d")
 DEFAULT_FIELDS = ("title", "description", "category", "brand", "attributes")
-_VECTOR_CACHE: dict[str, tuple[pd.DataFrame, Any, list[str]]] = {}
-"""Item vectors of the last catalogue seen (by object identity): datasets that share an item table
-(training subsets) do not re-vectorise it."""
+_VECTOR_CACHE: dict[str, tuple[Any, Any, list[str]]] = {}
+"""Item vectors of the last catalogue seen, keyed by config and held with the item Vocabulary object:
+datasets that share it (``Dataset.subset`` for validation splits) do not re-vectorise the catalogue."""
 
 
 def item_documents(table: pd.DataFrame, fields: Iterable[str] = DEFAULT_FIELDS) -> list[str]:
@@ -77,7 +78,24 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
 def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens; Chinese runs become character unigrams + bigrams.
+
+    Character n-grams need no dictionary and are fast (20k products in about a second); use
+    :func:`tokenize_jieba` (``chinese="jieba"``) for dictionary word segmentation instead.
+    """
+    text = text.lower()
+    tokens = _LATIN_TOKEN.findall(_CJK_RUN.sub(" ", text))
+    for run in _CJK_RUN.findall(text):
+        tokens.extend(run)
+        tokens.extend(run[k : k + 2] for k in range(len(run) - 1))
+    return tokens
+
+
+def tokenize_jieba(text: str) -> list[str]:
     """Lower-cased word tokens; Chinese runs are segmented with jieba."""
     text = text.lower()
     if not _CJK.search(text):
@@ -102,6 +120,9 @@ class ContentConfig(AlgorithmConfig):
     max_features: int = Field(100_000, ge=1, description="TF-IDF vocabulary size cap")
     min_df: int = Field(1, ge=1)
     ngram_max: int = Field(1, ge=1, le=3, description="word n-grams up to this length")
+    chinese: Literal["ngrams", "jieba"] = Field(
+        "ngrams", description="Chinese text: character uni+bigrams (fast) or jieba words"
+    )
     encoder: str | None = Field(default=None, description="embedding spec for get_encoder (None = packaged)")
 
 
@@ -114,20 +135,25 @@ class ContentBased(Recommender):
     config: ContentConfig
     supports_fold_in = True
     supports_similar = True
+    terms: list[str]
+    vectors: Any
 
     def _fit(self, dataset: Dataset) -> None:
         table = dataset.item_table
-        key = self.config.model_dump_json()
+        key = f"{self.config.model_dump_json()}|{table.shape}|{list(table.columns)}"
         hit = _VECTOR_CACHE.get(key)
-        if hit is not None and hit[0] is table:
+        # Training subsets share the parent's item Vocabulary object (and catalogue): reuse vectors.
+        if hit is not None and hit[0] is dataset.items:
             # same catalogue object (e.g. the hybrid's validation fit, then the full fit): reuse
             self.vectors, self.terms = hit[1], list(hit[2])
         else:
             started = time.perf_counter()
             self.vectors = self.vectorise(item_documents(table, self.config.fields))
             _VECTOR_CACHE.clear()  # keep one catalogue only
-            _VECTOR_CACHE[key] = (table, self.vectors, list(self.terms))
-            log.info("content: %d item vectors in %.1fs", self.vectors.shape[0], time.perf_counter() - started)
+            _VECTOR_CACHE[key] = (dataset.items, self.vectors, list(self.terms))
+            log.info(
+                "content: %d item vectors in %.1fs", self.vectors.shape[0], time.perf_counter() - started
+            )
         self.interactions = interaction_matrix(dataset)
 
     def vectorise(self, docs: list[str]) -> sp.csr_matrix | np.ndarray:
@@ -137,7 +163,7 @@ class ContentBased(Recommender):
             from shopmind.embeddings import get_encoder
 
             vecs = get_encoder(cfg.encoder).encode(docs)
-            self.terms: list[str] = []
+            self.terms = []
             return np.asarray(vecs, dtype=np.float32)
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -145,7 +171,7 @@ class ContentBased(Recommender):
             self.terms = []
             return sp.csr_matrix((len(docs), 1), dtype=np.float32)
         vec = TfidfVectorizer(
-            tokenizer=tokenize,
+            tokenizer=tokenize if cfg.chinese == "ngrams" else tokenize_jieba,
             token_pattern=None,
             lowercase=False,
             sublinear_tf=True,
@@ -168,9 +194,17 @@ class ContentBased(Recommender):
         prof = np.asarray(prof)
         return prof / np.maximum(np.linalg.norm(prof, axis=1, keepdims=True), 1e-12)
 
+    def _transposed(self) -> Any:
+        # V.T of a CSR matrix is CSC; scipy would convert it on every product (20k items: ~20 ms)
+        vt = getattr(self, "_vt", None)
+        if vt is None or vt.shape[1] != self.vectors.shape[0]:
+            vt = self.vectors.T.tocsr() if sp.issparse(self.vectors) else np.ascontiguousarray(self.vectors.T)
+            self._vt = vt
+        return vt
+
     def _score(self, rows: sp.csr_matrix) -> np.ndarray:
         prof = self.profiles(rows)
-        out = prof @ self.vectors.T
+        out = prof @ self._transposed()
         return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64)
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
@@ -184,7 +218,7 @@ class ContentBased(Recommender):
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
         items = self.check_items(item_idx)
-        out = self.vectors[items] @ self.vectors.T
+        out = self.vectors[items] @ self._transposed()
         sim = np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float64)
         sim[np.arange(len(items)), items] = 0.0
         return sim

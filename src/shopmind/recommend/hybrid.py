@@ -33,6 +33,9 @@ from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, inter
 
 log = logging.getLogger(__name__)
 
+TUNE_POOL = 100
+"""Per component, how many top unseen items per user enter the tuning candidate pool."""
+
 FALLBACKS = ("trending", "popularity")
 """Components used, in this order, for users with no history at all."""
 
@@ -157,19 +160,35 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.runtime.seed)
         if len(users) > self.config.max_tune_users:
             users = np.sort(rng.choice(users, self.config.max_tune_users, replace=False))
-        seen = inner.seen[users]
-        normed = {}
+        seen = inner.seen[users].toarray() > 0
+        # Blends are evaluated on each user's candidate pool only — the union of every component's
+        # top ``TUNE_POOL`` unseen items — so the grid search costs O(users · pool), not O(users · items).
+        normed: dict[str, np.ndarray] = {}
+        pools = []
         for n in names:
             started = time.perf_counter()
             model = self._make(n).fit(inner)
             log.info("hybrid tuning: fitted %s on the inner split in %.1fs", n, time.perf_counter() - started)
-            normed[n] = normalise(model.score_users(users), self.config.normalization).astype(np.float32)
+            scores = normalise(model.score_users(users), self.config.normalization)
+            scores[seen] = -1.0
+            normed[n] = scores.astype(np.float32)
+            m = min(TUNE_POOL, scores.shape[1])
+            pools.append(np.argpartition(-scores, m - 1, axis=1)[:, :m])
+        pool = np.sort(np.hstack(pools), axis=1)
+        dup = np.zeros(pool.shape, dtype=bool)
+        dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
+        invalid = dup | np.take_along_axis(seen, pool, axis=1)
+        parts = {n: np.take_along_axis(normed[n], pool, axis=1) for n in names}
         t = truth[users]
 
         def ndcg(w: dict[str, float]) -> float:
-            total = sum((w[n] * normed[n] for n in names if w[n]), np.zeros_like(normed[names[0]]))
-            idx, _ = top_k(total, 10, seen)
-            return mean_ndcg(idx, t)
+            total = np.zeros(pool.shape, dtype=np.float32)
+            for n in names:
+                if w[n]:
+                    total += np.float32(w[n]) * parts[n]
+            total[invalid] = -np.inf
+            pos, _ = top_k(total, 10)
+            return mean_ndcg(np.take_along_axis(pool, np.maximum(pos, 0), axis=1), t)
 
         weights = dict.fromkeys(names, 1.0)
         best = ndcg(weights)

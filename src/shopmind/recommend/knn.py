@@ -361,21 +361,20 @@ def item_similarity(
                 0.0,
             )
             sim = sp.csr_matrix(sim.multiply(factor))
-        coo = sim.tocoo()
-        j, i, val = coo.row, coo.col, coo.data
-        keep = (val > min_sim) & (j != i + start)  # an item is not its own neighbour
-        j, i, val = j[keep], i[keep], val[keep]
-        # per target column: order by (column, -similarity, neighbour) and keep the first k. One
-        # stable argsort of column·4 + (1 − sim) (|sim| ≤ 1) is several times faster than lexsort.
-        pre = np.lexsort((j, i)) if not sim.has_sorted_indices else np.arange(len(j))
-        j, i, val = j[pre], i[pre], val[pre]
-        order = np.argsort(i * 4.0 + (1.0 - np.clip(val, -1.0, 1.0)), kind="stable")
-        j, i, val = j[order], i[order], val[order]
-        first = np.searchsorted(i, i, side="left")
-        top = (np.arange(len(i)) - first) < k
-        rows_.append(j[top])
-        cols_.append(i[top] + start)
-        vals_.append(val[top])
+        csc = sp.csc_matrix(sim)
+        csc.sort_indices()
+        for col in range(csc.shape[1]):
+            lo, hi = csc.indptr[col], csc.indptr[col + 1]
+            j, val = csc.indices[lo:hi], csc.data[lo:hi]
+            ok = (val > min_sim) & (j != col + start)  # an item is not its own neighbour
+            j, val = j[ok], val[ok]
+            if len(val) > k:
+                # argpartition per column: O(nnz) and no global sort over the block's pairs
+                top = np.argpartition(-val, k - 1)[:k]
+                j, val = j[top], val[top]
+            rows_.append(j)
+            cols_.append(np.full(len(j), col + start))
+            vals_.append(val)
     s = sp.csr_matrix(
         (np.concatenate(vals_), (np.concatenate(rows_), np.concatenate(cols_))), shape=(n_items, n_items)
     )

@@ -51,7 +51,9 @@ class SASRecConfig(AlgorithmConfig):
     weight_decay: float = Field(0.0, ge=0)
     loss: Literal["bce", "ce", "sampled_ce"] = "sampled_ce"
     negatives: int = Field(512, ge=1, description="shared negatives per batch for sampled_ce")
-    event_types: tuple[str, ...] | None = Field(None, description="event types forming the sequence (None = all)")
+    event_types: tuple[str, ...] | None = Field(
+        None, description="event types forming the sequence (None = all)"
+    )
 
 
 def _build_module(torch, n_items: int, cfg: SASRecConfig):
@@ -131,9 +133,10 @@ class SASRec(Recommender):
         targets = pad_sequences([s[1:] for s in trainable], cfg.max_len)
         self._user_seqs = pad_sequences(seqs, cfg.max_len)  # what score_users folds in
         self.module = _build_module(torch, self.n_items, cfg)
-        opt = torch.optim.Adam(self.module.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay)
+        opt = torch.optim.Adam(
+            self.module.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay
+        )
         lengths = (inputs > 0).sum(axis=1)
-        n = len(inputs)
         self.module.train()
         for epoch in range(cfg.epochs):
             total, count = 0.0, 0
@@ -173,7 +176,8 @@ class SASRec(Recommender):
         pos_logit = (h * emb[pos]).sum(-1)
         neg_logit = (h * emb[neg]).sum(-1)
         return F.binary_cross_entropy_with_logits(
-            torch.cat([pos_logit, neg_logit]), torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)])
+            torch.cat([pos_logit, neg_logit]),
+            torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
         )
 
     def _score_padded(self, padded: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ class SearchConfig:
     b: float = 0.75
     semantic: bool = True
     encoder: str | None = None  # spec for shopmind.embeddings.get_encoder
-    ann_threshold: int = 50_000
+    ann_threshold: int = 10_000  # exact search below, usearch HNSW above
     fusion: str = "rrf"  # rrf | weighted
     rrf_k: float = 60.0
     alpha: float = 0.5  # keyword weight in weighted fusion
@@ -615,7 +615,8 @@ class ProductSearch:
         text = normalize(query)
         return re.sub(r"(?<![a-z0-9])[a-z]+(?![a-z0-9])", lambda m: fixes.get(m.group(0), m.group(0)), text)
 
-    def _retrieve(self, query: str, mode: str, filters: Mapping[str, Any] | None) -> _Query:
+    def _retrieve(self, query: str, mode: str, filters: Mapping[str, Any] | None, need: int = 0) -> _Query:
+        """Candidates of ``query``; at least ``need`` keyword matches are ranked (the rest only counted)."""
         cfg = self.config
         if mode not in MODES:
             raise ConfigError("unknown search mode", value=mode, expected=" | ".join(MODES))
@@ -645,7 +646,7 @@ class ProductSearch:
                 fallback = "or"
             # coverage first, then score: one sortable key (scores are < 1e4)
             key = m.coverage[total_lex].astype(np.float64) * 1e4 + m.score[total_lex]
-            lex_rows, lex_scores = _top(total_lex, key, cfg.candidates if mode != "bm25" else len(total_lex))
+            lex_rows, lex_scores = _top(total_lex, key, max(cfg.candidates, need))
             lex_scores = m.score[lex_rows].astype(np.float64)
         qv = None
         sem_rows = np.zeros(0, np.int64)
@@ -801,7 +802,7 @@ class ProductSearch:
         sort = SORT_ALIASES.get(sort, sort)
         if sort not in SORTS:
             raise ConfigError("unknown sort", value=sort, expected=" | ".join(SORTS))
-        q = self._retrieve(query, mode, filters)
+        q = self._retrieve(query, mode, filters, need=offset + k)
         rows, scores = q.rows, q.scores
         aff = self.affinity_vector(affinity)
         if q.mode == "ltr" and self.reranker is not None and len(rows):
@@ -821,8 +822,12 @@ class ProductSearch:
             rows, scores = rows[order], scores[order]
         pinned: set[int] = set()
         rows, scores, pinned, extra_total = self._apply_rules(query, rows, scores)
-        if sort != "relevance" and len(rows):
-            rows, scores = self._sort(rows, scores, sort)
+        if sort != "relevance":
+            # every match takes part, not only the ranked window; ties keep relevance order
+            rest = np.setdiff1d(q.total_rows, rows)
+            rows = np.concatenate([rows, rest]).astype(np.int64)
+            scores = np.concatenate([scores, np.zeros(len(rest))])
+            rows, scores = self._sort(rows, scores, sort, offset + k)
         total_rows = q.total_rows
         total = len(np.union1d(total_rows, rows)) if len(rows) else len(total_rows) + extra_total
         page = rows[offset : offset + k]
@@ -913,7 +918,10 @@ class ProductSearch:
             pinned.add(r)
         return np.asarray(order, np.int64), np.asarray([sc[r] for r in order], np.float64), pinned, extra
 
-    def _sort(self, rows: np.ndarray, scores: np.ndarray, sort: str) -> tuple[np.ndarray, np.ndarray]:
+    def _sort(
+        self, rows: np.ndarray, scores: np.ndarray, sort: str, need: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``need`` of ``rows`` in ``sort`` order (a partial sort: pages only need the top)."""
         c = self.catalog
         rel = np.arange(len(rows))  # ties keep relevance order
         if sort in ("price_asc", "price_desc"):
@@ -927,6 +935,9 @@ class ProductSearch:
         else:  # rating
             v = c.rating[rows]
             key = np.where(np.isnan(v), np.inf, -v)
+        if 0 < need < len(rows):
+            part = np.argpartition(key, need - 1)[:need]
+            rows, scores, key, rel = rows[part], scores[part], key[part], rel[part]
         order = np.lexsort((rel, key))
         return rows[order], scores[order]
 

@@ -116,7 +116,7 @@ def report(engine: EngineDep, _: AdminKey, name: str) -> Any:
 def search_analytics(engine: EngineDep, _: AdminKey, top: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
     search = engine.bundle.services.get("search")
     if search is not None and hasattr(search, "analytics"):
-        data = search.analytics()
+        data = search.analytics(top=top)
         data = data.to_dict() if hasattr(data, "to_dict") else data
         return json.loads(json.dumps(data, default=str))
     return fallback_analytics(engine, top)

@@ -228,7 +228,10 @@
       const r = await api("/chat", { key: key(), method: "POST", body: { message: msg, conversation_id: conversationId || undefined } });
       conversationId = r.conversation_id || conversationId;
       const text = r.reply || r.text || r.answer || r.message || JSON.stringify(r);
-      log.appendChild(el("div", { class: "msg bot", text }));
+      const sources = (r.citations || []).map((c) => c.title || c.doc_id || c.id).filter(Boolean);
+      log.appendChild(el("div", { class: "msg bot", text },
+        sources.length ? el("div", { class: "sources", text: "↳ " + [...new Set(sources)].join(" · ") }) : null,
+        r.handoff_ticket_id ? el("div", { class: "sources", text: "ticket " + r.handoff_ticket_id }) : null));
     } catch (err) {
       log.appendChild(el("div", { class: "msg bot error", text: err.status === 503 ? t("chat_unavailable") : err.message }));
     }

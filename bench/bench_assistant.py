@@ -1,0 +1,196 @@
+"""Assistant benchmarks: intents (BANKING77, Bitext), out of scope, ECD, sentiment, adversarial set, latency.
+
+    python bench/bench_assistant.py intents     --data-dir ../shared/datasets   # BANKING77 full + 10-shot + OOS
+    python bench/bench_assistant.py bitext      --data-dir ../shared/datasets
+    python bench/bench_assistant.py responses   --data-dir ../shared/datasets
+    python bench/bench_assistant.py sentiment   --data-dir ../shared/datasets
+    python bench/bench_assistant.py chat        # tiny synthetic shop: adversarial set + chat-turn latency
+
+One BLAS/torch thread. Sentence vectors are cached under ``var/cache/embeddings`` (encoding BANKING77's
+13k utterances with MiniLM takes minutes on one contended core). Results: ``bench/results/assistant_<cmd>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_v] = "1"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+console = Console()
+RESULTS = Path(__file__).parent / "results"
+CACHE = Path("var/cache/embeddings")
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r["metrics"] if k not in keys]
+    t = Table(title=title)
+    t.add_column("name")
+    for k in keys:
+        t.add_column(k, justify="right")
+    for r in rows:
+        t.add_row(r["name"], *(str(r["metrics"].get(k, "")) for k in keys))
+    console.print(t)
+
+
+def _write(name: str, payload: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"assistant_{name}.json"
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    console.print(f"wrote {path}")
+
+
+def bench_intents(data_dir: Path, oos: int) -> None:
+    import torch
+
+    from shopmind.assistant.evaluation import evaluate_intents
+    from shopmind.assistant.intents import read_intent_csv
+
+    torch.set_num_threads(1)
+    d = data_dir / "banking77"
+    tr_t, tr_l = read_intent_csv(d / "train.csv")
+    te_t, te_l = read_intent_csv(d / "test.csv")
+    rows: list[dict[str, Any]] = []
+    for kwargs in ({}, {"shots": 10}, {"oos_holdout": oos}):
+        started = time.perf_counter()
+        new = evaluate_intents(tr_t, tr_l, te_t, te_l, name="banking77", cache_dir=CACHE, **kwargs)
+        for r in new:
+            r["seconds"] = round(time.perf_counter() - started, 1)
+        rows += new
+        _table("BANKING77", new)
+    _table("BANKING77", rows)
+    _write("intents", {"dataset": "banking77", "protocol": "official train/test", "rows": rows})
+
+
+def bench_bitext(data_dir: Path) -> None:
+    from shopmind.assistant.evaluation import evaluate_intents, stratified_split
+    from shopmind.datasets.dialogue import load_bitext
+
+    frame = load_bitext(data_dir / "bitext-customer-support")
+    texts, labels = frame["text"].tolist(), frame["intent"].tolist()
+    tr, te = stratified_split(labels, 0.2, 42)
+    rows = evaluate_intents(
+        [texts[i] for i in tr], [labels[i] for i in tr], [texts[i] for i in te], [labels[i] for i in te],
+        name="bitext", cache_dir=CACHE,
+    )
+    _table("Bitext (seeded 80/20)", rows)
+    _write("bitext", {"dataset": "bitext-customer-support", "protocol": "seeded stratified 80/20", "rows": rows})
+
+
+def bench_responses(data_dir: Path) -> None:
+    from shopmind.assistant.evaluation import evaluate_response_selection
+    from shopmind.datasets.dialogue import ecd_groups, load_ecd
+
+    groups = ecd_groups(load_ecd(data_dir / "ecd-taobao-cs-sample" / "test.txt"))
+    rows = [{"name": "ecd/tfidf-cosine", "metrics": evaluate_response_selection(groups)}]
+    _table("ECD response selection", rows)
+    _write("responses", {"dataset": "ecd-taobao-cs-sample", "protocol": "R10@k on test.txt", "rows": rows})
+
+
+def bench_sentiment(data_dir: Path) -> None:
+    from shopmind.assistant.evaluation import evaluate_sentiment
+    from shopmind.datasets.reviews import load_amazon_reviews
+
+    rows = evaluate_sentiment(load_amazon_reviews(data_dir / "amazon-fashion-5core" / "AMAZON_FASHION_5.json.gz"))
+    _table("review sentiment", rows)
+    _write("sentiment", {"dataset": "amazon-fashion-5core", "protocol": "seeded 80/20 grouped by text", "rows": rows})
+
+
+def bench_chat(n_pairs: int) -> None:
+    import torch
+
+    from shopmind.assistant.adversarial import build_cases, run_adversarial
+    from shopmind.assistant.service import AssistantService, train_assistant
+    from shopmind.data.schema import Document, Item, Order, Review, User
+    from shopmind.datasets.synthetic import ShopConfig
+    from shopmind.datasets.synthetic.generate import generate
+    from shopmind.store import open_store
+
+    torch.set_num_threads(1)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
+    generate(ShopConfig.preset("tiny"), tmp / "shop")
+    store = open_store(f"sqlite:///{tmp / 'shop.db'}")
+
+    def records(name: str, model: Any) -> list[Any]:
+        with (tmp / "shop" / name).open(encoding="utf-8") as fh:
+            return [model(**json.loads(line)) for line in fh if line.strip()]
+
+    store.upsert_items(records("items.jsonl", Item))
+    store.upsert_users(records("users.jsonl", User))
+    store.upsert_orders(records("orders.jsonl", Order))
+    store.upsert_documents(records("documents.jsonl", Document))
+    store.upsert_reviews(records("reviews.jsonl", Review))
+    started = time.perf_counter()
+    info = train_assistant(store, tmp / "assistant")  # the default: ensemble intents
+    train_s = time.perf_counter() - started
+    service = AssistantService.load(tmp / "assistant", store)
+
+    cases = build_cases(store, n_pairs=n_pairs, seed=42)
+    report = run_adversarial(service.chat, store, cases)
+    adv = report.to_dict()
+
+    messages = [
+        "hi", "where is my order?", "how long does express delivery take", "do you accept paypal",
+        "I want to cancel my order", "退货政策是什么", "我的快递到哪了", "can I pay with bitcoin",
+        "what is your return policy", "thanks, bye",
+    ]
+    users = sorted(store.user_ids())[:20]
+    for m in messages[:3]:
+        service.chat(m, user_id=users[0])  # warm caches (jieba, encoder)
+    times: list[float] = []
+    for u in users:
+        cid = None
+        for m in messages:
+            t = time.perf_counter()
+            r = service.chat(m, conversation_id=cid, user_id=u)
+            times.append((time.perf_counter() - t) * 1000)
+            cid = r.conversation_id
+    times.sort()
+    p50 = statistics.median(times)
+    p95 = times[int(0.95 * (len(times) - 1))]
+    rows = [
+        {"name": "adversarial/identity", "metrics": {"cases": adv["cases"], "turns": adv["turns"], "leaks": adv["leaks"],
+                                                      "status_changes": len(adv["status_changes"]),
+                                                      "refused_hijacks": adv["refused_hijacks"]}},
+        {"name": "chat/turn-latency-ms", "metrics": {"p50": round(p50, 2), "p95": round(p95, 2), "turns": len(times),
+                                                     "intent_model": info["intents"]["model"],
+                                                     "train_seconds": round(train_s, 1)}},
+    ]
+    _table("assistant on the tiny synthetic shop", rows)
+    _write("chat", {"dataset": "synthetic tiny (seed 42)", "rows": rows, "adversarial": adv})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["intents", "bitext", "responses", "sentiment", "chat"])
+    ap.add_argument("--data-dir", type=Path, default=Path("../shared/datasets"))
+    ap.add_argument("--oos-holdout", type=int, default=20)
+    ap.add_argument("--pairs", type=int, default=12, help="attacker/victim pairs in the adversarial set")
+    args = ap.parse_args()
+    if args.command == "intents":
+        bench_intents(args.data_dir, args.oos_holdout)
+    elif args.command == "bitext":
+        bench_bitext(args.data_dir)
+    elif args.command == "responses":
+        bench_responses(args.data_dir)
+    elif args.command == "sentiment":
+        bench_sentiment(args.data_dir)
+    else:
+        bench_chat(args.pairs)
+
+
+if __name__ == "__main__":
+    main()

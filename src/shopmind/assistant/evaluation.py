@@ -1,0 +1,239 @@
+"""Offline evaluation: intents (BANKING77, Bitext), out-of-scope recall, ECD response selection, sentiment.
+
+Protocols (numbers are comparable only under the same protocol):
+
+* **Intents, full data**: fit on ``train``, accuracy and macro-F1 on ``test`` (BANKING77 official
+  split). The ensemble is fitted once; the rows for its TF-IDF and embedding parts are the same
+  fitted models scored alone.
+* **Intents, k-shot**: ``k`` utterances per intent sampled from ``train`` with
+  ``numpy.random.default_rng(seed)`` (per intent, without replacement, intents in sorted order).
+* **Out of scope**: ``n`` intents drawn with the same seeded generator are removed from training;
+  their test utterances are out of scope. The threshold is calibrated on held-back *training*
+  data only (see :mod:`shopmind.assistant.intents`). Reported: OOS recall (share of OOS test
+  utterances rejected), in-scope loss (share of in-scope test utterances rejected) and in-scope
+  accuracy (rejections count as errors).
+* **Bitext**: seeded stratified 80/20 split of the single file.
+* **ECD response selection** (Chinese): for each test context, rank its 10 candidates; R10@1,
+  R10@2, R10@5 and MRR. The scorer is unsupervised TF-IDF cosine (word uni+bigrams over the
+  corpus's own segmentation, idf from the test contexts and candidates, no labels).
+* **Sentiment** (Amazon fashion): stars → ``neg/neu/pos``; split 80/20 seeded **grouped by review
+  text** (the file repeats a review for each style variant; a plain row split would put copies in
+  both halves); classifier vs VADER lexicon vs the majority class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopmind.assistant.intents import IntentClassifier, IntentConfig
+
+log = logging.getLogger(__name__)
+
+
+def _metrics(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = sorted(set(gold))
+    return {
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        "macro_f1": round(float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)), 4),
+    }
+
+
+def sample_shots(labels: Sequence[str], shots: int, seed: int) -> np.ndarray:
+    """Row indices: ``shots`` per label, seeded, labels in sorted order (all rows of smaller labels)."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(labels)
+    picked = []
+    for lab in sorted(set(labels)):
+        idx = np.flatnonzero(y == lab)
+        picked.append(np.sort(rng.choice(idx, size=min(shots, idx.size), replace=False)))
+    return np.sort(np.concatenate(picked))
+
+
+def stratified_split(labels: Sequence[str], test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.asarray(labels)
+    test = []
+    for lab in sorted(set(labels)):
+        idx = np.flatnonzero(y == lab)
+        test.append(rng.choice(idx, size=max(1, round(test_fraction * idx.size)), replace=False))
+    test_idx = np.sort(np.concatenate(test))
+    return np.setdiff1d(np.arange(len(y)), test_idx), test_idx
+
+
+class EmbeddingCache:
+    """Sentence vectors cached on disk as ``<sha1 of encoder name + texts>.npy`` (benchmarks re-run often)."""
+
+    def __init__(self, encoder: Any, folder: Path | None) -> None:
+        self.encoder = encoder
+        self.folder = Path(folder) if folder else None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if self.folder is None:
+            return self.encoder.encode(texts)
+        h = hashlib.sha1(getattr(self.encoder, "name", "enc").encode())
+        for t in texts:
+            h.update(t.encode("utf-8") + b"\x00")
+        path = self.folder / f"{h.hexdigest()}.npy"
+        if path.exists():
+            return np.load(path, allow_pickle=False)
+        vecs = self.encoder.encode(texts)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        np.save(path, vecs, allow_pickle=False)
+        return vecs
+
+
+def evaluate_intents(
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    test_texts: Sequence[str],
+    test_labels: Sequence[str],
+    *,
+    name: str = "intents",
+    model: str = "ensemble",
+    shots: int | None = None,
+    seed: int = 42,
+    oos_holdout: int = 0,
+    config: IntentConfig | None = None,
+    encoder: Any = None,
+    cache_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Rows ``{"name", "metrics", ...}`` for the model (and its parts when ``model="ensemble"``)."""
+    cfg = (config or IntentConfig()).model_copy(update={"model": model, "seed": seed})
+    tr_t, tr_l = list(train_texts), list(train_labels)
+    te_t, te_l = list(test_texts), list(test_labels)
+    setting = "full" if not shots else f"{shots}-shot"
+    if shots:
+        idx = sample_shots(tr_l, shots, seed)
+        tr_t, tr_l = [tr_t[i] for i in idx], [tr_l[i] for i in idx]
+    emb_tr = emb_te = None
+    if model != "tfidf":
+        if encoder is None:
+            from shopmind.embeddings import get_encoder
+
+            encoder = get_encoder(cfg.encoder)
+        cache = EmbeddingCache(encoder, cache_dir)
+        emb_tr, emb_te = cache.encode(tr_t), cache.encode(te_t)
+    rows: list[dict[str, Any]] = []
+    common = {"setting": setting, "seed": seed, "n_train": len(tr_t), "n_test": len(te_t)}
+
+    if not oos_holdout:
+        clf = IntentClassifier(cfg.model_copy(update={"calibration_fraction": 0.0}), encoder=encoder)
+        clf.fit(tr_t, tr_l, embeddings=emb_tr)
+        classes = np.array(clf.classes_)
+        parts = clf.component_proba(te_t, embeddings=emb_te) if model == "ensemble" else {}
+        for part, p in parts.items():
+            rows.append({"name": f"{name}/{setting}/{part}", "model": part, "metrics": _metrics(te_l, classes[p.argmax(1)]), **common})
+        p = clf.predict_proba(te_t, embeddings=emb_te)
+        rows.append({"name": f"{name}/{setting}/{model}", "model": model, "metrics": _metrics(te_l, classes[p.argmax(1)]), **common})
+        return rows
+
+    rng = np.random.default_rng(seed)
+    intents = sorted(set(tr_l))
+    held = set(rng.choice(intents, size=min(oos_holdout, len(intents) - 2), replace=False).tolist())
+    keep = [i for i, lab in enumerate(tr_l) if lab not in held]
+    clf = IntentClassifier(cfg, encoder=encoder)
+    clf.fit([tr_t[i] for i in keep], [tr_l[i] for i in keep], embeddings=emb_tr[keep] if emb_tr is not None else None)
+    preds = clf.predict(te_t, embeddings=emb_te)
+    is_oos = np.array([lab in held for lab in te_l])
+    rejected = np.array([not p.in_scope for p in preds])
+    in_gold = [lab for lab, o in zip(te_l, is_oos, strict=True) if not o]
+    in_pred = [p.intent for p, o in zip(preds, is_oos, strict=True) if not o]
+    metrics = {
+        "oos_recall": round(float(rejected[is_oos].mean()), 4),
+        "in_scope_loss": round(float(rejected[~is_oos].mean()), 4),
+        "in_scope_accuracy": round(float(np.mean([g == q for g, q in zip(in_gold, in_pred, strict=True)])), 4),
+        "threshold": round(clf.threshold, 6),
+        "calibration_in_scope_loss": round(float(clf.calibration.get("in_scope_loss", 0.0)), 4),
+    }
+    rows.append(
+        {
+            "name": f"{name}/{setting}/{model}/oos-{len(held)}",
+            "model": model,
+            "metrics": metrics,
+            "held_out_intents": sorted(held),
+            "n_oos_test": int(is_oos.sum()),
+            "max_in_scope_loss": cfg.max_in_scope_loss,
+            **common,
+        }
+    )
+    return rows
+
+
+# --- ECD response selection ----------------------------------------------------------------------
+
+
+def evaluate_response_selection(groups: list[tuple[list[str], list[str], int]], *, last_turns: int = 3) -> dict[str, Any]:
+    """TF-IDF cosine ranking of each group's candidates against its context (see module docstring).
+
+    The context is the last ``last_turns`` utterances (the latest carries the question the reply
+    answers); groups without a positive are skipped.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    groups = [g for g in groups if g[2] >= 0]
+    contexts = [" ".join(ctx[-last_turns:]) for ctx, _, _ in groups]
+    corpus = contexts + [c for _, cands, _ in groups for c in cands]
+    vec = TfidfVectorizer(token_pattern=r"(?u)\S+", ngram_range=(1, 2), sublinear_tf=True).fit(corpus)
+    ranks = []
+    for (_, cands, pos), ctx in zip(groups, contexts, strict=True):
+        q = vec.transform([ctx])
+        c = vec.transform(cands)
+        scores = (c @ q.T).toarray().ravel()
+        # rank of the true reply; ties count against it (pessimistic), so a constant scorer gets no credit
+        ranks.append(1 + int((scores > scores[pos]).sum() + (scores[np.arange(len(cands)) != pos] == scores[pos]).sum()))
+    r = np.array(ranks)
+    return {
+        "r10@1": round(float((r <= 1).mean()), 4),
+        "r10@2": round(float((r <= 2).mean()), 4),
+        "r10@5": round(float((r <= 5).mean()), 4),
+        "mrr": round(float((1.0 / r).mean()), 4),
+        "groups": len(groups),
+    }
+
+
+# --- sentiment ------------------------------------------------------------------------------------
+
+
+def evaluate_sentiment(frame: Any, *, seed: int = 42, test_fraction: float = 0.2) -> list[dict[str, Any]]:
+    """Rows for the classifier, the lexicon and the majority class on a text-grouped seeded split."""
+    from shopmind.content.sentiment import ReviewAnalyzer, lexicon_sentiment, star_label
+
+    texts = (frame["title"].fillna("") + ". " + frame["text"].fillna("")).str.strip().tolist()
+    labels = [star_label(float(s)) for s in frame["rating"]]
+    keys = np.array([hashlib.sha1(t.lower().encode("utf-8")).hexdigest() for t in texts])
+    uniq = np.unique(keys)
+    rng = np.random.default_rng(seed)
+    test_keys = set(rng.choice(uniq, size=round(test_fraction * uniq.size), replace=False).tolist())
+    test_mask = np.array([k in test_keys for k in keys])
+    tr = np.flatnonzero(~test_mask)
+    te = np.flatnonzero(test_mask)
+    tr_t, tr_y = [texts[i] for i in tr], [frame["rating"].iloc[i] for i in tr]
+    te_t, te_l = [texts[i] for i in te], [labels[i] for i in te]
+    analyzer = ReviewAnalyzer.train(tr_t, tr_y, min_reviews=1)
+    common = {"seed": seed, "n_train": len(tr), "n_test": len(te)}
+    rows = [
+        {"name": "sentiment/tfidf-logreg", "metrics": _metrics3(te_l, analyzer.predict(te_t)), **common},
+        {"name": "sentiment/vader-lexicon", "metrics": _metrics3(te_l, [lexicon_sentiment(t, "en")[0] for t in te_t]), **common},
+    ]
+    train_labels = [labels[i] for i in tr]
+    majority = max(set(train_labels), key=train_labels.count)
+    rows.append({"name": "sentiment/majority", "metrics": _metrics3(te_l, [majority] * len(te_l)), **common})
+    return rows
+
+
+def _metrics3(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        "macro_f1": round(float(f1_score(gold, pred, labels=["neg", "neu", "pos"], average="macro", zero_division=0)), 4),
+    }

