@@ -83,11 +83,17 @@ def bench_bitext(data_dir: Path) -> None:
     texts, labels = frame["text"].tolist(), frame["intent"].tolist()
     tr, te = stratified_split(labels, 0.2, 42)
     rows = evaluate_intents(
-        [texts[i] for i in tr], [labels[i] for i in tr], [texts[i] for i in te], [labels[i] for i in te],
-        name="bitext", cache_dir=CACHE,
+        [texts[i] for i in tr],
+        [labels[i] for i in tr],
+        [texts[i] for i in te],
+        [labels[i] for i in te],
+        name="bitext",
+        cache_dir=CACHE,
     )
     _table("Bitext (seeded 80/20)", rows)
-    _write("bitext", {"dataset": "bitext-customer-support", "protocol": "seeded stratified 80/20", "rows": rows})
+    _write(
+        "bitext", {"dataset": "bitext-customer-support", "protocol": "seeded stratified 80/20", "rows": rows}
+    )
 
 
 def bench_responses(data_dir: Path) -> None:
@@ -104,9 +110,14 @@ def bench_sentiment(data_dir: Path) -> None:
     from shopmind.assistant.evaluation import evaluate_sentiment
     from shopmind.datasets.reviews import load_amazon_reviews
 
-    rows = evaluate_sentiment(load_amazon_reviews(data_dir / "amazon-fashion-5core" / "AMAZON_FASHION_5.json.gz"))
+    rows = evaluate_sentiment(
+        load_amazon_reviews(data_dir / "amazon-fashion-5core" / "AMAZON_FASHION_5.json.gz")
+    )
     _table("review sentiment", rows)
-    _write("sentiment", {"dataset": "amazon-fashion-5core", "protocol": "seeded 80/20 grouped by text", "rows": rows})
+    _write(
+        "sentiment",
+        {"dataset": "amazon-fashion-5core", "protocol": "seeded 80/20 grouped by text", "rows": rows},
+    )
 
 
 def bench_chat(n_pairs: int) -> None:
@@ -143,9 +154,16 @@ def bench_chat(n_pairs: int) -> None:
     adv = report.to_dict()
 
     messages = [
-        "hi", "where is my order?", "how long does express delivery take", "do you accept paypal",
-        "I want to cancel my order", "退货政策是什么", "我的快递到哪了", "can I pay with bitcoin",
-        "what is your return policy", "thanks, bye",
+        "hi",
+        "where is my order?",
+        "how long does express delivery take",
+        "do you accept paypal",
+        "I want to cancel my order",
+        "退货政策是什么",
+        "我的快递到哪了",
+        "can I pay with bitcoin",
+        "what is your return policy",
+        "thanks, bye",
     ]
     users = sorted(store.user_ids())[:20]
     for m in messages[:3]:
@@ -162,12 +180,26 @@ def bench_chat(n_pairs: int) -> None:
     p50 = statistics.median(times)
     p95 = times[int(0.95 * (len(times) - 1))]
     rows = [
-        {"name": "adversarial/identity", "metrics": {"cases": adv["cases"], "turns": adv["turns"], "leaks": adv["leaks"],
-                                                      "status_changes": len(adv["status_changes"]),
-                                                      "refused_hijacks": adv["refused_hijacks"]}},
-        {"name": "chat/turn-latency-ms", "metrics": {"p50": round(p50, 2), "p95": round(p95, 2), "turns": len(times),
-                                                     "intent_model": info["intents"]["model"],
-                                                     "train_seconds": round(train_s, 1)}},
+        {
+            "name": "adversarial/identity",
+            "metrics": {
+                "cases": adv["cases"],
+                "turns": adv["turns"],
+                "leaks": adv["leaks"],
+                "status_changes": len(adv["status_changes"]),
+                "refused_hijacks": adv["refused_hijacks"],
+            },
+        },
+        {
+            "name": "chat/turn-latency-ms",
+            "metrics": {
+                "p50": round(p50, 2),
+                "p95": round(p95, 2),
+                "turns": len(times),
+                "intent_model": info["intents"]["model"],
+                "train_seconds": round(train_s, 1),
+            },
+        },
     ]
     _table("assistant on the tiny synthetic shop", rows)
     _write("chat", {"dataset": "synthetic tiny (seed 42)", "rows": rows, "adversarial": adv})

@@ -3,7 +3,7 @@
 Scenarios, each bounded by ``--duration`` seconds and ``--max-requests``:
 
 1. ``recommend`` — ``GET /recommendations/users/{random known user}?k=10``;
-2. ``search``    — ``GET /search?q={random query}&k=10`` (queries from the store's search log, else
+2. ``search``    — ``GET /search?q={random query}&k=10`` (queries of the shop's search events, else
    words of item titles);
 3. ``swap``      — the two mixed 50/50 while the model version is swapped every ``--swap-every``
    seconds (``POST /admin/rollback`` then ``POST /admin/models/{newest}/activate``, so every swap
@@ -193,8 +193,11 @@ def workload(settings: Any, rng: random.Random) -> tuple[list[str], list[str]]:
     store = open_store(settings.store_url)
     try:
         users = sorted(store.user_ids())
-        log = store.search_log_frame()
-        queries = [q for q in log["query"].dropna().astype(str).tolist() if q.strip()] if len(log) else []
+        # real shopper queries: search events of the synthetic shop (typos and Chinese included)
+        searches = store.events_frame(types=["search"])
+        queries = (
+            [q for q in searches["query"].dropna().astype(str).tolist() if q.strip()] if len(searches) else []
+        )
         if len(queries) < 50:
             titles = store.items_frame()["title"].astype(str).tolist()
             for t in rng.sample(titles, min(500, len(titles))):

@@ -56,7 +56,9 @@ def test_describe_and_reviews(cli_env, tmp_path):
     item = store.get_item(item_id)
     store.close()
     runner = CliRunner()
-    res = runner.invoke(app, ["describe", item_id, "--style", "bullet", "--claims", "--json", str(tmp_path / "d.json")])
+    res = runner.invoke(
+        app, ["describe", item_id, "--style", "bullet", "--claims", "--json", str(tmp_path / "d.json")]
+    )
     assert res.exit_code == 0, res.output
     assert item.title in res.output
     assert json.loads((tmp_path / "d.json").read_text())["claims"][0]["value"] == item.title
@@ -77,8 +79,20 @@ def test_evaluate_intents_small_files(tmp_path):
     out = tmp_path / "res.json"
     res = CliRunner().invoke(
         app,
-        ["evaluate", "intents", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
-         "--model", "tfidf", "--oos-holdout", "3", "--json", str(out)],
+        [
+            "evaluate",
+            "intents",
+            "--train",
+            str(tmp_path / "train.csv"),
+            "--test",
+            str(tmp_path / "test.csv"),
+            "--model",
+            "tfidf",
+            "--oos-holdout",
+            "3",
+            "--json",
+            str(out),
+        ],
     )
     assert res.exit_code == 0, res.output
     payload = json.loads(out.read_text())
@@ -90,13 +104,29 @@ def test_evaluate_intents_small_files(tmp_path):
 def test_evaluate_responses_and_sentiment_realdata(datasets_dir, tmp_path):
     runner = CliRunner()
     res = runner.invoke(
-        app, ["evaluate", "responses", "--data-dir", str(datasets_dir / "ecd-taobao-cs-sample"), "--json", str(tmp_path / "e.json")]
+        app,
+        [
+            "evaluate",
+            "responses",
+            "--data-dir",
+            str(datasets_dir / "ecd-taobao-cs-sample"),
+            "--json",
+            str(tmp_path / "e.json"),
+        ],
     )
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "e.json").read_text())["rows"][0]["metrics"]
     assert m["groups"] == 100 and m["r10@1"] > 0.1  # better than picking at random
     res = runner.invoke(
-        app, ["evaluate", "sentiment", "--data-dir", str(datasets_dir / "amazon-fashion-5core"), "--json", str(tmp_path / "s.json")]
+        app,
+        [
+            "evaluate",
+            "sentiment",
+            "--data-dir",
+            str(datasets_dir / "amazon-fashion-5core"),
+            "--json",
+            str(tmp_path / "s.json"),
+        ],
     )
     assert res.exit_code == 0, res.output
     rows = {r["name"]: r["metrics"] for r in json.loads((tmp_path / "s.json").read_text())["rows"]}

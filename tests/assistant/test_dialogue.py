@@ -29,7 +29,9 @@ def test_order_id_carried_across_turns(service, store):
     order = _order(store, OrderStatus.SHIPPED)
     r1 = service.chat(f"where is order {order.id}?", user_id=order.user_id)
     assert order.tracking_number in r1.text
-    r2 = service.chat("what's the tracking number?", conversation_id=r1.conversation_id, user_id=order.user_id)
+    r2 = service.chat(
+        "what's the tracking number?", conversation_id=r1.conversation_id, user_id=order.user_id
+    )
     assert r2.tool in {"order_status", "track_order"} and order.tracking_number in r2.text
 
 
@@ -71,7 +73,9 @@ def test_two_stage_fallback_then_handoff(service, store):
 
 def test_handoff_on_request_creates_ticket(service, store):
     r = service.chat("I want to talk to a human", user_id="U00001")
-    assert r.handoff_ticket_id and any(t.id == r.handoff_ticket_id and t.user_id == "U00001" for t in store.tickets())
+    assert r.handoff_ticket_id and any(
+        t.id == r.handoff_ticket_id and t.user_id == "U00001" for t in store.tickets()
+    )
     rz = service.chat("转人工")
     assert rz.handoff_ticket_id and "工单" in rz.text
 
@@ -95,7 +99,15 @@ def test_conversation_cannot_be_hijacked(service, store):
 
 def test_reply_to_dict(service):
     d = service.chat("hi").to_dict()
-    assert {"text", "conversation_id", "intent", "confidence", "citations", "tool", "handoff_ticket_id"} <= set(d)
+    assert {
+        "text",
+        "conversation_id",
+        "intent",
+        "confidence",
+        "citations",
+        "tool",
+        "handoff_ticket_id",
+    } <= set(d)
 
 
 def test_turn_latency_is_bounded(service):
@@ -108,3 +120,23 @@ def test_turn_latency_is_bounded(service):
     # the < 50 ms goal is measured by bench/bench_assistant.py; this guards against regressions
     # on a shared CI machine
     assert float(np.median(times)) < 0.5
+
+
+def test_refund_policy_question_without_order(service):
+    r = service.chat("how long does a refund take?")
+    assert r.tool == "knowledge" and "5-7 business days" in r.text
+
+
+def test_unknown_product_asks_for_name_then_hands_off(service):
+    r1 = service.chat("does the hyperflux gizmo 3000 support bluetooth?")
+    assert not r1.grounded and ("item number" in r1.text or "rephrase" in r1.text)
+    r2 = service.chat("qwxz plonk", conversation_id=r1.conversation_id)
+    assert r2.handoff_ticket_id is not None
+
+
+def test_product_question_in_chat(service, store):
+    frame = store.items_frame()
+    row = next(r for r in frame.itertuples() if r.language == "en" and "bluetooth" in (r.attributes or {}))
+    r = service.chat(f"Does the {row.title} support bluetooth?")
+    assert r.tool == "product_question" and row.id in r.text
+    assert ("bluetooth: yes" if row.attributes["bluetooth"] else "bluetooth: no") in r.text

@@ -114,7 +114,7 @@ def test_out_of_scope_decision(data):
     assert 0 < clf.threshold < 1
     assert clf.calibration["in_scope_loss"] <= 0.05
     unseen = [t for t, lab in zip(texts, labels, strict=True) if lab == held_intent]
-    oos = clf.predict(unseen + ["what is the capital of france", "sing me a song about dragons"])
+    oos = clf.predict([*unseen, "what is the capital of france", "sing me a song about dragons"])
     in_scope = clf.predict([t for t, g in HELD_OUT if g != held_intent])
     assert np.mean([not p.in_scope for p in oos]) > np.mean([not p.in_scope for p in in_scope])
     rejected = [p for p in oos if not p.in_scope]
@@ -123,7 +123,7 @@ def test_out_of_scope_decision(data):
 
 def test_save_load_roundtrip_without_pickle(tfidf, tmp_path):
     path = tfidf.save(tmp_path / "m")
-    assert {p.suffix for p in path.iterdir()} <= {".json", ".npz"}
+    assert {p.suffix for p in path.iterdir()} <= {".json", ".npz", ".npy"}
     for npz in path.glob("*.npz"):
         np.load(npz, allow_pickle=False)  # raises if anything needed pickle
     loaded = IntentClassifier.load(path)

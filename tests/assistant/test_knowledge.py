@@ -25,7 +25,12 @@ DOCS = [
     ),
     Document(id="pay", title="Payment methods", body="We accept Visa, Mastercard, PayPal and Alipay."),
     Document(id="pay-zh", title="支付方式", language="zh", body="我们支持Visa、万事达卡、PayPal和支付宝。"),
-    Document(id="ret-zh", title="退货", language="zh", body="自签收之日起30天内可申请退货。退款在5-7个工作日内原路退回。"),
+    Document(
+        id="ret-zh",
+        title="退货",
+        language="zh",
+        body="自签收之日起30天内可申请退货。退款在5-7个工作日内原路退回。",
+    ),
 ]
 
 
@@ -37,7 +42,12 @@ def kb():
 def test_split_sentences_keeps_prices_and_is_verbatim():
     text = "Express costs $12.99 and takes 1-2 days. Standard is free! 中文句子。第二句？"
     sents = split_sentences(text)
-    assert sents == ["Express costs $12.99 and takes 1-2 days.", "Standard is free!", "中文句子。", "第二句？"]
+    assert sents == [
+        "Express costs $12.99 and takes 1-2 days.",
+        "Standard is free!",
+        "中文句子。",
+        "第二句？",
+    ]
     assert all(s in text for s in sents)
 
 
@@ -73,7 +83,11 @@ def test_grounded_answer_cites_and_quotes(kb, question, doc_id, must_contain):
 def test_citation_has_title_and_url(kb):
     ans = kb.answer("return within how many days")
     c = ans.citations[0]
-    assert (c.doc_id, c.title, c.url) == ("returns", "Returns and refunds", "https://shop.example/help/returns")
+    assert (c.doc_id, c.title, c.url) == (
+        "returns",
+        "Returns and refunds",
+        "https://shop.example/help/returns",
+    )
 
 
 @pytest.mark.parametrize(

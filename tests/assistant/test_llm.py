@@ -27,9 +27,11 @@ class _Canned(BaseHTTPRequestHandler):
     reply = "ok"
     requests: list[dict] = []  # noqa: RUF012 - shared on purpose: the test reads what was sent
 
-    def do_POST(self):  # noqa: N802 - http.server API
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        type(self).requests.append(
+            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+        )
         if type(self).reply == "<500>":
             self.send_response(500)
             self.end_headers()
@@ -131,7 +133,9 @@ def test_server_error_falls_back(phraser):
 
 
 def test_description_llm_path_is_fact_checked(phraser):
-    item = Item(id="S1", title="Sony BS-986 Speaker", brand="Sony", price=107.99, attributes={"bluetooth": True})
+    item = Item(
+        id="S1", title="Sony BS-986 Speaker", brand="Sony", price=107.99, attributes={"bluetooth": True}
+    )
     _Canned.reply = "The Sony BS-986 Speaker costs 107.99 USD and has Bluetooth."
     ok = describe(item, "short", llm=phraser)
     assert ok.llm_used and ok.text == _Canned.reply

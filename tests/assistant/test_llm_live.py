@@ -25,12 +25,14 @@ from shopmind.content.descriptions import describe
 from shopmind.data.schema import Item
 
 
-
 def test_live_llm_tests_are_opt_in():
     """Not marked ``llm``: the default run (``-m "not llm"``) shows this skip reason."""
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llm: the live SmolLM2 tests were NOT run: llama_cpp is not installed (run `make test-llm`)")
+        pytest.skip(
+            "llm: the live SmolLM2 tests were NOT run: llama_cpp is not installed (run `make test-llm`)"
+        )
     pytest.skip("llm: the live SmolLM2 tests run only with `-m llm` (`make test-llm`)")
+
 
 GROUNDED = [
     "According to our help centre (Returns and refunds): Returns are accepted within 30 days of delivery. "
@@ -69,8 +71,21 @@ def llm_server():
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -101,7 +116,9 @@ def phraser(llm_server):
 
 @pytest.mark.llm
 def test_real_server_answers(llm_server):
-    text = LLMClient(llm_server, "smollm2", timeout_s=120).complete([{"role": "user", "content": "Say hello."}])
+    text = LLMClient(llm_server, "smollm2", timeout_s=120).complete(
+        [{"role": "user", "content": "Say hello."}]
+    )
     assert isinstance(text, str) and text
 
 

@@ -19,13 +19,20 @@ def test_pipeline_component_trains_and_serves(store, tmp_path, encoder):
     ctx = TrainContext(store=store, settings=Settings())
     info = assistant_service.train(ctx, tmp_path / "assistant")
     assert assistant_service.NAME == "assistant"
-    assert info["intent_classes"] >= 14 and info["passages"] > 0 and info["sentiment"] in {"classifier", "lexicon"}
+    assert (
+        info["intent_classes"] >= 14
+        and info["passages"] > 0
+        and info["sentiment"] in {"classifier", "lexicon"}
+    )
     files = [p for p in (tmp_path / "assistant").rglob("*") if p.is_file()]
     assert files and all(p.suffix in {".json", ".npz", ".npy"} for p in files), files
     svc = assistant_service.AssistantService.load(tmp_path / "assistant", store, encoder=encoder)
     reply = svc.chat("what payment methods do you accept?")
     assert reply.citations and reply.tool == "knowledge"
-    assert json.loads((tmp_path / "assistant" / "intents" / "intents.json").read_text())["config"]["model"] == "ensemble"
+    assert (
+        json.loads((tmp_path / "assistant" / "intents" / "intents.json").read_text())["config"]["model"]
+        == "ensemble"
+    )
 
 
 def test_describe_and_insights(service, store):

@@ -64,7 +64,9 @@ def test_insights_per_product(store, tmp_path):
     frame = store.reviews_frame()
     item_id = frame["item_id"].value_counts().index[0]
     analyzer = ReviewAnalyzer.train(
-        (frame["title"].fillna("") + " " + frame["text"].fillna("")).tolist(), frame["rating"].tolist(), min_reviews=30
+        (frame["title"].fillna("") + " " + frame["text"].fillna("")).tolist(),
+        frame["rating"].tolist(),
+        min_reviews=30,
     )
     out = analyzer.insights(store.reviews_frame(item_id))
     assert out["n_reviews"] == int((frame["item_id"] == item_id).sum())

@@ -269,3 +269,22 @@ def test_content_jieba_option(block_dataset) -> None:
     items = pd.DataFrame({"id": ["p1", "p2"], "title": ["苹果手机保护壳", "不锈钢保温杯"]})
     m = make_algorithm("content", {"chinese": "jieba"}, RT).fit(Dataset.from_frame(df, items=items))
     assert "手机" in m.terms and "机保" not in m.terms  # words, not character bigrams
+
+
+def test_trending_by_category_on_the_model(block_dataset, tmp_path) -> None:
+    tr = make_algorithm("trending", {}, RT).fit(block_dataset)
+    idx, sc = tr.trending(3, "home > kitchen")
+    assert len(idx) == 3 and set(idx) <= set(range(5, 10))
+    assert list(sc) == sorted(sc, reverse=True)
+    tr.save(tmp_path / "t")
+    again = make_algorithm("trending").load(tmp_path / "t")
+    np.testing.assert_array_equal(again.trending(3, "Home")[0], idx)
+
+
+def test_content_with_the_packaged_sentence_encoder(block_dataset) -> None:
+    m = make_algorithm("content", {"representation": "embedding"}, RT).fit(block_dataset)
+    assert m.vectors.shape == (block_dataset.n_items, 384)
+    idx, _ = m.recommend_indices(np.arange(block_dataset.n_users), 1, exclude=block_dataset.seen)
+    sport = set(range(5)) | {10}
+    for u in range(block_dataset.n_users):
+        assert (idx[u, 0] in sport) == (u < 6)

@@ -65,3 +65,15 @@ def test_ease_quality_floor(msr_split) -> None:
     ds, test = msr_split
     m = msr_metrics(make_algorithm("ease", {}, Runtime(threads=1)).fit(ds), ds, test)
     assert m["ndcg@10"] > 0.47  # measured 0.4829 with the default l2=500
+
+
+def test_user_pearson_rating_prediction_rmse(msr_split) -> None:
+    ds, test = msr_split
+    m = make_algorithm("user_knn", {}, Runtime(threads=1)).fit(ds)
+    pred = m.predict(ds.users.index(test.user_id.astype(str)), ds.items.index(test.item_id.astype(str)))
+    err = pred - test.rating.to_numpy()
+    rmse, mae = float(np.sqrt(np.mean(err**2))), float(np.mean(np.abs(err)))
+    # user-mean baseline for comparison: the neighbours must help
+    base = m.means[ds.users.index(test.user_id.astype(str))] - test.rating.to_numpy()
+    assert rmse < float(np.sqrt(np.mean(base**2))) - 0.02
+    assert rmse < 1.0 and mae < 0.8  # measured: RMSE 0.941, MAE 0.734 (defaults, seed 42; user mean: 1.040)

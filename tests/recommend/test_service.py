@@ -216,3 +216,35 @@ def test_concurrent_observe_and_recommend(service) -> None:
     assert not errors
     assert all(set(service.recommend(f"w{n}", k=3).ids) <= SPORT | KITCHEN for n in range(4))
     assert np.isclose(sum(service.user_affinity("w0").get(k, 0) for k in ("brand:Swift",)), 1.0)
+
+
+def test_cli_prints_recommendations_with_reasons(shop, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from shopmind.cli import app
+    from shopmind.store.artifacts import ArtifactStore
+
+    store, path, _ = shop
+    artifacts = ArtifactStore(tmp_path / "artifacts")
+    run = artifacts.new_run()
+    shutil.copytree(path, run.path / NAME)
+    artifacts.publish(run, {"components": {NAME: {}}})
+    monkeypatch.setenv("SHOPMIND_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("SHOPMIND_STORE_URL", store.url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    out = runner.invoke(app, ["recommend", "--user", "u1", "--k", "3"])
+    assert out.exit_code == 0, out.output
+    assert "i1" in out.output and ("because you" in out.output or "matches your" in out.output)
+    out = runner.invoke(app, ["recommend", "--similar", "i1", "--k", "2"])
+    assert out.exit_code == 0 and "similar to" in out.output
+    out = runner.invoke(app, ["recommend", "--bought-together", "i0"])
+    assert out.exit_code == 0 and "customers who bought" in out.output
+    out = runner.invoke(app, ["recommend", "--trending", "--category", "Sport", "--in-stock"])
+    assert out.exit_code == 0 and "popular in Sport" in out.output
+    json_path = tmp_path / "recs.json"
+    out = runner.invoke(app, ["recommend", "--user", "u7", "--category", "Home", "--json", str(json_path)])
+    assert out.exit_code == 0
+    assert json_path.exists() and '"reason"' in json_path.read_text()

@@ -87,3 +87,12 @@ def test_features_have_expected_values(engine):
     assert f["in_stock"] == 0.0 and f["query_words"] == 3
     assert f["popularity_log"] == pytest.approx(np.log1p(10.0))
     assert ITEMS[2]["id"] == "hp1"
+
+
+def test_train_reranker_from_judgements(engine):
+    queries = {"q1": "black", "q2": "headphones", "q3": "portable ssd", "q4": "wireless"}
+    qrels = {"q1": {"tv1": 3, "sp1": 1}, "q2": {"hp2": 3, "hp1": 1}, "q3": {"ssd2": 3}, "q4": {"kb1": 2}}
+    model = engine.train_reranker(queries, qrels, min_data_in_leaf=1, min_data_in_bin=1)
+    assert engine.reranker is model
+    res = engine.search("black", mode="ltr")
+    assert res.mode == "ltr" and len(res.ids) >= 4

@@ -398,6 +398,8 @@ def test_many_processes_open_the_same_new_store(store_url: str) -> None:
     import sys
 
     code = "import sys; from shopmind.store.sql import SqlStore; SqlStore(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, store_url], stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, store_url], stderr=subprocess.PIPE) for _ in range(3)
+    ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors

@@ -191,14 +191,18 @@ class Assistant:
                 )
         else:
             conversation_id = uuid.uuid4().hex
-        state = _State.from_meta(next((m.get("meta") for m in reversed(history) if m["role"] == "assistant"), None))
+        state = _State.from_meta(
+            next((m.get("meta") for m in reversed(history) if m["role"] == "assistant"), None)
+        )
         lang = language or detect_language(message)
         identity = Identity(
             user_id=user_id,
             verified_orders=set(state.verified_orders) if user_id is None else set(),
             verify_failures=state.verify_failures,
         )
-        self.store.append_message(conversation_id, user_id=user_id, role="user", text=message, meta={"language": lang})
+        self.store.append_message(
+            conversation_id, user_id=user_id, role="user", text=message, meta={"language": lang}
+        )
 
         pred = self.intents.predict_one(message) if message else IntentPrediction(OUT_OF_SCOPE, 0.0, False)
         reply = self._turn(message, pred, state, identity, lang, conversation_id, history)
@@ -247,33 +251,46 @@ class Assistant:
         # a bare slot answer ("ORD-123", an e-mail) continues the intent that asked for it
         if state.pending and (order_ids or emails) and (intent not in ORDER_INTENTS or conf < 0.6):
             intent = state.pending
-        reply_kw: dict[str, Any] = {"conversation_id": cid, "intent": intent, "confidence": conf, "language": lang}
+        reply_kw: dict[str, Any] = {
+            "conversation_id": cid,
+            "intent": intent,
+            "confidence": conf,
+            "language": lang,
+        }
 
         if intent == "human_handoff":
             return self._handoff(message, "customer asked for a person", history, identity, reply_kw)
         if intent in CANNED and intent in {"greeting", "goodbye", "thanks"}:
             state.fallbacks = 0
             return ChatReply(canned(intent, lang), **reply_kw)
+        if intent == "refund_status" and state.order_id is None and not state.pending:
+            # "how long does a refund take?" is a policy question until an order is named
+            answer = self._knowledge(message, intent, lang, conf)
+            if answer is not None and answer.grounded:
+                state.fallbacks = 0
+                cites = [c.to_dict() for c in answer.citations]
+                return self._finish(
+                    ChatReply(answer.text, citations=cites, tool="knowledge", **reply_kw), None, answer
+                )
         if intent in ORDER_INTENTS:
             state.fallbacks = 0
             result = self._order_intent(intent, state, identity, lang, message)
             text = f"{verify_note} {result.text}".strip() if verify_note and not result.ok else result.text
             state.pending = intent if result.needs in {"order_id", "email"} else None
-            if result.ok or result.needs:
-                return self._finish(ChatReply(text, tool=result.name, **reply_kw), result.facts, None)
             return self._finish(ChatReply(text, tool=result.name, **reply_kw), result.facts, None)
         state.pending = None
+        product_miss: ToolResult | None = None
         if intent == "product_question":
             result = self.products.answer(message, lang)
             if result.ok:
                 state.fallbacks = 0
                 return self._finish(ChatReply(result.text, tool=result.name, **reply_kw), result.facts, None)
-            # not a product we know: maybe the help centre covers it
+            product_miss = result  # not a product we know: maybe the help centre covers it
         if intent == "recommend":
             state.fallbacks = 0
             result = self.recs.recommend(identity, lang)
             return ChatReply(result.text, tool=result.name, **reply_kw)
-        answer = self._knowledge(message, intent, lang)
+        answer = self._knowledge(message, intent, lang, conf)
         if answer is not None and answer.grounded:
             state.fallbacks = 0
             reply = ChatReply(
@@ -285,7 +302,12 @@ class Assistant:
         if state.fallbacks >= 2:
             state.fallbacks = 0
             return self._handoff(message, "assistant could not answer twice", history, identity, reply_kw)
-        text = answer.text if answer is not None and intent in KNOWLEDGE_INTENTS else canned("clarify", lang)
+        if product_miss is not None:
+            text = product_miss.text
+        elif answer is not None and intent in KNOWLEDGE_INTENTS:
+            text = answer.text
+        else:
+            text = canned("clarify", lang)
         return ChatReply(text, grounded=False, **reply_kw)
 
     # ------------------------------------------------------------------ pieces
@@ -306,12 +328,20 @@ class Assistant:
             return self.orders.request_return(identity, oid, lang)
         return self.orders.order_status(identity, oid, lang)
 
-    def _knowledge(self, message: str, intent: str, lang: str) -> Answer | None:
+    def _knowledge(self, message: str, intent: str, lang: str, confidence: float = 0.0) -> Answer | None:
+        """Grounded answer; a confident policy intent steers retrieval to its topic's pages first.
+
+        The hint only changes *which* page is quoted: the body is still a verbatim passage.
+        """
         if self.knowledge is None:
             return None
+        hint = TOPIC_HINTS[intent][1 if lang == "zh" else 0] if intent in TOPIC_HINTS else None
+        if hint and confidence >= 0.5:
+            hinted = self.knowledge.answer(f"{message} {hint}", language=lang)
+            if hinted.grounded:
+                return hinted
         answer = self.knowledge.answer(message, language=lang)
-        if not answer.grounded and intent in TOPIC_HINTS:
-            hint = TOPIC_HINTS[intent][1 if lang == "zh" else 0]
+        if not answer.grounded and hint:
             retry = self.knowledge.answer(f"{message} {hint}", language=lang)
             if retry.grounded:
                 return retry

@@ -131,9 +131,23 @@ def evaluate_intents(
         classes = np.array(clf.classes_)
         parts = clf.component_proba(te_t, embeddings=emb_te) if model == "ensemble" else {}
         for part, p in parts.items():
-            rows.append({"name": f"{name}/{setting}/{part}", "model": part, "metrics": _metrics(te_l, classes[p.argmax(1)]), **common})
+            rows.append(
+                {
+                    "name": f"{name}/{setting}/{part}",
+                    "model": part,
+                    "metrics": _metrics(te_l, classes[p.argmax(1)]),
+                    **common,
+                }
+            )
         p = clf.predict_proba(te_t, embeddings=emb_te)
-        rows.append({"name": f"{name}/{setting}/{model}", "model": model, "metrics": _metrics(te_l, classes[p.argmax(1)]), **common})
+        rows.append(
+            {
+                "name": f"{name}/{setting}/{model}",
+                "model": model,
+                "metrics": _metrics(te_l, classes[p.argmax(1)]),
+                **common,
+            }
+        )
         return rows
 
     rng = np.random.default_rng(seed)
@@ -141,7 +155,11 @@ def evaluate_intents(
     held = set(rng.choice(intents, size=min(oos_holdout, len(intents) - 2), replace=False).tolist())
     keep = [i for i, lab in enumerate(tr_l) if lab not in held]
     clf = IntentClassifier(cfg, encoder=encoder)
-    clf.fit([tr_t[i] for i in keep], [tr_l[i] for i in keep], embeddings=emb_tr[keep] if emb_tr is not None else None)
+    clf.fit(
+        [tr_t[i] for i in keep],
+        [tr_l[i] for i in keep],
+        embeddings=emb_tr[keep] if emb_tr is not None else None,
+    )
     preds = clf.predict(te_t, embeddings=emb_te)
     is_oos = np.array([lab in held for lab in te_l])
     rejected = np.array([not p.in_scope for p in preds])
@@ -150,7 +168,9 @@ def evaluate_intents(
     metrics = {
         "oos_recall": round(float(rejected[is_oos].mean()), 4),
         "in_scope_loss": round(float(rejected[~is_oos].mean()), 4),
-        "in_scope_accuracy": round(float(np.mean([g == q for g, q in zip(in_gold, in_pred, strict=True)])), 4),
+        "in_scope_accuracy": round(
+            float(np.mean([g == q for g, q in zip(in_gold, in_pred, strict=True)])), 4
+        ),
         "threshold": round(clf.threshold, 6),
         "calibration_in_scope_loss": round(float(clf.calibration.get("in_scope_loss", 0.0)), 4),
     }
@@ -171,7 +191,9 @@ def evaluate_intents(
 # --- ECD response selection ----------------------------------------------------------------------
 
 
-def evaluate_response_selection(groups: list[tuple[list[str], list[str], int]], *, last_turns: int = 3) -> dict[str, Any]:
+def evaluate_response_selection(
+    groups: list[tuple[list[str], list[str], int]], *, last_turns: int = 3
+) -> dict[str, Any]:
     """TF-IDF cosine ranking of each group's candidates against its context (see module docstring).
 
     The context is the last ``last_turns`` utterances (the latest carries the question the reply
@@ -189,7 +211,10 @@ def evaluate_response_selection(groups: list[tuple[list[str], list[str], int]], 
         c = vec.transform(cands)
         scores = (c @ q.T).toarray().ravel()
         # rank of the true reply; ties count against it (pessimistic), so a constant scorer gets no credit
-        ranks.append(1 + int((scores > scores[pos]).sum() + (scores[np.arange(len(cands)) != pos] == scores[pos]).sum()))
+        ranks.append(
+            1
+            + int((scores > scores[pos]).sum() + (scores[np.arange(len(cands)) != pos] == scores[pos]).sum())
+        )
     r = np.array(ranks)
     return {
         "r10@1": round(float((r <= 1).mean()), 4),
@@ -222,7 +247,11 @@ def evaluate_sentiment(frame: Any, *, seed: int = 42, test_fraction: float = 0.2
     common = {"seed": seed, "n_train": len(tr), "n_test": len(te)}
     rows = [
         {"name": "sentiment/tfidf-logreg", "metrics": _metrics3(te_l, analyzer.predict(te_t)), **common},
-        {"name": "sentiment/vader-lexicon", "metrics": _metrics3(te_l, [lexicon_sentiment(t, "en")[0] for t in te_t]), **common},
+        {
+            "name": "sentiment/vader-lexicon",
+            "metrics": _metrics3(te_l, [lexicon_sentiment(t, "en")[0] for t in te_t]),
+            **common,
+        },
     ]
     train_labels = [labels[i] for i in tr]
     majority = max(set(train_labels), key=train_labels.count)
@@ -235,5 +264,7 @@ def _metrics3(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
 
     return {
         "accuracy": round(float(accuracy_score(gold, pred)), 4),
-        "macro_f1": round(float(f1_score(gold, pred, labels=["neg", "neu", "pos"], average="macro", zero_division=0)), 4),
+        "macro_f1": round(
+            float(f1_score(gold, pred, labels=["neg", "neu", "pos"], average="macro", zero_division=0)), 4
+        ),
     }

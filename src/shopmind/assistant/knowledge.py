@@ -34,12 +34,15 @@ from shopmind.errors import ArtifactError, DataError
 
 # a sentence ends at . ! ? followed by white space (not "$12.99"), or at Chinese 。！？
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
-FILLER_WORDS = (
+_FILLER_EN = (
     "how long when where what which who why can could would should will shall may might please tell "
     "me know want need like help do does did have has get got i my an a the is are about any there "
     "much many it this that you your yours we our us hello hi thanks thank policy question something "
-    "anything thing things stuff item items product products one ones"
-).split() + "吗 呢 吧 啊 什么 怎么 怎样 如何 多久 多少 多长时间 可以 能 能否 请问 请 你们 你 我 我的 是 的 了 有 有没有 一下 想 要 需要 哪些 哪里 几天 时候".split()
+    "anything thing things stuff item items product products one ones take takes taking took go goes"
+)
+_FILLER_ZH = "吗 呢 吧 啊 什么 怎么 怎样 如何 多久 多少 多长时间 可以 能 能否 请问 请 你们 你 我 我的 是 的 了 有 有没有 一下 想 要 需要 哪些 哪里 几天 时候"
+FILLER_WORDS = frozenset(_FILLER_EN.split()) | frozenset(_FILLER_ZH.split())
+"""Question and filler words left out of the coverage confidence (they say nothing about the topic)."""
 _PARA_RE = re.compile(r"\n\s*\n+")
 
 
@@ -131,6 +134,7 @@ class KnowledgeBase:
         analyzer = index.analyzer
         self._terms = [frozenset(analyzer.analyze(f"{p.title} {p.text}")) for p in passages]
         self._raw = [f"{p.title} {p.text}".lower() for p in passages]
+        self._title_terms = [frozenset(analyzer.analyze(p.title)) for p in passages]
         self._df: dict[str, int] = {}
         for terms in self._terms:
             for t in terms:
@@ -188,11 +192,17 @@ class KnowledgeBase:
         for (pid, _bm25), cov, sim in zip(hits, coverage, sims, strict=True):
             conf = cov if sim is None else 0.5 * cov + 0.5 * max(0.0, sim)
             scored.append((self.by_id[pid], float(conf)))
-        same = [s for s in scored if s[0].language.split("-")[0] == language]
-        pool = same or scored
-        # stable sort keeps BM25 order among equal confidences
-        pool.sort(key=lambda s: -s[1])
-        return pool[:k]
+        titles = self._title_hits(query, [h[0] for h in hits])
+        ranked = [(p, c, t) for (p, c), t in zip(scored, titles, strict=True)]
+        same = [r for r in ranked if r[0].language.split("-")[0] == language]
+        pool = same or ranked
+        # ties in confidence: a page whose title names the topic first, then BM25 order (stable sort)
+        pool.sort(key=lambda r: (-r[1], -r[2]))
+        return [(p, c) for p, c, _ in pool[:k]]
+
+    def _title_hits(self, query: str, ids: Sequence[str]) -> list[int]:
+        groups = [g for g in self.index.groups(query) if not g.term_set <= self._filler]
+        return [sum(bool(g.term_set & self._title_terms[self._row[pid]]) for g in groups) for pid in ids]
 
     def _coverage(self, query: str, ids: Sequence[str]) -> list[float]:
         """idf-weighted share of the query's content words found in each passage.
@@ -207,7 +217,10 @@ class KnowledgeBase:
             return [0.0] * len(ids)
         n = len(self.passages)
         weights = np.array(
-            [max(np.log1p((n - self._df_of(t) + 0.5) / (self._df_of(t) + 0.5)) for t in g.term_set) for g in groups]
+            [
+                max(np.log1p((n - self._df_of(t) + 0.5) / (self._df_of(t) + 0.5)) for t in g.term_set)
+                for g in groups
+            ]
         )
         out = []
         for pid in ids:
@@ -248,7 +261,9 @@ class KnowledgeBase:
         passage, conf = hits[0]
         body = self.extract(query, passage, max_sentences=max_sentences)
         frame = (
-            f"根据我们的帮助中心（{passage.title}）：" if language == "zh" else f"According to our help centre ({passage.title}):"
+            f"根据我们的帮助中心（{passage.title}）："
+            if language == "zh"
+            else f"According to our help centre ({passage.title}):"
         )
         sep = "" if language == "zh" else " "
         citation = Citation(passage.doc_id, passage.title, passage.url, passage.id)

@@ -36,23 +36,142 @@ _NUM_RE = re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:[.,]\d+)*(?:\.\d+)?")
 _ID_RE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Za-z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,}\b")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _URL_RE = re.compile(r"https?://\S+")
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
-).split()
-ORDER_STATES = (
-    "pending paid shipped dispatched delivered cancelled canceled returned refunded "
-    "processing in transit out for delivery return requested lost"
-).split()
-ORDER_STATES_ZH = "待付款 已付款 备货 已发货 运输中 派送中 已签收 已送达 已取消 已申请退货 已退货 已退款".split()
-POLICY_TERMS = (
-    "free refund refunds refunded warranty guarantee guaranteed exchange exchanges express standard "
-    "international duties duty hygiene prepaid label deducted lifetime unlimited unconditional "
-    "compensation voucher coupon discount cashback insurance overnight same-day next-day "
-    "business days hours weeks months years store credit price match"
-).split()
-POLICY_TERMS_ZH = "免费 包邮 退款 保修 延保 换货 退货 加急 关税 无理由 终身 赔偿 优惠券 折扣 返现 保险 次日达 当日达 价保".split()
-NEGATIONS = ("not", "no", "never", "cannot", "can't", "won't", "isn't", "aren't", "don't", "doesn't", "without")
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+]
+ORDER_STATES = [
+    "pending",
+    "paid",
+    "shipped",
+    "dispatched",
+    "delivered",
+    "cancelled",
+    "canceled",
+    "returned",
+    "refunded",
+    "processing",
+    "in",
+    "transit",
+    "out",
+    "for",
+    "delivery",
+    "return",
+    "requested",
+    "lost",
+]
+ORDER_STATES_ZH = [
+    "待付款",
+    "已付款",
+    "备货",
+    "已发货",
+    "运输中",
+    "派送中",
+    "已签收",
+    "已送达",
+    "已取消",
+    "已申请退货",
+    "已退货",
+    "已退款",
+]
+POLICY_TERMS = [
+    "free",
+    "refund",
+    "refunds",
+    "refunded",
+    "warranty",
+    "guarantee",
+    "guaranteed",
+    "exchange",
+    "exchanges",
+    "express",
+    "standard",
+    "international",
+    "duties",
+    "duty",
+    "hygiene",
+    "prepaid",
+    "label",
+    "deducted",
+    "lifetime",
+    "unlimited",
+    "unconditional",
+    "compensation",
+    "voucher",
+    "coupon",
+    "discount",
+    "cashback",
+    "insurance",
+    "overnight",
+    "same-day",
+    "next-day",
+    "business",
+    "days",
+    "hours",
+    "weeks",
+    "months",
+    "years",
+    "store",
+    "credit",
+    "price",
+    "match",
+]
+POLICY_TERMS_ZH = [
+    "免费",
+    "包邮",
+    "退款",
+    "保修",
+    "延保",
+    "换货",
+    "退货",
+    "加急",
+    "关税",
+    "无理由",
+    "终身",
+    "赔偿",
+    "优惠券",
+    "折扣",
+    "返现",
+    "保险",
+    "次日达",
+    "当日达",
+    "价保",
+]
+NEGATIONS = (
+    "not",
+    "no",
+    "never",
+    "cannot",
+    "can't",
+    "won't",
+    "isn't",
+    "aren't",
+    "don't",
+    "doesn't",
+    "without",
+)
 NEGATIONS_ZH = ("不", "没有", "无法", "不能", "不可", "不支持", "未")
 
 
@@ -95,7 +214,9 @@ class FactChecker:
         text = re.sub(r"\d{4}-\d{2}-\d{2}", " ", text)
         return {_norm_number(m.group(0)).lstrip("-") for m in _NUM_RE.finditer(text)}
 
-    def check(self, candidate: str, sources: Sequence[str], facts: Mapping[str, Any] | None = None) -> CheckResult:
+    def check(
+        self, candidate: str, sources: Sequence[str], facts: Mapping[str, Any] | None = None
+    ) -> CheckResult:
         source_text = "\n".join([*sources, *_flatten(facts or {})])
         src_low = source_text.lower()
         cand_low = candidate.lower()
@@ -145,13 +266,20 @@ class LLMClient:
         llm = settings.llm
         return cls(llm.base_url, llm.model, llm.api_key, llm.timeout_s)
 
-    def complete(self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2) -> str:
+    def complete(
+        self, messages: list[dict[str, str]], *, max_tokens: int = 256, temperature: float = 0.2
+    ) -> str:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         resp = httpx.post(
             f"{self.base_url}/chat/completions",
-            json={"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature},
+            json={
+                "model": self.model,
+                "messages": messages,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+            },
             headers=headers,
             timeout=self.timeout_s,
         )
@@ -179,9 +307,13 @@ class LLMPhraser:
         self.checker = checker or FactChecker()
         self.last_check: CheckResult | None = None
 
-    def _ask(self, system: str, user: str, sources: Sequence[str], facts: Mapping[str, Any] | None) -> str | None:
+    def _ask(
+        self, system: str, user: str, sources: Sequence[str], facts: Mapping[str, Any] | None
+    ) -> str | None:
         try:
-            out = self.client.complete([{"role": "system", "content": system}, {"role": "user", "content": user}])
+            out = self.client.complete(
+                [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            )
         except Exception as exc:  # network, HTTP status, malformed body: use the grounded text
             log.warning("LLM call failed, using the grounded text: %s", exc)
             self.last_check = CheckResult(False, [f"llm error: {exc}"])
@@ -196,7 +328,12 @@ class LLMPhraser:
         return out
 
     def phrase(
-        self, grounded: str, *, sources: Sequence[str], facts: Mapping[str, Any] | None = None, language: str = "en"
+        self,
+        grounded: str,
+        *,
+        sources: Sequence[str],
+        facts: Mapping[str, Any] | None = None,
+        language: str = "en",
     ) -> str | None:
         lang = "Chinese" if language == "zh" else "English"
         user = "Reply to rewrite:\n" + grounded + "\n\nSources:\n" + "\n".join(f"- {s}" for s in sources)

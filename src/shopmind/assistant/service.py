@@ -71,7 +71,11 @@ def train_assistant(
         n_passages = len(kb.passages)
 
     reviews = store.reviews_frame()
-    texts_r = (reviews["title"].fillna("") + " " + reviews["text"].fillna("")).str.strip().tolist() if len(reviews) else []
+    texts_r = (
+        (reviews["title"].fillna("") + " " + reviews["text"].fillna("")).str.strip().tolist()
+        if len(reviews)
+        else []
+    )
     analyzer = ReviewAnalyzer.train(texts_r, reviews["rating"].tolist() if len(reviews) else [])
     analyzer.save(out_dir / "sentiment")
     info = {
@@ -127,7 +131,9 @@ class AssistantService:
             raise ArtifactError("assistant artifacts not found", value=str(path), expected="a trained run")
         intents = IntentClassifier.load(path / "intents", encoder=encoder)
         knowledge = KnowledgeBase.load(path / "knowledge") if (path / "knowledge").is_dir() else None
-        analyzer = ReviewAnalyzer.load(path / "sentiment") if (path / "sentiment").is_dir() else ReviewAnalyzer()
+        analyzer = (
+            ReviewAnalyzer.load(path / "sentiment") if (path / "sentiment").is_dir() else ReviewAnalyzer()
+        )
         if llm is None and settings is not None and settings.llm.enabled:
             from shopmind.assistant.llm import LLMClient, LLMPhraser
 
@@ -145,7 +151,9 @@ class AssistantService:
         language: str | None = None,
     ) -> ChatReply:
         """One chat turn; ``user_id`` must come from authentication, never from the message."""
-        return self.assistant.chat(message, conversation_id=conversation_id, user_id=user_id, language=language)
+        return self.assistant.chat(
+            message, conversation_id=conversation_id, user_id=user_id, language=language
+        )
 
     def describe(self, item_id: str, style: str = "short", language: str = "en") -> Description:
         item = self.store.get_item(item_id)

@@ -151,7 +151,9 @@ class OrderTools:
         else:
             orders = self.store.orders_for_user(identity.user_id)[:limit]
         if not orders:
-            text = "我没有找到您的订单。" if language == "zh" else "I couldn't find any orders on your account."
+            text = (
+                "我没有找到您的订单。" if language == "zh" else "I couldn't find any orders on your account."
+            )
             return ToolResult("list_orders", False, text, needs="order_id")
         lines = [self._status_line(o, language) for o in orders]
         head = "您最近的订单：" if language == "zh" else "Your recent orders:"
@@ -195,7 +197,11 @@ class OrderTools:
         zh = language == "zh"
         state = STATUS_TEXT["zh" if zh else "en"][order.status]
         if order.status not in allowed_from:
-            what = ("取消" if zh else "cancelled") if new is OrderStatus.CANCELLED else ("退货" if zh else "returned")
+            what = (
+                ("取消" if zh else "cancelled")
+                if new is OrderStatus.CANCELLED
+                else ("退货" if zh else "returned")
+            )
             text = (
                 f"订单 {order.id} 当前状态为“{state}”，无法{what}。需要我为您转接人工客服吗？"
                 if zh
@@ -261,7 +267,9 @@ class OrderTools:
         if zh:
             text = f"订单 {order.id}（{created} 下单，合计 {_money(order.total, order.currency)}）：{state}"
         else:
-            text = f"Order {order.id} (placed {created}, total {_money(order.total, order.currency)}): {state}"
+            text = (
+                f"Order {order.id} (placed {created}, total {_money(order.total, order.currency)}): {state}"
+            )
         if detail and order.tracking_number:
             if zh:
                 text += f"，承运商 {order.carrier or '—'}，运单号 {order.tracking_number}"
@@ -400,11 +408,13 @@ class ProductTools:
                 text_out += f". Price {price}"
             text_out += ", in stock." if item.in_stock else ", currently out of stock."
         if not parts:
-            listed = ", ".join(f"{k.replace('_', ' ')}: {_attr_text(v)}" for k, v in list(item.attributes.items())[:6])
+            listed = ", ".join(
+                f"{k.replace('_', ' ')}: {_attr_text(v)}" for k, v in list(item.attributes.items())[:6]
+            )
             if listed:
                 for k, v in list(item.attributes.items())[:6]:
                     facts[f"attributes.{k}"] = v
-                text_out += (f" 商品参数：{listed}。" if zh else f" Its listed attributes are {listed}.")
+                text_out += f" 商品参数：{listed}。" if zh else f" Its listed attributes are {listed}."
         return ToolResult("product_question", True, text_out, facts=facts, data={"item_id": item.id})
 
 

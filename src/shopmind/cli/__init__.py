@@ -78,7 +78,10 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False makes click *return* the code of typer.Exit(n) instead of exiting.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except ShopmindError as exc:
         if STATE.debug:
             raise

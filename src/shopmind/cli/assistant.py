@@ -136,8 +136,13 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             table.add_column(col)
         for a in out["aspects"]:
             table.add_row(
-                a["aspect"], str(a["mentions"]), str(a["pos"]), str(a["neu"]), str(a["neg"]),
-                f"{a['score']:+.2f}", (a["examples"] or [""])[0][:60],
+                a["aspect"],
+                str(a["mentions"]),
+                str(a["pos"]),
+                str(a["neu"]),
+                str(a["neg"]),
+                f"{a['score']:+.2f}",
+                (a["examples"] or [""])[0][:60],
             )
         console.print(table)
         write_json(json_out, out)
@@ -147,7 +152,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     def evaluate_intents_cmd(
         train: Path | None = typer.Option(None, "--train", help="CSV text,intent (BANKING77 train.csv)"),
         test: Path | None = typer.Option(None, "--test", help="CSV text,intent (BANKING77 test.csv)"),
-        dataset: str | None = typer.Option(None, "--dataset", help="bitext: seeded 80/20 split of --data-dir"),
+        dataset: str | None = typer.Option(
+            None, "--dataset", help="bitext: seeded 80/20 split of --data-dir"
+        ),
         data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder of --dataset"),
         model: str = typer.Option("ensemble", "--model", help="tfidf | embedding | ensemble"),
         shots: int | None = typer.Option(None, "--shots", help="k examples per intent (seeded sample)"),
@@ -164,13 +171,20 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
         if dataset:
             if dataset != "bitext" or data_dir is None:
-                raise ConfigError("--dataset supports bitext with --data-dir", value=dataset, expected="bitext")
+                raise ConfigError(
+                    "--dataset supports bitext with --data-dir", value=dataset, expected="bitext"
+                )
             from shopmind.datasets.dialogue import load_bitext
 
             frame = load_bitext(data_dir)
             tr, te = stratified_split(frame["intent"].tolist(), 0.2, seed)
             texts, labels = frame["text"].tolist(), frame["intent"].tolist()
-            args = ([texts[i] for i in tr], [labels[i] for i in tr], [texts[i] for i in te], [labels[i] for i in te])
+            args = (
+                [texts[i] for i in tr],
+                [labels[i] for i in tr],
+                [texts[i] for i in te],
+                [labels[i] for i in te],
+            )
             name = "bitext"
         else:
             if train is None or test is None:
@@ -185,11 +199,20 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         cfg = IntentConfig().model_copy(update=update)
         with console.status("fitting intent models…"):
             rows = evaluate_intents(
-                *args, name=name, model=model, shots=shots, seed=seed, oos_holdout=oos_holdout,
-                config=cfg, cache_dir=cache_dir,
+                *args,
+                name=name,
+                model=model,
+                shots=shots,
+                seed=seed,
+                oos_holdout=oos_holdout,
+                config=cfg,
+                cache_dir=cache_dir,
             )
         _print_rows(f"intents ({name})", rows)
-        write_json(json_out, {"dataset": name, "protocol": "official split" if not dataset else "seeded 80/20", "rows": rows})
+        write_json(
+            json_out,
+            {"dataset": name, "protocol": "official split" if not dataset else "seeded 80/20", "rows": rows},
+        )
 
     @evaluate_app.command("responses")
     def evaluate_responses_cmd(
@@ -205,7 +228,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         metrics = evaluate_response_selection(groups, last_turns=last_turns)
         rows = [{"name": "ecd/tfidf-cosine", "metrics": metrics}]
         _print_rows("ECD response selection (test.txt)", rows)
-        write_json(json_out, {"dataset": "ecd-taobao-cs-sample", "protocol": "R10@k on test.txt", "rows": rows})
+        write_json(
+            json_out, {"dataset": "ecd-taobao-cs-sample", "protocol": "R10@k on test.txt", "rows": rows}
+        )
 
     @evaluate_app.command("sentiment")
     def evaluate_sentiment_cmd(
@@ -220,4 +245,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         path = data_dir / "AMAZON_FASHION_5.json.gz" if data_dir.is_dir() else data_dir
         rows = evaluate_sentiment(load_amazon_reviews(path), seed=seed)
         _print_rows("review sentiment", rows)
-        write_json(json_out, {"dataset": "amazon-fashion-5core", "protocol": "seeded 80/20 grouped by text", "rows": rows})
+        write_json(
+            json_out,
+            {"dataset": "amazon-fashion-5core", "protocol": "seeded 80/20 grouped by text", "rows": rows},
+        )

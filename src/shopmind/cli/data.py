@@ -18,18 +18,17 @@ def _advance(bar: Any, task: Any, done: int) -> None:
     bar.update(task, completed=done)
 
 
-def _parse_mapping(pairs: list[str] | None) -> dict[str, str]:
+def _parse_mapping(pairs: list[str] | None, option: str = "--map", example: str = "sku=id") -> dict[str, str]:
+    """``["a=b,c=d", "e=f"]`` → ``{"a": "b", "c": "d", "e": "f"}`` (``--set`` values keep their commas)."""
     mapping: dict[str, str] = {}
     for pair in pairs or []:
-        for part in pair.split(","):
+        for part in pair.split(",") if option == "--map" else [pair]:
             if not part.strip():
                 continue
-            if "=" not in part:
-                raise ConfigError("bad --map entry", value=part, expected="SOURCE=FIELD, e.g. sku=id")
-            src, dst = (p.strip() for p in part.split("=", 1))
-            if not src or not dst:
-                raise ConfigError("bad --map entry", value=part, expected="SOURCE=FIELD, e.g. sku=id")
-            mapping[src] = dst
+            left, sep, right = part.partition("=")
+            if not sep or not left.strip() or not right.strip():
+                raise ConfigError(f"bad {option} entry", value=part, expected=f"NAME=VALUE, e.g. {example}")
+            mapping[left.strip()] = right.strip()
     return mapping
 
 
@@ -95,6 +94,12 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         accept_unknown_users: bool = typer.Option(
             False, "--accept-unknown-users", help="Store events/orders/reviews of users not in the store."
         ),
+        set_: list[str] = typer.Option(
+            None, "--set", help="Default FIELD=VALUE for rows without it (repeatable), e.g. type=rating."
+        ),
+        fmt: str | None = typer.Option(
+            None, "--format", help="csv, tsv, jsonl, json or parquet (default: from the file name)."
+        ),
         chunk_rows: int = typer.Option(100_000, "--chunk-rows", min=1, help="Rows per transaction."),
         json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     ) -> None:
@@ -104,6 +109,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         from shopmind.ingest.core import estimate_rows, ingest_file
 
         mapping = _parse_mapping(map_)
+        defaults = _parse_mapping(set_, "--set", "type=rating")
         store = open_configured_store(settings())
         try:
             total = estimate_rows(file)
@@ -124,6 +130,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     rejects=rejects,
                     unknown_users="accept" if accept_unknown_users else "reject",
                     chunk_rows=chunk_rows,
+                    fmt=fmt,
+                    defaults=defaults,
                     progress=lambda n: bar.update(task, completed=n),
                 )
         finally:

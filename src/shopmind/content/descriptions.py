@@ -129,7 +129,9 @@ def item_claims(item: Item, language: str = "en") -> list[Claim]:
             Claim(
                 "stock",
                 item.stock,
-                ("有货" if item.stock > 0 else "暂时缺货") if zh else ("In stock" if item.stock > 0 else "Currently out of stock"),
+                ("有货" if item.stock > 0 else "暂时缺货")
+                if zh
+                else ("In stock" if item.stock > 0 else "Currently out of stock"),
             )
         )
     return claims
@@ -158,7 +160,9 @@ def describe(item: Item, style: str = "short", language: str = "en", llm: Any = 
     else:
         brand = next((c for c in rest if c.field == "brand"), None)
         cat = next((c for c in rest if c.field == "category"), None)
-        tag_parts = [item.title] + [str(c.value) for c in (brand, cat) if c is not None and str(c.value) not in item.title]
+        tag_parts = [item.title] + [
+            str(c.value) for c in (brand, cat) if c is not None and str(c.value) not in item.title
+        ]
         title_tag = " | ".join(tag_parts)
         meta_parts: list[str] = []
         for c in rest:
@@ -167,8 +171,14 @@ def describe(item: Item, style: str = "short", language: str = "en", llm: Any = 
                 break
             meta_parts.append(c.text)
         meta = ("；" if zh else "; ").join(meta_parts)
-        keywords = [item.title] + [value_text(c.value, language) for c in rest if c.field in ("brand", "category")]
-        keywords += [value_text(c.value, language) for c in rest if c.field.startswith("attributes.") and not isinstance(c.value, bool)]
+        keywords = [item.title] + [
+            value_text(c.value, language) for c in rest if c.field in ("brand", "category")
+        ]
+        keywords += [
+            value_text(c.value, language)
+            for c in rest
+            if c.field.startswith("attributes.") and not isinstance(c.value, bool)
+        ]
         seo = {"title": title_tag, "meta_description": meta, "keywords": keywords}
         claims = [title, *[c for c in rest if c.text in meta_parts or c.field in ("brand", "category")]]
         text = f"{title_tag}\n{meta}"

@@ -40,15 +40,52 @@ LABELS = ("neg", "neu", "pos")
 
 ASPECT_KEYWORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "delivery": (
-        ("delivery", "delivered", "shipping", "shipped", "arrived", "arrival", "courier", "parcel", "late", "on time"),
+        (
+            "delivery",
+            "delivered",
+            "shipping",
+            "shipped",
+            "arrived",
+            "arrival",
+            "courier",
+            "parcel",
+            "late",
+            "on time",
+        ),
         ("物流", "快递", "发货", "配送", "送货", "到货", "送达"),
     ),
     "quality": (
-        ("quality", "build", "material", "materials", "made", "durable", "flimsy", "broke", "sturdy", "solid", "stitching"),
+        (
+            "quality",
+            "build",
+            "material",
+            "materials",
+            "made",
+            "durable",
+            "flimsy",
+            "broke",
+            "sturdy",
+            "solid",
+            "stitching",
+        ),
         ("质量", "做工", "品质", "用料", "材料", "材质", "结实"),
     ),
     "size": (
-        ("size", "sizing", "fit", "fits", "fitted", "small", "large", "big", "tight", "loose", "length", "narrow", "wide"),
+        (
+            "size",
+            "sizing",
+            "fit",
+            "fits",
+            "fitted",
+            "small",
+            "large",
+            "big",
+            "tight",
+            "loose",
+            "length",
+            "narrow",
+            "wide",
+        ),
         ("尺码", "尺寸", "大小", "合身", "偏小", "偏大", "太松", "太紧"),
     ),
     "battery": (
@@ -89,12 +126,38 @@ def star_label(stars: float) -> str:
 
 # Shop-review words VADER's general lexicon lacks or scores neutral (valence on VADER's −4…4 scale).
 SHOP_LEXICON = {
-    "fast": 1.5, "quick": 1.5, "quickly": 1.2, "slow": -1.5, "late": -1.5, "delayed": -1.5,
-    "flimsy": -2.0, "broke": -2.0, "broken": -2.0, "sturdy": 1.8, "solid": 1.2, "durable": 1.8,
-    "comfortable": 1.8, "uncomfortable": -1.8, "tight": -0.8, "loose": -0.8, "drains": -1.5,
-    "defective": -2.2, "refund": -0.5, "returned": -1.0, "returning": -1.0, "cheaply": -1.5,
-    "overpriced": -1.8, "bargain": 1.5, "flawless": 2.5, "intact": 1.0, "damaged": -2.0,
-    "muffled": -1.5, "tinny": -1.5, "crisp": 1.2, "blurry": -1.5, "laggy": -1.8,
+    "fast": 1.5,
+    "quick": 1.5,
+    "quickly": 1.2,
+    "slow": -1.5,
+    "late": -1.5,
+    "delayed": -1.5,
+    "flimsy": -2.0,
+    "broke": -2.0,
+    "broken": -2.0,
+    "sturdy": 1.8,
+    "solid": 1.2,
+    "durable": 1.8,
+    "comfortable": 1.8,
+    "uncomfortable": -1.8,
+    "tight": -0.8,
+    "loose": -0.8,
+    "drains": -1.5,
+    "defective": -2.2,
+    "refund": -0.5,
+    "returned": -1.0,
+    "returning": -1.0,
+    "cheaply": -1.5,
+    "overpriced": -1.8,
+    "bargain": 1.5,
+    "flawless": 2.5,
+    "intact": 1.0,
+    "damaged": -2.0,
+    "muffled": -1.5,
+    "tinny": -1.5,
+    "crisp": 1.2,
+    "blurry": -1.5,
+    "laggy": -1.8,
 }
 
 
@@ -182,7 +245,13 @@ class ReviewAnalyzer:
 
     @classmethod
     def train(
-        cls, texts: Sequence[str], stars: Sequence[float], *, min_reviews: int = 50, c: float = 5.0, seed: int = 42
+        cls,
+        texts: Sequence[str],
+        stars: Sequence[float],
+        *,
+        min_reviews: int = 50,
+        c: float = 5.0,
+        seed: int = 42,
     ) -> ReviewAnalyzer:
         """Fit the TF-IDF classifier when there are ≥ ``min_reviews`` texts and all three labels; else lexicons."""
         from shopmind.assistant.intents import IntentClassifier, IntentConfig

@@ -202,6 +202,7 @@ def ingest_file(
     unknown_users: UnknownUsers = "reject",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     fmt: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Validate ``path`` as records of ``kind`` and store the good rows; see the module docstring.
@@ -243,6 +244,8 @@ def ingest_file(
                 t0 = time.perf_counter()
                 raw = chunk.frame
                 frame = _apply_mapping(raw, mapping, path, report, first=chunk.index == 0)
+                if defaults:
+                    frame = _apply_defaults(frame, defaults, report, first=chunk.index == 0)
                 if kind == "events" and "id" not in frame.columns and len(frame):
                     frame = frame.assign(id=event_ids_for(frame))
                     if chunk.index == 0:
@@ -353,6 +356,20 @@ def _apply_mapping(
                 )
         report.notes.append("columns mapped: " + ", ".join(f"{s}→{d}" for s, d in mapping.items()))
     return raw.rename(columns={s: d for s, d in mapping.items() if s in raw.columns})
+
+
+def _apply_defaults(
+    frame: pd.DataFrame, defaults: Mapping[str, Any], report: IngestReport, *, first: bool
+) -> pd.DataFrame:
+    out = frame.copy()
+    for name, value in defaults.items():
+        if name in out.columns:
+            out[name] = out[name].where(out[name].notna(), value)
+        else:
+            out[name] = value
+    if first:
+        report.notes.append("defaults: " + ", ".join(f"{k}={v!r}" for k, v in defaults.items()))
+    return out
 
 
 def _validate(

@@ -151,8 +151,10 @@ class ALS(_Factors):
 
 
 class BPRConfig(AlgorithmConfig):
-    factors: int = Field(64, ge=1)
-    learning_rate: float = Field(0.05, gt=0)
+    """Defaults are implicit's own (not tuned here; the benchmark harness tunes on inner splits)."""
+
+    factors: int = Field(100, ge=1)
+    learning_rate: float = Field(0.01, gt=0)
     regularization: float = Field(0.01, ge=0)
     iterations: int = Field(100, ge=1)
 

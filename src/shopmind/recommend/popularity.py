@@ -12,6 +12,7 @@ and serve users nobody has seen).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from pydantic import Field
 
 from shopmind.data.dataset import SECONDS_PER_DAY, Dataset, EventWeights
 from shopmind.recommend.base import AlgorithmConfig, Recommender, register, top_k
+from shopmind.recommend.filters import path_key, split_path
 
 
 class _ItemScores(Recommender):
@@ -99,6 +101,31 @@ class Trending(_ItemScores):
             weights[(now - dataset.timestamp) > self.config.window_days * SECONDS_PER_DAY] = 0.0
         self.item_scores = np.bincount(dataset.item_idx, weights=weights, minlength=dataset.n_items)
         self.now = now
+        table = dataset.item_table
+        cats = table["category"].tolist() if "category" in table.columns else [None] * dataset.n_items
+        self.categories = [path_key(split_path(c)) for c in cats]
+
+    def trending(self, k: int, category: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` trending items, optionally within a category path prefix (``"Home > Kitchen"``)."""
+        self.check_fitted()
+        allowed = None
+        if category:
+            key = path_key(split_path(category))
+            allowed = np.fromiter(
+                (c == key or c.startswith(key + " > ") for c in self.categories), bool, len(self.categories)
+            )
+        idx, sc = self.top(k, allowed)
+        keep = sc > 0
+        return idx[keep], sc[keep]
+
+    def save(self, directory: Path) -> None:
+        super().save(directory)
+        (directory / "categories.json").write_text(json.dumps(self.categories, ensure_ascii=False))
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"item_scores": self.item_scores}
+
+    def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
+        self.item_scores = arrays["item_scores"]
+        path = directory / "categories.json"
+        self.categories = json.loads(path.read_text()) if path.exists() else [""] * len(self.item_scores)

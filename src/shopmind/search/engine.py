@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from collections import Counter
@@ -610,8 +611,6 @@ class ProductSearch:
                 fixes[wrong] = right
         if not fixes:
             return None
-        import re
-
         text = normalize(query)
         return re.sub(r"(?<![a-z0-9])[a-z]+(?![a-z0-9])", lambda m: fixes.get(m.group(0), m.group(0)), text)
 
@@ -981,6 +980,32 @@ class ProductSearch:
 
     def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
         return self.suggester.suggest(prefix, k)
+
+    def judged_candidates(
+        self, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]]
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per judged query: ``(ranked hybrid rows, features of the top rerank_n, grades (unjudged = 0))``."""
+        out = {}
+        for qid, text in queries.items():
+            if qid not in qrels:
+                continue
+            q = self._retrieve(text, "hybrid", None)
+            head = q.rows[: self.config.rerank_n]
+            judged = qrels[qid]
+            y = np.asarray([judged.get(self.lexical.ids[r], 0) for r in head.tolist()], np.float32)
+            out[qid] = (q.rows, self.features(q, head), y)
+        return out
+
+    def train_reranker(
+        self, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]], **params: Any
+    ) -> Reranker:
+        """Fit the ``ltr`` reranker on judgements (e.g. a shop's own judged queries) and install it."""
+        from shopmind.search.ltr import RankingData
+
+        cands = self.judged_candidates(queries, qrels)
+        parts = [(q, X, y) for q, (_, X, y) in cands.items() if len(y) and y.max() > 0]
+        self.reranker = Reranker(params=params or None).fit(RankingData.stack(parts))
+        return self.reranker
 
     def new_search_id(self) -> str:
         return uuid.uuid4().hex

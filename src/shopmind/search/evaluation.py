@@ -114,15 +114,7 @@ def ltr_cv_runs(
     from sklearn.model_selection import GroupKFold
 
     n_rerank = engine.config.rerank_n
-    cands: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for qid, text in queries.items():
-        q = engine._retrieve(text, "hybrid", None)
-        rows = q.rows[: max(depth, n_rerank)]
-        head = rows[:n_rerank]
-        X = engine.features(q, head)
-        judged = qrels.get(qid, {})
-        y = np.asarray([judged.get(engine.lexical.ids[r], 0) for r in head.tolist()], np.float32)
-        cands[qid] = (rows, X, y)
+    cands = engine.judged_candidates(queries, qrels)
     qids = [q for q in queries if q in qrels]
     splitter = GroupKFold(n_splits=min(folds, len(qids)))
     runs: dict[str, Ranking] = {}

@@ -24,6 +24,9 @@ MAX_SCAN = 5000  # entries scanned for a very short prefix; heavier ones are fou
 
 class Suggester:
     def __init__(self, entries: Iterable[tuple[str, str, str, float]] = ()) -> None:
+        self._set(entries)
+
+    def _set(self, entries: Iterable[tuple[str, str, str, float]]) -> None:
         items = sorted(entries)
         self.keys = [e[0] for e in items]
         self.entries = items
@@ -64,8 +67,9 @@ class Suggester:
     def add_titles(self, titles: Sequence[str]) -> None:
         new = list(self.entries)
         for t in titles:
-            new.append((normalize(t).strip(), t, "product", 1.0))
-        self.__init__(new)  # type: ignore[misc]
+            if t:
+                new.append((normalize(t).strip(), t, "product", 1.0))
+        self._set(new)
 
     def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
         """Up to ``k`` completions ``{"text", "kind", "score"}``, heaviest first."""
