@@ -94,6 +94,11 @@ def test_embedding_and_ensemble_models(data, encoder):
     acc_emb = np.mean(np.array(only_emb.classes_)[pe.argmax(1)] == np.array(gold))
     assert acc_emb >= 0.7
     assert np.mean(np.array(ens.classes_)[pens.argmax(1)] == np.array(gold)) >= 0.7
+    # the OOS score is the top probability plus the cosine to the nearest training utterance
+    q = encoder.encode(probe)
+    preds = ens.predict(probe, embeddings=q)
+    expected = pens.max(1) + (q @ emb.T).max(1)
+    np.testing.assert_allclose([p.oos_score for p in preds], expected, atol=1e-4)
 
 
 def test_calibrate_threshold_known_answer():

@@ -292,6 +292,56 @@ def test_sales_weekly_seasonality_promotions_and_intermittency(shop):
     assert total[total.index.month == 11].mean() > total[total.index.month == 3].mean()
 
 
+def test_no_generator_duplicates(shop):
+    """One rating/review per customer and item, one cart line per item and session, distinct event
+    content, distinct listing titles, and nothing piled up on the period's last second."""
+    ev = _events(shop)
+    key = ["user_id", "item_id", "type", "timestamp"]
+    assert not ev.duplicated(subset=key).any(), ev[ev.duplicated(subset=key, keep=False)].head()
+    assert not ev[ev["type"] == "rating"].duplicated(["user_id", "item_id"]).any()
+    for kind in ("cart", "purchase"):
+        assert not ev[ev["type"] == kind].duplicated(["session_id", "item_id"]).any(), kind
+    reviews = pd.DataFrame(_jsonl(shop / "reviews.jsonl"))
+    assert not reviews.duplicated(["user_id", "item_id"]).any()
+    items = pd.DataFrame(_jsonl(shop / "items.jsonl"))
+    title = items["title"].str.casefold().str.split().str.join(" ") + "|" + items["brand"].str.casefold()
+    assert title.is_unique, items.loc[title.duplicated(keep=False), "title"].tolist()
+    end = pd.Timestamp("2026-07-01", tz="UTC")
+    assert (ev["timestamp"] == end - pd.Timedelta(seconds=1)).sum() <= 1
+    orders = _jsonl(shop / "orders.jsonl")
+    assert max(o["created_at"] for o in orders) < "2026-07-01"
+
+
+def test_ingested_shop_passes_the_quality_report(shop, tmp_path):
+    from datetime import UTC, datetime
+
+    from shopmind.ingest import ingest_directory
+    from shopmind.ingest.quality import quality_report
+    from shopmind.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'shop.db'}")
+    try:
+        reports = ingest_directory(store, shop, rejects_dir=tmp_path / "rejects")
+        assert {r.kind for r in reports} >= {"items", "users", "events", "orders", "reviews", "sales"}
+        assert all(r.rejected == 0 for r in reports), [(r.kind, r.error_counts) for r in reports]
+        manifest = json.loads((shop / "shop.json").read_text())
+        stored = {r.kind: r.inserted for r in reports}
+        assert stored["events"] == manifest["counts"]["events"]
+        assert stored["reviews"] == manifest["counts"]["reviews"]
+        # "now" just after the simulated period, so the check does not depend on the wall clock
+        report = quality_report(store, now=datetime(2026, 7, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    assert report["duplicates"] == {
+        "events_same_content": 0,
+        "items_same_title_brand": 0,
+        "reviews_same_user_item": 0,
+    }
+    # the demo shop plants no anomalies (bots, shilling), so a clean shop has no findings at all
+    assert report["findings"] == [], report["findings"]
+    assert report["bots"] == [] and report["shilling"] == []
+
+
 def test_event_chunks_stream_the_same_events(shop):
     cfg = ShopConfig.preset("tiny", seed=11)
     chunks = list(iter_event_chunks(cfg.model_copy(update={"chunk_users": 100})))

@@ -288,3 +288,8 @@ def test_content_with_the_packaged_sentence_encoder(block_dataset) -> None:
     sport = set(range(5)) | {10}
     for u in range(block_dataset.n_users):
         assert (idx[u, 0] in sport) == (u < 6)
+
+
+def test_user_knn_refuses_beyond_its_scale(block_dataset) -> None:
+    with pytest.raises(CapacityError, match="user_knn"):
+        make_algorithm("user_knn", {"max_users": 5}, RT).fit(block_dataset)

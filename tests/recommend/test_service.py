@@ -248,3 +248,16 @@ def test_cli_prints_recommendations_with_reasons(shop, tmp_path, monkeypatch) ->
     out = runner.invoke(app, ["recommend", "--user", "u7", "--category", "Home", "--json", str(json_path)])
     assert out.exit_code == 0
     assert json_path.exists() and '"reason"' in json_path.read_text()
+
+
+def test_train_and_serve_a_shop_without_behaviour(tmp_path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    _, items = block_frames()
+    store.upsert_items(Item(**row) for row in items.to_dict("records"))
+    ctx = TrainContext(store=store, settings=Settings(training={"threads": 1}))
+    train(ctx, tmp_path / NAME)
+    svc = RecommendService.load(tmp_path / NAME, store)
+    out = svc.recommend("anyone", k=3)
+    assert len(out) == 3 and all(r.reason for r in out.items)  # topped up from the catalogue
+    assert svc.similar_items("i1", k=3).ids  # content neighbours
+    assert svc.bought_together("i1").items == []

@@ -160,6 +160,7 @@ def evaluate_intents(
         [tr_l[i] for i in keep],
         embeddings=emb_tr[keep] if emb_tr is not None else None,
     )
+    common["n_train"] = len(keep)
     preds = clf.predict(te_t, embeddings=emb_te)
     is_oos = np.array([lab in held for lab in te_l])
     rejected = np.array([not p.in_scope for p in preds])

@@ -141,7 +141,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             help="Shared datasets folder (or the dataset's own folder; a generated shop for synthetic)",
         ),
         horizon: int | None = typer.Option(None, "--horizon", help="Periods ahead (default per dataset)"),
-        windows: int = typer.Option(2, "--windows", help="Rolling-origin windows used to choose models"),
+        windows: int = typer.Option(3, "--windows", help="Rolling-origin windows used to choose models"),
         test_windows: int = typer.Option(2, "--test-windows", help="Rolling-origin test windows"),
         n_series: int | None = typer.Option(None, "--n-series", help="Only the first N series (quick runs)"),
         input_size: int | None = typer.Option(

@@ -83,7 +83,7 @@ class ForecastConfig(BaseModel):
     freq: str = Field(default="D", description="pandas frequency of the series: D, W-SUN, MS, ...")
     season_length: int = Field(default=7, ge=1)
     horizon: int = Field(default=28, ge=1)
-    n_windows: int = Field(default=2, ge=1, description="rolling-origin windows used to choose models")
+    n_windows: int = Field(default=3, ge=1, description="rolling-origin windows used to choose models")
     step_size: int | None = Field(default=None, ge=1, description="periods between origins (default horizon)")
     input_size: int | None = Field(
         default=None, ge=2, description="fit on at most this many latest periods (speed; None = all)"
@@ -91,13 +91,13 @@ class ForecastConfig(BaseModel):
     levels: tuple[int, ...] = (80, 95)
     smooth_models: tuple[str, ...] = SMOOTH_MODELS
     intermittent_models: tuple[str, ...] = INTERMITTENT_MODELS
-    selection_metric: Literal["mase", "rmsse"] = "mase"
+    selection_metric: Literal["mase", "rmsse"] = "rmsse"
     intermittent_metric: Literal["mase", "rmsse"] = Field(
         default="rmsse",
         description="intermittent/lumpy series: absolute error favours an all-zero forecast, squared error the mean rate",
     )
     pooling: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="shrink per-series CV scores towards the group median"
+        default=0.5, ge=0.0, le=1.0, description="shrink per-series CV scores towards the group median"
     )
     interval_method: Literal["conformal", "model"] = "conformal"
     min_calibration: int = Field(default=50, ge=5)

@@ -308,7 +308,8 @@ class ForecastService:
                     "ds": str(pd.Timestamp(r["ds"]).date()),
                     "mean": float(r["mean"]),
                     **{
-                        f"{s}_{lv}": float(r[f"{s}-{lv}"])
+                        # None where no interval could be calibrated (e.g. no series long enough for CV)
+                        f"{s}_{lv}": None if pd.isna(r[f"{s}-{lv}"]) else float(r[f"{s}-{lv}"])
                         for lv in (80, 95)
                         if f"lo-{lv}" in fc.columns
                         for s in ("lo", "hi")

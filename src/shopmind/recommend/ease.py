@@ -103,8 +103,7 @@ class EASE(Recommender):
         self.check_fitted()
         items = self.check_items(item_idx)
         out = np.zeros((len(items), self.n_items))
-        pos = np.searchsorted(self.active, items)
-        ok = (pos < len(self.active)) & (self.active[np.minimum(pos, len(self.active) - 1)] == items)
+        pos, ok = self._positions(items)
         if ok.any():
             out[np.ix_(np.flatnonzero(ok), self.active)] = self.weights[pos[ok]]
         return out

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import EVENT_CODE, Dataset
+from shopmind.errors import CapacityError
 from shopmind.recommend.base import (
     AlgorithmConfig,
     Recommender,
@@ -70,6 +71,11 @@ def centre_rows(r: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
     return z, means
 
 
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """``np.concatenate`` that accepts an empty list (an empty dataset)."""
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype=dtype)
+
+
 def _top_k_rows(dense: np.ndarray, k: int, min_sim: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """COO (row, col, value) of the ``k`` largest entries > ``min_sim`` per row of ``dense``."""
     n, m = dense.shape
@@ -96,6 +102,7 @@ class UserKNNConfig(AlgorithmConfig):
     )
     min_sim: float = Field(0.0, description="neighbours need sim' > min_sim (-1 keeps negatives)")
     top_n_binary: bool = Field(True, description="top-N scores weight binary interactions (else weights)")
+    max_users: int = Field(200_000, ge=1, description="refuse above this many users (U² similarity work)")
 
 
 @register
@@ -109,6 +116,12 @@ class UserKNN(Recommender):
 
     def _fit(self, dataset: Dataset) -> None:
         cfg = self.config
+        if dataset.n_users > cfg.max_users:
+            raise CapacityError(
+                f"user_knn compares every pair of users ({dataset.n_users}² similarities)",
+                value=dataset.n_users,
+                expected=f"at most max_users={cfg.max_users} users; use item_knn, ease or als at this scale",
+            )
         r = explicit_or_implicit(dataset)
         z, means = centre_rows(r)
         mask = r.copy()
@@ -156,7 +169,7 @@ class UserKNN(Recommender):
             cols_.append(cc)
             vals_.append(vv)
         self.neighbours = sp.csr_matrix(
-            (np.concatenate(vals_), (np.concatenate(rows_), np.concatenate(cols_))), shape=(n, n)
+            (_cat(vals_, np.float64), (_cat(rows_, np.int64), _cat(cols_, np.int64))), shape=(n, n)
         )
         self.centred = z.tocsr()
         self.means = means
@@ -376,7 +389,7 @@ def item_similarity(
             cols_.append(np.full(len(j), col + start))
             vals_.append(val)
     s = sp.csr_matrix(
-        (np.concatenate(vals_), (np.concatenate(rows_), np.concatenate(cols_))), shape=(n_items, n_items)
+        (_cat(vals_, np.float64), (_cat(rows_, np.int64), _cat(cols_, np.int64))), shape=(n_items, n_items)
     )
     s.eliminate_zeros()
     log.debug("item similarity: %d items, %d kept pairs", n_items, s.nnz)

@@ -33,7 +33,7 @@ from shopmind.recommend import ALGORITHMS, get_algorithm
 from shopmind.recommend.base import Recommender, Runtime, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, dominant_component
-from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates
+from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates, split_path
 from shopmind.recommend.hybrid import Hybrid
 from shopmind.recommend.popularity import Trending
 from shopmind.types import RankedList, Recommendation
@@ -372,9 +372,7 @@ class RecommendService:
             for i, s, (text, info) in zip(idx, sc, recs, strict=True)
         ]
         for i in filled:
-            text, info = self.explainer.popular(
-                i, filters.category and filters.category.split(">")[-1].strip()
-            )
+            text, info = self.explainer.popular(i, _leaf(filters.category))
             out.append(
                 Recommendation(self.items.id(i), 0.0, text, {**info, "path": "fill", "algorithm": "trending"})
             )
@@ -391,7 +389,7 @@ class RecommendService:
         parts: dict[str, np.ndarray],
         filters: RecFilters,
     ) -> list[tuple[str, dict[str, Any]]]:
-        cat = filters.category.split(">")[-1].strip() if filters.category else None
+        cat = _leaf(filters.category)
         if path == "cold_start" or model.name in POPULAR:
             return [self.explainer.popular(int(i), cat, trending=model.name != "popularity") for i in targets]
         if isinstance(model, Hybrid):
@@ -498,7 +496,7 @@ class RecommendService:
         allowed, _ = build_candidates(base, self.catalog, self._item_pos)
         model = self.models["trending"]
         idx, sc = model.top(k, allowed)  # type: ignore[attr-defined]
-        cat = category.split(">")[-1].strip() if category else None
+        cat = _leaf(category)
         out = []
         for i, s in zip(idx.tolist(), sc.tolist(), strict=True):
             if s <= 0:
@@ -561,6 +559,12 @@ class RecommendService:
             if brand:
                 out["brand:" + brand] = out.get("brand:" + brand, 0.0) + w
         return {k: round(v / total, 6) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+def _leaf(category: str | None) -> str | None:
+    """The last component of a category path filter ("Home > Kitchen" → "Kitchen")."""
+    path = split_path(category) if category else ()
+    return path[-1] if path else None
 
 
 def get_model_class(name: str) -> type[Recommender]:

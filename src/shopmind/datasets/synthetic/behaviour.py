@@ -15,6 +15,12 @@ Model (per session of customer ``u``):
   come from the complement leaf (phone → case, coffee maker → capsules) — "bought together" signal;
 * funnel: ``P(cart) = cart_rate · price_fit · e^{0.35·quality} · 1.4^{favourite brand}``,
   ``P(purchase | cart) = purchase_rate``; ratings ``stars = round(3.9 + 0.9·quality + bias + ε)``.
+
+Clean by construction (the data-quality report finds nothing on a fresh shop; no bots or shilling
+are planted): an item is carted (and so bought) at most once per session, a customer rates (and
+reviews) an item at most once — the first purchase that gets rated —, sessions are cut at the end of
+the period instead of clamped onto its last second, and no two events of one customer share item,
+type and second (see :func:`_distinct_times`).
 """
 
 from __future__ import annotations
@@ -102,6 +108,29 @@ def _within(counts: np.ndarray) -> np.ndarray:
     """Position of each expanded row within its group for ``np.repeat(…, counts)``."""
     total = int(counts.sum())
     return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _distinct_times(
+    user: np.ndarray, item: np.ndarray, kind: np.ndarray, ts: np.ndarray, lo: int, hi: int
+) -> np.ndarray:
+    """Timestamps moved by a second where two events share (user, item, type, second).
+
+    The simulation already avoids such pairs (one cart/purchase per item and session, one rating per
+    customer and item, no clamping at the period end); what remains is two overlapping sessions of one
+    customer touching the same item in the same second, which would read as a duplicate event.
+    A clash moves the later event forward (backward at the period end) until every key is unique.
+    """
+    ts = ts.copy()
+    codes = pd.factorize(kind)[0]
+    for _ in range(64):
+        o = np.lexsort((ts, codes, item, user))
+        u, i, k, t = user[o], item[o], codes[o], ts[o]
+        clash = (u[1:] == u[:-1]) & (i[1:] == i[:-1]) & (k[1:] == k[:-1]) & (t[1:] == t[:-1])
+        if not clash.any():
+            break
+        moved = o[1:][clash]
+        ts[moved] = np.where(ts[moved] + 1 < hi, ts[moved] + 1, np.maximum(ts[moved] - 1, lo))
+    return ts
 
 
 def _typo(word: str, rng: np.random.Generator) -> str:
@@ -261,6 +290,15 @@ def simulate_chunk(
     offsets = np.repeat(np.cumsum(n_views) - n_views, n_views)
     before = np.where(offsets > 0, csum[np.maximum(offsets - 1, 0)], 0.0)
     v_time = s_start[v_sess] + np.where(is_search[v_sess], 8, 0) + (csum - before).astype(np.int64)
+    # A session still running when the simulated period ends is cut there (views are in time order
+    # within a session, so the cut drops a suffix); clamping instead would pile events on one second.
+    end_ts = calendar.end_ts
+    inside = v_time < end_ts
+    if not inside.all():
+        v_sess, v_user, v_item, v_time = v_sess[inside], v_user[inside], v_item[inside], v_time[inside]
+        rep_v = rep_v[inside]
+        n_views = np.bincount(v_sess, minlength=S)
+        V = len(v_sess)
 
     # ------------------------------------------------------------ funnel
     fit = 1.5 - np.abs(catalog.price_pct[v_item] - users.price_pref[v_user])
@@ -268,15 +306,25 @@ def simulate_chunk(
     p_cart = config.cart_rate * fit * np.exp(0.35 * catalog.quality[v_item]) * np.where(fav, 1.4, 1.0)
     p_cart = np.where(rep_v, 0.6, np.minimum(p_cart, 0.9))
     carted = rng.random(V) < p_cart
+    c_time = v_time + 5 + rng.integers(0, 40, V)
+    wish = ~carted & (rng.random(V) < 0.02) & (v_time + 10 < end_ts)
+    # An item already in the session's cart is not added again when viewed again: one cart (and so
+    # at most one purchase) per item and session, as the order has one line per item.
+    carted &= c_time < end_ts
+    c_first = np.flatnonzero(carted)
+    if len(c_first):
+        _, first = np.unique(v_sess[c_first] * len(catalog) + v_item[c_first], return_index=True)
+        carted[:] = False
+        carted[c_first[first]] = True
     p_buy = np.where(rep_v, 0.85, config.purchase_rate)
     bought = carted & (rng.random(V) < p_buy)
     cons = CONSUMABLE[catalog.leaf[v_item]]
     qty = 1 + (rng.random(V) < np.where(cons, 0.4, 0.08)) * rng.integers(1, 3, V)
-    wish = ~carted & (rng.random(V) < 0.02)
     last_view = np.zeros(S, dtype=np.int64)
     has_views = n_views > 0
     last_view[has_views] = v_time[np.cumsum(n_views)[has_views] - 1]
     checkout = last_view + 60 + rng.exponential(120.0, S).astype(np.int64)
+    bought &= checkout[v_sess] < end_ts  # no orders after the period
     b_idx = np.flatnonzero(bought)
     b_time = checkout[v_sess[b_idx]]
 
@@ -296,8 +344,16 @@ def simulate_chunk(
     r_mask = rng.random(len(b_idx)) < config.rating_rate
     r_idx = b_idx[r_mask]
     r_time = b_time[r_mask] + rng.integers(3, 26, len(r_idx)) * 86_400 + rng.integers(0, 86_400, len(r_idx))
-    keep = r_time < calendar.end_ts
+    keep = r_time < end_ts
     r_idx, r_time = r_idx[keep], r_time[keep]
+    # One rating (and at most one review) per customer and item: a re-bought item is not rated again,
+    # so the earliest rating of each (customer, item) is kept.
+    by_time = np.argsort(r_time, kind="stable")
+    _, first = np.unique(
+        (v_user[r_idx] * len(catalog) + v_item[r_idx])[by_time].astype(np.int64), return_index=True
+    )
+    once = np.sort(by_time[first])
+    r_idx, r_time = r_idx[once], r_time[once]
     stars = np.clip(
         np.rint(
             3.9
@@ -345,7 +401,6 @@ def simulate_chunk(
         transit = rng.uniform(1.0, 5.0, len(o_sess)) * 86_400
         req_delay = rng.uniform(2.0, 20.0, len(o_sess)) * 86_400
         back_delay = rng.uniform(4.0, 10.0, len(o_sess)) * 86_400
-        end_ts = calendar.end_ts
         for k, s in enumerate(o_sess):
             lines_idx = b_idx[o_bounds[k] : o_bounds[k + 1]]
             items_here: dict[int, int] = {}
@@ -437,7 +492,7 @@ def simulate_chunk(
             qty[c_idx],
             None,
             v_sess[c_idx],
-            v_time[c_idx] + 5 + rng.integers(0, 40, len(c_idx)),
+            c_time[c_idx],
         ),
         block(v_user[b_idx], v_item[b_idx], "purchase", None, qty[b_idx], None, v_sess[b_idx], b_time),
         block(v_user[r_idx], v_item[r_idx], "rating", stars, None, None, np.full(len(r_idx), -1), r_time),
@@ -445,7 +500,7 @@ def simulate_chunk(
     ]
     cols = [np.concatenate([p[j] for p in parts]) for j in range(8)]
     user, item, kind, value, quantity, query, sess, ts = cols
-    ts = np.minimum(ts, calendar.end_ts - 1)
+    ts = _distinct_times(user, item, kind, ts, calendar.start_ts, end_ts)
     order_ix = np.lexsort((np.arange(len(ts)), ts))
     user, item, kind, value, quantity, query, sess, ts = (
         c[order_ix] for c in (user, item, kind, value, quantity, query, sess, ts)

@@ -199,7 +199,15 @@ def _model_code(leaf: Leaf, brand: str, rng: np.random.Generator) -> str:
 
 
 def _texts(
-    leaf: Leaf, brand: str, model: str, lang: str, shown: list[tuple[str, str, str]], specs, noun_k: int, cfg
+    leaf: Leaf,
+    brand: str,
+    model: str,
+    lang: str,
+    shown: list[tuple[str, str, str]],
+    specs,
+    noun_k: int,
+    cfg,
+    edition: int = -1,
 ) -> tuple[str, str]:
     brand_zh = BRANDS[brand][0]
     noun_en = leaf.nouns_en[noun_k % len(leaf.nouns_en)]
@@ -211,6 +219,8 @@ def _texts(
     if lang == "en":
         head = f"{brand} {noun_en} for {compat}" if compat else f"{brand} {model} {noun_en}"
         title = head + (", " + ", ".join(en for _, en, _ in rest) if rest else "")
+        if edition >= 0:
+            title += f" ({_edition(edition, 'en')})"
         spec = "; ".join(f"{ATTR_LABELS.get(k, (k, k))[0]}: {en}" for k, en, _ in specs)
         desc = (
             f"{title}. Featuring {f_en}. Specifications: {spec}. "
@@ -222,12 +232,32 @@ def _texts(
     else:
         head = f"{brand_zh} {compat} {noun_zh}" if compat else f"{brand_zh} {model} {noun_zh}"
     title = " ".join([head, *(zh for _, _, zh in rest)])
+    if edition >= 0:
+        title += f" {_edition(edition, 'zh')}"
     spec = "；".join(f"{ATTR_LABELS.get(k, (k, k))[1]}：{zh}" for k, _, zh in specs)
     desc = (
         f"{title}。{f_zh}。规格参数：{spec}。"
         f"订单满{cfg.free_shipping_threshold:.0f}美元包邮，支持{cfg.return_days}天无理由退货。"
     )
     return title, desc
+
+
+def _edition(j: int, lang: str) -> str:
+    """The ``j``-th edition label that tells apart listings whose title would otherwise repeat."""
+    year = 2026 - j % 8
+    lot = j // 8 + 1
+    if lang == "en":
+        return f"{year} Edition" + (f", Lot {lot}" if lot > 1 else "")
+    return f"{year}款" + (f" 批次{lot}" if lot > 1 else "")
+
+
+def _title_key(title: str, brand: str) -> str:
+    """Title and brand as the data-quality report compares them (casefolded, whitespace collapsed)."""
+    return " ".join(title.casefold().split()) + "\x00" + brand.casefold()
+
+
+# Redraws of an item's attributes and model before its title is made unique with an edition label.
+TITLE_REDRAWS = 8
 
 
 def build_catalog(config: ShopConfig, calendar: Calendar) -> Catalog:
@@ -264,27 +294,39 @@ def build_catalog(config: ShopConfig, calendar: Calendar) -> Catalog:
     out_lang: list[str] = []
     noise = rng.lognormal(0.0, 0.35, n)
     noun_pick = rng.integers(0, 6, n)
+    # Two listings with the same title and brand read as duplicates (the data-quality report flags
+    # them): a clashing item redraws its attributes and model a few times, and if the leaf's
+    # combinations are exhausted (phones: few models × capacities × colours) gets an edition label.
+    seen: set[str] = set()
     for i in range(n):
         spec = LEAVES[leaf[i]]
         bname = BRAND_NAMES[brand[i]]
-        values: dict[str, object] = {}
-        shown: list[tuple[str, str, str]] = []
-        specs: list[tuple[str, str, str]] = []
-        cap_rank = 0
-        for attr in spec.attrs:
-            v, en, zh, rank = _attr_value(attr, rng)
-            values[attr.key] = v
-            specs.append((attr.key, en, zh))
-            if attr.in_title:
-                shown.append((attr.key, en, zh))
-            if attr.key in {"capacity", "screen_size", "memory", "persons", "pieces", "power", "weight"}:
-                cap_rank += rank
-        model = _model_code(spec, bname, rng)
+        lang = str(languages[i])
+        for _attempt in range(TITLE_REDRAWS + 1):
+            values: dict[str, object] = {}
+            shown: list[tuple[str, str, str]] = []
+            specs: list[tuple[str, str, str]] = []
+            cap_rank = 0
+            for attr in spec.attrs:
+                v, en, zh, rank = _attr_value(attr, rng)
+                values[attr.key] = v
+                specs.append((attr.key, en, zh))
+                if attr.in_title:
+                    shown.append((attr.key, en, zh))
+                if attr.key in {"capacity", "screen_size", "memory", "persons", "pieces", "power", "weight"}:
+                    cap_rank += rank
+            model = _model_code(spec, bname, rng)
+            title, desc = _texts(spec, bname, model, lang, shown, specs, int(noun_pick[i]), config)
+            if _title_key(title, bname) not in seen:
+                break
+        edition = 0
+        while _title_key(title, bname) in seen:
+            title, desc = _texts(spec, bname, model, lang, shown, specs, int(noun_pick[i]), config, edition)
+            edition += 1
+        seen.add(_title_key(title, bname))
         values["model"] = model
         p = spec.price * brand_factor[brand[i]] * noise[i] * (1.0 + 0.3 * cap_rank)
         price[i] = max(round(p), 2) - 0.01
-        lang = str(languages[i])
-        title, desc = _texts(spec, bname, model, lang, shown, specs, int(noun_pick[i]), config)
         titles.append(title)
         descs.append(desc)
         attrs.append(values)
