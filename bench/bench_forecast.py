@@ -152,7 +152,9 @@ def main() -> None:
     b.add_argument("--data-dir", default=None)
     b.add_argument("--horizon", type=int, default=None)
     b.add_argument("--windows", type=int, default=3)
-    b.add_argument("--save-cv", type=Path, default=None, help="keep the CV forecasts (parquet) for re-scoring")
+    b.add_argument(
+        "--save-cv", type=Path, default=None, help="keep the CV forecasts (parquet) for re-scoring"
+    )
     b.add_argument("--test-windows", type=int, default=2)
     b.add_argument("--input-size", type=int, default=None)
     b.add_argument("--n-series", type=int, default=None)

@@ -2,6 +2,8 @@
 
 Scenarios, each bounded by ``--duration`` seconds and ``--max-requests``:
 
+0. ``trending``  — ``GET /recommendations/trending?k=10``: a precomputed list, so this measures the
+   HTTP stack itself (uvicorn, middleware, key check, JSON);
 1. ``recommend`` — ``GET /recommendations/users/{random known user}?k=10``;
 2. ``search``    — ``GET /search?q={random query}&k=10`` (queries of the shop's search events, else
    words of item titles);
@@ -51,9 +53,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=15.0, help="seconds per scenario")
     p.add_argument("--max-requests", type=int, default=50_000, help="per scenario")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight")
-    p.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured warm-up")
-    p.add_argument("--swap-every", type=float, default=3.0, help="seconds between model swaps")
-    p.add_argument("--scenarios", default="recommend,search,swap")
+    p.add_argument("--warmup", type=float, default=10.0, help="seconds of unmeasured warm-up")
+    p.add_argument(
+        "--swap-every", type=float, default=2.0, help="seconds between the end of a swap and the next"
+    )
+    p.add_argument("--swap-duration", type=float, default=45.0, help="seconds of the swap scenario")
+    p.add_argument("--scenarios", default="trending,recommend,search,swap")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "http.json")
     return p.parse_args()
 
@@ -155,36 +160,52 @@ async def load(
 async def swapper(
     base: str, admin: dict[str, str], every: float, stop: asyncio.Event
 ) -> list[dict[str, Any]]:
-    """Alternate rollback / activate(newest) until ``stop``; every call is one atomic swap."""
+    """Until ``stop``: activate whichever of the two newest runs is not serving; each call is one swap."""
     done: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=base, headers=admin, timeout=120) as client:
-        models = (await client.get("/admin/models")).json()
-        ok_runs = [r["id"] for r in models["runs"] if r.get("status") == "ok"]
-        if len(ok_runs) < 2:
-            raise RuntimeError(
-                "the swap scenario needs two successful training runs (run `shopmind train` twice)"
-            )
-        newest = ok_runs[0]
-        back = True
+    async with httpx.AsyncClient(base_url=base, headers=admin, timeout=300) as client:
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), timeout=every)
                 break
             except TimeoutError:
                 pass
+            models = (await client.get("/admin/models")).json()
+            ok_runs = [r["id"] for r in models["runs"] if r.get("status") == "ok"][:2]
+            if len(ok_runs) < 2:
+                raise RuntimeError("the swap scenario needs two successful training runs")
+            target = ok_runs[1] if models["serving"] == ok_runs[0] else ok_runs[0]
             t0 = time.perf_counter()
-            r = await (
-                client.post("/admin/rollback") if back else client.post(f"/admin/models/{newest}/activate")
-            )
+            r = await client.post(f"/admin/models/{target}/activate")
             done.append(
-                {
-                    "action": "rollback" if back else "activate",
-                    "status": r.status_code,
-                    "seconds": round(time.perf_counter() - t0, 2),
-                }
+                {"activate": target, "status": r.status_code, "seconds": round(time.perf_counter() - t0, 2)}
             )
-            back = not back
     return done
+
+
+def ensure_two_runs(settings: Any) -> str | None:
+    """The swap scenario alternates two published runs; clone the current one when it is alone.
+
+    The clone is a byte copy of the current run's component folders published as a new run, so a
+    swap to it loads a complete bundle from disk exactly as a freshly trained run would (only the
+    training time is saved). Returns the clone's id, or None when two runs already existed.
+    """
+    import shutil
+
+    from shopmind.store.artifacts import ArtifactStore
+
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    if sum(1 for r in artifacts.runs() if r.get("status") == "ok") >= 2:
+        return None
+    current = artifacts.current()
+    if current is None:
+        raise RuntimeError("no trained run: run `shopmind demo --no-serve` (or `shopmind train`) first")
+    manifest = current.manifest()
+    run = artifacts.new_run()
+    for child in current.path.iterdir():
+        if child.is_dir():
+            shutil.copytree(child, run.path / child.name)
+    artifacts.publish(run, {"components": manifest.get("components", {}), "cloned_from": current.id})
+    return run.id
 
 
 def workload(settings: Any, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -218,6 +239,9 @@ def main() -> None:
     from shopmind.store import open_store
 
     settings = load_settings(args.config)
+    cloned = ensure_two_runs(settings) if "swap" in args.scenarios else None
+    if cloned:
+        console.print(f"published clone {cloned} of the current run (the swap scenario needs two runs)")
     rng = random.Random(42)
     rec_paths, search_paths = workload(settings, rng)
     store = open_store(settings.store_url)
@@ -251,6 +275,10 @@ def main() -> None:
             "max_requests": args.max_requests,
             "concurrency": args.concurrency,
         }
+        if "trending" in scenarios:
+            results["trending"] = asyncio.run(
+                load(base, headers, ["/recommendations/trending?k=10"], seed=4, **common)
+            )
         if "recommend" in scenarios:
             results["recommend"] = asyncio.run(load(base, headers, rec_paths, seed=1, **common))
         if "search" in scenarios:
@@ -262,7 +290,13 @@ def main() -> None:
                 swap_task = asyncio.create_task(
                     swapper(base, {"Authorization": f"Bearer {admin}"}, args.swap_every, stop)
                 )
-                res = await load(base, headers, rec_paths + search_paths, seed=3, **common)
+                res = await load(
+                    base,
+                    headers,
+                    rec_paths + search_paths,
+                    seed=3,
+                    **(common | {"duration": args.swap_duration}),
+                )
                 stop.set()
                 return res, await swap_task
 
@@ -315,6 +349,7 @@ def main() -> None:
         "note": "client and server share the machine; latency is client-measured (includes client CPU)",
         "rows": [{"name": name, "metrics": r} for name, r in results.items()],
         "swaps": swaps,
+        "cloned_run": cloned,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2, default=str) + "\n")

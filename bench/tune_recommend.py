@@ -51,7 +51,13 @@ GRIDS_ML100K: dict[str, dict[str, list[Any]]] = {
 
 GRIDS_BEAUTY: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [50.0, 200.0, 500.0]},
-    "item_knn": {"similarity": ["cosine"], "k": [50, 200], "binary": [True]},
+    # "_history_half_life" is a split option (fold-in rows weighted 0.5^(age/h)), not a model option.
+    "item_knn": {
+        "similarity": ["cosine"],
+        "k": [100],
+        "binary": [True],
+        "_history_half_life": [None, 1.0, 2.0, 4.0],
+    },
     "sasrec": {"epochs": [30], "dropout": [0.3, 0.5], "negatives": [512], "loss": ["sampled_ce"]},
 }
 
@@ -112,7 +118,15 @@ def main(argv: list[str] | None = None) -> int:
             configs = configs[: args.max_configs]
         for cfg in configs:
             t0 = time.perf_counter()
-            res = evaluate_model(algo, factory(algo, cfg, threads=1), split, seed=args.outer_seed)
+            model_cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
+            this_split = split
+            if "_history_half_life" in cfg:
+                this_split = loo_protocol(
+                    args.data_dir / "amazon-beauty-seq" / "Beauty.txt",
+                    phase="valid",
+                    history_half_life=cfg["_history_half_life"],
+                )
+            res = evaluate_model(algo, factory(algo, model_cfg, threads=1), this_split, seed=args.outer_seed)
             m = res.metrics
             tried.append(
                 {

@@ -222,6 +222,7 @@ class Engine:
             except Exception as exc:  # one broken component must not take the others down
                 log.exception("could not load %s from run %s", name, getattr(run, "id", None))
                 unavailable[name] = f"load failed: {type(exc).__name__}: {exc}"
+        _warm_up(services)
         return ServiceBundle(
             run_id=getattr(run, "id", None),
             run_path=run_path,
@@ -610,6 +611,29 @@ class Engine:
     def inventory(self, **kwargs: Any) -> Any:
         """Inventory advice per item (``ForecastService.inventory`` keywords), riskiest first."""
         return self._bundle.get("forecast").inventory(**kwargs)
+
+
+def _warm_up(services: dict[str, Any]) -> None:
+    """Exercise lazily initialised parts (tokenizer dictionaries, the query encoder) before the swap.
+
+    Without this the first customer after a swap waits for them (seconds on a busy machine: jieba's
+    dictionary, the sentence encoder); the bundle is only swapped in once it is fully ready.
+    """
+    search = services.get("search")
+    if search is not None:
+        for query in ("warm up", "预热 耳机"):
+            try:
+                search.search(query, k=1, log=False)
+            except TypeError:  # a search service without the ``log`` switch: skip rather than pollute logs
+                break
+            except Exception:
+                log.warning("search warm-up query %r failed", query, exc_info=True)
+    rec = services.get("recommend")
+    if rec is not None:
+        try:
+            rec.trending(1)
+        except Exception:
+            log.warning("recommend warm-up failed", exc_info=True)
 
 
 def rec_filters(filters: Any) -> Any:

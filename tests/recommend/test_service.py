@@ -261,3 +261,48 @@ def test_train_and_serve_a_shop_without_behaviour(tmp_path) -> None:
     assert len(out) == 3 and all(r.reason for r in out.items)  # topped up from the catalogue
     assert svc.similar_items("i1", k=3).ids  # content neighbours
     assert svc.bought_together("i1").items == []
+
+
+def test_served_hybrid_ranking_equals_the_full_dense_blend(service) -> None:
+    """The serving path (lazy normalisation, candidate mask) ranks exactly like Σ w·normalise + top_k."""
+    from shopmind.recommend.base import top_k
+    from shopmind.recommend.hybrid import normalise
+
+    hybrid = service.models["hybrid"]
+    users = np.arange(len(service.users))
+    dense = sum(w * normalise(hybrid.models[n].score_users(users)) for n, w in hybrid.weights.items() if w)
+    idx, scores = top_k(dense, 4, service.x)  # exclude seen
+    compared = 0
+    for u in users:
+        out = service.recommend(service.users.id(int(u)), k=4)
+        personal = [r for r in out.items if r.explanation["path"] == "personal"]
+        expected = [service.items.id(int(i)) for i in idx[u] if i >= 0]
+        assert [r.item_id for r in personal] == expected[: len(personal)]
+        np.testing.assert_allclose([r.score for r in personal], scores[u][: len(personal)], rtol=1e-9)
+        compared += len(personal)
+    assert compared >= 2 * len(users)
+
+
+def test_content_reason_matches_the_deepest_shared_category_and_brand() -> None:
+    import pandas as pd
+
+    from shopmind.recommend.explain import Explainer
+    from shopmind.recommend.filters import Catalog
+
+    table = pd.DataFrame(
+        {
+            "title": ["a", "b", "c", "d"],
+            "category": ["Home > Kitchen > Mugs", "home > kitchen > Pans", "Home > Garden", "Sport"],
+            "brand": ["Acme", "Other", "acme", None],
+        },
+        index=["p0", "p1", "p2", "p3"],
+    )
+    ex = Explainer(Catalog.from_table(table))
+    hist = np.array([0, 3])
+    facts = ex.history_facts(hist)
+    # case-insensitive path prefix, deepest match; brands match exactly
+    assert ex.content(hist, 1, facts)[1]["matching"] == ["category kitchen"]
+    assert ex.content(hist, 2, facts)[1]["matching"] == ["category Home"]
+    assert ex.content(np.array([2]), 0)[1]["matching"] == ["category Home"]
+    assert ex.content(np.array([1]), 0) == ex.content(np.array([1]), 0, ex.history_facts(np.array([1])))
+    assert ex.content(np.array([0]), 3)[0] == "matches items you liked"

@@ -60,6 +60,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         show_meta: bool = typer.Option(False, "--meta", help="Show intent, confidence and citations"),
     ) -> None:
         """Interactive customer-service chat: one message per line until EOF or 'quit'."""
+        from rich.markup import escape
+
         store = open_configured_store()
         service = _load_service(store)
         interactive = sys.stdin.isatty()
@@ -79,7 +81,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 break
             reply = service.chat(message, conversation_id=cid, user_id=user, language=language)
             cid = reply.conversation_id
-            console.print(f"[bold green]assistant>[/] {reply.text}", markup=False, highlight=False)
+            console.print(f"[bold green]assistant>[/] {escape(reply.text)}", highlight=False)
             if show_meta:
                 cites = ", ".join(c["doc_id"] for c in reply.citations)
                 console.print(

@@ -13,8 +13,10 @@ catalogue is served: the hybrid fills the rest).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -72,7 +74,11 @@ class EASE(Recommender):
         xa = x[:, active].astype(np.float64)
         g = np.asarray((xa.T @ xa).toarray())
         g[np.diag_indices(m)] += cfg.l2
-        p = spd_inverse(g) if m else g
+        # the O(m³) Cholesky inverse is LAPACK work: give BLAS the runtime's thread count (a
+        # process-wide OMP_NUM_THREADS=1, as the benchmarks set for everything else, would otherwise
+        # leave it on one core); threads=0 keeps the library default
+        with _blas_threads(self.runtime.threads):
+            p = spd_inverse(g) if m else g
         b = p / (-np.diag(p))[None, :] if m else p
         b[np.diag_indices(m)] = 0.0
         self.weights = b.astype(np.float32)
@@ -131,6 +137,15 @@ class EASE(Recommender):
         self.weights = arrays["weights"]
         self.active = arrays["active"]
         self.interactions = load_sparse("x", arrays)
+
+
+def _blas_threads(threads: int) -> Any:
+    """``threadpool_limits(threads, "blas")`` for ``threads > 0``, else a no-op context."""
+    if threads <= 0:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(threads, "blas")
 
 
 def spd_inverse(g: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,20 +80,42 @@ class Explainer:
             out.append((text, {"kind": "because", "model": model.name, "because": item_id}))
         return out
 
-    def content(self, history_items: np.ndarray, target: int) -> tuple[str, dict[str, Any]]:
-        """Shared brand / category between ``target`` and the history, most specific first."""
+    def history_facts(self, history_items: np.ndarray) -> tuple[set[str], set[tuple[str, ...]]]:
+        """Brands and lower-cased category-path prefixes of a history (computed once per request)."""
+        brands: set[str] = set()
+        prefixes: set[tuple[str, ...]] = set()
+        for j in np.asarray(history_items).tolist():
+            b = self.catalog.brand[j]
+            if b:
+                brands.add(b)
+            path = tuple(c.lower() for c in self.catalog.category[j])
+            prefixes.update(path[:d] for d in range(1, len(path) + 1))
+        return brands, prefixes
+
+    def content(
+        self,
+        history_items: np.ndarray,
+        target: int,
+        facts: tuple[set[str], set[tuple[str, ...]]] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Shared brand / category between ``target`` and the history, most specific first.
+
+        The category match is the deepest prefix of the target's path (case-insensitive) that is
+        also a prefix of a history item's path; ``facts`` (:meth:`history_facts`) avoids redoing
+        the history's part for every target.
+        """
+        brands, prefixes = facts if facts is not None else self.history_facts(history_items)
         brand = self.catalog.brand[target]
         matches: list[str] = []
-        if brand and any(self.catalog.brand[j] == brand for j in history_items):
+        if brand and brand in brands:
             matches.append(f"brand {brand}")
         path = self.catalog.category[target]
+        lowered = tuple(c.lower() for c in path)
         best = 0
-        for j in history_items:
-            other = self.catalog.category[j]
-            depth = 0
-            while depth < min(len(path), len(other)) and path[depth].lower() == other[depth].lower():
-                depth += 1
-            best = max(best, depth)
+        for depth in range(len(path), 0, -1):
+            if lowered[:depth] in prefixes:
+                best = depth
+                break
         if best:
             matches.append(f"category {path[best - 1]}")
         if matches:
@@ -111,12 +134,20 @@ class Explainer:
         return text, {"kind": "popular", "category": cat}
 
 
-def dominant_component(
-    parts: dict[str, np.ndarray], weights: dict[str, float], targets: np.ndarray
-) -> list[str]:
-    """Per target item, the hybrid component with the largest ``w_c · norm_c`` (row 0 of parts)."""
+def dominant_component(parts: Mapping[str, Any], weights: dict[str, float], targets: np.ndarray) -> list[str]:
+    """Per target item, the hybrid component with the largest ``w_c · norm_c`` (row 0 of parts).
+
+    ``parts`` holds dense normalised arrays or lazy ``hybrid.Part`` objects (evaluated at the
+    targets only).
+    """
     if not parts:
         return ["popularity"] * len(targets)
     names = list(parts)
-    contrib = np.vstack([weights[n] * parts[n][0, targets] for n in names])
+    targets = np.asarray(targets, dtype=np.int64)
+    contrib = np.vstack(
+        [
+            weights[n] * (parts[n].at(0, targets) if hasattr(parts[n], "at") else parts[n][0, targets])
+            for n in names
+        ]
+    )
     return [names[k] for k in np.argmax(contrib, axis=0)]

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 TUNE_POOL = 100
 """Per component, how many top unseen items per user enter the tuning candidate pool."""
 
+TUNE_CHUNK_CELLS = 2_000_000
+"""Users × items cells scored at once while tuning (16 MB of float64 per temporary)."""
+
 FALLBACKS = ("trending", "popularity")
 """Components used, in this order, for users with no history at all."""
 
@@ -59,21 +62,105 @@ class HybridConfig(AlgorithmConfig):
     max_tune_users: int = Field(1000, ge=1)
 
 
+def minmax_stats(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per-row ``(lo, 1/span, finite mask or None)`` of min-max normalisation over finite entries.
+
+    ``norm = (s − lo) · inv`` where ``inv = 1/(hi − lo)`` (0 for a constant row); the mask is None when
+    every entry is finite (the common case: one ``min``/``max`` pass instead of masked copies).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim == 1:
+        s = s[None, :]
+    if s.shape[1] == 0:
+        z = np.zeros((s.shape[0], 1))
+        return z, z.copy(), None
+    lo = s.min(axis=1, keepdims=True)
+    hi = s.max(axis=1, keepdims=True)
+    finite: np.ndarray | None = None
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):  # -inf / nan present: mask them
+        finite = np.isfinite(s)
+        lo = np.where(finite, s, np.inf).min(axis=1, keepdims=True)
+        hi = np.where(finite, s, -np.inf).max(axis=1, keepdims=True)
+    span = hi - lo
+    ok = np.isfinite(span) & (span > 0)
+    inv = np.divide(1.0, span, out=np.zeros_like(span), where=ok)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    return lo, inv, finite
+
+
 def normalise(scores: np.ndarray, how: str = "minmax") -> np.ndarray:
     """Per-row min-max to [0, 1] over finite entries (non-finite → 0), or ``1 − rank/n``."""
     s = np.array(scores, dtype=np.float64, copy=True, ndmin=2)
-    finite = np.isfinite(s)
     if how == "rank":
+        finite = np.isfinite(s)
         filled = np.where(finite, s, -np.inf)
         ranks = np.argsort(np.argsort(-filled, axis=1, kind="stable"), axis=1, kind="stable")
         out = 1.0 - ranks / max(s.shape[1], 1)
         return np.where(finite, out, 0.0)
-    lo = np.where(finite, s, np.inf).min(axis=1, keepdims=True)
-    hi = np.where(finite, s, -np.inf).max(axis=1, keepdims=True)
-    span = hi - lo
-    ok = np.isfinite(span) & (span > 0)
-    out = np.divide(s - lo, span, out=np.zeros_like(s), where=finite & ok)
-    return np.where(finite, out, 0.0)
+    lo, inv, mask = minmax_stats(s)
+    if mask is not None:
+        s = np.where(mask, s, lo)
+    s -= lo
+    s *= inv
+    return s
+
+
+class Part:
+    """One component's normalised scores, kept lazily as raw scores + per-row ``lo``/``inv``.
+
+    Serving needs the normalised values only at the ``k`` returned items (to pick the dominant
+    component for the reason), so the dense normalised row is never materialised there.
+    """
+
+    __slots__ = ("finite", "inv", "lo", "raw")
+
+    def __init__(
+        self, raw: np.ndarray, lo: np.ndarray, inv: np.ndarray, finite: np.ndarray | None = None
+    ) -> None:
+        self.raw, self.lo, self.inv, self.finite = raw, lo, inv, finite
+
+    @classmethod
+    def of(cls, scores: np.ndarray, how: str = "minmax") -> Part:
+        raw = np.asarray(scores, dtype=np.float64)
+        if raw.ndim == 1:
+            raw = raw[None, :]
+        if how == "rank":
+            n = raw.shape[0]
+            return cls(normalise(raw, "rank"), np.zeros((n, 1)), np.ones((n, 1)))
+        lo, inv, finite = minmax_stats(raw)
+        return cls(raw, lo, inv, finite)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.raw.shape)
+
+    def at(self, row: int, cols: np.ndarray) -> np.ndarray:
+        """Normalised values of ``row`` at ``cols``."""
+        cols = np.asarray(cols, dtype=np.int64)
+        raw = self.raw[row, cols]
+        if self.finite is not None:
+            raw = np.where(self.finite[row, cols], raw, self.lo[row, 0])
+        return np.asarray((raw - self.lo[row, 0]) * self.inv[row, 0], dtype=np.float64)
+
+    def add_to(self, total: np.ndarray, weight: float) -> None:
+        """``total += weight · norm`` in place (two passes over the scores, one temporary)."""
+        # non-finite entries ("cannot score") are replaced by ``lo`` first, so they normalise to 0
+        raw = self.raw if self.finite is None else np.where(self.finite, self.raw, self.lo)
+        tmp = np.subtract(raw, self.lo)
+        tmp *= weight * self.inv
+        total += tmp
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.raw.shape)
+        self.add_to(out, 1.0)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        d = self.dense()
+        return d if dtype is None else d.astype(dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self.dense()[key]
 
 
 @register
@@ -123,6 +210,11 @@ class Hybrid(Recommender):
     # ---------------------------------------------------------------- tuning
     def validation_split(self, dataset: Dataset) -> tuple[np.ndarray, sp.csr_matrix]:
         """Event mask of the inner training part and the held-out (user, item) truth matrix."""
+        train_mask, _inner, truth = self._split(dataset)
+        return train_mask, truth
+
+    def _split(self, dataset: Dataset) -> tuple[np.ndarray, Dataset, sp.csr_matrix]:
+        """(inner training mask, inner training dataset, held-out truth) — the subset is built once."""
         key: np.ndarray = (
             np.random.default_rng(self.runtime.seed).random(dataset.n_events)
             if self.config.validation == "random"
@@ -146,13 +238,12 @@ class Hybrid(Recommender):
         truth.data[:] = 1.0
         truth = truth - truth.multiply(inner.seen)  # only items new to the user count
         truth.eliminate_zeros()
-        return train_mask, sp.csr_matrix(truth)
+        return train_mask, inner, sp.csr_matrix(truth)
 
     def tune(self, dataset: Dataset) -> dict[str, float]:
         """Coordinate ascent over ``grid`` on the inner validation split (module docstring)."""
         names = list(self.config.components)
-        train_mask, truth = self.validation_split(dataset)
-        inner = dataset.subset(train_mask)
+        _mask, inner, truth = self._split(dataset)
         users = np.flatnonzero(np.diff(truth.indptr) > 0)
         if len(users) == 0:
             log.warning("hybrid: no validation users; using equal weights")
@@ -160,20 +251,33 @@ class Hybrid(Recommender):
         rng = np.random.default_rng(self.runtime.seed)
         if len(users) > self.config.max_tune_users:
             users = np.sort(rng.choice(users, self.config.max_tune_users, replace=False))
-        seen = inner.seen[users].toarray() > 0
+        seen_rows = inner.seen[users]
+        seen = seen_rows.toarray() > 0
         # Blends are evaluated on each user's candidate pool only — the union of every component's
         # top ``TUNE_POOL`` unseen items — so the grid search costs O(users · pool), not O(users · items).
+        # Scores are produced in user chunks (bounded float64 temporaries instead of several
+        # users × items copies); each row is normalised and partitioned exactly as in one pass.
+        chunk = max(1, TUNE_CHUNK_CELLS // max(dataset.n_items, 1))
+        m = min(TUNE_POOL, dataset.n_items)
         normed: dict[str, np.ndarray] = {}
         pools = []
         for n in names:
             started = time.perf_counter()
             model = self._make(n).fit(inner)
             log.info("hybrid tuning: fitted %s on the inner split in %.1fs", n, time.perf_counter() - started)
-            scores = normalise(model.score_users(users), self.config.normalization)
-            scores[seen] = -1.0
-            normed[n] = scores.astype(np.float32)
-            m = min(TUNE_POOL, scores.shape[1])
-            pools.append(np.argpartition(-scores, m - 1, axis=1)[:, :m])
+            started = time.perf_counter()
+            out = np.empty((len(users), dataset.n_items), dtype=np.float32)
+            pool_n = np.empty((len(users), m), dtype=np.int64)
+            for lo in range(0, len(users), chunk):
+                hi = min(lo + chunk, len(users))
+                scores = normalise(model.score_users(users[lo:hi]), self.config.normalization)
+                r, c = seen_rows[lo:hi].nonzero()
+                scores[r, c] = -1.0
+                out[lo:hi] = scores
+                pool_n[lo:hi] = np.argpartition(-scores, m - 1, axis=1)[:, :m]
+            normed[n] = out
+            pools.append(pool_n)
+            log.info("hybrid tuning: scored %s in %.1fs", n, time.perf_counter() - started)
         pool = np.sort(np.hstack(pools), axis=1)
         dup = np.zeros(pool.shape, dtype=bool)
         dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
@@ -208,8 +312,8 @@ class Hybrid(Recommender):
     # ---------------------------------------------------------------- scoring
     def component_scores(
         self, user_idx: np.ndarray | None = None, rows: sp.csr_matrix | None = None
-    ) -> dict[str, np.ndarray]:
-        """Normalised scores of every weighted component (for blending and explanations)."""
+    ) -> dict[str, Part]:
+        """Normalised scores (lazy :class:`Part`) of every weighted component (blend, explanations)."""
         self.check_fitted()
         out = {}
         for n, model in self.models.items():
@@ -221,13 +325,13 @@ class Hybrid(Recommender):
                 s = model.score_history(rows)
             else:
                 s = model.score_users(np.asarray(user_idx))
-            out[n] = normalise(s, self.config.normalization)
+            out[n] = Part.of(s, self.config.normalization)
         return out
 
-    def _blend(self, parts: dict[str, np.ndarray], n_rows: int) -> np.ndarray:
+    def _blend(self, parts: dict[str, Part], n_rows: int) -> np.ndarray:
         total = np.zeros((n_rows, self.n_items))
-        for n, s in parts.items():
-            total += self.weights[n] * s
+        for n, part in parts.items():
+            part.add_to(total, self.weights[n])
         return total
 
     def _cascade(self, total: np.ndarray, history_sizes: np.ndarray) -> np.ndarray:
@@ -243,7 +347,7 @@ class Hybrid(Recommender):
 
     def score_parts(
         self, user_idx: np.ndarray | None = None, rows: sp.csr_matrix | None = None
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    ) -> tuple[np.ndarray, dict[str, Part]]:
         """Blended scores and the normalised component scores behind them (for explanations)."""
         if rows is not None:
             rows = self.check_rows(rows)
@@ -293,17 +397,30 @@ class Hybrid(Recommender):
 
 
 def mean_ndcg(idx: np.ndarray, truth: sp.csr_matrix, k: int = 10) -> float:
-    """Mean binary nDCG@k of ranked item indices against a truth matrix (one row per ranking)."""
-    idx = idx[:, :k]
-    hits = np.zeros(idx.shape)
-    for r in range(idx.shape[0]):
-        lo, hi = truth.indptr[r], truth.indptr[r + 1]
-        hits[r] = np.isin(idx[r], truth.indices[lo:hi]) & (idx[r] >= 0)
+    """Mean binary nDCG@k of ranked item indices against a truth matrix (one row per ranking).
+
+    ``DCG = Σ_r hit_r / log2(r + 1)``, ``IDCG`` = the same for ``min(|truth_u|, k)`` hits; rows without
+    truth count 0. Hits are found for all rows at once by binary search of ``row · n_items + item``
+    codes in the truth's sorted codes.
+    """
+    idx = np.asarray(idx)[:, :k]
+    truth = sp.csr_matrix(truth, copy=True)
+    truth.sum_duplicates()
+    n_rows, width = idx.shape
+    n_cols = max(int(truth.shape[1]), 1)
+    t_rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
+    t_codes = np.sort(t_rows * n_cols + truth.indices.astype(np.int64))
+    codes = np.arange(n_rows, dtype=np.int64)[:, None] * n_cols + idx.astype(np.int64)
+    if len(t_codes):
+        pos = np.minimum(np.searchsorted(t_codes, codes), len(t_codes) - 1)
+        hits = ((t_codes[pos] == codes) & (idx >= 0)).astype(np.float64)
+    else:
+        hits = np.zeros(idx.shape)
     disc = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (hits * disc[: idx.shape[1]]).sum(axis=1)
+    dcg = (hits * disc[:width]).sum(axis=1)
     n_rel = np.minimum(np.diff(truth.indptr), k)
     idcg = np.cumsum(disc)[np.maximum(n_rel - 1, 0)] * (n_rel > 0)
     return float(np.mean(np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)))
 
 
-__all__ = ["Hybrid", "HybridConfig", "interaction_matrix", "mean_ndcg", "normalise"]
+__all__ = ["Hybrid", "HybridConfig", "Part", "interaction_matrix", "mean_ndcg", "minmax_stats", "normalise"]

@@ -111,7 +111,9 @@ def sample_negatives(
     Vectorised rejection sampling: redraw only the collisions (a user who has seen nearly everything
     may keep a collision after ``tries`` rounds; that is rare and harmless for training).
     """
-    items = rng.integers(0, n_items, size=len(users))
+    items = rng.integers(0, max(n_items, 1), size=len(users))
+    if len(users) == 0 or n_items == 0:
+        return items
     for _ in range(tries):
         clash = np.asarray(seen[users, items]).ravel() > 0
         if not clash.any():
@@ -167,6 +169,7 @@ class NeuMF(Recommender):
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
+        user_idx = self.check_users(user_idx)
         torch = _torch(self.runtime.threads)
         out = np.empty((len(user_idx), self.n_items), dtype=np.float32)
         with torch.no_grad():

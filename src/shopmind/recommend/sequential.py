@@ -38,7 +38,12 @@ log = logging.getLogger(__name__)
 
 
 class SASRecConfig(AlgorithmConfig):
-    """SASRec hyper-parameters (defaults: see ``bench/tune_recommend.py`` and docs/bench/recommend.md)."""
+    """SASRec hyper-parameters.
+
+    The defaults are the paper's architecture (2 blocks, 1 head, d = 64, 50 items) with a generic
+    training budget; they were NOT tuned (CPU time). The Amazon Beauty benchmark uses ``epochs=40,
+    dropout=0.5`` (the paper's setting for sparse Amazon data), see docs/bench/recommend.md.
+    """
 
     max_len: int = Field(50, ge=2, le=1024)
     hidden: int = Field(64, ge=8, le=1024)
@@ -79,14 +84,17 @@ def _build_module(torch, n_items: int, cfg: SASRecConfig):
             )
 
         def forward(self, seq):  # [b, L] (0 = pad) → [b, L, d]
-            L = seq.shape[1]
+            b, L = seq.shape
             x = self.item(seq) * math.sqrt(self.item.embedding_dim)
             x = x + self.pos.weight[-L:][None]
             pad = seq == 0
             x = self.drop(x) * (~pad).unsqueeze(-1)
-            # Padding keys stay visible (zero vectors), as in the original: no all-masked rows, no NaN.
-            mask = self.causal[-L:, -L:]
-            h = self.encoder(x, mask=mask, is_causal=True)
+            # Causal AND no attention to padding keys, so a user's scores do not depend on how much
+            # padding their batch needs; every position may see itself, so no row is fully masked (NaN).
+            blocked = self.causal[-L:, -L:][None] | pad[:, None, :]
+            blocked = blocked & ~torch.eye(L, dtype=torch.bool)[None]
+            mask = blocked.repeat_interleave(cfg.heads, dim=0)
+            h = self.encoder(x, mask=mask)
             return self.norm(h) * (~pad).unsqueeze(-1)
 
     return _SASRec()
@@ -156,6 +164,7 @@ class SASRec(Recommender):
                 count += len(pos)
             log.debug("sasrec epoch %d loss %.4f", epoch + 1, total / max(count, 1))
         self.module.eval()
+        self._infer = None
 
     def _loss(self, torch, h, pos, rng: np.random.Generator):
         F = torch.nn.functional
@@ -180,30 +189,41 @@ class SASRec(Recommender):
             torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
         )
 
+    def _inference_module(self):
+        """A float64 copy of the network for scoring: float32 kernels round differently for different
+        batch shapes, and a user's scores must not depend on who else is in the batch."""
+        if getattr(self, "_infer", None) is None:
+            import copy
+
+            self._infer = copy.deepcopy(self.module).double().eval()
+        return self._infer
+
     def _score_padded(self, padded: np.ndarray) -> np.ndarray:
         torch = _torch(self.runtime.threads)
-        out = np.empty((len(padded), self.n_items), dtype=np.float32)
+        out = np.empty((len(padded), self.n_items), dtype=np.float64)
         lengths = (padded > 0).sum(axis=1)
+        module = self._inference_module()
         with torch.no_grad():
-            emb = self.module.item.weight[1:]
+            emb = module.item.weight[1:]
             for start in range(0, len(padded), 256):
                 width = max(int(lengths[start : start + 256].max(initial=1)), 1)
-                h = self.module(torch.from_numpy(padded[start : start + 256, -width:]))[:, -1, :]
+                h = module(torch.from_numpy(padded[start : start + 256, -width:]))[:, -1, :]
                 out[start : start + 256] = (h @ emb.T).numpy()
         return out
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         """Next-item scores from each user's training sequence."""
         self.check_fitted()
-        return self._score_padded(self._user_seqs[np.asarray(user_idx, dtype=np.int64)])
+        return self._score_padded(self._user_seqs[self.check_users(user_idx)])
 
     def score_sequences(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
         """Next-item scores ``[len(sequences), n_items]`` for arbitrary item-index sequences (oldest first).
 
-        An empty sequence scores from padding only (a popularity-like prior the model learned).
+        An empty sequence scores every item 0 (no evidence): callers fall back to a cold-start list.
         """
         self.check_fitted()
-        return self._score_padded(pad_sequences(sequences, self.config.max_len))
+        seqs = [self.check_items(np.asarray(s, dtype=np.int64)) for s in sequences]
+        return self._score_padded(pad_sequences(seqs, self.config.max_len))
 
     def _state(self) -> dict[str, np.ndarray]:
         state = {f"w::{k}": v.detach().cpu().numpy() for k, v in self.module.state_dict().items()}
@@ -213,3 +233,4 @@ class SASRec(Recommender):
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
         self._user_seqs = np.array(arrays["user_seqs"])
         self.module = _load_module(_build_module, arrays, self.runtime.threads, self.n_items, self.config)
+        self._infer = None
