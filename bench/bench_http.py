@@ -2,6 +2,7 @@
 
 Scenarios, each bounded by ``--duration`` seconds and ``--max-requests``:
 
+-. ``inprocess`` — the recommend and search calls through ``Engine`` in this process, no HTTP;
 0. ``trending``  — ``GET /recommendations/trending?k=10``: a precomputed list, so this measures the
    HTTP stack itself (uvicorn, middleware, key check, JSON);
 1. ``recommend`` — ``GET /recommendations/users/{random known user}?k=10``;
@@ -58,7 +59,8 @@ def parse_args() -> argparse.Namespace:
         "--swap-every", type=float, default=2.0, help="seconds between the end of a swap and the next"
     )
     p.add_argument("--swap-duration", type=float, default=45.0, help="seconds of the swap scenario")
-    p.add_argument("--scenarios", default="trending,recommend,search,swap")
+    p.add_argument("--scenarios", default="inprocess,trending,recommend,search,swap")
+    p.add_argument("--inprocess-n", type=int, default=300, help="calls per in-process scenario")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "http.json")
     return p.parse_args()
 
@@ -208,7 +210,47 @@ def ensure_two_runs(settings: Any) -> str | None:
     return run.id
 
 
-def workload(settings: Any, rng: random.Random) -> tuple[list[str], list[str]]:
+def in_process(settings: Any, rec_users: list[str], queries: list[str], n: int) -> dict[str, Any]:
+    """The same calls through ``Engine`` without HTTP (one thread): what the services themselves cost."""
+    from shopmind.api.server import single_threaded_math
+    from shopmind.engine import Engine
+
+    single_threaded_math()
+    engine = Engine.open(settings)
+    out: dict[str, Any] = {}
+    try:
+        calls = {
+            "recommend (in-process)": [
+                lambda u=u: engine.recommend(u, 10, filters={"in_stock": True}) for u in rec_users[:n]
+            ],
+            "search (in-process)": [lambda q=q: engine.search(q, 10) for q in queries[:n]],
+        }
+        for name, fns in calls.items():
+            for f in fns[:10]:  # warm caches like the server's warm-up does
+                f()
+            lat = []
+            for f in fns:
+                t0 = time.perf_counter()
+                f()
+                lat.append((time.perf_counter() - t0) * 1000)
+            a = np.asarray(lat)
+            out[name] = {
+                "requests": len(a),
+                "ok": len(a),
+                "failed": 0,
+                "rps": round(1000 / a.mean(), 1),
+                "p50_ms": round(float(np.percentile(a, 50)), 2),
+                "p90_ms": round(float(np.percentile(a, 90)), 2),
+                "p99_ms": round(float(np.percentile(a, 99)), 2),
+                "max_ms": round(float(a.max()), 2),
+                "runs_seen": {engine.bundle.run_id: len(a)},
+            }
+    finally:
+        engine.close()
+    return out
+
+
+def workload(settings: Any, rng: random.Random) -> tuple[list[str], list[str], list[str], list[str]]:
     from shopmind.store import open_store
 
     store = open_store(settings.store_url)
@@ -226,10 +268,11 @@ def workload(settings: Any, rng: random.Random) -> tuple[list[str], list[str]]:
                 queries.append(" ".join(words[: rng.choice([1, 2])]))
     finally:
         store.close()
-    rec_paths = [f"/recommendations/users/{u}?k=10" for u in rng.sample(users, min(2000, len(users)))]
+    sample_users = rng.sample(users, min(2000, len(users)))
+    rec_paths = [f"/recommendations/users/{u}?k=10" for u in sample_users]
     q = rng.sample(queries, min(2000, len(queries)))
     search_paths = [str(httpx.URL("/search", params={"q": x, "k": 10})) for x in q]
-    return rec_paths, search_paths
+    return rec_paths, search_paths, sample_users, q
 
 
 def main() -> None:
@@ -243,7 +286,10 @@ def main() -> None:
     if cloned:
         console.print(f"published clone {cloned} of the current run (the swap scenario needs two runs)")
     rng = random.Random(42)
-    rec_paths, search_paths = workload(settings, rng)
+    rec_paths, search_paths, rec_users, queries = workload(settings, rng)
+    results: dict[str, Any] = {}
+    if "inprocess" in args.scenarios:
+        results.update(in_process(settings, rec_users, queries, args.inprocess_n))
     store = open_store(settings.store_url)
     read_rec, read = create_key(store, "read", name="bench-read")
     admin_rec, admin = create_key(store, "admin", name="bench-admin")
@@ -251,7 +297,6 @@ def main() -> None:
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(args, port)
-    results: dict[str, Any] = {}
     swaps: list[dict[str, Any]] = []
     try:
         t0 = time.perf_counter()

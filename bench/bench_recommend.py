@@ -46,9 +46,9 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     "hybrid": (
         "hybrid",
         {
-            # best of 12 blends tried on the inner split (ease/als/user_knn/item_knn weights, minmax/rank)
+            # best of 15 blends tried on the inner split (ease/als/user_knn/item_knn weights, minmax/rank)
             "components": {"ease": _EASE, "als": _ALS},
-            "weights": {"ease": 1.0, "als": 0.5},
+            "weights": {"ease": 1.0, "als": 0.35},
             "normalization": "minmax",
         },
     ),

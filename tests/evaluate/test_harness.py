@@ -123,6 +123,7 @@ def run_cli_and_rescore(monkeypatch, tmp_path, data_dir: Path, cls, seeds: str =
     payload = json.loads(out.read_text())
     assert payload["dataset"] == "ml-100k" and payload["protocol"] == "msr"
     assert payload["published"]["BiVAE"]["ndcg@10"] == pytest.approx(0.475077)
+    assert "published" in result.output and "0.475077" in result.output  # printed beside ours
     return payload, dump
 
 
@@ -230,3 +231,24 @@ def test_cli_shop_temporal(monkeypatch, tmp_path, reference_sar_cls):
     row = payload["rows"][0]
     assert row["users"] == 40
     assert row["metrics"]["hr@10"] > 0.9  # the two taste blocks make the held-out days predictable
+
+
+def test_algorithm_lookup_covers_the_neural_models():
+    pytest.importorskip("torch")
+    names = harness.algorithm_names()
+    assert {"neumf", "sasrec"} <= set(names)
+    assert harness.get_algorithm("neumf").name == "neumf"
+    assert harness.get_algorithm("sasrec").name == "sasrec"
+    from shopmind.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        harness.get_algorithm("no_such_algorithm")
+
+
+def test_beauty_loo_split_counts(datasets_dir):
+    from shopmind.evaluate.protocols import loo_protocol
+
+    split = loo_protocol(datasets_dir / "amazon-beauty-seq" / "Beauty.txt", phase="test")
+    # README: 22,363 users, 12,101 items, 198,502 interactions; two items per user are held out.
+    assert (len(split.users), split.n_items, split.train.n_events) == (22363, 12101, 198502 - 2 * 22363)
+    assert split.truth.nnz == 22363 and split.history.sum() == 198502 - 22363

@@ -170,6 +170,14 @@ def test_conformal_quantile_ranks():
     assert _conformal_quantile(z, 0.999) == 19.0  # beyond n: the largest
 
 
+def test_every_model_column_is_named_as_configured():
+    from shopmind.forecast.models import ALL_MODELS, make_model
+
+    for name in ALL_MODELS:
+        if name != "Combo":
+            assert str(make_model(name, 7)) == name
+
+
 def test_same_input_same_output():
     rng = np.random.default_rng(0)
     df = _frame("n", rng.poisson(10, 120).astype(float))

@@ -318,6 +318,7 @@ def test_lazy_parts_blend_equals_the_dense_normalised_blend() -> None:
             np.testing.assert_allclose(total[2], 0.5 * normalise(b)[2], atol=1e-12)
     lo, inv, mask = minmax_stats(b)
     assert mask is None and np.allclose(lo[:, 0], b.min(axis=1))
+    np.testing.assert_allclose(inv[:, 0], 1.0 / (b.max(axis=1) - b.min(axis=1)))
 
 
 def test_hybrid_serving_blend_equals_the_full_dense_blend(block_dataset) -> None:

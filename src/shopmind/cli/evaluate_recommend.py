@@ -75,7 +75,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     n = write_dump(path, split, res.recs, res.scores)
                     err_console.print(f"wrote {n} rows to {path}")
             rows.append(aggregate(results))
-        console.print(table(name, proto, rows, k))
+        # Piped output defaults to 80 columns, which would truncate every figure: let the table be wide.
+        from rich.console import Console
+
+        out = console if console.is_terminal else Console(width=200)
+        out.print(table(name, proto, rows, k))
         write_json(json_out, payload(name, proto, rows, k=k, params=overrides))
 
 

@@ -133,19 +133,20 @@ def make_model(name: str, season_length: int, tsb_alpha: tuple[float, float] = (
     from statsforecast import models as sfm
 
     m = max(int(season_length), 1)
+    # alias = our name: output columns must match (AutoCES would otherwise be called "CES")
     factories: dict[str, Any] = {
-        "Naive": lambda: sfm.Naive(),
-        "SeasonalNaive": lambda: sfm.SeasonalNaive(season_length=m),
-        "HistoricAverage": lambda: sfm.HistoricAverage(),
-        "AutoETS": lambda: sfm.AutoETS(season_length=m),
-        "AutoTheta": lambda: sfm.AutoTheta(season_length=m),
-        "AutoARIMA": lambda: sfm.AutoARIMA(season_length=m),
-        "AutoCES": lambda: sfm.AutoCES(season_length=m),
-        "CrostonOptimized": lambda: sfm.CrostonOptimized(),
-        "CrostonSBA": lambda: sfm.CrostonSBA(),
-        "TSB": lambda: sfm.TSB(alpha_d=tsb_alpha[0], alpha_p=tsb_alpha[1]),
-        "ADIDA": lambda: sfm.ADIDA(),
-        "IMAPA": lambda: sfm.IMAPA(),
+        "Naive": lambda: sfm.Naive(alias="Naive"),
+        "SeasonalNaive": lambda: sfm.SeasonalNaive(season_length=m, alias="SeasonalNaive"),
+        "HistoricAverage": lambda: sfm.HistoricAverage(alias="HistoricAverage"),
+        "AutoETS": lambda: sfm.AutoETS(season_length=m, alias="AutoETS"),
+        "AutoTheta": lambda: sfm.AutoTheta(season_length=m, alias="AutoTheta"),
+        "AutoARIMA": lambda: sfm.AutoARIMA(season_length=m, alias="AutoARIMA"),
+        "AutoCES": lambda: sfm.AutoCES(season_length=m, alias="AutoCES"),
+        "CrostonOptimized": lambda: sfm.CrostonOptimized(alias="CrostonOptimized"),
+        "CrostonSBA": lambda: sfm.CrostonSBA(alias="CrostonSBA"),
+        "TSB": lambda: sfm.TSB(alpha_d=tsb_alpha[0], alpha_p=tsb_alpha[1], alias="TSB"),
+        "ADIDA": lambda: sfm.ADIDA(alias="ADIDA"),
+        "IMAPA": lambda: sfm.IMAPA(alias="IMAPA"),
     }
     if name not in factories:
         raise ConfigError(
@@ -391,6 +392,12 @@ def _melt_models(wide: pd.DataFrame, names: Sequence[str], levels: Sequence[int]
                 col = f"{name}-{side}-{lv}"
                 part[f"{side}-{lv}"] = wide[col].to_numpy(dtype=float) if col in wide.columns else np.nan
         parts.append(part)
+    if not parts:
+        raise ConfigError(
+            "statsforecast returned none of the requested model columns",
+            value=sorted(map(str, wide.columns)),
+            expected=f"columns named {list(names)}",
+        )
     return pd.concat(parts, ignore_index=True)
 
 

@@ -23,8 +23,9 @@ ALGORITHMS: dict[str, str] = {
     "bpr": "shopmind.recommend.mf:BPR",
     "content": "shopmind.recommend.content:ContentBased",
     "hybrid": "shopmind.recommend.hybrid:Hybrid",
-    # neural models (torch, imported only when asked for) go here, e.g.
-    # "neumf": "shopmind.recommend.neural:NeuMF",
+    # neural models: torch is imported only when one of these is asked for
+    "neumf": "shopmind.recommend.neural:NeuMF",
+    "sasrec": "shopmind.recommend.sequential:SASRec",
 }
 """Algorithm name → ``"module:Class"`` (lazily imported)."""
 

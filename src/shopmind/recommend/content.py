@@ -216,7 +216,8 @@ class ContentBased(Recommender):
         for start in range(0, rows.shape[0], block):
             prof = np.asarray((rows[start : start + block] @ self.vectors).toarray(), dtype=np.float32)
             norms = np.sqrt(np.einsum("ij,ij->i", prof, prof, dtype=np.float64))
-            prof *= np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)[:, None]
+            inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+            prof *= inv.astype(np.float32)[:, None]
             out[start : start + block] = (self.vectors @ prof.T).T
         return out
 

@@ -164,7 +164,7 @@ class NeuMF(Recommender):
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(y_t[sl])
-            log.debug("neumf epoch %d loss %.4f", epoch + 1, total / len(order))
+            log.debug("neumf epoch %d loss %.4f", epoch + 1, total / max(len(order), 1))
         self.module.eval()
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:

@@ -84,7 +84,7 @@ def _build_module(torch, n_items: int, cfg: SASRecConfig):
             )
 
         def forward(self, seq):  # [b, L] (0 = pad) → [b, L, d]
-            b, L = seq.shape
+            L = seq.shape[1]
             x = self.item(seq) * math.sqrt(self.item.embedding_dim)
             x = x + self.pos.weight[-L:][None]
             pad = seq == 0
