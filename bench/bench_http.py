@@ -32,6 +32,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -78,7 +79,9 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen[bytes]
         cmd += ["--config", str(args.config)]
     cmd += ["--quiet", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
     env = dict(os.environ, SHOPMIND_LOG_LEVEL="WARNING")
-    log = open(ROOT / "bench" / "results" / "http-server.log", "wb")  # noqa: SIM115 - lives as long as the server
+    log_path = Path(tempfile.gettempdir()) / "shopmind-bench-http-server.log"
+    console.print(f"server log: {log_path}")
+    log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

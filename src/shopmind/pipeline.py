@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +80,8 @@ def train_all(ctx: TrainContext, artifacts: Any, components: Sequence[str] | Non
     run = artifacts.new_run()
     manifest: dict[str, Any] = {"components": {}}
     try:
+        if components is not None:
+            manifest["components"].update(_carry_over(artifacts.current(), run.path, set(components)))
         for mod in available_components(components):
             started = time.perf_counter()
             ctx.progress(f"training {mod.NAME}")
@@ -94,5 +98,28 @@ def train_all(ctx: TrainContext, artifacts: Any, components: Sequence[str] | Non
     return run.id
 
 
-def component_dir(run_path: Path, name: str) -> Path:
-    return run_path / name
+def _carry_over(current: Any, run_path: Path, retrained: set[str]) -> dict[str, Any]:
+    """Copy the components *not* being retrained from the current run into the new one.
+
+    A partial training (``components=[...]``) must still publish a complete run, or serving would
+    lose every capability that was not retrained. Files are hard-linked (artifacts are never modified
+    in place) and copied where links are impossible.
+    """
+    if current is None:
+        return {}
+    carried: dict[str, Any] = {}
+    previous = current.manifest().get("components", {})
+    for name, info in previous.items():
+        source = current.path / name
+        if name in retrained or not source.is_dir():
+            continue
+        shutil.copytree(source, run_path / name, copy_function=_link_or_copy)
+        carried[name] = {**info, "carried_from": current.id}
+    return carried
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

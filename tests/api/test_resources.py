@@ -199,3 +199,19 @@ def test_openapi_lists_every_route_and_docs_are_local(shop: Shop) -> None:
     assert "cdn" not in html.lower() and "https://" not in html.split("<body", 1)[-1]
     assert shop.client.get("/").status_code == 200 and "storefront.js" in shop.client.get("/").text
     assert shop.client.get("/web-config.js").text.startswith('window.SHOPMIND_CONFIG = {"readKey": null}')
+
+
+def test_app_from_settings_opens_and_closes_its_engine(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    app = create_app(settings, web_read_key="sm_read_demo", watch_interval_s=0.05)
+    with TestClient(app) as c:
+        engine = app.state.engine
+        assert engine.store.url == settings.store_url
+        assert c.get("/health/live").status_code == 200
+        assert c.get("/health/ready").json()["checks"]["artifacts"] == "no trained run loaded"
+        from shopmind.data.schema import User
+
+        engine.store.upsert_users([User(id="u1"), User(id="u2")])
+        config = c.get("/web-config.js").text
+        assert '"readKey": "sm_read_demo"' in config and '"demoUsers": ["u1", "u2"]' in config
+    assert engine._watch_stop is None  # the lifespan stopped the watcher and closed the engine

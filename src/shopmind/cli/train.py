@@ -129,4 +129,4 @@ def demo(
     for scope, secret in keys.items():
         console.print(f"[bold]{scope} key[/]  {secret}")
     err_console.print("press Ctrl+C to stop")
-    run_server(s, s.server.host, s.server.port, s.server.workers)
+    run_server(s, s.server.host, s.server.port, s.server.workers, web_read_key=keys["read"])

@@ -14,8 +14,10 @@ Pipeline (:class:`AutoForecaster`):
    over ``n_windows`` windows of ``horizon`` periods, ``step_size`` apart. Each candidate's score is
    its mean scaled error over the windows: MASE = mean|e| / s₁ or RMSSE = sqrt(mean e² / s₂) where
    s₁ = mean|y_t − y_{t−m}| and s₂ = mean (y_t − y_{t−m})² over the data *before* that window
-   (m = season length; Hyndman & Koehler 2006). The lowest mean score wins; ties go to the simpler
-   model (candidate order).
+   (m = season length; Hyndman & Koehler 2006). Defaults: RMSSE, 3 windows, and each series'
+   score shrunk half-way to the model's median score over the series of its group
+   (``pooling=0.5``; a per-series choice from three windows is noisy). The lowest score wins;
+   ties go to the simpler model (candidate order).
 4. **Intervals**: split-conformal on the same cross-validation errors (Vovk et al. 2005; Stankeviciute
    et al. 2021 for multi-step): for each class group, model and horizon step k the signed scaled
    errors ε = (y − ŷ)/s₁ are pooled across series and windows, and the interval at level 1 − α is
@@ -701,7 +703,6 @@ class AutoForecaster:
             sub = df[df["unique_id"].isin(ids)]
             if model == "Zero":
                 fc = _constant_forecast(sub, cfg, 0.0)
-                fc["Zero"] = 0.0
             else:
                 sf = _statsforecast([str(model)], cfg, self.n_jobs)
                 use_model_pi = cfg.interval_method == "model" and model in MODEL_INTERVALS
@@ -776,12 +777,11 @@ def apply_intervals(
 
 
 def _constant_forecast(sub: pd.DataFrame, cfg: ForecastConfig, value: float) -> pd.DataFrame:
+    """``horizon`` future dates per series with a constant forecast in column ``"Zero"``."""
     last = sub.groupby("unique_id", sort=False)["ds"].max()
     offset = pd.tseries.frequencies.to_offset(cfg.freq)
-    rows = []
-    for uid, t in last.items():
-        ds = pd.date_range(t + offset, periods=cfg.horizon, freq=cfg.freq)
-        rows.append(pd.DataFrame({"unique_id": uid, "ds": ds}))
-    out = pd.concat(rows, ignore_index=True)
-    out["value"] = value
-    return out.drop(columns="value")
+    rows = [
+        pd.DataFrame({"unique_id": uid, "ds": pd.date_range(t + offset, periods=cfg.horizon, freq=cfg.freq)})
+        for uid, t in last.items()
+    ]
+    return pd.concat(rows, ignore_index=True).assign(Zero=float(value))
