@@ -84,7 +84,7 @@ def llm_server():
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
     proc = subprocess.Popen(
         [
-            sys.executable,
+            SERVER_PYTHON,
             "-m",
             "llama_cpp.server",
             "--model",

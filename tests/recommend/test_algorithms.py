@@ -351,3 +351,16 @@ def test_mean_ndcg_matches_a_per_row_reference() -> None:
         ref.append(dcg / idcg if idcg else 0.0)
     assert mean_ndcg(idx, truth) == pytest.approx(float(np.mean(ref)), rel=1e-12)
     assert mean_ndcg(idx, sp.csr_matrix((50, 40))) == 0.0
+
+
+def test_ease_float32_inverse_matches_float64_and_is_c_ordered(block_dataset) -> None:
+    """The shop service's float32 Cholesky inverse ranks like float64; B stays C-contiguous (fast x_u·B)."""
+    m64 = make_algorithm("ease", {"l2": 1.0}, RT).fit(block_dataset)
+    m32 = make_algorithm("ease", {"l2": 1.0, "precision": "float32"}, RT).fit(block_dataset)
+    for m in (m64, m32):
+        assert m.weights.dtype == np.float32 and m.weights.flags.c_contiguous
+    np.testing.assert_allclose(m32.weights, m64.weights, atol=1e-4)
+    users = np.arange(block_dataset.n_users)
+    i64, _ = m64.recommend_indices(users, 3, exclude=block_dataset.seen)
+    i32, _ = m32.recommend_indices(users, 3, exclude=block_dataset.seen)
+    np.testing.assert_array_equal(i32, i64)

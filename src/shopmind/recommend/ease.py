@@ -86,7 +86,7 @@ class EASE(Recommender):
             p = spd_inverse(g.astype(np.float32) if cfg.precision == "float32" else g) if m else g
         b = p / (-np.diag(p))[None, :] if m else p
         b[np.diag_indices(m)] = 0.0
-        self.weights = b.astype(np.float32)
+        self.weights = np.ascontiguousarray(b, dtype=np.float32)
         self.active = active.astype(np.int64)
         self.interactions = x
 
@@ -139,7 +139,7 @@ class EASE(Recommender):
         return {"weights": self.weights, "active": self.active, **save_sparse("x", self.interactions)}
 
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
-        self.weights = arrays["weights"]
+        self.weights = np.ascontiguousarray(arrays["weights"])
         self.active = arrays["active"]
         self.interactions = load_sparse("x", arrays)
 
@@ -170,7 +170,10 @@ def spd_inverse(g: np.ndarray) -> np.ndarray:
     inv, info = potri(c, lower=False, overwrite_c=True)
     if info != 0:
         return np.asarray(scipy.linalg.inv(g))
-    return _mirror_upper(np.asarray(inv))
+    full = _mirror_upper(np.asarray(inv))
+    # LAPACK hands back Fortran order; the matrix is symmetric, so its transpose is the same matrix
+    # in C order (row slices of B must be contiguous for fast ``x_u · B`` products at serving time)
+    return full.T if not full.flags.c_contiguous else full
 
 
 def _mirror_upper(a: np.ndarray, block: int = 512) -> np.ndarray:

@@ -186,8 +186,15 @@ class BPR(_Factors):
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
 
 
+_CONTROLLER: list[Any] = []
+"""One ``threadpoolctl.ThreadpoolController``, created on first use: building it scans the loaded
+libraries (~2 ms), which ``threadpool_limits`` would redo on every fold-in request."""
+
+
 def _blas_single_thread() -> Any:
     """implicit parallelises itself; a multi-threaded BLAS underneath oversubscribes the cores."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(1, "blas")
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
