@@ -154,3 +154,18 @@ def test_chat_with_llm_keeps_grounded_reply_when_check_fails(trained_dir, store,
     _Canned.reply = f"Your order {order.id} has shipped with tracking number {order.tracking_number}."
     r = svc.chat(f"where is order {order.id}", user_id=order.user_id)
     assert r.llm_used and r.text == _Canned.reply
+
+
+def test_multiword_terms_are_phrases():
+    # "in transit" is an order state; the plain words "in" and "for" are not facts
+    src = ["Returns are accepted within 30 days of delivery."]
+    res = FactChecker().check("Returns are accepted in 30 days for delivery.", src)
+    assert res.ok, res.problems
+    bad = FactChecker().check("Your parcel is in transit.", src)
+    assert bad.problems == ["term 'in transit' not in sources"]
+
+
+def test_prompt_echo_is_refused(phraser):
+    _Canned.reply = "Reply to rewrite:\nReturns are accepted within 30 days of delivery."
+    assert phraser.phrase(SOURCE, sources=[SOURCE]) is None
+    assert phraser.last_check.problems == ["the reply echoes the prompt"]

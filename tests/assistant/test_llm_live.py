@@ -78,44 +78,29 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llm_server():
+def llm_server(tmp_path_factory):
     model = _gguf_path()
     port = _free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    proc = subprocess.Popen(
-        [
-            SERVER_PYTHON,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--n_threads",
-            "2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    log_path = tmp_path_factory.mktemp("llm") / "server.log"
+    cmd = [SERVER_PYTHON, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
+    cmd += ["--port", str(port), "--n_ctx", "2048", "--n_threads", "2"]
+    # llama.cpp logs a lot: into a file, not a pipe nobody reads (a full pipe blocks the server)
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file, env=env)
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
+    deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
-            pytest.fail(f"llama_cpp.server exited: {err}")
+            pytest.fail(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
         try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+            if httpx.get(f"{base}/models", timeout=2, trust_env=False).status_code == 200:
                 break
         except httpx.HTTPError:
             time.sleep(1)
     else:
         proc.terminate()
-        pytest.fail("llama_cpp.server did not start within 120 s")
+        pytest.fail("llama_cpp.server did not start within 180 s")
     yield base
     proc.terminate()
     proc.wait(timeout=30)

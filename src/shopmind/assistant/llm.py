@@ -62,26 +62,16 @@ _MONTHS = [
     "nov",
     "dec",
 ]
-ORDER_STATES = [
-    "pending",
-    "paid",
-    "shipped",
-    "dispatched",
-    "delivered",
-    "cancelled",
-    "canceled",
-    "returned",
-    "refunded",
-    "processing",
-    "in",
-    "transit",
-    "out",
-    "for",
-    "delivery",
-    "return",
-    "requested",
-    "lost",
-]
+# phrases, not words: "in transit" must not turn every "in" into an order state
+_STATE_WORDS = (
+    "pending paid shipped dispatched delivered cancelled canceled returned refunded processing lost"
+)
+ORDER_STATES = (
+    *_STATE_WORDS.split(),
+    "in transit",
+    "out for delivery",
+    "return requested",
+)
 ORDER_STATES_ZH = [
     "待付款",
     "已付款",
@@ -96,48 +86,18 @@ ORDER_STATES_ZH = [
     "已退货",
     "已退款",
 ]
-POLICY_TERMS = [
-    "free",
-    "refund",
-    "refunds",
-    "refunded",
-    "warranty",
-    "guarantee",
-    "guaranteed",
-    "exchange",
-    "exchanges",
-    "express",
-    "standard",
-    "international",
-    "duties",
-    "duty",
-    "hygiene",
-    "prepaid",
-    "label",
-    "deducted",
-    "lifetime",
-    "unlimited",
-    "unconditional",
-    "compensation",
-    "voucher",
-    "coupon",
-    "discount",
-    "cashback",
-    "insurance",
-    "overnight",
-    "same-day",
-    "next-day",
-    "business",
-    "days",
-    "hours",
-    "weeks",
-    "months",
-    "years",
-    "store",
-    "credit",
-    "price",
-    "match",
-]
+_POLICY_WORDS = (
+    "free refund refunds refunded warranty guarantee guaranteed exchange exchanges express standard "
+    "international duties duty hygiene prepaid label deducted lifetime unlimited unconditional "
+    "compensation voucher coupon discount cashback insurance overnight same-day next-day "
+    "hours weeks months years"
+)
+POLICY_TERMS = (
+    *_POLICY_WORDS.split(),
+    "business days",
+    "store credit",
+    "price match",
+)
 POLICY_TERMS_ZH = [
     "免费",
     "包邮",
@@ -240,7 +200,7 @@ class FactChecker:
             for tok in set(pattern.findall(candidate)):
                 if tok.lower().rstrip(".,)") not in src_low:
                     problems.append(f"{what} {tok} not in sources")
-        for term in ORDER_STATES + POLICY_TERMS + list(NEGATIONS):
+        for term in (*ORDER_STATES, *POLICY_TERMS, *NEGATIONS):
             rx = rf"(?<![\w']){re.escape(term)}(?![\w'])"
             if re.search(rx, cand_low) and not re.search(rx, src_low):
                 problems.append(f"term '{term}' not in sources")
@@ -288,6 +248,7 @@ class LLMClient:
         return str(data["choices"][0]["message"]["content"] or "").strip()
 
 
+PROMPT_MARKERS = ("Reply to rewrite", "Sources:", "Facts:")
 PHRASE_SYSTEM = (
     "You rewrite a customer-service reply so it reads naturally. Use only the information in the reply "
     "and the sources. Do not add numbers, dates, prices, policies, promises or order details that are "
@@ -320,6 +281,10 @@ class LLMPhraser:
             return None
         if not out:
             self.last_check = CheckResult(False, ["empty completion"])
+            return None
+        if any(marker in out for marker in PROMPT_MARKERS):
+            # small models echo the prompt's scaffolding; that is not a customer-facing reply
+            self.last_check = CheckResult(False, ["the reply echoes the prompt"])
             return None
         self.last_check = self.checker.check(out, sources, facts)
         if not self.last_check.ok:
