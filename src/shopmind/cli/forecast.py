@@ -142,6 +142,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         ),
         horizon: int | None = typer.Option(None, "--horizon", help="Periods ahead (default per dataset)"),
         windows: int = typer.Option(3, "--windows", help="Rolling-origin windows used to choose models"),
+        calibration_windows: int | None = typer.Option(
+            None,
+            "--calibration-windows",
+            help="Windows whose errors calibrate the intervals (default --windows; more adds earlier origins)",
+        ),
         test_windows: int = typer.Option(2, "--test-windows", help="Rolling-origin test windows"),
         n_series: int | None = typer.Option(None, "--n-series", help="Only the first N series (quick runs)"),
         input_size: int | None = typer.Option(
@@ -171,7 +176,12 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
             raise ConfigError("unknown forecasting dataset", value=dataset, expected=", ".join(BENCHMARKS))
         df = load_benchmark(dataset, data_dir, n_series=n_series)
-        overrides: dict[str, Any] = {"horizon": horizon, "n_windows": windows, "input_size": input_size}
+        overrides: dict[str, Any] = {
+            "horizon": horizon,
+            "n_windows": windows,
+            "input_size": input_size,
+            "calibration_windows": calibration_windows,
+        }
         if model:
             overrides["smooth_models"] = tuple(model)
         cfg = benchmark_config(dataset, **overrides)

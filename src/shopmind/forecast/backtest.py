@@ -100,7 +100,7 @@ def backtest(
             }
         )
     df = validate_long(df)
-    total = cfg.n_windows + n_test
+    total = cfg.cv_windows + n_test
     need = cv_min_length(cfg, total)
     lengths = df.groupby("unique_id").size()
     too_short = lengths[lengths < need]
@@ -144,7 +144,7 @@ def backtest(
         # earlier windows fully observed by the test origin
         we = window_end.assign(origin=window_end["unique_id"].map(tmap))
         sel_keys = we[we["end"] <= we["origin"]]
-        sel_keys = sel_keys.sort_values(["unique_id", "cutoff"]).groupby("unique_id").tail(cfg.n_windows)
+        sel_keys = sel_keys.sort_values(["unique_id", "cutoff"]).groupby("unique_id").tail(cfg.cv_windows)
         cv_sel = cv.merge(sel_keys[["unique_id", "cutoff"]], on=["unique_id", "cutoff"])
         chosen, cal, _ = forecaster.select(df, classes, cv_sel)
         chosen = chosen.assign(origin=chosen["unique_id"].map(tmap))
@@ -215,6 +215,7 @@ def backtest(
         "horizon": cfg.horizon,
         "step": cfg.step,
         "selection_windows": cfg.n_windows,
+        "calibration_windows": cfg.cv_windows,
         "test_windows": n_test,
         "season_length": cfg.season_length,
         "freq": cfg.freq,

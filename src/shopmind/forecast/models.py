@@ -86,6 +86,12 @@ class ForecastConfig(BaseModel):
     season_length: int = Field(default=7, ge=1)
     horizon: int = Field(default=28, ge=1)
     n_windows: int = Field(default=3, ge=1, description="rolling-origin windows used to choose models")
+    calibration_windows: int | None = Field(
+        default=None,
+        ge=1,
+        description="windows whose errors calibrate the conformal intervals (None = n_windows); more "
+        "than n_windows adds earlier origins to the CV run, the choice still uses the last n_windows",
+    )
     step_size: int | None = Field(default=None, ge=1, description="periods between origins (default horizon)")
     input_size: int | None = Field(
         default=None, ge=2, description="fit on at most this many latest periods (speed; None = all)"
@@ -121,6 +127,11 @@ class ForecastConfig(BaseModel):
     @property
     def step(self) -> int:
         return self.step_size or self.horizon
+
+    @property
+    def cv_windows(self) -> int:
+        """Rolling-origin windows of the CV run: enough for both the choice and the calibration."""
+        return max(self.n_windows, self.calibration_windows or self.n_windows)
 
     def candidates(self, demand_class: str) -> tuple[str, ...]:
         if demand_class in ("intermittent", "lumpy"):
@@ -621,6 +632,9 @@ class AutoForecaster:
         else:
             scales = scales_at(df, cv[["unique_id", "cutoff"]], cfg.season_length)
             ws = score_windows(cv, scales)
+            # the choice uses the last n_windows only; earlier ones (calibration_windows) calibrate
+            last_rank = ws.groupby("unique_id")["cutoff"].rank(method="dense", ascending=False)
+            ws = ws[last_rank.to_numpy() <= cfg.n_windows]
             order = list(dict.fromkeys((*cfg.smooth_models, *cfg.intermittent_models)))
             interm = set(classes.index[classes["demand_class"].isin(["intermittent", "lumpy"])])
             is_int = ws["unique_id"].isin(interm)
@@ -649,7 +663,7 @@ class AutoForecaster:
                 value=int(classes.loc[sid, "n"]),
                 expected=f">= {cfg.min_history} periods of history (on_short='fallback' forecasts the mean)",
             )
-        cv = cross_validate(df, classes, cfg, n_windows=cfg.n_windows, n_jobs=self.n_jobs)
+        cv = cross_validate(df, classes, cfg, n_windows=cfg.cv_windows, n_jobs=self.n_jobs)
         chosen, cal, _ = self.select(df, classes, cv)
         choice = self._choice_table(df, classes, chosen, cv)
         fc = self._final_forecasts(df, choice, cal)
