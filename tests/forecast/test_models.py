@@ -184,3 +184,20 @@ def test_same_input_same_output():
     a = AutoForecaster(_cfg()).fit(df).forecasts
     b = AutoForecaster(_cfg()).fit(df).forecasts
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_calibration_windows_widen_calibration_but_not_choice():
+    rng = np.random.default_rng(5)
+    df = _frame("n", 20 + rng.normal(0, 2, 160))
+    base = AutoForecaster(_cfg(n_windows=2)).fit(df)
+    more = AutoForecaster(_cfg(n_windows=2, calibration_windows=4)).fit(df)
+    assert base.cv["cutoff"].nunique() == 2
+    assert more.cv["cutoff"].nunique() == 4
+    # the choice is scored on the last 2 windows only: the same as without extra windows
+    assert more.choice.loc[0, "n_windows"] == 2
+    assert more.choice.loc[0, "model"] == base.choice.loc[0, "model"]
+    assert more.choice.loc[0, "cv_rmsse"] == pytest.approx(base.choice.loc[0, "cv_rmsse"])
+    # every CV error of the 4 windows calibrates the intervals: 4 windows × 14 steps per model
+    model = more.choice.loc[0, "model"]
+    assert more.calibration.counts[("smooth", model)] == 4 * 14
+    assert base.calibration.counts[("smooth", model)] == 2 * 14
