@@ -46,7 +46,11 @@ def speed(args: argparse.Namespace) -> dict:
     cats = {u: f"cat{int(u[3:]) % 10}" for u in df["unique_id"].unique()}
     items = pd.DataFrame({"id": list(cats), "category": [[c] for c in cats.values()]})
     cfg = ForecastTrainConfig(
-        horizon=args.horizon, top_n=args.top_n, n_windows=args.windows, input_size=args.input_size
+        horizon=args.horizon,
+        top_n=args.top_n,
+        n_windows=args.windows,
+        tail_windows=args.tail_windows,
+        input_size=args.input_size,
     )
     t0, c0 = time.perf_counter(), _cpu()
     series = build_series(sales, items)
@@ -143,6 +147,7 @@ def main() -> None:
     s.add_argument("--days", type=int, default=730)
     s.add_argument("--horizon", type=int, default=28)
     s.add_argument("--windows", type=int, default=2)
+    s.add_argument("--tail-windows", type=int, default=1)
     s.add_argument("--top-n", type=int, default=300)
     s.add_argument("--input-size", type=int, default=364)
     s.add_argument("--n-jobs", type=int, default=2)

@@ -560,17 +560,13 @@ class Engine:
         return self._bundle.get("search").search(query, **kwargs)
 
     def suggest(self, prefix: str, k: int = 8) -> Any:
-        svc = self._bundle.get("search")
-        try:
-            return svc.suggest(prefix, k=k)
-        except TypeError:  # a suggest without a size parameter
-            return svc.suggest(prefix)
+        return self._bundle.get("search").suggest(prefix, k=k)
 
     def log_click(self, search_id: str, item_id: str, position: int) -> None:
         svc = self._bundle.services.get("search")
-        if svc is not None and hasattr(svc, "log_click"):
+        if svc is not None:
             svc.log_click(search_id, item_id, position)
-        else:
+        else:  # clicks are still worth keeping while no search model is loaded
             self.store.log_click(search_id=search_id, item_id=item_id, position=position)
 
     def search_analytics(self) -> Any:
@@ -624,8 +620,6 @@ def _warm_up(services: dict[str, Any]) -> None:
         for query in ("warm up", "预热 耳机"):
             try:
                 search.search(query, k=1, log=False)
-            except TypeError:  # a search service without the ``log`` switch: skip rather than pollute logs
-                break
             except Exception:
                 log.warning("search warm-up query %r failed", query, exc_info=True)
     rec = services.get("recommend")
