@@ -7,8 +7,9 @@ Pipeline (:class:`AutoForecaster`):
    ``CV²`` = (sd / mean)² of the non-zero demand sizes. Smooth: ADI < 1.32 and CV² < 0.49; erratic:
    ADI < 1.32, CV² ≥ 0.49; intermittent: ADI ≥ 1.32, CV² < 0.49; lumpy: both above. A series with no
    demand at all is ``zero`` (forecast 0, no model is fitted).
-2. **Candidates** per class: smooth → Naive, SeasonalNaive, AutoETS, AutoTheta (AutoARIMA on request)
-   plus ``Combo`` (mean of AutoETS and AutoTheta, the M4 lesson that simple combinations are robust);
+2. **Candidates** per class: smooth → Naive, SeasonalNaive, AutoETS, AutoTheta, AutoCES (complex
+   exponential smoothing, Svetunkov & Kourentzes; AutoARIMA on request) plus ``Combo`` (equal-weight
+   mean of AutoETS, AutoTheta and AutoCES, the M4 lesson that simple combinations are robust);
    intermittent / lumpy → SeasonalNaive, CrostonOptimized, TSB, ADIDA, IMAPA; erratic → both sets.
 3. **Rolling-origin cross-validation** (statsforecast ``cross_validation``, refit at every origin)
    over ``n_windows`` windows of ``horizon`` periods, ``step_size`` apart. Each candidate's score is
@@ -49,7 +50,7 @@ from shopmind.errors import ConfigError, DataError, Location
 
 log = logging.getLogger(__name__)
 
-SMOOTH_MODELS: tuple[str, ...] = ("Naive", "SeasonalNaive", "AutoETS", "AutoTheta", "Combo")
+SMOOTH_MODELS: tuple[str, ...] = ("Naive", "SeasonalNaive", "AutoETS", "AutoTheta", "AutoCES", "Combo")
 INTERMITTENT_MODELS: tuple[str, ...] = ("SeasonalNaive", "CrostonOptimized", "TSB", "ADIDA", "IMAPA")
 ALL_MODELS: tuple[str, ...] = (
     "Naive",
@@ -67,7 +68,8 @@ ALL_MODELS: tuple[str, ...] = (
     "IMAPA",
     "Combo",
 )
-COMBO_PARTS: tuple[str, ...] = ("AutoETS", "AutoTheta")
+COMBO_PARTS: tuple[str, ...] = ("AutoETS", "AutoTheta", "AutoCES")
+"""Default members of ``Combo`` (equal-weight mean; ``ForecastConfig.combo_models``)."""
 MODEL_INTERVALS = frozenset(
     {"Naive", "SeasonalNaive", "HistoricAverage", "AutoETS", "AutoTheta", "Theta", "AutoARIMA", "AutoCES"}
 )
@@ -100,6 +102,9 @@ class ForecastConfig(BaseModel):
     levels: tuple[int, ...] = (80, 95)
     smooth_models: tuple[str, ...] = SMOOTH_MODELS
     intermittent_models: tuple[str, ...] = INTERMITTENT_MODELS
+    combo_models: tuple[str, ...] = Field(
+        default=COMBO_PARTS, min_length=2, description="models averaged (equal weights) into Combo"
+    )
     selection_metric: Literal["mase", "rmsse"] = "rmsse"
     intermittent_metric: Literal["mase", "rmsse"] = Field(
         default="rmsse",
@@ -117,8 +122,8 @@ class ForecastConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ForecastConfig:
-        for name in (*self.smooth_models, *self.intermittent_models):
-            if name not in ALL_MODELS:
+        for name in (*self.smooth_models, *self.intermittent_models, *self.combo_models):
+            if name not in ALL_MODELS or (name == "Combo" and name in self.combo_models):
                 raise ConfigError("unknown forecasting model", value=name, expected=f"one of {ALL_MODELS}")
         for lv in self.levels:
             if not 0 < lv < 100:
@@ -172,11 +177,11 @@ def make_model(name: str, season_length: int, tsb_alpha: tuple[float, float] = (
     return factories[name]()
 
 
-def _fit_names(names: Iterable[str]) -> list[str]:
+def _fit_names(names: Iterable[str], combo_parts: Sequence[str] = COMBO_PARTS) -> list[str]:
     """Models statsforecast must fit for ``names`` (``Combo`` needs its parts)."""
     out: list[str] = []
     for n in names:
-        for part in COMBO_PARTS if n == "Combo" else (n,):
+        for part in combo_parts if n == "Combo" else (n,):
             if part not in out:
                 out.append(part)
     return out
@@ -307,18 +312,20 @@ def scales_at(df: pd.DataFrame, cutoffs: pd.DataFrame, season_length: int) -> pd
 def _statsforecast(names: Sequence[str], cfg: ForecastConfig, n_jobs: int) -> Any:
     from statsforecast import StatsForecast
 
-    models = [make_model(n, cfg.season_length, cfg.tsb_alpha) for n in _fit_names(names)]
+    models = [make_model(n, cfg.season_length, cfg.tsb_alpha) for n in _fit_names(names, cfg.combo_models)]
     # Naive keeps a series that breaks an optimiser (e.g. a constant series in ETS) forecastable;
     # statsforecast logs when it falls back.
     return StatsForecast(models=models, freq=cfg.freq, n_jobs=n_jobs, fallback_model=make_model("Naive", 1))
 
 
-def _add_combo(frame: pd.DataFrame, names: Sequence[str], levels: Sequence[int]) -> pd.DataFrame:
-    if "Combo" in names and all(p in frame.columns for p in COMBO_PARTS):
-        frame["Combo"] = frame[list(COMBO_PARTS)].mean(axis=1)
+def _add_combo(
+    frame: pd.DataFrame, names: Sequence[str], levels: Sequence[int], parts: Sequence[str] = COMBO_PARTS
+) -> pd.DataFrame:
+    if "Combo" in names and all(p in frame.columns for p in parts):
+        frame["Combo"] = frame[list(parts)].mean(axis=1)
         for lv in levels:
             for side in ("lo", "hi"):
-                cols = [f"{p}-{side}-{lv}" for p in COMBO_PARTS]
+                cols = [f"{p}-{side}-{lv}" for p in parts]
                 if all(c in frame.columns for c in cols):
                     frame[f"Combo-{side}-{lv}"] = frame[cols].mean(axis=1)
     return frame
@@ -353,7 +360,7 @@ def cross_validate(
         names = cfg.candidates(cls_name)
         sub = df[df["unique_id"].isin(set(ids))]
         started = time.perf_counter()
-        fit = _fit_names(names)
+        fit = _fit_names(names, cfg.combo_models)
         # statsforecast refuses `level` for models without their own intervals: two runs.
         with_pi = [n for n in fit if n in MODEL_INTERVALS] if model_intervals else []
         without = [n for n in fit if n not in with_pi]
@@ -372,7 +379,7 @@ def cross_validate(
             cv = cv.reset_index() if "unique_id" not in cv.columns else cv
             wide = cv if wide is None else wide.merge(cv.drop(columns="y"), on=["unique_id", "ds", "cutoff"])
         assert wide is not None
-        wide = _add_combo(wide, names, cfg.levels)
+        wide = _add_combo(wide, names, cfg.levels, cfg.combo_models)
         log.info(
             "cross-validated %d %s series × %d windows × %s in %.1fs",
             len(ids),
@@ -730,7 +737,7 @@ class AutoForecaster:
                     level=list(cfg.levels) if use_model_pi else None,
                 )
                 fc = fc.reset_index() if "unique_id" not in fc.columns else fc
-                fc = _add_combo(fc, [str(model)], cfg.levels)
+                fc = _add_combo(fc, [str(model)], cfg.levels, cfg.combo_models)
             long = _melt_models(fc, [str(model)], cfg.levels if cfg.interval_method == "model" else ())
             frames.append(long)
         out = pd.concat(frames, ignore_index=True).rename(columns={"yhat": "mean"})
