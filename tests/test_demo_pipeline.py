@@ -16,7 +16,9 @@ SHOPMIND = [sys.executable, "-m", "shopmind.cli"]
 
 def _run(args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([*SHOPMIND, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*SHOPMIND, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,12 @@ def test_demo_trains_every_component_and_publishes(demo_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_read_commands_answer_from_the_trained_shop(demo_dir: Path) -> None:
-    items = [json.loads(line) for line in (demo_dir / "var" / "demo-data" / "items.jsonl").read_text().splitlines()]
-    users = [json.loads(line) for line in (demo_dir / "var" / "demo-data" / "users.jsonl").read_text().splitlines()]
+    items = [
+        json.loads(line) for line in (demo_dir / "var" / "demo-data" / "items.jsonl").read_text().splitlines()
+    ]
+    users = [
+        json.loads(line) for line in (demo_dir / "var" / "demo-data" / "users.jsonl").read_text().splitlines()
+    ]
     recs = _run(["recommend", "--user", users[0]["id"], "--k", "5"], demo_dir)
     assert recs.returncode == 0, recs.stderr
     assert any(item["id"] in recs.stdout for item in items)
