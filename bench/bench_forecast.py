@@ -148,7 +148,7 @@ def main() -> None:
     s.add_argument("--horizon", type=int, default=28)
     s.add_argument("--windows", type=int, default=2)
     s.add_argument("--tail-windows", type=int, default=1)
-    s.add_argument("--top-n", type=int, default=300)
+    s.add_argument("--top-n", type=int, default=100)
     s.add_argument("--input-size", type=int, default=364)
     s.add_argument("--n-jobs", type=int, default=2)
     s.add_argument("--seed", type=int, default=42)

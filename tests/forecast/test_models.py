@@ -201,3 +201,13 @@ def test_calibration_windows_widen_calibration_but_not_choice():
     model = more.choice.loc[0, "model"]
     assert more.calibration.counts[("smooth", model)] == 4 * 14
     assert base.calibration.counts[("smooth", model)] == 2 * 14
+
+
+def test_refit_uses_only_the_latest_input_size_periods():
+    # level 100 for 200 days, then 5: the historic mean of the last 50 days is exactly 5
+    y = np.r_[np.full(200, 100.0), np.full(60, 5.0)]
+    cfg = _cfg(smooth_models=("HistoricAverage",), n_windows=1, input_size=50)
+    r = AutoForecaster(cfg).fit(_frame("shift", y))
+    np.testing.assert_allclose(r.forecasts["mean"].to_numpy(), 5.0)
+    full = AutoForecaster(cfg.model_copy(update={"input_size": None})).fit(_frame("shift", y))
+    assert full.forecasts["mean"].iloc[0] == pytest.approx(y.mean())

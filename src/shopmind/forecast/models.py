@@ -723,6 +723,9 @@ class AutoForecaster:
     def _final_forecasts(self, df: pd.DataFrame, choice: pd.DataFrame, cal: Calibration) -> pd.DataFrame:
         cfg = self.config
         frames = []
+        if cfg.input_size is not None:
+            # refit on the same latest input_size periods the CV fitted on (consistency and speed)
+            df = df.groupby("unique_id", sort=False).tail(cfg.input_size)
         for model, part in choice.groupby("model", sort=False):
             ids = set(part["unique_id"])
             sub = df[df["unique_id"].isin(ids)]

@@ -13,11 +13,11 @@ reconciles bottom-up to categories and the total, and writes (no pickle)::
 
 Speed on a large catalogue: the ``top_n`` best sellers (units over the last 90 days) get the full
 candidate set (Naive, SeasonalNaive, AutoETS, AutoTheta, Combo; Croston family for intermittent
-items); the tail is still chosen per item by CV but among cheap candidates (SeasonalNaive and
-AutoTheta for smooth items, CrostonSBA/ADIDA/IMAPA/TSB for intermittent ones) on the last
-``input_size`` days. ``ForecastService.load(path, store)`` serves the artifacts; stock and price
-for inventory advice are read from the store at call time, so advice follows stock changes
-without retraining.
+items); the tail is still chosen per item by CV, over one window (``tail_windows``), among cheap
+candidates (SeasonalNaive and the plain Theta method for smooth items, CrostonSBA/ADIDA/IMAPA/TSB
+for intermittent ones). CV and refit use the last ``input_size`` days.
+``ForecastService.load(path, store)`` serves the artifacts; stock and price for inventory advice
+are read from the store at call time, so advice follows stock changes without retraining.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class ForecastTrainConfig:
     horizon: int = 28
     n_windows: int = 2
     tail_windows: int = 1
-    top_n: int = 300
+    top_n: int = 100
     input_size: int | None = 364
     history_days: int = 182
     category_level: int = 1
