@@ -47,6 +47,7 @@ def run_server(
         "log_config": log_config,
         "access_log": False,  # the service middleware logs every request with its route and duration
         "timeout_graceful_shutdown": 10,
+        "http": "shopmind.api.protocol:NoDelayH11Protocol",  # see that module: 40 ms per request without it
     }
     if workers == 1:
         from shopmind.api.app import create_app
