@@ -189,7 +189,8 @@ def test_same_input_same_output():
 def test_calibration_windows_widen_calibration_but_not_choice():
     rng = np.random.default_rng(5)
     df = _frame("n", 20 + rng.normal(0, 2, 160))
-    base = AutoForecaster(_cfg(n_windows=2)).fit(df)
+    # explicit 2: unset, one series × 14 steps × 2 windows < 39 errors would add a window by itself
+    base = AutoForecaster(_cfg(n_windows=2, calibration_windows=2)).fit(df)
     more = AutoForecaster(_cfg(n_windows=2, calibration_windows=4)).fit(df)
     assert base.cv["cutoff"].nunique() == 2
     assert more.cv["cutoff"].nunique() == 4
@@ -211,3 +212,16 @@ def test_refit_uses_only_the_latest_input_size_periods():
     np.testing.assert_allclose(r.forecasts["mean"].to_numpy(), 5.0)
     full = AutoForecaster(cfg.model_copy(update={"input_size": None})).fit(_frame("shift", y))
     assert full.forecasts["mean"].iloc[0] == pytest.approx(y.mean())
+
+
+def test_calibration_windows_grow_until_the_95_interval_is_attainable():
+    from shopmind.forecast.models import ForecastConfig
+
+    cfg = ForecastConfig(freq="MS", season_length=12, horizon=12, n_windows=3)
+    # one series: 3 windows give 36 errors < 2/0.05 - 1 = 39, so a fourth window calibrates
+    assert cfg.with_enough_calibration(1).cv_windows == 4
+    assert cfg.with_enough_calibration(1).n_windows == 3  # the choice still uses the last three
+    assert cfg.with_enough_calibration(2).cv_windows == 3
+    explicit = cfg.model_copy(update={"calibration_windows": 3})
+    assert explicit.with_enough_calibration(1).cv_windows == 3
+    assert ForecastConfig(horizon=12, n_windows=3, levels=(80,)).with_enough_calibration(1).cv_windows == 3

@@ -100,6 +100,7 @@ def backtest(
             }
         )
     df = validate_long(df)
+    cfg = cfg.with_enough_calibration(df["unique_id"].nunique())
     total = cfg.cv_windows + n_test
     need = cv_min_length(cfg, total)
     lengths = df.groupby("unique_id").size()

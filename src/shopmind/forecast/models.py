@@ -139,6 +139,21 @@ class ForecastConfig(BaseModel):
         """Rolling-origin windows of the CV run: enough for both the choice and the calibration."""
         return max(self.n_windows, self.calibration_windows or self.n_windows)
 
+    def with_enough_calibration(self, n_series: int) -> ForecastConfig:
+        """Fill an unset ``calibration_windows`` so the widest interval is attainable.
+
+        The finite-sample conformal bound of a two-sided level 1 − α is the ⌈(n + 1)(1 − α/2)⌉-th
+        smallest of n errors, which exists only when n ≥ 2/α − 1 (39 errors for 95 %). With few
+        series (one monthly series, h = 12: 36 errors from 3 windows) earlier windows are added for
+        calibration only; the model choice still uses the last ``n_windows``.
+        """
+        if self.calibration_windows is not None or not self.levels:
+            return self
+        alpha = 1 - max(self.levels) / 100
+        needed = math.ceil(2 / alpha - 1)
+        windows = max(self.n_windows, math.ceil(needed / (max(1, n_series) * self.horizon)))
+        return self if windows == self.n_windows else self.model_copy(update={"calibration_windows": windows})
+
     def candidates(self, demand_class: str) -> tuple[str, ...]:
         if demand_class in ("intermittent", "lumpy"):
             return self.intermittent_models
@@ -674,7 +689,8 @@ class AutoForecaster:
                 value=int(classes.loc[sid, "n"]),
                 expected=f">= {cfg.min_history} periods of history (on_short='fallback' forecasts the mean)",
             )
-        cv = cross_validate(df, classes, cfg, n_windows=cfg.cv_windows, n_jobs=self.n_jobs)
+        n_windows = cfg.with_enough_calibration(len(classes)).cv_windows
+        cv = cross_validate(df, classes, cfg, n_windows=n_windows, n_jobs=self.n_jobs)
         chosen, cal, _ = self.select(df, classes, cv)
         choice = self._choice_table(df, classes, chosen, cv)
         fc = self._final_forecasts(df, choice, cal)
