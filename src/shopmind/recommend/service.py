@@ -102,17 +102,14 @@ def baskets(store: Any, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
         keys.append((prefix + basket.astype(str)).to_numpy()[ok])
         items.append(pos[ok])
 
-    try:
-        orders = store.orders_frame()
-        if len(orders):
-            add("o:", orders["order_id"], orders["item_id"])
-        events = store.events_frame(types=["cart", "purchase"])
-        if len(events) and "session_id" in events:
-            ev = events[events["session_id"].notna()]
-            if len(ev):
-                add("s:", ev["session_id"], ev["item_id"])
-    except (AttributeError, NotImplementedError) as exc:  # a minimal store without orders
-        log.info("bought-together: store has no orders/sessions (%s)", exc)
+    orders = store.orders_frame()
+    if len(orders):
+        add("o:", orders["order_id"], orders["item_id"])
+    events = store.events_frame(types=["cart", "purchase"])
+    if len(events) and "session_id" in events:
+        ev = events[events["session_id"].notna()]
+        if len(ev):
+            add("s:", ev["session_id"], ev["item_id"])
     if not keys or not sum(len(k) for k in keys):
         buy = dataset.event_type == EVENT_CODE["purchase"]
         day = dataset.timestamp[buy] // 86_400
@@ -240,11 +237,7 @@ class RecommendService:
         """Re-read prices, stock and titles from the store (stock changes between trainings)."""
         if self.store is None:
             return 0
-        try:
-            frame = self.store.items_frame()
-        except (AttributeError, NotImplementedError):
-            return 0
-        return self.catalog.update(frame, self._item_pos)
+        return self.catalog.update(self.store.items_frame(), self._item_pos)
 
     @property
     def algorithms(self) -> list[str]:
