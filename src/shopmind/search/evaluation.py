@@ -77,7 +77,9 @@ def score_runs(runs: Mapping[str, Ranking], qrels: Mapping[str, Mapping[str, int
 
 def baseline_runs(products: Any, queries: Mapping[str, str], depth: int = 100) -> dict[str, Ranking]:
     """Plain BM25: bm25s defaults over the title only (see the module docstring)."""
-    import bm25s
+    from shopmind.search.lexical import import_bm25s
+
+    bm25s = import_bm25s()
 
     ids = products["id"].astype(str).tolist()
     titles = products["title"].fillna("").astype(str).tolist()

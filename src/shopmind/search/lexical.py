@@ -59,6 +59,14 @@ def field_text(value: Any) -> str:
     return str(value)
 
 
+def import_bm25s() -> Any:
+    """bm25s, imported lazily (it is heavy); it sets its own logger to DEBUG on import, so put it back."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 @dataclass
 class MatchResult:
     """Dense per-document arrays for one query over all rows (main + delta)."""
@@ -89,7 +97,7 @@ class _FieldIndex:
         self.delta_postings: dict[str, list[tuple[int, int]]] = {}
 
     def build(self, corpus: list[list[str]]) -> None:
-        import bm25s
+        bm25s = import_bm25s()
 
         self.n_main = len(corpus)
         lengths = np.fromiter((len(d) for d in corpus), dtype=np.float64, count=len(corpus))
