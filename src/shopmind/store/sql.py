@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -347,7 +348,8 @@ class SqlStore:
     # ------------------------------------------------------------------ lifecycle
     def create_tables(self) -> None:
         """Create missing tables and indexes (idempotent; safe when several processes start at once)."""
-        for attempt in range(3):
+        attempts = 5
+        for attempt in range(attempts):
             try:
                 with self.engine.begin() as conn:
                     metadata.create_all(conn, checkfirst=True)
@@ -355,10 +357,15 @@ class SqlStore:
                     conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
                 return
             except sa.exc.SQLAlchemyError as exc:
-                # Another process may have created a table between our check and our CREATE: look again.
-                racing = "already exists" in str(exc) or isinstance(exc, sa.exc.IntegrityError)
-                if not racing or attempt == 2:
+                # Another process may have created a table between our check and our CREATE, or hold
+                # the new SQLite file's lock for a moment: look again.
+                text = str(exc)
+                racing = (
+                    "already exists" in text or "locked" in text or isinstance(exc, sa.exc.IntegrityError)
+                )
+                if not racing or attempt == attempts - 1:
                     raise StoreError(f"cannot create tables: {exc}", value=self.url) from exc
+                time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -1007,13 +1014,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     try:
         # WAL: readers never block the writer; NORMAL sync is durable across application crashes
         # (only an OS crash can lose the last commits), the usual trade-off for WAL.
-        cur.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk inserts into 3 indexes
     finally:
         cur.close()
+
+
+def _switch_to_wal(cur: Any, attempts: int = 50) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds the new file's lock.
+
+    Switching the journal mode needs an exclusive lock and SQLite does not call the busy handler for
+    it, so when several web workers open a fresh database at once one of them can get "database is
+    locked" at once, whatever ``busy_timeout`` says (seen under load in the contract suite).
+    """
+    for attempt in range(attempts):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # sqlite3.OperationalError; the driver module is not imported here
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
 
 
 def _q(name: str) -> str:
