@@ -120,7 +120,9 @@ def test_dashboard(page: Any, live_shop: dict[str, Any]) -> None:
     new_run = live_shop["engine"].bundle.run_id
     assert new_run != run_id
     page.wait_for_selector(f"#status-body >> text={new_run}")
-    assert re.search(r"serving", page.inner_text("#versions"))
+    # the versions table is fetched after the status: wait for it rather than read it half-loaded
+    page.wait_for_function("() => /serving/.test(document.getElementById('versions').textContent)")
+    assert re.search(rf"{re.escape(new_run)} \(serving\)", page.inner_text("#versions"))
     shot(page, "07-dashboard-trained")
     assert not expected_problems(page), page.problems
 
