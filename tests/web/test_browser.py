@@ -69,8 +69,8 @@ def test_for_you_shelf_with_reasons_and_user_switch(page: Any, live_shop: dict[s
 
     # Chinese labels
     page.click("#lang")
+    page.wait_for_function("document.getElementById('shelf-title').textContent.includes('为你推荐')")
     assert page.get_attribute("#q", "placeholder") == "搜索商品…"
-    assert "为你推荐" in page.inner_text("#shelf-title")
     shot(page, "05-chinese")
     page.click("#lang")
     assert not expected_problems(page), page.problems
@@ -100,6 +100,7 @@ def test_dashboard(page: Any, live_shop: dict[str, Any]) -> None:
     page.wait_for_selector("#versions table")
     # evaluation report as a table and SVG bar charts
     page.wait_for_selector('#reports [data-report="ml100k.json"] svg.chart')
+    page.wait_for_function("document.querySelectorAll('#reports svg.chart').length >= 2")
     assert page.locator("#reports svg.chart").count() == 2
     assert "0.4100" in page.inner_text("#reports")
     page.wait_for_selector("#quality-body dl, #quality-body table")
