@@ -26,7 +26,8 @@ for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+
+from shopmind.cli.common import metric_rows_table  # noqa: E402
 
 console = Console()
 RESULTS = Path(__file__).parent / "results"
@@ -34,16 +35,7 @@ CACHE = Path("var/cache/embeddings")
 
 
 def _table(title: str, rows: list[dict[str, Any]]) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r["metrics"] if k not in keys]
-    t = Table(title=title)
-    t.add_column("name")
-    for k in keys:
-        t.add_column(k, justify="right")
-    for r in rows:
-        t.add_row(r["name"], *(str(r["metrics"].get(k, "")) for k in keys))
-    console.print(t)
+    console.print(metric_rows_table(title, rows))
 
 
 def _write(name: str, payload: dict[str, Any]) -> None:

@@ -24,6 +24,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from shopmind.cli.forecast import backtest_table
+
 RESULTS = Path(__file__).resolve().parent / "results"
 console = Console()
 
@@ -95,38 +97,8 @@ def backtest_cmd(args: argparse.Namespace) -> dict:
     t0, c0 = time.perf_counter(), _cpu()
     res = backtest(df, cfg, n_test=args.test_windows, n_jobs=args.n_jobs)
     wall, cpu = time.perf_counter() - t0, _cpu() - c0
-    t = Table(
-        title=f"Backtest {args.dataset}: {res.info['n_series']} series, wall {wall:.0f}s, CPU {cpu:.0f}s"
-    )
-    for col in (
-        "model",
-        "MASE",
-        "vs SNaive",
-        "RMSSE",
-        "sMAPE",
-        "bias",
-        "cov80",
-        "cov95",
-        "model cov80",
-        "model cov95",
-    ):
-        t.add_column(col)
-    f = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-    for r in res.rows:
-        m = r["metrics"]
-        t.add_row(
-            r["name"],
-            f(m["mase"]),
-            f(m["mase_vs_seasonal_naive"]),
-            f(m["rmsse"]),
-            f(m["smape"]),
-            f(m["bias"]),
-            f(m["coverage_80"]),
-            f(m["coverage_95"]),
-            f(m["model_coverage_80"]),
-            f(m["model_coverage_95"]),
-        )
-    console.print(t)
+    title = f"Backtest {args.dataset}: {res.info['n_series']} series, wall {wall:.0f}s, CPU {cpu:.0f}s"
+    console.print(backtest_table(title, res))
     console.print(f"chosen: {res.info['chosen_models']}")
     return {
         "dataset": args.dataset,

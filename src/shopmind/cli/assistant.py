@@ -8,7 +8,14 @@ from typing import Any
 
 import typer
 
-from shopmind.cli.common import console, err_console, open_configured_store, settings, write_json
+from shopmind.cli.common import (
+    console,
+    err_console,
+    metric_rows_table,
+    open_configured_store,
+    settings,
+    write_json,
+)
 from shopmind.errors import ArtifactError, ConfigError
 
 
@@ -38,18 +45,7 @@ def _load_service(store: Any) -> Any:
 
 
 def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r["metrics"] if k not in keys]
-    table = Table(title=title)
-    table.add_column("name")
-    for k in keys:
-        table.add_column(k, justify="right")
-    for r in rows:
-        table.add_row(r["name"], *(str(r["metrics"].get(k, "")) for k in keys))
-    console.print(table)
+    console.print(metric_rows_table(title, rows))
 
 
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:

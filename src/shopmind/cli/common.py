@@ -48,3 +48,19 @@ def write_json(path: Path | None, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     err_console.print(f"wrote {path}")
+
+
+def metric_rows_table(title: str, rows: list[dict[str, Any]]) -> Any:
+    """A rich table of evaluation rows ``{"name", "metrics": {...}}``: one column per metric seen."""
+    from rich.table import Table
+
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r["metrics"] if k not in keys]
+    table = Table(title=title)
+    table.add_column("name")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for r in rows:
+        table.add_row(r["name"], *(str(r["metrics"].get(k, "")) for k in keys))
+    return table

@@ -167,7 +167,6 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         ),
     ) -> None:
         """Rolling-origin backtest: MASE, RMSSE, sMAPE, bias, 80/95 % coverage per model and the per-series choice."""
-        from rich.table import Table
 
         from shopmind.forecast.backtest import BENCHMARKS, backtest, benchmark_config, load_benchmark
 
@@ -190,44 +189,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             f"{windows} selection + {test_windows} test windows"
         )
         res = backtest(df, cfg, n_test=test_windows, n_jobs=n_jobs)
-        t = Table(
-            title=f"Rolling-origin backtest: {dataset} ({res.info['n_series']} series, {res.seconds:.0f}s)"
-        )
-        cols = (
-            "model",
-            "MASE",
-            "vs SNaive",
-            "RMSSE",
-            "sMAPE",
-            "bias",
-            "cov 80",
-            "cov 95",
-            "model cov 80/95",
-            "series",
-        )
-        for c in cols:
-            t.add_column(c, justify="left" if c == "model" else "right")
-        for r in res.rows:
-            m = r["metrics"]
-            mc = (
-                "—"
-                if m["model_coverage_80"] is None
-                else f"{m['model_coverage_80']:.2f}/{m['model_coverage_95']:.2f}"
+        console.print(
+            backtest_table(
+                f"Rolling-origin backtest: {dataset} ({res.info['n_series']} series, {res.seconds:.0f}s)", res
             )
-            t.add_row(
-                r["name"],
-                _fmt(m["mase"], 3),
-                _fmt(m["mase_vs_seasonal_naive"], 3),
-                _fmt(m["rmsse"], 3),
-                _fmt(m["smape"], 2),
-                _fmt(m["bias"], 3),
-                _fmt(m["coverage_80"], 3),
-                _fmt(m["coverage_95"], 3),
-                mc,
-                str(m["n_series"]),
-                style="bold" if r["name"] == "auto" else None,
-            )
-        console.print(t)
+        )
         console.print(f"chosen models: {res.info['chosen_models']}")
         if dump is not None and res.points is not None:
             dump.parent.mkdir(parents=True, exist_ok=True)
@@ -245,3 +211,45 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 "rows": res.rows,
             },
         )
+
+
+def backtest_table(title: str, res: Any) -> Any:
+    """A rich table of a :class:`~shopmind.forecast.backtest.BacktestResult`, one row per model."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    cols = (
+        "model",
+        "MASE",
+        "vs SNaive",
+        "RMSSE",
+        "sMAPE",
+        "bias",
+        "cov 80",
+        "cov 95",
+        "model cov 80/95",
+        "series",
+    )
+    for c in cols:
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for r in res.rows:
+        m = r["metrics"]
+        mc = (
+            "—"
+            if m["model_coverage_80"] is None
+            else f"{m['model_coverage_80']:.2f}/{m['model_coverage_95']:.2f}"
+        )
+        t.add_row(
+            r["name"],
+            _fmt(m["mase"], 3),
+            _fmt(m["mase_vs_seasonal_naive"], 3),
+            _fmt(m["rmsse"], 3),
+            _fmt(m["smape"], 2),
+            _fmt(m["bias"], 3),
+            _fmt(m["coverage_80"], 3),
+            _fmt(m["coverage_95"], 3),
+            mc,
+            str(m["n_series"]),
+            style="bold" if r["name"] == "auto" else None,
+        )
+    return t

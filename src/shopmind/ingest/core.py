@@ -382,19 +382,14 @@ def _validate(
     *,
     first: bool,
 ) -> Validated:
-    if kind == "events":
-        known = {"id", "user_id", "item_id", "type", "value", "quantity", "query", "session_id", "timestamp"}
-        ignored = [c for c in frame.columns if c not in known]
-        if first and ignored:
-            report.notes.append(f"ignored columns: {', '.join(map(str, ignored))}")
-        return validate_events(frame, lines, refs, seen)
-    if kind == "sales":
-        known = {"item_id", "date", "units", "price", "promo"}
-        ignored = [c for c in frame.columns if c not in known]
-        if first and ignored:
-            report.notes.append(f"ignored columns: {', '.join(map(str, ignored))}")
-        return validate_sales(frame, lines, refs, seen)
-    return _validate_records(kind, frame, lines, refs, seen, report, first=first)
+    if kind not in ("events", "sales"):
+        return _validate_records(kind, frame, lines, refs, seen, report, first=first)
+    # the bulk kinds are validated column-wise; columns outside the record's fields are reported once
+    ignored = [c for c in frame.columns if c not in RECORD_TYPES[kind].model_fields]
+    if first and ignored:
+        report.notes.append(f"ignored columns: {', '.join(map(str, ignored))}")
+    validate = validate_events if kind == "events" else validate_sales
+    return validate(frame, lines, refs, seen)
 
 
 def _validate_records(

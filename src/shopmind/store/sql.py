@@ -474,14 +474,21 @@ class SqlStore:
         return [_item_from_row(rows[(str(i),)]) for i in dict.fromkeys(ids) if (str(i),) in rows]
 
     def items_frame(self) -> pd.DataFrame:
+        return self._entity_frame(items_t)
+
+    def item_ids(self) -> set[str]:
+        return self._ids(items_t)
+
+    def _entity_frame(self, table: sa.Table) -> pd.DataFrame:
+        """Every row of an entity table (items, users) in id order, ``created_at`` as UTC datetimes."""
         with self.engine.connect() as conn:
-            frame = _frame(conn, sa.select(items_t).order_by(items_t.c.id), items_t)
+            frame = _frame(conn, sa.select(table).order_by(table.c.id), table)
         frame["created_at"] = _micros_to_datetime(frame["created_at"])
         return frame
 
-    def item_ids(self) -> set[str]:
+    def _ids(self, table: sa.Table) -> set[str]:
         with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(items_t.c.id)).scalars())
+            return set(conn.execute(sa.select(table.c.id)).scalars())
 
     # ------------------------------------------------------------------ users
     def upsert_users(self, users: Iterable[User]) -> WriteResult:
@@ -497,14 +504,10 @@ class SqlStore:
         return None if row is None else User.model_validate(dict(row))
 
     def users_frame(self) -> pd.DataFrame:
-        with self.engine.connect() as conn:
-            frame = _frame(conn, sa.select(users_t).order_by(users_t.c.id), users_t)
-        frame["created_at"] = _micros_to_datetime(frame["created_at"])
-        return frame
+        return self._entity_frame(users_t)
 
     def user_ids(self) -> set[str]:
-        with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(users_t.c.id)).scalars())
+        return self._ids(users_t)
 
     # ------------------------------------------------------------------ events
     def add_events(self, events: Iterable[Event]) -> WriteResult:

@@ -49,7 +49,7 @@ const SM = (function () {
       searches: "搜索次数", metric: "指标", name: "名称", components: "组件", seconds: "秒",
       current: "当前", serving: "服务中", language: "English", clear_key: "忘记密钥",
       inventory: "库存建议", day: "天", stockout_risk: "缺货风险",
-      days_of_cover: "可售天数", stock: "库存", order_quantity: "建议订货量", status: "状态", suggested_order: "建议订货量", safety_stock: "安全库存",
+      days_of_cover: "可售天数", stock: "库存", order_quantity: "建议订货量", suggested_order: "建议订货量", safety_stock: "安全库存",
     },
   };
   let lang = localStorage.getItem("shopmind.lang") || "en";
