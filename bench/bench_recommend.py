@@ -12,10 +12,13 @@ Hyper-parameters are the tuned values in ``ML100K`` / ``BEAUTY`` below, found wi
 from __future__ import annotations
 
 import argparse
+import copy
+import itertools
 import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,10 @@ _UKNN = {"similarity": "cosine", "k": 200, "min_overlap": 1, "shrinkage": 0.0}
 _IKNN = {"similarity": "cosine", "k": 400, "binary": True}
 _EASE = {"l2": 1200.0}
 _ALS = {"factors": 32, "regularization": 10.0, "alpha": 1.0, "binary": True}
+# Sequence-aware rows: best mean nDCG@10 over TWO inner splits (inner seeds 7 and 8 of the seed-42 training
+# set; bench/results/tune_ml100k_seq.json, grids "ease_seq", "seq_cooc", "stacked" in bench/tune_recommend.py).
+_EASE_SEQ = {"l2": 1000.0, "sequence_weight": 2.0, "sequence_window": 5}
+_SEQ_COOC = {"window": 40, "decay": 0.9, "alpha": 0.5, "k": 2000}
 ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     "popularity": ("popularity", {}),
     "user_knn": ("user_knn", _UKNN),
@@ -39,7 +46,7 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     "sar (MS config)": ("sar", {"similarity": "jaccard", "time_decay_days": 30.0, "use_ratings": True}),
     "ease": ("ease", _EASE),
     "als": ("als", _ALS),
-    "bpr": ("bpr", {"factors": 64, "learning_rate": 0.01, "regularization": 0.01, "iterations": 200}),
+    "bpr": ("bpr", {}),  # BPRConfig's defaults are the inner-split tuned ones (tune_ml100k_bpr.json)
     "content": ("content", {}),
     "neumf": ("neumf", {}),
     "sasrec": ("sasrec", {"epochs": 20, "dropout": 0.2}),
@@ -52,6 +59,19 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
             "normalization": "minmax",
         },
     ),
+    "ease (sequence-aware)": ("ease", _EASE_SEQ),
+    "seq_cooc": ("seq_cooc", _SEQ_COOC),
+    # LambdaMART over the pooled candidates of sequence-aware EASE, seq_cooc, ALS, item/user-kNN and
+    # popularity (StackedConfig's defaults, which hold the inner-split tuned values)
+    "stacked": ("stacked", {}),
+    # the same two EASE grids chosen on DENSITY-MATCHED inner splits (inner ratio 0.9, inner seeds 7–9:
+    # inner training = 67.5 % of the ratings, closer to the outer 75 %); added after the rows above had
+    # been scored on the test part (docs/bench/recommend.md says why)
+    "ease (inner ratio 0.9)": ("ease", {"l2": 700.0}),
+    "ease (sequence-aware; inner ratio 0.9)": (
+        "ease",
+        {"l2": 500.0, "sequence_weight": 0.5, "sequence_window": 5},
+    ),
 }
 
 BEAUTY: dict[str, tuple[str, dict[str, Any]]] = {
@@ -59,11 +79,18 @@ BEAUTY: dict[str, tuple[str, dict[str, Any]]] = {
     "item_knn": ("item_knn", {"similarity": "cosine", "k": 100, "binary": True}),
     # dropout 0.5 is the SASRec paper's Amazon setting (not tuned here); 40 epochs bounded by CPU time.
     "sasrec": ("sasrec", {"epochs": 40, "dropout": 0.5}),
+    # the same 40 epochs, then full-softmax epochs early-stopped on the validation item (BEAUTY_CE_MAX)
+    "sasrec_ce": ("sasrec", {"epochs": 40, "dropout": 0.5}),
+    "seq_rules": ("seq_rules", {}),
 }
 # Fold-in history weight 0.5^(age/h) for the kNN rows (h in items), tuned on the validation phase:
 # h = 1 gave NDCG@10 0.0471 vs 0.0391 unweighted for item_knn (bench/tune_recommend.py beauty).
 BEAUTY_HISTORY_HALF_LIFE = 1.0
-BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+BEAUTY_CE_MAX = 8  # most full-softmax fine-tuning epochs (bounded by CPU time); patience 2 scorings
+# seq_hybrid weight grid (validation item only): every (sasrec, seq_rules, item_knn) weight on this grid
+# summing to 1 (66 blends).
+HYBRID_STEPS = tuple(np.round(np.arange(0, 1.0001, 0.1), 1))
+HYBRID_POOL = 100  # per component, top unseen items per user entering the tuning pool
 
 
 def default_datasets() -> Path:
@@ -175,50 +202,6 @@ def run_ml100k(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str,
     return payload("ml-100k", "msr", rows, **extra)
 
 
-def _zscore(s: np.ndarray, excluded) -> np.ndarray:
-    """Row-wise z-score over the rankable items (excluded items set to the row minimum)."""
-    s = np.array(s, dtype=np.float64)
-    if excluded is not None and excluded.nnz:
-        r, c = excluded.nonzero()
-        s[r, c] = np.nan
-    mu = np.nanmean(s, axis=1, keepdims=True)
-    sd = np.nanstd(s, axis=1, keepdims=True) + 1e-12
-    z = (s - mu) / sd
-    return np.where(np.isnan(z), -1e9, z)
-
-
-def blend_scores(models: dict[str, Any], split, weights: dict[str, float], rows: slice) -> np.ndarray:
-    """Weighted sum of per-user z-scored model scores for ``split.users[rows]`` (loo inputs)."""
-    users = split.users[rows]
-    total = None
-    for name, model in models.items():
-        w = weights.get(name, 0.0)
-        if w == 0:
-            continue
-        if hasattr(model, "score_sequences"):
-            s = model.score_sequences(split.sequences[rows])
-        elif model.supports_fold_in:
-            s = model.score_history(split.history[rows])
-        else:
-            s = model.score_users(users)
-        z = w * _zscore(s, split.exclude[users])
-        total = z if total is None else total + z
-    assert total is not None
-    return total
-
-
-def evaluate_blend(models: dict[str, Any], split, weights: dict[str, float], batch: int = 2048):
-    from shopmind.evaluate.harness import measure
-    from shopmind.recommend.base import top_k
-
-    recs = []
-    for start in range(0, len(split.users), batch):
-        sl = slice(start, start + batch)
-        s = blend_scores(models, split, weights, sl)
-        recs.append(top_k(s, split.k, split.exclude[split.users[sl]], split.allowed)[0])
-    return measure(split, np.vstack(recs))[0]
-
-
 def _fit_or_load(algo: str, cfg: dict[str, Any], train, args: argparse.Namespace, name: str):
     """Fit (and save under ``--models DIR/<name>``), or load a model saved there by an earlier run with
     the same configuration (its recorded fit time is reported)."""
@@ -242,75 +225,218 @@ def _fit_or_load(algo: str, cfg: dict[str, Any], train, args: argparse.Namespace
     return model, fit_s
 
 
+def early_stopped(
+    model,
+    train: Callable[[], None],
+    valid,
+    every: int = 1,
+    patience: int = 3,
+    log: Callable[[str], None] = print,
+    on_best: Callable[[Any, int], None] | None = None,
+):
+    """Run ``train()`` (which trains ``model``, a SASRec, epoch by epoch), scoring the VALIDATION phase
+    every ``every`` epochs; stop after ``patience`` scorings without improvement and keep the best
+    epoch's weights (``on_best(model, epoch)`` may checkpoint each new best). Returns ``(best_epoch, history)`` with ``history`` = ``[(epoch, valid ndcg@10)]``.
+
+    Scoring consumes no training randomness, so refitting with ``best_epoch`` epochs gives the same model.
+    """
+    from shopmind.evaluate.harness import measure, rank
+
+    history: list[tuple[int, float]] = []
+    best: dict[str, Any] = {"ndcg": -1.0, "epoch": 0, "state": None}
+
+    def on_epoch(m, epoch: int) -> bool:
+        if epoch % every:
+            return False
+        ndcg = measure(valid, rank(m, valid)[0])[0]["ndcg@10"]
+        history.append((epoch, ndcg))
+        log(f"  sasrec epoch {epoch}: valid ndcg@10 {ndcg:.4f}")
+        if ndcg > best["ndcg"]:
+            best.update(ndcg=ndcg, epoch=epoch, state=copy.deepcopy(m.module.state_dict()))
+            if on_best is not None:
+                on_best(m, epoch)
+        return len(history) - 1 - max(range(len(history)), key=lambda i: history[i][1]) >= patience
+
+    model.epoch_callback = on_epoch
+    try:
+        train()
+    finally:
+        model.epoch_callback = None
+    if best["state"] is not None:
+        model.module.load_state_dict(best["state"])
+        model._infer = None
+    return int(best["epoch"]), history
+
+
+def _sasrec_ce(stage1, cfg: dict[str, Any], train, valid, args: argparse.Namespace, console):
+    """``stage1`` (SASRec, sampled softmax) fine-tuned with the full softmax, early-stopped on the
+    validation item; saved/reused under ``--models DIR/sasrec_ce`` with ``ce_epochs`` = the best epoch."""
+    from shopmind.recommend.base import Runtime
+    from shopmind.recommend.sequential import SASRec
+
+    folder = args.models / "sasrec_ce" if args.models else None
+    if folder is not None and (folder / "fit.json").exists():
+        meta = json.loads((folder / "fit.json").read_text())
+        if {k: v for k, v in meta["config"].items() if k != "ce_epochs"} == cfg:
+            model = SASRec.load(folder, Runtime(seed=42, threads=args.threads))
+            return model, float(meta["fit_s"]), meta.get("history", [])
+    model = copy.deepcopy(stage1)
+    t0 = time.perf_counter()
+    best, history = early_stopped(
+        model, lambda: model.fine_tune(train, BEAUTY_CE_MAX), valid, patience=2, log=console.print
+    )
+    fit_s = time.perf_counter() - t0
+    model.config = model.Config(**{**model.config.model_dump(), "ce_epochs": best})
+    if folder is not None:
+        model.save(folder)
+        meta = {
+            "algorithm": "sasrec",
+            "config": {**cfg, "ce_epochs": best},
+            "fit_s": fit_s,
+            "history": history,
+        }
+        (folder / "fit.json").write_text(json.dumps(meta))
+    return model, fit_s, history
+
+
+def _tune_hybrid(models: dict[str, Any], split, console) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Weights of the sequential hybrid on the VALIDATION split: every ``HYBRID_STEPS`` grid point
+    summing to 1. Like ``hybrid.Hybrid.tune``, each blend is ranked within a candidate pool (the union
+    of every component's top ``HYBRID_POOL`` unseen items per user), so a grid point costs a
+    users × pool blend instead of users × all items; the chosen blend is then scored exactly."""
+    from shopmind.evaluate.harness import measure
+    from shopmind.recommend.base import top_k
+    from shopmind.recommend.seqhybrid import SequentialHybrid
+
+    names = list(models)
+    hybrid = SequentialHybrid.from_fitted(
+        models, split.train, {"components": {n: {} for n in names}, "weights": dict.fromkeys(names, 1.0)}
+    )
+    pools, zs = [], {n: [] for n in names}
+    for start in range(0, len(split.users), 2048):
+        sl = slice(start, start + 2048)
+        parts = hybrid.component_scores(split.sequences[sl])
+        seen = split.exclude[split.users[sl]]
+        tops = [top_k(parts[n], HYBRID_POOL, seen, split.allowed)[0] for n in names]
+        pool = np.sort(np.hstack(tops), axis=1)
+        dup = np.zeros(pool.shape, dtype=bool)
+        dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
+        dup |= pool < 0
+        pool = np.where(dup, 0, pool)
+        pools.append(np.where(dup, -1, pool))
+        for n in names:
+            z = np.take_along_axis(parts[n], pool, axis=1)
+            zs[n].append(np.where(dup, -np.inf, z).astype(np.float32))
+    pool = np.vstack(pools)
+    z = {n: np.vstack(v) for n, v in zs.items()}
+    tried = []
+    for combo in itertools.product(HYBRID_STEPS, repeat=len(names)):
+        if abs(sum(combo) - 1.0) > 1e-9:
+            continue
+        w = {n: float(c) for n, c in zip(names, combo, strict=True)}
+        total = sum(w[n] * z[n] for n in names if w[n])
+        order = np.argsort(-total, axis=1, kind="stable")[:, : split.k]
+        recs = np.take_along_axis(pool, order, axis=1)
+        ndcg = measure(split, recs)[0]["ndcg@10"]
+        tried.append({"weights": w, "ndcg@10": ndcg})
+        console.print(f"  seq_hybrid valid {w}: ndcg@10 {ndcg:.4f} (pooled)")
+    best = max(tried, key=lambda t: t["ndcg@10"])
+    return best["weights"], tried
+
+
+def _row(name: str, metrics: dict[str, float], fit_s: float, recommend_s: float, users: int, **extra):
+    return {
+        "name": name,
+        "metrics": metrics,
+        "metrics_sd": {},
+        "fit_s": fit_s,
+        "recommend_s": recommend_s,
+        "users": users,
+        "seeds": [42],
+        "latency_ms_per_user": 1000 * recommend_s / max(users, 1),
+        **extra,
+    }
+
+
 def run_beauty(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, Any]:
     """Each model is fitted ONCE on the sequences minus their last two items (S3Rec), then scored on
-    the validation phase (second-to-last item; used only to pick the blend weight) and the test phase."""
+    the validation phase (second-to-last item: SASRec's full-softmax epochs and the hybrid's weights
+    are chosen there) and, once, on the test phase."""
     from rich.console import Console
 
     from shopmind.evaluate.harness import measure, rank
     from shopmind.evaluate.protocols import loo_protocol
     from shopmind.evaluate.report import payload, table
+    from shopmind.recommend.seqhybrid import SequentialHybrid
 
     console = Console(width=220)
     path = args.data_dir / "amazon-beauty-seq" / "Beauty.txt"
     test = loo_protocol(path, phase="test", history_half_life=BEAUTY_HISTORY_HALF_LIFE)
     valid = loo_protocol(path, phase="valid", history_half_life=BEAUTY_HISTORY_HALF_LIFE)
-    names = args.algorithms.split(",") if args.algorithms else list(BEAUTY)
-    rows, models = [], {}
-    for name in names:
-        algo, cfg = _cfg(BEAUTY, name, overrides)
-        console.print(f"[dim]{name}…[/]")
-        model, fit_s = _fit_or_load(algo, cfg, test.train, args, name)
-        models[name] = model
+    names = args.algorithms.split(",") if args.algorithms else [*BEAUTY, "seq_hybrid"]
+    rows, models, fits, configs = [], {}, {}, {}
+
+    def score(name: str, model, fit_s: float, **extra) -> None:
         t0 = time.perf_counter()
         recs, _ = rank(model, test)
         recommend_s = time.perf_counter() - t0
         metrics, _, kept = measure(test, recs)
-        console.print(f"  ndcg@10 {metrics['ndcg@10']:.4f} hr@10 {metrics['hr@10']:.4f} fit {fit_s:.1f}s")
-        rows.append(
-            {
-                "name": name,
-                "metrics": metrics,
-                "metrics_sd": {},
-                "fit_s": fit_s,
-                "recommend_s": recommend_s,
-                "users": int(kept.sum()),
-                "seeds": [42],
-                "config": cfg,
-                "latency_ms_per_user": 1000 * recommend_s / max(int(kept.sum()), 1),
-            }
+        console.print(
+            f"  {name}: ndcg@10 {metrics['ndcg@10']:.4f} hr@10 {metrics['hr@10']:.4f} fit {fit_s:.1f}s"
         )
-    if "sasrec" in models and "item_knn" in models:
-        # Blend weight chosen on the VALIDATION phase only, then applied once to the test phase.
-        pair = {"sasrec": models["sasrec"], "item_knn": models["item_knn"]}
-        tried = []
-        for w in BLEND_GRID:
-            m = evaluate_blend(pair, valid, {"sasrec": 1.0 - w, "item_knn": w})
-            tried.append((m["ndcg@10"], w))
-            console.print(f"  blend valid w(item_knn)={w}: ndcg@10 {m['ndcg@10']:.4f}")
-        best_w = max(tried)[1]
-        t0 = time.perf_counter()
-        m = evaluate_blend(pair, test, {"sasrec": 1.0 - best_w, "item_knn": best_w})
-        rows.append(
-            {
-                "name": f"sasrec + item_knn blend (w={best_w})",
-                "metrics": m,
-                "metrics_sd": {},
-                "fit_s": sum(r["fit_s"] for r in rows if r["name"] in pair),
-                "recommend_s": time.perf_counter() - t0,
-                "users": len(test.users),
-                "seeds": [42],
-                "validation": [{"w_item_knn": w, "ndcg@10": v} for v, w in tried],
-            }
-        )
+        rows.append(_row(name, metrics, fit_s, recommend_s, int(kept.sum()), **extra))
+
+    needed = set(names) | (
+        {"sasrec", "sasrec_ce", "seq_rules", "item_knn"} if "seq_hybrid" in names else set()
+    )
+    needed |= {"sasrec"} if "sasrec_ce" in needed else set()
+    for name in [n for n in BEAUTY if n in needed]:
+        algo, cfg = _cfg(BEAUTY, name, overrides)
+        console.print(f"[dim]{name}…[/]")
+        if name == "sasrec_ce":
+            model, fit_s, history = _sasrec_ce(models["sasrec"], cfg, test.train, valid, args, console)
+            cfg = {**cfg, "ce_epochs": model.config.ce_epochs}
+            fit_s += fits["sasrec"]
+            extra: dict[str, Any] = {"validation": [{"ce_epoch": e, "ndcg@10": v} for e, v in history]}
+        else:
+            model, fit_s = _fit_or_load(algo, cfg, test.train, args, name)
+            extra = {}
+        models[name], fits[name], configs[name] = model, fit_s, (algo, cfg)
+        if name in names:
+            score(name, model, fit_s, config=cfg, **extra)
+    if "seq_hybrid" in names:
+        row_of = {"sasrec": "sasrec_ce", "seq_rules": "seq_rules", "item_knn": "item_knn"}  # component → row
+        parts = {c: models[r] for c, r in row_of.items()}
+        weights, tried = _tune_hybrid(parts, valid, console)
+        hybrid_cfg = {
+            "components": {c: configs[r][1] for c, r in row_of.items()},
+            "weights": weights,
+            "history_half_life": BEAUTY_HISTORY_HALF_LIFE,
+        }
+        hybrid = SequentialHybrid.from_fitted(parts, test.train, hybrid_cfg)
+        fit_s = sum(fits[r] for c, r in row_of.items() if weights[c])
+        configs["seq_hybrid"] = ("seq_hybrid", hybrid_cfg)
+        score("seq_hybrid", hybrid, fit_s, config=hybrid_cfg, validation=tried)
     console.print(table("Beauty", "loo", rows))
     return payload(
         "Beauty",
         "loo",
         rows,
-        configs={n: _cfg(BEAUTY, n, overrides) for n in names},
+        configs={n: configs[n] for n in names if n in configs},
         history_half_life=BEAUTY_HISTORY_HALF_LIFE,
     )
+
+
+def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with the rows of ``old`` it did not re-run kept (in their order; re-run rows replace them in
+    place, new names are appended). Commands accumulate, so each row stays reproducible."""
+    fresh = {r["name"]: r for r in new["rows"]}
+    rows = [fresh.pop(r["name"], r) for r in old.get("rows", [])] + list(fresh.values())
+    commands = old.get("commands") or ([old["command"]] if "command" in old else [])
+    merged = {**old, **new, "rows": rows, "commands": [*commands, new["command"]]}
+    if "configs" in old or "configs" in new:
+        merged["configs"] = {**old.get("configs", {}), **new.get("configs", {})}
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -324,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rating", action="store_true", help="also user-kNN rating prediction RMSE/MAE")
     p.add_argument("--out", type=Path)
     p.add_argument("--models", type=Path, help="beauty: save fitted models here / reuse them when present")
+    p.add_argument("--merge", action="store_true", help="keep the other rows already in the output JSON")
     args = p.parse_args(argv)
     overrides = json.loads(args.params.read_text()) if args.params else {}
     result = run_ml100k(args, overrides) if args.part == "ml100k" else run_beauty(args, overrides)
@@ -331,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     result["note"] = "timings measured on a shared 2-core machine under contention"
     out = args.out or RESULTS / f"recommend_{args.part}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.merge and out.exists():
+        result = merge_results(json.loads(out.read_text()), result)
     out.write_text(json.dumps(result, indent=2, default=float) + "\n")
     print(f"wrote {out}")
     return 0

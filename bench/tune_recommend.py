@@ -1,8 +1,8 @@
 """Hyper-parameter search on INNER validation splits only (never on the benchmark's test data).
 
 ml-100k: the MS protocol's training set (outer split, seed 42) is split again with the same stratified
-75/25-by-item procedure (``--inner-seed``, default 7); configurations are ranked by nDCG@10 on that
-inner held-out part. Beauty: the ``loo`` validation phase (fit on each sequence minus its last two
+75/25-by-item procedure (``--inner-seed``, default 7; a comma list such as ``7,8`` averages the
+metrics over several inner splits); configurations are ranked by nDCG@10 on the inner held-out part. Beauty: the ``loo`` validation phase (fit on each sequence minus its last two
 items, score the second-to-last item); the test item is never looked at.
 
     .venv/bin/python bench/tune_recommend.py ml100k --algorithms ease,item_knn
@@ -21,10 +21,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 
 GRIDS_ML100K: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [100.0, 200.0, 300.0, 500.0, 800.0, 1200.0]},
+    # the sequence-aware EASE (G = XᵀX + γ·C_w + λI); run with --inner-seed 7,8
+    "ease_seq": {
+        "l2": [500.0, 700.0, 1000.0, 1500.0],
+        "sequence_weight": [1.0, 2.0, 3.0],
+        "sequence_window": [3, 5, 10],
+    },
+    "seq_cooc": {"window": [3, 5, 10, 20, 40], "decay": [0.9], "alpha": [0.3, 0.4, 0.5], "k": [2000]},
+    "stacked": {"folds": [1, 4], "candidates": [25, 50], "num_leaves": [7], "learning_rate": [0.03]},
     "item_knn": {"similarity": ["cosine"], "k": [50, 100, 200, 400], "binary": [True]},
     "user_knn": {"similarity": ["cosine"], "k": [30, 50, 100, 200], "min_overlap": [1], "shrinkage": [0.0]},
     "als": {
@@ -34,10 +44,10 @@ GRIDS_ML100K: dict[str, dict[str, list[Any]]] = {
         "binary": [True],
     },
     "bpr": {
-        "factors": [64, 128],
-        "learning_rate": [0.01, 0.05],
+        "factors": [100, 200],
+        "learning_rate": [0.01],
         "regularization": [0.001, 0.01],
-        "iterations": [200],
+        "iterations": [100, 200, 400],
     },
     "neumf": {
         "factors": [16, 32, 64],
@@ -62,17 +72,21 @@ GRIDS_BEAUTY: dict[str, dict[str, list[Any]]] = {
 }
 
 
+ALIASES: dict[str, str] = {"ease_seq": "ease"}
+"""Grid names that tune another algorithm (a second grid for the same model)."""
+
+
 def grid(spec: dict[str, list[Any]]) -> list[dict[str, Any]]:
     keys = list(spec)
     return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(spec[k] for k in keys))]
 
 
-def inner_ml100k(data_dir: Path, outer_seed: int, inner_seed: int):
+def inner_ml100k(data_dir: Path, outer_seed: int, inner_seed: int, ratio: float = 0.75):
     from shopmind.evaluate.protocols import msr_split, read_ml100k, split_from_frames
 
     ratings, items, users = read_ml100k(data_dir)
     outer_train, _ = msr_split(ratings, seed=outer_seed)  # the outer test part is never touched
-    inner_train, inner_valid = msr_split(outer_train, seed=inner_seed)
+    inner_train, inner_valid = msr_split(outer_train, ratio=ratio, seed=inner_seed)
     return split_from_frames(
         inner_train, inner_valid, dataset="ml-100k (inner)", protocol="msr", items=items, users=users
     )
@@ -97,16 +111,25 @@ def main(argv: list[str] | None = None) -> int:
         "--grid", type=Path, help='JSON {"algorithm": {"param": [values]}} replacing the built-in grid'
     )
     p.add_argument("--outer-seed", type=int, default=42)
-    p.add_argument("--inner-seed", type=int, default=7)
+    p.add_argument(
+        "--inner-ratio",
+        type=float,
+        default=0.75,
+        help="ml100k: share of the training set kept as inner training (0.9 = closer to the outer density)",
+    )
+    p.add_argument("--inner-seed", default="7", help="inner split seed(s), comma-separated (ml100k)")
     p.add_argument("--max-configs", type=int, default=0, help="stop after this many configs per algorithm")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     console = Console(width=220)
     if args.part == "ml100k":
-        split = inner_ml100k(args.data_dir / "ml-100k", args.outer_seed, args.inner_seed)
+        splits = [
+            inner_ml100k(args.data_dir / "ml-100k", args.outer_seed, int(s), args.inner_ratio)
+            for s in args.inner_seed.split(",")
+        ]
         grids = GRIDS_ML100K
     else:
-        split = loo_protocol(args.data_dir / "amazon-beauty-seq" / "Beauty.txt", phase="valid")
+        splits = [loo_protocol(args.data_dir / "amazon-beauty-seq" / "Beauty.txt", phase="valid")]
         grids = GRIDS_BEAUTY
     if args.grid:
         grids = {**grids, **json.loads(args.grid.read_text())}
@@ -119,15 +142,18 @@ def main(argv: list[str] | None = None) -> int:
         for cfg in configs:
             t0 = time.perf_counter()
             model_cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
-            this_split = split
+            these = splits
             if "_history_half_life" in cfg:
-                this_split = loo_protocol(
-                    args.data_dir / "amazon-beauty-seq" / "Beauty.txt",
-                    phase="valid",
-                    history_half_life=cfg["_history_half_life"],
-                )
-            res = evaluate_model(algo, factory(algo, model_cfg, threads=1), this_split, seed=args.outer_seed)
-            m = res.metrics
+                these = [
+                    loo_protocol(
+                        args.data_dir / "amazon-beauty-seq" / "Beauty.txt",
+                        phase="valid",
+                        history_half_life=cfg["_history_half_life"],
+                    )
+                ]
+            build = factory(ALIASES.get(algo, algo), model_cfg, threads=1)
+            per_split = [evaluate_model(algo, build, sp, seed=args.outer_seed).metrics for sp in these]
+            m = {k: float(np.mean([r[k] for r in per_split])) for k in ("ndcg@10", "map", "hr@10")}
             tried.append(
                 {
                     "config": cfg,
@@ -135,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                     "map": m["map"],
                     "hr@10": m["hr@10"],
                     "seconds": time.perf_counter() - t0,
+                    **({"ndcg@10_per_split": [r["ndcg@10"] for r in per_split]} if len(these) > 1 else {}),
                 }
             )
             console.print(
@@ -156,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "part": args.part,
         "outer_seed": args.outer_seed,
-        "inner_seed": args.inner_seed,
+        "inner_ratio": args.inner_ratio if args.part == "ml100k" else None,
+        "inner_seed": [int(s) for s in args.inner_seed.split(",")] if args.part == "ml100k" else None,
         "results": report,
     }
     if out.exists():  # accumulate algorithms tuned in separate runs

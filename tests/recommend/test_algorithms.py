@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,6 +157,19 @@ def test_sar_jaccard_against_hand_counts() -> None:
     assert lift[a, b] == pytest.approx(2 / (2 * 3))
     # u0 (affinity 1 for a and b) → score(c) = S_ac + S_bc
     assert m.score_users(np.array([ds.users.index_of("u0")]))[0, c] == pytest.approx(1 / 3 + 2 / 3)
+
+
+def test_sar_refuses_beyond_its_cooccurrence_budget() -> None:
+    # Σ_u |I_u|² = 2² + 3² + 2² = 17 products bound nnz(BᵀB)
+    df = pd.DataFrame(
+        [("u0", "a"), ("u0", "b"), ("u1", "a"), ("u1", "b"), ("u1", "c"), ("u2", "b"), ("u2", "c")],
+        columns=["user_id", "item_id"],
+    )
+    df["rating"], df["timestamp"] = 1.0, 0
+    ds = Dataset.from_frame(df)
+    make_algorithm("sar", {"max_pairs": 17}, RT).fit(ds)
+    with pytest.raises(CapacityError, match=r"max_pairs=1\.60e"):
+        make_algorithm("sar", {"max_pairs": 16}, RT).fit(ds)
 
 
 def test_sar_time_decay_halves_affinity_per_half_life() -> None:
@@ -364,3 +379,25 @@ def test_ease_float32_inverse_matches_float64_and_is_c_ordered(block_dataset) ->
     i64, _ = m64.recommend_indices(users, 3, exclude=block_dataset.seen)
     i32, _ = m32.recommend_indices(users, 3, exclude=block_dataset.seen)
     np.testing.assert_array_equal(i32, i64)
+
+
+def test_item_similarity_blocks_bound_cooccurrences_without_changing_the_result(monkeypatch) -> None:
+    """Head items get narrow blocks (bounded memory at 100k items); any blocking gives the same S."""
+    from shopmind.recommend import knn
+
+    rng = np.random.default_rng(11)
+    pop = 1.0 / np.arange(1, 61)  # long-tail popularity: the first columns co-occur with everything
+    x = sp.csr_matrix((rng.random((300, 60)) < 0.5 * pop / pop.max() + 0.02).astype(np.float64))
+    blocks = knn._column_blocks(x, max_cols=16, max_pairs=2000)
+    assert blocks[0][0] == 0 and blocks[-1][1] == 60
+    assert all(a < b and b - a <= 16 for a, b in blocks)
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(blocks))
+    present = x.copy()
+    present.data[:] = 1.0
+    bound = np.asarray(present.T @ np.diff(present.indptr)).ravel()  # co-occurrences per column
+    assert all(bound[a:b].sum() <= 2000 or b - a == 1 for a, b in blocks)
+    widths = [b - a for a, b in blocks]
+    assert widths[0] < max(widths)  # head narrow, tail wide
+    reference = item_similarity(x, k=5, shrinkage=2.0)
+    monkeypatch.setattr(knn, "_column_blocks", lambda v: [(i, i + 1) for i in range(v.shape[1])])
+    assert (item_similarity(x, k=5, shrinkage=2.0) != reference).nnz == 0

@@ -24,6 +24,7 @@ FAST: dict[str, dict] = {
     "als": {"factors": 4, "iterations": 20, "regularization": 0.1},
     "bpr": {"factors": 8, "iterations": 200, "learning_rate": 0.05},
     "hybrid": {"components": {"popularity": {}, "item_knn": {"k": 20}, "ease": {"l2": 1.0}}},
+    "stacked": {"components": {"ease": {"l2": 1.0}, "item_knn": {"k": 20}, "popularity": {}}, "folds": 1},
     "neumf": {
         "epochs": 30,
         "factors": 8,
@@ -34,6 +35,14 @@ FAST: dict[str, dict] = {
         "weight_decay": 0.001,
     },
     "sasrec": {"epochs": 40, "hidden": 16, "blocks": 1, "lr": 0.01, "batch_size": 4, "dropout": 0.0},
+    "seq_hybrid": {
+        "components": {
+            "sasrec": {"epochs": 5, "hidden": 8, "blocks": 1, "batch_size": 4, "ce_epochs": 1},
+            "seq_rules": {},
+            "item_knn": {"k": 20},
+        },
+        "weights": {"sasrec": 0.4, "seq_rules": 0.4, "item_knn": 0.2},
+    },
 }
 """Small, fast configs for the tiny fixtures (defaults are tuned for real data)."""
 
@@ -44,9 +53,10 @@ APPROXIMATE: set[str] = {"content"}
 """Algorithms checked only for the right *group* in the block test (content cannot tell the missing
 item from the untouched sport item 10; SGD-trained neural models on 48 events may add themselves here)."""
 
-SEQUENTIAL = {"sasrec"}
+SEQUENTIAL = {"sasrec", "seq_rules", "seq_hybrid"}
 """Next-item models: in the block fixture each user's missing item is first in every sequence, so it is
-never a next-item target; their known answer is the deterministic chain in test_neural.py instead."""
+never a next-item target; their known answer is the deterministic chain in test_neural.py and
+test_seqhybrid.py instead."""
 
 NAMES = sorted(ALGORITHMS)
 

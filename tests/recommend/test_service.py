@@ -306,3 +306,47 @@ def test_content_reason_matches_the_deepest_shared_category_and_brand() -> None:
     assert ex.content(np.array([2]), 0)[1]["matching"] == ["category Home"]
     assert ex.content(np.array([1]), 0) == ex.content(np.array([1]), 0, ex.history_facts(np.array([1])))
     assert ex.content(np.array([0]), 3)[0] == "matches items you liked"
+
+
+def test_pooled_personal_path_equals_full_scoring(service) -> None:
+    """Precomputed pools answer exactly like full scoring, and fall back when they cannot."""
+    import copy
+
+    from shopmind.recommend.pools import Pools
+
+    assert service.pools is not None  # written by ``train``
+    full = copy.copy(service)
+    full.pools = None
+    small = copy.copy(service)  # a 3-item pool: strict filters must fall back to full scoring
+    small.pools = Pools.build(service.models["hybrid"], service.x, size=3)
+    filters = [
+        RecFilters(),
+        RecFilters(in_stock=True),
+        RecFilters(category="home > kitchen"),
+        RecFilters(min_price=15, max_price=17),
+        RecFilters(exclude_ids=("i0", "i5")),
+        RecFilters(exclude_purchased=True),
+        RecFilters(brand_boosts={"Potter": 1000.0}),  # boosts change scores: never pooled
+    ]
+    served = fallback = 0
+    for user in service.users.ids:
+        u = service._user_pos[user]
+        for f in filters:
+            for k in (1, 3, 10):
+                want = full.recommend(user, k=k, filters=f)
+                for svc in (service, small):
+                    got = svc.recommend(user, k=k, filters=f)
+                    assert [(r.item_id, r.reason, r.explanation) for r in got.items] == [
+                        (r.item_id, r.reason, r.explanation) for r in want.items
+                    ]
+                    # batched BLAS products (the pools) and single-user ones round differently in the last bit
+                    np.testing.assert_allclose(
+                        [r.score for r in got.items], [r.score for r in want.items], rtol=1e-12, atol=1e-12
+                    )
+                allowed = np.ones(len(service.items), dtype=bool)
+                allowed[[service._item_pos[i] for i in ("i5", "i6", "i7", "i8", "i9")]] = False
+                hit = small.pools.lookup(u, k, allowed)
+                served += hit is not None
+                fallback += hit is None
+    assert served and fallback  # both branches of the small pool were exercised
+    assert Pools.build(service.models["hybrid"], service.x, max_users=2).row.max() == 1

@@ -18,18 +18,22 @@ ALGORITHMS: dict[str, str] = {
     "user_knn": "shopmind.recommend.knn:UserKNN",
     "item_knn": "shopmind.recommend.knn:ItemKNN",
     "sar": "shopmind.recommend.sar:SAR",
+    "seq_cooc": "shopmind.recommend.seqcooc:SeqCooc",
     "ease": "shopmind.recommend.ease:EASE",
     "als": "shopmind.recommend.mf:ALS",
     "bpr": "shopmind.recommend.mf:BPR",
     "content": "shopmind.recommend.content:ContentBased",
     "hybrid": "shopmind.recommend.hybrid:Hybrid",
+    "seq_rules": "shopmind.recommend.seqrules:SequentialRules",
+    "stacked": "shopmind.recommend.stacking:Stacked",
     # neural models: torch is imported only when one of these is asked for
     "neumf": "shopmind.recommend.neural:NeuMF",
     "sasrec": "shopmind.recommend.sequential:SASRec",
+    "seq_hybrid": "shopmind.recommend.seqhybrid:SequentialHybrid",
 }
 """Algorithm name → ``"module:Class"`` (lazily imported)."""
 
-NEURAL: frozenset[str] = frozenset({"neumf", "sasrec"})
+NEURAL: frozenset[str] = frozenset({"neumf", "sasrec", "seq_hybrid"})
 """Names whose modules import torch (callers may skip them when torch is unwanted)."""
 
 

@@ -142,6 +142,14 @@ class Part:
             raw = np.where(self.finite[row, cols], raw, self.lo[row, 0])
         return np.asarray((raw - self.lo[row, 0]) * self.inv[row, 0], dtype=np.float64)
 
+    def take(self, cols: np.ndarray) -> np.ndarray:
+        """Normalised values at ``cols[r, j]`` of every row ``r`` (elementwise the same as :meth:`at`)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        raw = np.take_along_axis(self.raw, cols, axis=1)
+        if self.finite is not None:
+            raw = np.where(np.take_along_axis(self.finite, cols, axis=1), raw, self.lo)
+        return np.asarray((raw - self.lo) * self.inv, dtype=np.float64)
+
     def add_to(self, total: np.ndarray, weight: float) -> None:
         """``total += weight · norm`` in place (two passes over the scores, one temporary)."""
         # non-finite entries ("cannot score") are replaced by ``lo`` first, so they normalise to 0

@@ -71,6 +71,34 @@ def centre_rows(r: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
     return z, means
 
 
+def _column_blocks(
+    v: sp.csr_matrix, max_cols: int = 2048, max_pairs: int = 20_000_000
+) -> list[tuple[int, int]]:
+    """Column ranges for blockwise ``vᵀ v[:, block]``: at most ``max_cols`` columns and about
+    ``max_pairs`` co-occurrences each.
+
+    A column's co-occurrence count is bounded by ``Σ_{u ∋ i} |I_u|`` (one product per user of item
+    ``i`` and item of that user), so a block of head items — which co-occur with nearly everything on
+    a long-tail catalogue — gets few columns and memory stays bounded (≈ 12 bytes per pair, a few
+    copies) while tail blocks stay wide. The blocks do not change the result.
+    """
+    n_items = v.shape[1]
+    if n_items == 0:
+        return []
+    present = sp.csr_matrix(v, copy=True)
+    present.data[:] = 1.0
+    bound = np.asarray(present.T @ np.diff(present.indptr).astype(np.float64)).ravel()
+    blocks, start = [], 0
+    cum = np.concatenate([[0.0], np.cumsum(bound)])
+    while start < n_items:
+        # the furthest stop with Σ bound[start:stop] <= max_pairs (at least one column)
+        stop = int(np.searchsorted(cum, cum[start] + max_pairs, side="right")) - 1
+        stop = min(max(stop, start + 1), start + max_cols, n_items)
+        blocks.append((start, stop))
+        start = stop
+    return blocks
+
+
 def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     """``np.concatenate`` that accepts an empty list (an empty dataset)."""
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype=dtype)
@@ -361,9 +389,8 @@ def item_similarity(
         b = b.tocsc()
         bt = b.T.tocsr()
     rows_, cols_, vals_ = [], [], []
-    block = 2048
-    for start in range(0, n_items, block):
-        c = slice(start, min(start + block, n_items))
+    for start, stop in _column_blocks(v):
+        c = slice(start, stop)
         sim = sp.csr_matrix(vt @ vn[:, c])  # [n_items, block], sparse
         if need_overlap:
             overlap = sp.csr_matrix(bt @ b[:, c])

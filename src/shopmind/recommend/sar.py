@@ -12,7 +12,10 @@
 
 Configured as ``similarity="jaccard", time_decay_days=30, use_ratings=True, now="last"`` it is the
 configuration of MS Recommenders' SAR benchmark on MovieLens-100k. ``C`` and ``S`` are sparse,
-so the memory is ``O(nnz(C))``, not ``O(n_items²)``.
+so the memory is ``O(nnz(C))``, not ``O(n_items²)`` — but ``nnz(C)`` grows with ``Σ_u |I_u|²``: the
+model refuses with :class:`~shopmind.errors.CapacityError` when that bound exceeds ``max_pairs``
+(1M users × 100k items with 12 interactions per user on average: 3.0e8, which needed more than 8 GiB;
+bench/bench_recommend_scale.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, SECONDS_PER_DAY, Dataset
+from shopmind.errors import CapacityError
 from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, register, save_sparse
 
 
@@ -36,6 +40,11 @@ class SARConfig(AlgorithmConfig):
         "last", description="'last' = last training timestamp, or unix seconds"
     )
     threshold: int = Field(1, ge=1, description="co-occurrence counts below this are dropped")
+    max_pairs: int = Field(
+        150_000_000,
+        ge=1,
+        description="refuse when Σ_u |I_u|² (a bound on nnz(C); ≈ 30–60 bytes each while fitting) exceeds this",
+    )
 
 
 @register
@@ -51,6 +60,15 @@ class SAR(Recommender):
     def _fit(self, dataset: Dataset) -> None:
         cfg = self.config
         b = dataset.seen.astype(np.float64).tocsr()
+        pairs = int((np.diff(b.indptr).astype(np.int64) ** 2).sum())
+        if pairs > cfg.max_pairs:
+            raise CapacityError(
+                f"SAR's item co-occurrence needs up to {pairs:.2e} user-item-item products "
+                f"(≈ {pairs * 30 / 2**30:.0f}–{pairs * 60 / 2**30:.0f} GiB while fitting)",
+                value=pairs,
+                expected=f"at most max_pairs={cfg.max_pairs:.2e}; use item_knn (top-k pruned) or als "
+                "at this scale",
+            )
         c = (b.T @ b).tocsr()
         if cfg.threshold > 1:
             c.data[c.data < cfg.threshold] = 0.0

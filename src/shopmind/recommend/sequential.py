@@ -15,6 +15,12 @@ Training objectives (``loss``):
 * ``"sampled_ce"`` — softmax over the true item and ``negatives`` uniformly sampled items shared by the
   batch (a CPU-friendly approximation of ``"ce"``; uniform sampling needs no logQ correction).
 
+``ce_epochs > 0`` adds a second phase: that many full-softmax epochs after the first ``epochs``
+(:meth:`SASRec.fine_tune`). A cheap sampled-softmax phase does most of the learning and a few costly
+full-softmax epochs sharpen it (the ``[positions, n_items]`` logits dominate a CPU epoch; only the hidden
+states of real, non-padded positions reach the output projection). ``epoch_callback`` lets a caller
+score a validation split after each epoch and stop early.
+
 Scoring uses the last position's hidden state; :meth:`SASRec.score_sequences` scores any new sequence
 (real-time fold-in of a session without retraining).
 """
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +37,7 @@ import numpy as np
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
+from shopmind.errors import ConfigError, NotFittedError
 from shopmind.recommend.base import AlgorithmConfig, Recommender, register
 from shopmind.recommend.neural import _load_module, _torch
 
@@ -42,7 +49,8 @@ class SASRecConfig(AlgorithmConfig):
 
     The defaults are the paper's architecture (2 blocks, 1 head, d = 64, 50 items) with a generic
     training budget; they were NOT tuned (CPU time). The Amazon Beauty benchmark uses ``epochs=40,
-    dropout=0.5`` (the paper's setting for sparse Amazon data), see docs/bench/recommend.md.
+    dropout=0.5`` (the paper's setting for sparse Amazon data) plus full-softmax ``ce_epochs`` scored on
+    the validation item, see docs/bench/recommend.md.
     """
 
     max_len: int = Field(50, ge=2, le=1024)
@@ -56,6 +64,9 @@ class SASRecConfig(AlgorithmConfig):
     weight_decay: float = Field(0.0, ge=0)
     loss: Literal["bce", "ce", "sampled_ce"] = "sampled_ce"
     negatives: int = Field(512, ge=1, description="shared negatives per batch for sampled_ce")
+    ce_epochs: int = Field(
+        0, ge=0, le=1000, description="then this many full-softmax epochs (fine-tuning); see fine_tune"
+    )
     event_types: tuple[str, ...] | None = Field(
         None, description="event types forming the sequence (None = all)"
     )
@@ -128,25 +139,53 @@ class SASRec(Recommender):
     name = "sasrec"
     Config = SASRecConfig
     config: SASRecConfig
+    epoch_callback: Callable[[SASRec, int], bool] | None = None
+    """Called after each epoch as ``callback(model, epoch)`` with the model ready to score (eval mode);
+    returning True stops training (early stopping on a validation metric is the caller's business:
+    the model only ever sees its training ``Dataset``)."""
 
     def _fit(self, dataset: Dataset) -> None:
         torch = _torch(self.runtime.threads)
         torch.manual_seed(self.runtime.seed)
-        rng = np.random.default_rng(self.runtime.seed)
+        cfg = self.config
+        self._user_seqs = pad_sequences(dataset.sequences(cfg.event_types), cfg.max_len)  # for score_users
+        self.module = _build_module(torch, self.n_items, cfg)
+        self._train(dataset, cfg.loss, cfg.epochs, np.random.default_rng(self.runtime.seed))
+        if cfg.ce_epochs:
+            self.fine_tune(dataset, cfg.ce_epochs)
+
+    def fine_tune(self, dataset: Dataset, epochs: int, loss: str = "ce") -> None:
+        """Continue training the fitted network for ``epochs`` more epochs with ``loss`` (default: full
+        softmax), with a fresh Adam optimiser and a generator seeded ``seed + 1``.
+
+        ``fit`` runs this after its first phase when ``ce_epochs > 0``, so fine-tuning a saved first-phase
+        model reproduces the two-phase ``fit`` (up to floating-point summation order).
+        """
+        if getattr(self, "module", None) is None:
+            raise NotFittedError("sasrec is not fitted", expected="fit(dataset) or load(dir) first")
+        if dataset.n_items != self.n_items:
+            raise ConfigError(
+                "dataset items differ from the model's", value=dataset.n_items, expected=str(self.n_items)
+            )
+        if loss not in ("bce", "ce", "sampled_ce"):
+            raise ConfigError("unknown SASRec loss", value=loss, expected="bce, ce or sampled_ce")
+        self._user_seqs = pad_sequences(dataset.sequences(self.config.event_types), self.config.max_len)
+        self._train(dataset, loss, epochs, np.random.default_rng(self.runtime.seed + 1))
+
+    def _train(self, dataset: Dataset, loss_name: str, epochs: int, rng: np.random.Generator) -> None:
+        torch = _torch(self.runtime.threads)
         cfg = self.config
         seqs = dataset.sequences(cfg.event_types)
         # inputs s_1..s_{n-1} predict targets s_2..s_n; keep users with at least one transition.
         trainable = [s for s in seqs if len(s) >= 2]
         inputs = pad_sequences([s[:-1] for s in trainable], cfg.max_len)
         targets = pad_sequences([s[1:] for s in trainable], cfg.max_len)
-        self._user_seqs = pad_sequences(seqs, cfg.max_len)  # what score_users folds in
-        self.module = _build_module(torch, self.n_items, cfg)
         opt = torch.optim.Adam(
             self.module.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=cfg.weight_decay
         )
         lengths = (inputs > 0).sum(axis=1)
         self.module.train()
-        for epoch in range(cfg.epochs):
+        for epoch in range(epochs):
             total, count = 0.0, 0
             for idx in _length_buckets(lengths, cfg.batch_size, rng):
                 # Left padding: a batch only needs its longest sequence's columns (most are short).
@@ -154,26 +193,35 @@ class SASRec(Recommender):
                 seq = torch.from_numpy(inputs[idx, -width:])
                 tgt = torch.from_numpy(targets[idx, -width:])
                 valid = tgt > 0
-                h = self.module(seq)[valid]  # [m, d] hidden states at real positions
+                # Hidden states of real positions only: the [m, n_items] logits of the full softmax
+                # are the cost, so padded positions must never reach the output projection.
+                h = self.module(seq)[valid]
                 pos = tgt[valid]
-                loss = self._loss(torch, h, pos, rng)
+                loss = self._loss(torch, loss_name, h, pos, rng)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(pos)
                 count += len(pos)
-            log.debug("sasrec epoch %d loss %.4f", epoch + 1, total / max(count, 1))
+            log.debug("sasrec %s epoch %d/%d loss %.4f", loss_name, epoch + 1, epochs, total / max(count, 1))
+            if self.epoch_callback is not None:
+                self.module.eval()
+                self._infer = None
+                self._fitted = True  # so the callback may score through the public methods
+                if self.epoch_callback(self, epoch + 1):
+                    break
+                self.module.train()
         self.module.eval()
         self._infer = None
 
-    def _loss(self, torch, h, pos, rng: np.random.Generator):
+    def _loss(self, torch, loss_name: str, h, pos, rng: np.random.Generator):
         F = torch.nn.functional
         emb = self.module.item.weight
         cfg = self.config
-        if cfg.loss == "ce":
+        if loss_name == "ce":
             logits = h @ emb[1:].T
             return F.cross_entropy(logits, pos - 1)
-        if cfg.loss == "sampled_ce":
+        if loss_name == "sampled_ce":
             neg = torch.from_numpy(rng.integers(1, self.n_items + 1, size=cfg.negatives))
             pos_logit = (h * emb[pos]).sum(-1, keepdim=True)
             neg_logit = h @ emb[neg].T

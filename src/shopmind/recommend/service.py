@@ -3,11 +3,14 @@
 Training (``shopmind train``) fits a :class:`~shopmind.recommend.hybrid.Hybrid` over the configured
 recommenders (``settings.training.recommenders``; each component also serves on its own through
 ``algorithm=``), a trending model (7-day half-life) and the bought-together lift table, and saves
-them with the vocabularies, the interaction matrix and the catalogue facts (no pickle).
+them with the vocabularies, the interaction matrix, the catalogue facts and each known user's
+precomputed top-``N`` of the served blend (:mod:`shopmind.recommend.pools`; no pickle).
 
 Serving: ``recommend`` ranks for a user with filters, boosts and a reason per item; users with new
 events (``observe``) or a session are folded in from their updated row without retraining; users
-with no history at all get trending items (the cold-start path). ``similar_items``,
+with no history at all get trending items (the cold-start path). A known user without new events
+is answered from their pool when that gives exactly the full-scoring answer (no boosts, enough pool
+items pass the filters), else by scoring the catalogue. ``similar_items``,
 ``bought_together``, ``trending`` and ``user_affinity`` complete the shop features.
 """
 
@@ -35,6 +38,7 @@ from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, dominant_component
 from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates, split_path
 from shopmind.recommend.hybrid import Hybrid, Part
+from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending
 from shopmind.types import RankedList, Recommendation
 
@@ -134,6 +138,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     default = t.default_recommender if t.default_recommender in components else "hybrid"
     out_dir.mkdir(parents=True, exist_ok=True)
     hybrid.save(out_dir / "models" / "hybrid")
+    Pools.build(hybrid, dataset.matrix()).save(out_dir / "pools.npz")
     trending.save(out_dir / "models" / "trending")
     together.save(out_dir)
     Catalog.from_table(dataset.item_table).save(out_dir)
@@ -176,6 +181,7 @@ class RecommendService:
         together: BoughtTogether,
         weights: EventWeights,
         store: Any = None,
+        pools: Pools | None = None,
     ) -> None:
         self.users, self.items = users, items
         self.x = sp.csr_matrix(interactions, dtype=np.float32)
@@ -186,6 +192,7 @@ class RecommendService:
         self.together = together
         self.weights = weights
         self.store = store
+        self.pools = pools
         self.explainer = Explainer(catalog)
         self._item_pos = {item_id: i for i, item_id in enumerate(items.ids)}
         # a dict lookup per request instead of a pandas Index round trip (~0.1 ms per call)
@@ -228,6 +235,7 @@ class RecommendService:
             BoughtTogether.load(path),
             EventWeights.from_dict(manifest["event_weights"]),
             store,
+            Pools.load(path / "pools.npz"),
         )
         if store is not None:
             service.refresh_catalog()
@@ -323,36 +331,20 @@ class RecommendService:
         model = self._model(algorithm)
         u, row, strength, session, changed = self._history(user_id, session_items)
         has_history = row.nnz > 0
-        parts: dict[str, Part] = {}
         if not has_history:
             path = "cold_start"
-            model = self.models.get("trending", model)
-            scores = model.score_history(row) if model.supports_fold_in else model.score_users(np.array([0]))
+        elif u >= 0 and not changed:
+            path = "personal"
+        elif model.supports_fold_in:
+            path = "session" if session and u < 0 and not self._pending.get(str(user_id)) else "fold_in"
+        elif u >= 0:
+            path = "personal"  # this model cannot fold in: the trained row is used
         else:
-            if u >= 0 and not changed:
-                path = "personal"
-            elif model.supports_fold_in:
-                path = "session" if session and u < 0 and not self._pending.get(str(user_id)) else "fold_in"
-            elif u >= 0:
-                path = "personal"  # this model cannot fold in: the trained row is used
-            else:
-                path = "fold_in"
-                model = (
-                    self.models[self.default]
-                    if self.models[self.default].supports_fold_in
-                    else self.models["hybrid"]
-                )
-            use_rows = path != "personal"
-            if isinstance(model, Hybrid):
-                scores, parts = (
-                    model.score_parts(rows=row) if use_rows else model.score_parts(user_idx=np.array([u]))
-                )
-            else:
-                scores = model.score_history(row) if use_rows else model.score_users(np.array([u]))
+            path = "fold_in"
+            default = self.models[self.default]
+            model = default if default.supports_fold_in else self.models["hybrid"]
         allowed, boost = build_candidates(filters, self.catalog, self._item_pos)
-        scores = np.asarray(scores, dtype=np.float64)
-        if filters.boosts or filters.brand_boosts or filters.category_boosts:
-            scores = apply_boost(scores, boost)
+        boosted = bool(filters.boosts or filters.brand_boosts or filters.category_boosts)
         excluded: set[int] = set()
         if filters.exclude_seen:
             excluded |= set(row.indices.tolist())
@@ -364,12 +356,43 @@ class RecommendService:
         if excluded:
             candidates = allowed.copy()
             candidates[np.fromiter(excluded, dtype=np.int64, count=len(excluded))] = False
-        idx_arr, sc_arr = top_k(scores, k, None, candidates)
-        keep = idx_arr[0] >= 0
-        idx, sc = idx_arr[0][keep].tolist(), sc_arr[0][keep].tolist()
+        pooled = None
+        if (
+            path == "personal"
+            and self.pools is not None
+            and model is self.models.get("hybrid")
+            and filters.exclude_seen
+            and not boosted
+        ):
+            pooled = self.pools.lookup(u, k, candidates)  # exact when not None (pools module)
+        kinds: list[str] | None = None
+        parts: dict[str, Part] = {}
+        if pooled is not None:
+            idx_arr, sc_arr, kinds = pooled
+            idx, sc = idx_arr.tolist(), sc_arr.tolist()
+        else:
+            if path == "cold_start":
+                model = self.models.get("trending", model)
+                scores = (
+                    model.score_history(row) if model.supports_fold_in else model.score_users(np.array([0]))
+                )
+            elif isinstance(model, Hybrid):
+                scores, parts = (
+                    model.score_parts(user_idx=np.array([u]))
+                    if path == "personal"
+                    else model.score_parts(rows=row)
+                )
+            else:
+                scores = model.score_users(np.array([u])) if path == "personal" else model.score_history(row)
+            scores = np.asarray(scores, dtype=np.float64)
+            if boosted:
+                scores = apply_boost(scores, boost)
+            top_idx, top_sc = top_k(scores, k, None, candidates)
+            keep = top_idx[0] >= 0
+            idx, sc = top_idx[0][keep].tolist(), top_sc[0][keep].tolist()
         filled = self._fill(idx, sc, k, allowed, excluded)
         recs = self._reasons(
-            model, path, row, strength, session, np.asarray(idx, dtype=np.int64), parts, filters
+            model, path, row, strength, session, np.asarray(idx, dtype=np.int64), parts, filters, kinds
         )
         out = [
             Recommendation(self.items.id(i), float(s), text, {**info, "path": path, "algorithm": model.name})
@@ -392,14 +415,18 @@ class RecommendService:
         targets: np.ndarray,
         parts: dict[str, Part],
         filters: RecFilters,
+        kinds: list[str] | None = None,
     ) -> list[tuple[str, dict[str, Any]]]:
+        """A reason per target; ``kinds`` (each target's dominant hybrid component) when already known."""
         cat = _leaf(filters.category)
         if path == "cold_start" or model.name in POPULAR:
             return [self.explainer.popular(int(i), cat, trending=model.name != "popularity") for i in targets]
-        if isinstance(model, Hybrid):
-            kinds = dominant_component(parts, model.weights, targets)
-        else:
-            kinds = [model.name] * len(targets)
+        if kinds is None:
+            kinds = (
+                dominant_component(parts, model.weights, targets)
+                if isinstance(model, Hybrid)
+                else [model.name] * len(targets)
+            )
         out: list[tuple[str, dict[str, Any]] | None] = [None] * len(targets)
         # one similarity pass per component that explains by "because you … X"
         for comp in sorted(set(kinds)):
