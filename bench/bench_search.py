@@ -3,7 +3,7 @@
     python bench/bench_search.py quality  --data-dir ../shared/datasets/chorus-icecat-search
     python bench/bench_search.py engines  --data-dir ../shared/datasets/chorus-icecat-search
     python bench/bench_search.py latency  --data-dir ../shared/datasets/chorus-icecat-search
-    python bench/bench_search.py latency  --synthetic 200000
+    python bench/bench_search.py latency  --synthetic 200000 [--reuse]
 
 Everything runs on one core (BLAS/torch/usearch/LightGBM threads = 1). Results go to
 ``bench/results/search_<command>[_<dataset>].json`` and a rich table.
@@ -15,6 +15,15 @@ query with all-MiniLM-L6-v2 on one core (``embed=miss``) or from the query cache
 shop queries repeat). The synthetic catalogue's document vectors are random unit vectors (embedding
 200k titles with MiniLM takes hours on one core); HNSW search cost does not depend on what the vectors
 mean, and random vectors are its hard case (no cluster structure).
+
+``--reuse`` loads the artifacts a previous ``latency`` run saved (``<tmp>/search-<dataset>``) instead
+of building them again (HNSW over 200k random vectors takes ~10 CPU-minutes); the build, save and
+memory figures are then carried over from that run's JSON (``build_from``) and ``load_s`` is measured.
+``embed=miss`` (MiniLM encodes every query inside the timing) is the headline; ``embed=hit`` (LRU
+cache of query vectors, shop queries repeat) is reported beside it. A second filter set selects a
+brand too (disjunctive facets: the brand facet is then counted without the brand filter). The sync
+rows time ``SearchService.sync`` with nothing new (one store lookup, what every search pays) and
+applying another worker's change, on a SQLite store in a temporary folder.
 """
 
 from __future__ import annotations
@@ -282,11 +291,7 @@ def _time(fn, queries: list[str], repeat: int) -> tuple[list[float], list[float]
 
 
 def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
-    import bm25s
-
-    from shopmind.search.engine import ProductSearch, SearchConfig
-    from shopmind.search.ltr import RankingData, Reranker
-    from shopmind.search.semantic import SemanticIndex
+    from shopmind.embeddings import get_encoder
 
     _torch_one_thread()
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -296,6 +301,7 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
         queries = synthetic_queries(200)
         qrels = None
         filters = {"price": "..500", "in_stock": True}
+        brand = "Acme"
     else:
         from shopmind.search.judged import load_chorus
 
@@ -305,9 +311,44 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
         queries = list(judged.queries.values())
         qrels = judged
         filters = {"price": "..2000"}
+        brand = str(products["brand"].value_counts().index[0])
     n = len(products)
     console.print(f"[dim]{name}: {n} products, {len(queries)} queries[/]")
     out: dict[str, Any] = {"dataset": name, "n_products": n, "n_queries": len(queries), "filters": filters}
+    out["filters_with_brand"] = {**filters, "brand": brand}
+    enc = get_encoder(None)
+    art = Path(args.tmp) / f"search-{name}"
+    previous = RESULTS / f"search_latency_{name}.json"
+    if args.reuse and (art / "search.json").exists() and previous.exists():
+        eng, sem = _reuse(art, enc, json.loads(previous.read_text()), out)
+    else:
+        eng, sem = _build(products, enc, args, out, art)
+    _timings(eng, sem, products, queries, qrels, args, out)
+    _sync_cost(eng, products, Path(args.tmp), out)
+    return out
+
+
+def _reuse(art: Path, enc: Any, prev: dict[str, Any], out: dict[str, Any]) -> tuple[Any, Any]:
+    from shopmind.search.engine import ProductSearch
+
+    for k in ("build_keyword_s", "build_keyword_cpu_s", "rss_after_keyword_build_mb", "build_vector_index_s",
+              "build_vector_index_cpu_s", "vector_index", "rss_total_mb", "save_s", "artifacts_mb",
+              "build_raw_bm25s_title_s"):  # fmt: skip
+        if k in prev:
+            out[k] = prev[k]
+    out["build_from"] = prev.get("build_from") or prev.get("command")
+    t0 = time.perf_counter()
+    eng = ProductSearch.load(art, encoder=enc)
+    out["load_s"] = round(time.perf_counter() - t0, 2)
+    console.print(f"[dim]reused {art} (loaded in {out['load_s']} s)[/]")
+    return eng, eng.semantic
+
+
+def _build(products: pd.DataFrame, enc: Any, args: argparse.Namespace, out: dict[str, Any], art: Path):
+    from shopmind.search.engine import ProductSearch, SearchConfig
+    from shopmind.search.semantic import SemanticIndex
+
+    n = len(products)
     rss0 = rss_mb()
     gc.collect()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -317,9 +358,6 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
     console.print(f"[dim]keyword index built in {out['build_keyword_s']} s[/]")
     out["rss_after_keyword_build_mb"] = round(rss_mb() - rss0, 1)
     # vectors: real MiniLM embeddings from the cache for chorus, random unit vectors for synthetic
-    from shopmind.embeddings import get_encoder
-
-    enc = get_encoder(None)
     if args.synthetic:
         vecs = np.random.default_rng(0).normal(size=(n, 384)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -340,7 +378,6 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
     out["vector_index"] = "usearch HNSW" if sem._ann is not None else "exact numpy"
     eng.semantic = sem
     out["rss_total_mb"] = round(rss_mb() - rss0, 1)
-    art = Path(args.tmp) / f"search-{name}"
     t0 = time.perf_counter()
     eng.save(art)
     out["save_s"] = round(time.perf_counter() - t0, 2)
@@ -348,6 +385,29 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     ProductSearch.load(art, encoder=enc)
     out["load_s"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    _raw_bm25s(products)
+    out["build_raw_bm25s_title_s"] = round(time.perf_counter() - t0, 2)
+    return eng, sem
+
+
+def _raw_bm25s(products: pd.DataFrame) -> Any:
+    import bm25s
+
+    raw = bm25s.BM25()
+    raw.index(
+        bm25s.tokenize(products["title"].astype(str).tolist(), show_progress=False), show_progress=False
+    )
+    return raw
+
+
+def _timings(eng, sem, products, queries, qrels, args, out) -> None:
+    """The latency rows: raw bm25s, then each mode with embed=hit and embed=miss."""
+    import bm25s
+
+    from shopmind.search.ltr import RankingData, Reranker
+
+    filters, with_brand = out["filters"], out["filters_with_brand"]
     # a reranker for the ltr timing: judged labels on chorus; on synthetic, labels = word coverage
     # (only the timing matters there)
     parts = []
@@ -364,50 +424,40 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
             y = np.round(X[:, 6] * 3)
         parts.append((q, X, y))
     eng.reranker = Reranker().fit(RankingData.stack(parts))
-    # raw bm25s retrieval over titles
-    t0 = time.perf_counter()
-    raw = bm25s.BM25()
-    raw.index(
-        bm25s.tokenize(products["title"].astype(str).tolist(), show_progress=False), show_progress=False
-    )
-    out["build_raw_bm25s_title_s"] = round(time.perf_counter() - t0, 2)
+    raw = _raw_bm25s(products)
 
     def raw_fn(q: str) -> None:
         raw.retrieve(bm25s.tokenize([q], show_progress=False), k=10, show_progress=False, n_threads=1)
 
+    def mode_fn(mode: str, f: dict[str, Any]) -> Any:
+        return lambda q: eng.search(q, k=10, filters=f, mode=mode)
+
+    cases: list[tuple[str, Any, bool | None]] = [
+        ("raw bm25s retrieve (title, top-10, no filter/facets)", raw_fn, None),
+        ("bm25 (fields+filter+facets+highlight)", mode_fn("bm25", filters), None),
+        ("bm25 + brand selected (disjunctive facets)", mode_fn("bm25", with_brand), None),
+    ]
+    for embed in ("miss", "hit"):
+        what = "MiniLM per query" if embed == "miss" else "query vector cached"
+        cases += [
+            (f"semantic, embed={embed} ({what})", mode_fn("semantic", filters), embed == "miss"),
+            (f"hybrid, embed={embed}", mode_fn("hybrid", filters), embed == "miss"),
+            (f"hybrid + brand selected, embed={embed}", mode_fn("hybrid", with_brand), embed == "miss"),
+            (f"ltr (hybrid + rerank top-100), embed={embed}", mode_fn("ltr", filters), embed == "miss"),
+        ]
     rows = []
     rep = args.repeat
     warm = queries[:20]
-    for label, fn, encode_each in [
-        ("raw bm25s retrieve (title, top-10, no filter/facets)", raw_fn, False),
-        (
-            "bm25 (fields+filter+facets+highlight)",
-            lambda q: eng.search(q, k=10, filters=filters, mode="bm25"),
-            False,
-        ),
-        ("semantic, embed=hit", lambda q: eng.search(q, k=10, filters=filters, mode="semantic"), False),
-        ("hybrid, embed=hit", lambda q: eng.search(q, k=10, filters=filters, mode="hybrid"), False),
-        (
-            "ltr (hybrid + rerank top-100), embed=hit",
-            lambda q: eng.search(q, k=10, filters=filters, mode="ltr"),
-            False,
-        ),
-        (
-            "hybrid, embed=miss (MiniLM per query)",
-            lambda q: eng.search(q, k=10, filters=filters, mode="hybrid"),
-            True,
-        ),
-        ("ltr, embed=miss", lambda q: eng.search(q, k=10, filters=filters, mode="ltr"), True),
-    ]:
+    for label, fn, encode_each in cases:
         if encode_each:
             sem._cache_size = 0
             sem._cache.clear()
-        else:
+        elif encode_each is False:
             sem._cache_size = 100_000
             for q in queries:
                 sem.embed_query(q)
         _time(fn, warm, 1)
-        times, cpu = _time(fn, queries, 1 if encode_each else rep)
+        times, cpu = _time(fn, queries, rep)
         rows.append({
             "name": label, "cpu_p50_ms": round(pct(cpu, 50), 3), "cpu_p95_ms": round(pct(cpu, 95), 3),
             "cpu_p99_ms": round(pct(cpu, 99), 3), "cpu_qps": round(1000.0 / statistics.mean(cpu), 1),
@@ -415,7 +465,8 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
             "p99_ms": round(pct(times, 99), 3), "qps": round(1000.0 / statistics.mean(times), 1), "n": len(times),
         })  # fmt: skip
     out["rows"] = rows
-    # updates: 100 upserts + 100 deletes without a rebuild, vs a full keyword rebuild
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    # updates: 100 upserts + 100 deletes without a rebuild
     new = products.head(100).copy()
     new["id"] = [f"new{i}" for i in range(100)]
     sem._cache_size = 100_000
@@ -427,8 +478,9 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     eng.delete([f"new{i}" for i in range(100)])
     out["delete_100_s"] = round(time.perf_counter() - t0, 4)
-    out["full_keyword_rebuild_s"] = out["build_keyword_s"]
-    table = Table(title=f"Search latency, {name} ({n} products), 1 core, filter {filters} + facets")
+    table = Table(
+        title=f"Search latency, {out['dataset']} ({len(products)} products), 1 core, filter {filters} + facets"
+    )
     for c in ("mode", "CPU p50", "CPU p95", "CPU p99", "CPU QPS", "wall p50", "wall p99"):
         table.add_column(c, justify="left" if c == "mode" else "right")
     for r in rows:
@@ -440,8 +492,39 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
             f"{r['p99_ms']:.2f}",
         )
     console.print(table)
+
+
+def _sync_cost(eng: Any, products: pd.DataFrame, tmp: Path, out: dict[str, Any]) -> None:
+    """Cost of keeping a worker in step with the store (SearchService.sync), SQLite store."""
+    import tempfile
+
+    from shopmind.data.schema import Item
+    from shopmind.search.service import SearchService
+    from shopmind.store import open_store
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp) as d:
+        store = open_store(f"sqlite:///{Path(d) / 'sync.db'}")
+        svc = SearchService(eng, store)
+        idle = []
+        for _ in range(2000):
+            c = time.perf_counter()
+            svc.sync(force=True)
+            idle.append((time.perf_counter() - c) * 1000)
+        out["sync_nothing_new_ms_p50"] = round(pct(idle, 50), 4)
+        out["sync_nothing_new_ms_p99"] = round(pct(idle, 99), 4)
+        recs = products.head(20).to_dict("records")
+        applied = []
+        for i, r in enumerate(recs):
+            item = Item(id=f"sync{i}", title=str(r["title"]), brand=r.get("brand"), price=r.get("price"))
+            store.upsert_items([item])  # written by "another worker"
+            c = time.perf_counter()
+            svc.sync(force=True)
+            applied.append((time.perf_counter() - c) * 1000)
+        out["sync_apply_one_change_ms_p50"] = round(pct(applied, 50), 3)
+        out["sync_apply_one_change_ms_max"] = round(max(applied), 3)
+        store.close()
     console.print({k: v for k, v in out.items() if k != "rows"})
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -454,6 +537,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--synthetic", type=int, default=0, help="latency on a generated catalogue of this size")
     p.add_argument("--cache-dir", default="var/cache/search")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--reuse", action="store_true", help="latency: load the artifacts a previous run saved")
     p.add_argument("--run", default=None, help="quality: also write the TREC run file")
     p.add_argument("--tmp", default="var/bench")
     args = p.parse_args(argv)

@@ -84,6 +84,53 @@ def test_facet_counts(engine):
     assert f["attributes"]["color"] == {"black": 4}
 
 
+def test_disjunctive_facets_keep_the_selected_facets_alternatives(engine):
+    # "black" matches ssd2 (Crucial, Computers > Storage, 149), hp1 (Sony, Audio > Headphones, 349),
+    # sp1 (JBL, Audio > Speakers, 129) and tv1 (LG, TV > OLED, 1299)
+    res = engine.search("black", mode="bm25", filters={"brand": "Sony"})
+    assert res.ids == ["hp1"] and res.total == 1
+    f = res.facets
+    assert f["brand"] == {"Crucial": 1, "Sony": 1, "JBL": 1, "LG": 1}  # every filter except brand's
+    assert f["category"] == {"Audio": 1, "Audio > Headphones": 1}  # the other facets: all filters
+    assert f["price"] == {"250..500": 1}
+    assert f["attributes"]["color"] == {"black": 1}
+    # OR within a facet, AND across facets
+    res = engine.search("black", mode="bm25", filters={"brand": ["Sony", "JBL"]})
+    assert set(res.ids) == {"hp1", "sp1"} and res.facets["brand"]["LG"] == 1
+    res = engine.search("black", mode="bm25", filters={"category": "Audio", "brand": ["Sony", "Crucial"]})
+    assert res.ids == ["hp1"]
+    assert res.facets["brand"] == {"Sony": 1, "JBL": 1}  # black ∧ Audio
+    assert res.facets["category"] == {  # black ∧ brand ∈ {Sony, Crucial}
+        "Audio": 1, "Audio > Headphones": 1, "Computers": 1, "Computers > Storage": 1
+    }  # fmt: skip
+    assert res.facets["price"] == {"250..500": 1}
+    res = engine.search("black", mode="bm25", filters={"category": ["Audio > Speakers", "TV"]})
+    assert set(res.ids) == {"sp1", "tv1"} and res.facets["category"]["Computers > Storage"] == 1
+    # a price range is the price facet's selection; in_stock is no facet: it filters every count
+    res = engine.search("black", mode="bm25", filters={"price": "100..200", "in_stock": True})
+    assert set(res.ids) == {"sp1", "ssd2"}
+    assert res.facets["price"] == {"100..250": 2, "1000..2500": 1}  # hp1 is out of stock
+    assert res.facets["brand"] == {"Crucial": 1, "JBL": 1}
+    # an attribute facet
+    res = engine.search("portable ssd", mode="bm25", filters={"color": "blue"})
+    assert res.ids == ["ssd1"]
+    assert res.facets["attributes"]["color"] == {"blue": 1, "black": 1}
+    assert res.facets["brand"] == {"Samsung": 1}
+    # a selection nothing matches still shows the alternatives (keyword-only: no semantic fallback)
+    keyword = ProductSearch.build(ITEMS, config=SearchConfig(semantic=False))
+    res = keyword.search("black", mode="bm25", filters={"brand": "Samsung"})
+    assert res.total == 0 and res.facets["brand"]["Sony"] == 1 and res.facets["category"] == {}
+
+
+def test_disjunctive_facets_in_hybrid_mode(engine):
+    plain = engine.search("black", mode="hybrid")
+    picked = engine.search("black", mode="hybrid", filters={"brand": "Sony"})
+    assert set(picked.ids) <= {"hp1"} | {h.item_id for h in plain.hits if h.brand == "Sony"}
+    for brand, n in picked.facets["brand"].items():
+        assert 1 <= n <= plain.facets["brand"][brand]
+    assert set(picked.facets["brand"]) >= {"Sony", "Crucial", "JBL", "LG"}
+
+
 def test_pinned_item_goes_to_its_position(engine):
     engine.set_rules([{"query": "headphones", "pin": [{"id": "kb1", "position": 1}], "bury": ["hp1"]}])
     res = engine.search("headphones", mode="bm25")

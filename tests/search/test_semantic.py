@@ -84,3 +84,28 @@ def test_what_chinese_queries_get_from_the_english_model(minilm):
     assert int(np.argmax(S[2])) == 0 and S[2, 0] > 0.6  # English works as expected
     # 座椅 (seat) shares one character with 办公椅; any Chinese doc beats every English doc
     assert S[3, 3:].min() > S[3, :3].max()
+
+
+def test_appends_grow_a_buffer_and_keep_every_vector():
+    enc = HashEncoder()
+    idx = SemanticIndex.build(["red shoe", "blue shirt"], encoder=enc, ann_threshold=10**9)
+    texts = ["red shoe", "blue shirt"]
+    for batch in (["green hat"], ["yellow scarf", "black boot"], ["white sock"] * 70):
+        idx.append(batch)
+        texts += batch
+        np.testing.assert_allclose(idx.vectors, enc.encode(texts), atol=1e-6)
+    assert idx.vectors.base is idx._buffer and len(idx._buffer) >= len(texts)
+    assert idx.top(idx.embed_query("black boot"), 1)[0].tolist() == [texts.index("black boot")]
+
+
+def test_a_selective_filter_searches_the_passing_rows_exactly():
+    vecs = _unit(3000, 32, 3)
+    ann = SemanticIndex(vecs, encoder=HashEncoder(), ann_threshold=1000)
+    ann._maybe_build_ann()
+    alive = np.zeros(3000, bool)
+    alive[::100] = True  # 30 rows pass: fewer than EXACT_PER_WANT × want
+    q = _unit(1, 32, 4)[0]
+    rows, sims = ann.top(q, 5, alive=alive)
+    passing = np.flatnonzero(alive)
+    want = passing[np.argsort(-(vecs[passing] @ q))[:5]]
+    assert rows.tolist() == want.tolist() and np.all(np.diff(sims) <= 0)

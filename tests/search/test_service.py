@@ -208,3 +208,93 @@ def test_cli_search_prints_hits_and_facets(tmp_path, monkeypatch):
     assert "2 results" in result.output and "JBL Flip 6" in result.output and "brand" in result.output
     data = json.loads(out_json.read_text())
     assert [h["item_id"] for h in data["hits"]] == ["sp1", "hp1"]
+
+
+def test_updates_reach_every_worker_through_the_store(tmp_path):
+    """Two services (two server workers) over one SQLite store: each sees the other's writes."""
+    store = _real_store(tmp_path)
+    from shopmind.config import Settings
+    from shopmind.search import service as svc_mod
+
+    store.upsert_items([Item(**{k: v for k, v in it.items() if k != "created_at"}) for it in ITEMS])
+    settings = Settings(store_url=f"sqlite:///{tmp_path / 'shop.db'}", artifacts_dir=tmp_path / "artifacts")
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "config.json").write_text(json.dumps({"semantic": False}))
+    ctx = SimpleNamespace(store=store, settings=settings, progress=lambda m: None)
+    ctx.dataset = store.load_dataset()
+    art = tmp_path / "artifacts" / "run1" / "search"
+    svc_mod.train(ctx, art)
+    # written after training, before the workers start: applied on their first search
+    early = Item(id="early", title="Marshall Emberton Bluetooth Speaker", brand="Marshall", price=149.0)
+    store.upsert_items([early])
+    a = SearchService.load(art, store, settings=settings)
+    b = SearchService.load(art, store, settings=settings)
+    assert a.search("emberton", mode="bm25", log=False).ids == ["early"]
+
+    def write(worker, items):  # what Engine.upsert_items does: the store first, then its own worker
+        store.upsert_items(items)
+        worker.upsert_items(items)
+
+    write(a, [Item(id="new1", title="Teufel Rockster Go Speaker", brand="Teufel", price=99.0)])
+    assert "new1" in a.search("rockster", mode="bm25", log=False).ids
+    rows_a = a.engine.lexical.n_rows
+    assert a.sync(force=True) == 0 and a.engine.lexical.n_rows == rows_a  # its own write: not twice
+    assert b.search("rockster", mode="bm25", log=False).ids == ["new1"]
+    # a change made in b: a sees the new title, not the old one
+    write(b, [Item(id="new1", title="Teufel Boomster Radio", brand="Teufel", price=89.0)])
+    assert a.search("rockster", mode="bm25", log=False).ids == []
+    hit = a.search("boomster", mode="bm25", log=False).hits[0]
+    assert hit.item_id == "new1" and hit.price == 89.0
+    # a delete in a reaches b; nothing new: the poll applies nothing
+    store.delete_items(["new1", "ssd1"])
+    a.delete_items(["new1", "ssd1"])
+    assert b.search("boomster", mode="bm25", log=False).ids == []
+    assert "ssd1" not in b.search("portable ssd", mode="bm25", log=False).ids
+    assert b.sync(force=True) == 0 and a.sync(force=True) == 0  # a deleted them itself
+    assert a.change_seq == b.change_seq == store.item_change_seq()
+    store.close()
+
+
+def test_sync_applies_a_bulk_import_in_batches(tmp_path):
+    store = _real_store(tmp_path)
+    from shopmind.search.engine import ProductSearch, SearchConfig
+
+    svc = SearchService(ProductSearch.build(ITEMS, config=SearchConfig(semantic=False)), store, sync_batch=3)
+    store.upsert_items([Item(id=f"b{i}", title=f"Bulk lamp {i}") for i in range(7)])
+    assert svc.sync(force=True) == 3 and svc.sync(force=True) == 3 and svc.sync(force=True) == 1
+    assert svc.sync(force=True) == 0
+    assert svc.search("lamp", k=20, mode="bm25", log=False).total == 7
+    slow = SearchService(svc.engine, store, sync_interval_s=3600)
+    store.upsert_items([Item(id="late", title="Late lamp")])
+    slow.sync()  # the first poll runs
+    store.upsert_items([Item(id="later", title="Later lamp")])
+    assert slow.sync() == 0 and slow.sync(force=True) == 1  # within the interval: no poll
+    store.close()
+
+
+def test_store_change_log_records_real_changes_only(tmp_path):
+    store = _real_store(tmp_path)
+    assert store.item_change_seq() == 0 and store.item_changes(0) == (0, [])
+    a, b = Item(id="a", title="Lamp"), Item(id="b", title="Fan")
+    store.upsert_items([a, b])
+    store.upsert_items([a])  # identical: nothing written, nothing logged
+    store.upsert_items([Item(id="a", title="Desk lamp")])
+    store.delete_items(["b", "missing"])
+    seq, changes = store.item_changes(0)
+    assert seq == store.item_change_seq() == 4
+    assert changes == [("a", False), ("b", False), ("a", False), ("b", True)]
+    assert store.item_changes(2, limit=1) == (3, [("a", False)])
+    assert store.item_changes(seq) == (seq, [])
+    store.close()
+
+
+def test_a_failing_change_log_does_not_fail_searches(engine):
+    class DownStore(FakeSearchLogStore):
+        def item_change_seq(self):
+            return 7
+
+        def item_changes(self, since, limit):
+            raise ConnectionError("store down")
+
+    svc = SearchService(engine, DownStore())
+    assert svc.search("black", mode="bm25").total >= 4 and svc.change_seq == 7

@@ -26,3 +26,12 @@ def test_prefix_completion_and_mined_queries(tmp_path):
     assert s.suggest("zzz") == []
     s.save(tmp_path / "s.json")
     assert Suggester.load(tmp_path / "s.json").suggest("a", k=20) == got
+
+
+def test_added_titles_are_inserted_in_order():
+    s = Suggester.build(["Apple AirPods Pro", "Anker Charger"], [1.0, 1.0], [None, None], [[], []])
+    s.add_titles(["Acme Lamp", "Zeta Fan", ""])
+    assert s.keys == sorted(s.keys) and s.entries == sorted(s.entries)
+    assert [g["text"] for g in s.suggest("acme")] == ["Acme Lamp"]
+    s.add_titles([f"Bulk item {i}" for i in range(1001)])  # many: one re-sort
+    assert s.keys == sorted(s.keys) and len(s.suggest("bulk item 10", k=20)) == 12

@@ -12,8 +12,12 @@ Pipeline of one query (``mode``: ``bm25`` | ``semantic`` | ``hybrid`` | ``ltr``)
 6. **Personalisation**: relevance scores (scaled to [0, 1]) plus ``personal_weight`` × the user's
    affinity to the product's brand/category.
 7. **Merchandising rules** per query: hide, boost, bury, pin at a position.
-8. **Filters** (applied before ranking), **facets** over everything that matched, **sorting**,
-   **pagination** and **highlighting** of the page.
+8. **Filters** (applied before ranking), **facets** over everything that matched (disjunctive: a
+   facet with a selection is counted without its own filter, see :meth:`ProductSearch.facets`),
+   **sorting**, **pagination** and **highlighting** of the page.
+
+Matches, totals and facets are boolean row masks and ``bincount``s over integer codes precomputed per
+row, so a query costs a few vector passes over the catalogue whatever share of it matches.
 
 Zero results: keyword modes fall back from AND to OR (step 2), then to semantic results
 (``fallback="semantic"``) when an encoder is configured.
@@ -35,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from shopmind.errors import ArtifactError, ConfigError
 from shopmind.search.analyzers import QueryGroup, Synonyms, flatten_groups, normalize
@@ -198,8 +203,48 @@ class _Query:
     qv: np.ndarray | None
     corrected: str | None
     fallback: str | None
-    total_rows: np.ndarray  # every row that counts as a match (for total and facets)
+    total_mask: np.ndarray  # bool [n_rows]: every row that counts as a match (for total and facets)
     mode: str
+    filters: _Filters
+    extra_rows: np.ndarray  # matches that are not keyword matches (semantic candidates)
+    keyword_matches: bool  # keyword matches count as matches (not in semantic mode / fallback)
+
+    def relaxed_masks(self) -> dict[str, np.ndarray]:
+        """Per selected facet, the match mask under every filter except that facet's own.
+
+        Keyword matches are re-counted exactly; semantic candidates are the ones retrieved under all
+        filters (a relaxed nearest-neighbour search per facet would cost one more ANN query each).
+        """
+        out = {}
+        for facet in self.filters.parts:
+            m = self.filters.mask_without(facet)
+            if self.keyword_matches and self.match is not None:
+                m &= self.match.coverage > 0
+            else:
+                m[:] = False
+            if len(self.extra_rows):
+                m[self.extra_rows] = True
+            out[facet] = m
+        return out
+
+
+@dataclass
+class _Filters:
+    """A query's filters as row masks: ``base`` (alive + non-facet filters) and one per facet."""
+
+    base: np.ndarray
+    parts: dict[str, np.ndarray]  # "category" | "brand" | "price" | "attr:<key>" -> bool [n_rows]
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.mask_without(None)
+
+    def mask_without(self, facet: str | None) -> np.ndarray:
+        m = self.base.copy()
+        for name, part in self.parts.items():
+            if name != facet:
+                m &= part
+        return m
 
 
 def _epoch(v: Any) -> float:
@@ -248,6 +293,10 @@ class _Catalog:
         self.facet_keys: list[str] = []
         self.attr_values: dict[str, list[str]] = {}
         self.attr_code: dict[str, np.ndarray] = {}
+        # derived per row (not saved): price bucket of the facet (-1 = no price), in stock
+        self.price_bucket = np.zeros(0, np.int8)
+        self.in_stock = np.zeros(0, bool)
+        self._lookups: dict[str, Any] = {}  # normalised names / category prefixes, by catalogue size
 
     def __len__(self) -> int:
         return len(self.title)
@@ -305,6 +354,47 @@ class _Catalog:
         self.cat_code = np.concatenate([self.cat_code, np.asarray(ccodes, np.int32)])
         for k in self.facet_keys:
             self.attr_code[k] = np.concatenate([self.attr_code[k], np.asarray(acodes[k], np.int32)])
+        self._derive(len(self.price_bucket))
+
+    def _derive(self, start: int = 0) -> None:
+        """Per-row price buckets and stock flags of rows ``start:`` (the rest are unchanged)."""
+        price, stock = self.price[start:], self.stock[start:]
+        with np.errstate(invalid="ignore"):
+            bucket = np.searchsorted(np.asarray(PRICE_EDGES), price, side="right")
+        bucket = np.where(np.isnan(price), -1, bucket).astype(np.int8)
+        self.price_bucket = np.concatenate([self.price_bucket[:start], bucket])
+        self.in_stock = np.concatenate([self.in_stock[:start], np.isnan(stock) | (stock > 0)])
+
+    def brand_keys(self) -> list[str]:
+        """Brand names normalised for filtering (cached until the catalogue grows)."""
+        got = self._lookups.get("brand")
+        if got is None or len(got) != len(self.brand_names):
+            got = self._lookups["brand"] = [normalize(b).strip() for b in self.brand_names]
+        return got
+
+    def path_keys(self) -> list[str]:
+        """Category paths normalised for prefix filtering (cached until the catalogue grows)."""
+        got = self._lookups.get("path")
+        if got is None or len(got) != len(self.cat_paths):
+            got = self._lookups["path"] = [normalize(p) for p in self.cat_paths]
+        return got
+
+    def category_levels(self) -> tuple[list[str], Any]:
+        """Every path prefix ("A", "A > B", …) and a sparse ``[n_paths, n_prefixes]`` 0/1 matrix."""
+        got = self._lookups.get("levels")
+        if got is None or got[1].shape[0] != len(self.cat_paths):
+            index: dict[str, int] = {}
+            rows, cols = [], []
+            for code, path in enumerate(self.cat_paths):
+                parts = path.split(" > ")
+                for depth in range(1, len(parts) + 1):
+                    rows.append(code)
+                    cols.append(index.setdefault(" > ".join(parts[:depth]), len(index)))
+            matrix = sp.csr_matrix(
+                (np.ones(len(rows), np.float64), (rows, cols)), shape=(len(self.cat_paths), len(index))
+            )
+            got = self._lookups["levels"] = (list(index), matrix)
+        return got
 
     def choose_facet_keys(self, records: Sequence[Mapping[str, Any]], n: int) -> None:
         """Attribute keys with the widest coverage and 2–50 distinct values become facets."""
@@ -361,6 +451,7 @@ class _Catalog:
             for k in ("price", "stock", "created", "popularity", "rating", "ctr", "brand_code", "cat_code"):
                 setattr(c, k, z[k])
             c.attr_code = {k: z[f"attr_{i}"] for i, k in enumerate(c.facet_keys)}
+        c._derive()
         return c
 
 
@@ -545,54 +636,65 @@ class ProductSearch:
 
     # ----------------------------------------------------------------- filters
     def filter_mask(self, filters: Mapping[str, Any] | None) -> np.ndarray:
-        """Rows that pass ``filters`` (and are not deleted).
+        """Rows that pass ``filters`` (and are not deleted); see :meth:`filter_parts` for the keys."""
+        return self.filter_parts(filters).mask
 
-        Keys: ``category`` (path prefix ``"A > B"`` or a list), ``brand`` (one or a list),
-        ``price`` (``"10..50"``, ``"..50"``, ``(lo, hi)`` or ``{"min", "max"}``), ``in_stock`` (bool),
-        ``attributes.<key>`` / ``attr.<key>`` / any other key: attribute equals (one or a list).
+    def filter_parts(self, filters: Mapping[str, Any] | None) -> _Filters:
+        """``filters`` as row masks: one per facet they select, the rest (and tombstones) in ``base``.
+
+        Keys: ``category`` (a path prefix ``"A > B"`` or ``["A", "B"]`` inside a list; a list of
+        prefixes = any of them), ``brand`` (one or a list = any), ``price`` (``"10..50"``,
+        ``"..50"``, ``(lo, hi)`` or ``{"min", "max"}``), ``in_stock`` (bool), ``attributes.<key>`` /
+        ``attr.<key>`` / any other key: attribute equals (one or a list = any). Different keys AND.
+        Category, brand, price and the facet attributes are facets (their masks are kept apart for
+        disjunctive facet counts); ``in_stock`` and other attributes only filter.
         """
         c = self.catalog
-        mask = self.lexical.alive.copy()
+        base = self.lexical.alive.copy()
+        parts: dict[str, np.ndarray] = {}
+
+        def add(name: str, m: np.ndarray) -> None:
+            parts[name] = parts[name] & m if name in parts else m
+
         for key, value in (filters or {}).items():
             if value is None or value == "":
                 continue
             if key == "category":
-                prefix = " > ".join(
-                    normalize(p).strip()
-                    for p in (value if isinstance(value, (list, tuple)) else str(value).split(">"))
-                )
-                paths = [normalize(p) for p in c.cat_paths]
-                ok = [i for i, p in enumerate(paths) if p == prefix or p.startswith(prefix + " > ")]
-                mask &= np.isin(c.cat_code, ok)
+                add("category", _lookup(c.cat_code, self._category_codes(value), len(c.cat_paths)))
             elif key == "brand":
-                wanted = {
-                    normalize(v).strip()
-                    for v in (value if isinstance(value, (list, tuple, set)) else [value])
-                }
-                ok = [i for i, b in enumerate(c.brand_names) if normalize(b).strip() in wanted]
-                mask &= np.isin(c.brand_code, ok)
+                wanted = {normalize(v).strip() for v in _as_list(value)}
+                ok = [i for i, b in enumerate(c.brand_keys()) if b in wanted]
+                add("brand", _lookup(c.brand_code, ok, len(c.brand_names)))
             elif key == "price":
                 lo, hi = _price_range(value)
                 with np.errstate(invalid="ignore"):
-                    mask &= (c.price >= lo) & (c.price <= hi)
+                    add("price", (c.price >= lo) & (c.price <= hi))
             elif key == "in_stock":
                 want = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-                in_stock = np.isnan(c.stock) | (c.stock > 0)
-                mask &= in_stock if want else ~in_stock
+                base &= c.in_stock if want else ~c.in_stock
             else:
                 attr = key.removeprefix("attributes.").removeprefix("attr.")
-                wanted_s = {str(v) for v in (value if isinstance(value, (list, tuple, set)) else [value])}
+                wanted_s = {str(v) for v in _as_list(value)}
                 if attr in c.attr_code:
                     ok = [i for i, v in enumerate(c.attr_values[attr]) if v in wanted_s]
-                    mask &= np.isin(c.attr_code[attr], ok)
-                else:
-                    hit = np.fromiter(
+                    add(f"attr:{attr}", _lookup(c.attr_code[attr], ok, len(c.attr_values[attr])))
+                else:  # not a facet: no codes, a scan of the attribute dicts
+                    base &= np.fromiter(
                         (str(a.get(attr)) in wanted_s if attr in a else False for a in c.attributes),
                         dtype=bool,
                         count=len(c.attributes),
                     )
-                    mask &= hit
-        return mask
+        return _Filters(base, parts)
+
+    def _category_codes(self, value: Any) -> list[int]:
+        """Codes of the category paths under any of the prefixes in ``value``."""
+        prefixes = [v.split(">") if isinstance(v, str) else list(v) for v in _as_list(value)]
+        keys = [" > ".join(normalize(str(p)).strip() for p in parts) for parts in prefixes]
+        return [
+            i
+            for i, p in enumerate(self.catalog.path_keys())
+            if any(p == k or p.startswith(k + " > ") for k in keys)
+        ]
 
     # ----------------------------------------------------------------- retrieval
     def _vocabulary(self) -> set[str]:
@@ -628,7 +730,8 @@ class ProductSearch:
         if mode == "ltr" and self.reranker is None:
             log.warning("no reranker trained; using hybrid ranking")
             mode = "hybrid"
-        mask = self.filter_mask(filters)
+        fparts = self.filter_parts(filters)
+        mask = fparts.mask
         corrected = self._correct(query) if mode != "semantic" else None
         text = corrected or query
         groups = self.lexical.groups(text)
@@ -637,6 +740,7 @@ class ProductSearch:
         lex_rows = np.zeros(0, np.int64)
         lex_scores = np.zeros(0, np.float64)
         total_lex = np.zeros(0, np.int64)
+        matched = np.zeros(len(mask), bool)
         if mode != "semantic" and groups:
             m = self.lexical.match(groups, per_field=(mode == "ltr"))
             matched = (m.coverage > 0) & mask
@@ -665,13 +769,14 @@ class ProductSearch:
         lex_rank = {int(r): i + 1 for i, r in enumerate(lex_rows[: cfg.candidates].tolist())}
         sem_rank = {int(r): i + 1 for i, r in enumerate(sem_rows.tolist())}
         sims = {int(r): float(s) for r, s in zip(sem_rows.tolist(), sem_sims.tolist(), strict=True)}
+        extra = np.zeros(0, np.int64)
         if mode_used == "bm25":
             rows, scores = lex_rows, lex_scores
-            total_rows = total_lex
         elif mode_used == "semantic":
             keep = sem_sims >= cfg.min_similarity if fallback == "semantic" else np.ones(len(sem_rows), bool)
             rows, scores = sem_rows[keep], sem_sims[keep].astype(np.float64)
-            total_rows = rows
+            matched = np.zeros(len(mask), bool)  # semantic mode: its candidates are the matches
+            extra = rows
         else:
             if not len(total_lex) and groups:
                 fallback = "semantic"
@@ -686,23 +791,24 @@ class ProductSearch:
                     alpha=cfg.alpha,
                 )
             # semantic-only candidates must be reasonably close, or every query returns `candidates` rows
-            lex_set = set(lex_rank)
-            keep = np.fromiter(
-                (int(r) in lex_set or sims.get(int(r), 0.0) >= cfg.min_similarity for r in rows.tolist()),
-                dtype=bool,
-                count=len(rows),
-            )
+            in_lex = np.isin(rows, lex_rows[: cfg.candidates])
+            keep = in_lex | (_lookup_values(sem_rows, sem_sims, rows) >= cfg.min_similarity)
             rows, scores = rows[keep], scores[keep]
+            extra = rows[~in_lex[keep]]
             # lexical matches beyond the fused window follow in keyword order
             tail = lex_rows[cfg.candidates :]
             if len(tail):
                 floor = float(scores.min()) if len(scores) else 1.0
                 rows = np.concatenate([rows, tail])
                 scores = np.concatenate([scores, floor * np.linspace(0.999, 0.5, len(tail))])
-            total_rows = np.union1d(total_lex, rows)
+        total = matched
+        if len(extra):
+            total = matched.copy()
+            total[extra] = True
         return _Query(
             text, groups, m, mask, np.asarray(rows, np.int64), np.asarray(scores, np.float64), lex_rank,
-            sem_rank, sims, qv, corrected, fallback, np.asarray(total_rows, np.int64), mode_used,
+            sem_rank, sims, qv, corrected, fallback, total, mode_used, fparts, np.asarray(extra, np.int64),
+            mode_used != "semantic",
         )  # fmt: skip
 
     # ----------------------------------------------------------------- features
@@ -820,15 +926,21 @@ class ProductSearch:
             order = np.argsort(-scores, kind="stable")
             rows, scores = rows[order], scores[order]
         pinned: set[int] = set()
-        rows, scores, pinned, extra_total = self._apply_rules(query, rows, scores)
+        rows, scores, pinned, extra_total, hidden = self._apply_rules(query, rows, scores)
+        match = q.total_mask
+        if extra_total:  # pinned products that did not match
+            match = match.copy()
+            match[rows] = True
         if sort != "relevance":
             # every match takes part, not only the ranked window; ties keep relevance order
-            rest = np.setdiff1d(q.total_rows, rows)
+            rest_mask = match.copy()
+            rest_mask[rows] = False
+            rest_mask[hidden] = False
+            rest = np.flatnonzero(rest_mask)
             rows = np.concatenate([rows, rest]).astype(np.int64)
             scores = np.concatenate([scores, np.zeros(len(rest))])
             rows, scores = self._sort(rows, scores, sort, offset + k)
-        total_rows = q.total_rows
-        total = len(np.union1d(total_rows, rows)) if len(rows) else len(total_rows) + extra_total
+        total = int(np.count_nonzero(match))
         page = rows[offset : offset + k]
         page_scores = scores[offset : offset + k]
         terms = set(flatten_groups(q.groups))
@@ -856,12 +968,11 @@ class ProductSearch:
                     pinned=r in pinned,
                 )
             )
-        facet_rows = np.union1d(total_rows, rows) if len(rows) else total_rows
         result = SearchResult(
             query=query,
             hits=hits,
             total=total,
-            facets=self.facets(facet_rows) if facets else {},
+            facets=self.facets(match, q.relaxed_masks()) if facets else {},
             corrected_query=q.corrected,
             fallback=q.fallback,
             search_id=None,
@@ -881,10 +992,11 @@ class ProductSearch:
 
     def _apply_rules(
         self, query: str, rows: np.ndarray, scores: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, set[int], int]:
+    ) -> tuple[np.ndarray, np.ndarray, set[int], int, list[int]]:
+        """Rows and scores after the query's rules, pinned rows, pins that did not match, hidden rows."""
         rules = [r for r in self.rules if r.applies(query)]
         if not rules:
-            return rows, scores, set(), 0
+            return rows, scores, set(), 0, []
         row_of = self.lexical.row_of
         alive = self.lexical.alive
 
@@ -894,8 +1006,10 @@ class ProductSearch:
         order = rows.tolist()
         sc = dict(zip(order, scores.tolist(), strict=True))
         extra = 0
+        hidden: list[int] = []
         for rule in rules:
             hide = set(to_rows(rule.hide))
+            hidden.extend(hide)
             order = [r for r in order if r not in hide]
             boost = to_rows(rule.boost)
             bset = set(boost)
@@ -915,7 +1029,8 @@ class ProductSearch:
             order = [x for x in order if x != r]
             order.insert(min(pos - 1, len(order)), r)
             pinned.add(r)
-        return np.asarray(order, np.int64), np.asarray([sc[r] for r in order], np.float64), pinned, extra
+        order_a = np.asarray(order, np.int64)
+        return order_a, np.asarray([sc[r] for r in order], np.float64), pinned, extra, hidden
 
     def _sort(
         self, rows: np.ndarray, scores: np.ndarray, sort: str, need: int
@@ -940,28 +1055,33 @@ class ProductSearch:
         order = np.lexsort((rel, key))
         return rows[order], scores[order]
 
-    def facets(self, rows: np.ndarray) -> dict[str, Any]:
-        """Counts over ``rows``: category (every path level), brand, price bucket, facet attributes."""
+    def facets(self, match: np.ndarray, relaxed: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """Counts over the matches: category (every path level), brand, price bucket, facet attributes.
+
+        ``match``: a boolean mask over rows (or row numbers). **Disjunctive facets** (Algolia,
+        Meilisearch): ``relaxed[f]`` (``"category"``, ``"brand"``, ``"price"``, ``"attr:<key>"``) is
+        the match under every filter except facet ``f``'s own; ``f`` is counted over it, so a shopper
+        who picked brand A still sees the other brands' counts, while the other facets count the
+        matches of every selection. Counting is one ``bincount`` per facet over integer codes
+        precomputed per row (brand, category path, price bucket, attribute value).
+        """
         c = self.catalog
+        rows = np.flatnonzero(match) if match.dtype == bool else np.asarray(match, np.int64)
+        over = {f: np.flatnonzero(m) for f, m in (relaxed or {}).items()}
+
+        def counts(codes: np.ndarray, n_codes: int, facet: str) -> np.ndarray:
+            # code -1 (none) lands in slot 0, which is dropped
+            return np.bincount(codes[over.get(facet, rows)] + 1, minlength=n_codes + 1)[1:]
+
         out: dict[str, Any] = {}
-        if not len(rows):
-            return {"category": {}, "brand": {}, "price": {}, "attributes": {}}
-        cats: Counter[str] = Counter()
-        cc = c.cat_code[rows]
-        counts = np.bincount(cc[cc >= 0], minlength=len(c.cat_paths))
-        for code in np.flatnonzero(counts).tolist():
-            parts = c.cat_paths[code].split(" > ")
-            for depth in range(1, len(parts) + 1):
-                cats[" > ".join(parts[:depth])] += int(counts[code])
-        out["category"] = dict(cats.most_common(30))
-        bc = c.brand_code[rows]
-        bcounts = np.bincount(bc[bc >= 0], minlength=len(c.brand_names))
+        prefixes, levels = c.category_levels()
+        per_level = levels.T @ counts(c.cat_code, len(c.cat_paths), "category").astype(np.float64)
+        top = np.argsort(-per_level, kind="stable")[:30]
+        out["category"] = {prefixes[i]: int(per_level[i]) for i in top.tolist() if per_level[i] > 0}
+        bcounts = counts(c.brand_code, len(c.brand_names), "brand")
         top = np.argsort(-bcounts, kind="stable")[:20]
         out["brand"] = {c.brand_names[i]: int(bcounts[i]) for i in top.tolist() if bcounts[i] > 0}
-        price = c.price[rows]
-        price = price[~np.isnan(price)]
-        buckets = np.searchsorted(np.asarray(PRICE_EDGES), price, side="right")
-        pcounts = np.bincount(buckets, minlength=len(PRICE_EDGES) + 1)
+        pcounts = counts(c.price_bucket, len(PRICE_EDGES) + 1, "price")
         edges = (0.0, *PRICE_EDGES, math.inf)
         out["price"] = {
             (f"{edges[i]:g}..{edges[i + 1]:g}" if math.isfinite(edges[i + 1]) else f"{edges[i]:g}..")
@@ -969,8 +1089,7 @@ class ProductSearch:
         }  # fmt: skip
         attrs: dict[str, dict[str, int]] = {}
         for key in c.facet_keys:
-            ac = c.attr_code[key][rows]
-            acounts = np.bincount(ac[ac >= 0], minlength=len(c.attr_values[key]))
+            acounts = counts(c.attr_code[key], len(c.attr_values[key]), f"attr:{key}")
             nz = np.argsort(-acounts, kind="stable")[:20]
             vals = {c.attr_values[key][i]: int(acounts[i]) for i in nz.tolist() if acounts[i] > 0}
             if vals:
@@ -1018,6 +1137,27 @@ def _top(rows: np.ndarray, key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndar
         rows, key = rows[part], key[part]
     order = np.lexsort((rows, -key))
     return rows[order], key[order]
+
+
+def _lookup_values(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values[keys == w]`` for each ``w`` in ``wanted`` (0 where absent); keys are unique."""
+    if not len(keys):
+        return np.zeros(len(wanted), np.float64)
+    order = np.argsort(keys)
+    pos = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
+    found = keys[order][pos] == wanted
+    return np.where(found, values[order][pos], 0.0)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+
+
+def _lookup(codes: np.ndarray, ok: Sequence[int], n_codes: int) -> np.ndarray:
+    """``codes ∈ ok`` as a table lookup (code -1, "none", reads the table's extra False slot)."""
+    table = np.zeros(n_codes + 1, bool)
+    table[list(ok)] = True
+    return table[codes]
 
 
 def _price_range(value: Any) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from shopmind.search.analyzers import HAN, Analyzer
 
 _WORD_SPAN = re.compile(r"[0-9A-Za-z\u00c0-\u024f\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+(?:\.[0-9]+)?")
 _HAN_TERM = re.compile(rf"^[{HAN}]+$")
+_HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -42,7 +43,10 @@ def match_spans(text: str, terms: Iterable[str], analyzer: Analyzer) -> list[tup
             continue
         if i + 1 < len(words):  # "1 TB" → 1tb, "TN-2110" → tn2110
             nxt = words[i + 1]
-            if nxt.start() - m.end() > 1:
+            gap = text[m.end() : nxt.start()]
+            # the analyzer only joins across a hyphen/slash or after a number (number + unit); any
+            # other pair analyses to the two words' own terms, so skip the (uncached) analysis
+            if len(gap) > 1 or not (gap in ("-", "/") or _HAS_DIGIT.search(m.group(0))):
                 continue
             alone = set(got) | set(analyzer.analyze(nxt.group(0)))
             joined = analyzer.analyze(text[m.start() : nxt.end()])

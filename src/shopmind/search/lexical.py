@@ -325,53 +325,70 @@ class LexicalIndex:
     def match(self, groups: Sequence[QueryGroup], *, per_field: bool = False) -> MatchResult:
         """Scores and word coverage of every row for the analysed query ``groups``.
 
-        ``per_field`` also counts matched words per field (features of the learned ranker).
+        ``per_field`` also returns per-field scores and matched-word counts (features of the learned
+        ranker). The work is done over ``U``, the rows holding any query term (found by marking
+        posting rows in a boolean array, not by sorting them), and scattered into the dense arrays
+        once: per field a ``bincount`` over positions in ``U`` (the same float operations, in the
+        same order, as over all rows), then the boosted float32 sum in field order.
         """
         n = self.n_rows
         terms = flatten_groups(groups)
-        field_scores: dict[str, np.ndarray] = {}
-        total = np.zeros(n, np.float32)
-        postings: dict[str, list[np.ndarray]] = {t: [] for t in terms}
-        by_field: dict[str, dict[str, np.ndarray]] = {f: {} for f in self._fields}
+        # (field, term) -> rows, contributions
+        post: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         for name, fidx in self._fields.items():
-            rows_parts, val_parts = [], []
-            for t, w in terms.items():
+            for t in terms:
                 rows, vals = fidx.postings(t)
                 if len(rows):
-                    rows_parts.append(rows)
-                    val_parts.append(vals * np.float32(w))
-                    postings[t].append(rows)
-                    by_field[name][t] = rows
-            if rows_parts:
-                fs = np.bincount(
-                    np.concatenate(rows_parts), weights=np.concatenate(val_parts), minlength=n
-                ).astype(np.float32)
-            else:
-                fs = np.zeros(n, np.float32)
-            field_scores[name] = fs
-            total += np.float32(self.fields[name]) * fs
-        coverage = np.zeros(n, np.int16)
-        for g in groups:
-            parts = [r for t in g.term_set for r in postings.get(t, [])]
-            if parts:
-                coverage[np.unique(np.concatenate(parts))] += 1
+                    post[(name, t)] = (rows, vals)
+        hit = np.zeros(n, bool)
+        for rows, _ in post.values():
+            hit[rows] = True
+        if not self.alive.all():
+            hit &= self.alive  # tombstoned rows never match
+        union = np.flatnonzero(hit)
+        pos = np.full(n, len(union), np.int64)  # rows outside U (tombstones) go to a dropped slot
+        pos[union] = np.arange(len(union))
+        m = len(union) + 1
+        at = {key: pos[rows] for key, (rows, _) in post.items()}
+        field_u: dict[str, np.ndarray] = {}
+        total_u = np.zeros(m, np.float32)
+        for name in self._fields:
+            got = [(key, w) for t, w in terms.items() if (key := (name, t)) in post]
+            if not got:
+                continue
+            fs = np.bincount(
+                np.concatenate([at[key] for key, _ in got]),
+                weights=np.concatenate([post[key][1] * np.float32(w) for key, w in got]),
+                minlength=m,
+            ).astype(np.float32)
+            field_u[name] = fs
+            total_u += np.float32(self.fields[name]) * fs
+
+        def dense(values: np.ndarray, dtype: Any) -> np.ndarray:
+            out = np.zeros(n, dtype)
+            out[union] = values[:-1]
+            return out
+
+        def covered(keys: Iterable[tuple[str, str]]) -> np.ndarray:
+            c = np.zeros(m, np.int16)
+            mark = np.zeros(m, bool)
+            for g in groups:
+                mark[:] = False
+                for key in keys:
+                    if key[1] in g.term_set:
+                        mark[at[key]] = True
+                c += mark
+            return c
+
+        field_scores: dict[str, np.ndarray] = {}
         fcov: dict[str, np.ndarray] | None = None
         if per_field:
-            fcov = {}
-            for name, post in by_field.items():
-                c = np.zeros(n, np.int16)
-                for g in groups:
-                    parts = [post[t] for t in g.term_set if t in post]
-                    if parts:
-                        c[np.unique(np.concatenate(parts))] += 1
-                fcov[name] = c
-        dead = ~self.alive
-        if dead.any():
-            total[dead] = 0
-            coverage[dead] = 0
-            for fs in field_scores.values():
-                fs[dead] = 0
-        return MatchResult(total, field_scores, coverage, len(groups), fcov)
+            zero = np.zeros(m, np.float32)
+            field_scores = {f: dense(field_u.get(f, zero), np.float32) for f in self._fields}
+            fcov = {f: dense(covered([k for k in post if k[0] == f]), np.int16) for f in self._fields}
+        return MatchResult(
+            dense(total_u, np.float32), field_scores, dense(covered(list(post)), np.int16), len(groups), fcov
+        )
 
     def search(self, query: str, k: int = 10, *, require_all: bool = False) -> list[tuple[str, float]]:
         """Top ``k`` documents for ``query`` as ``(id, score)``, best first.

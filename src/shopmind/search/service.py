@@ -14,14 +14,27 @@ Per-shop settings live next to the artifacts folder, in ``<artifacts_dir>/../sea
 Serving: :class:`SearchService` answers queries, logs each search and click to the store, and applies
 catalogue updates at once (delta index + tombstones) — visible in this process immediately, in the
 store for everyone, and folded into the main index by the next ``train``.
+
+**Updates across workers.** Every server worker process holds its own index. The store keeps a
+catalogue change log (``item_changes``: a sequence number per item written or deleted, in commit
+order); ``train`` records the sequence number its snapshot was read at (``sync.json``), and before a
+search (at most every ``sync_interval_s``) :meth:`SearchService.sync` asks the store for changes after
+the last one applied — one indexed ``seq > ?`` lookup when nothing changed — and applies them to the
+delta index (re-reading the changed items, so every worker converges to the store's state). Changes a
+worker applied itself (``upsert_items``) are recognised by content and not applied twice. At most
+``sync_batch`` changes are applied per search, so a bulk import spreads over the next searches instead
+of stalling one (embedding a new title costs ~10 ms on one core: 100 per search ≈ 1 s at worst).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -40,6 +53,7 @@ log = logging.getLogger(__name__)
 
 NAME = "search"
 MIN_CLICK_SEARCHES = 50  # searches with clicks needed before a click-trained ranker is fitted
+SYNC_FILE = "sync.json"  # the store's item change sequence number the artifacts were built at
 
 
 def settings_dir(settings: Any) -> Path:
@@ -124,6 +138,8 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     config = SearchConfig.from_dict(_read_json(sdir / "config.json", {}))
     synonyms = Synonyms.from_dict(_read_json(sdir / "synonyms.json", {}))
     rules = _read_json(sdir / "rules.json", [])
+    # read before the catalogue: a change committed in between is applied again later (idempotent)
+    change_seq = ctx.store.item_change_seq() if hasattr(ctx.store, "item_change_seq") else None
     items = ctx.store.items_frame()
     if not len(items):
         raise DataError("the catalogue is empty", expected="items in the store (shopmind data load)")
@@ -146,6 +162,8 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     if data is not None:
         engine.reranker = ranker = Reranker().fit(data)
     engine.save(Path(out_dir))
+    if change_seq is not None:
+        (Path(out_dir) / SYNC_FILE).write_text(json.dumps({"item_change_seq": change_seq}), encoding="utf-8")
     return {
         "items": len(items),
         "semantic": engine.semantic is not None,
@@ -157,10 +175,32 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
 class SearchService:
     """Serving facade: search, suggestions, click logging, live updates, analytics."""
 
-    def __init__(self, engine: ProductSearch, store: Any, *, rules_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: ProductSearch,
+        store: Any,
+        *,
+        rules_path: Path | None = None,
+        change_seq: int | None = None,
+        sync_interval_s: float = 0.0,
+        sync_batch: int = 100,
+    ) -> None:
+        """``change_seq``: the store's item change sequence number ``engine`` reflects (``None``: the
+        current one, i.e. only later changes are applied). ``sync_interval_s``: poll the store's change
+        log at most this often (0: before every search; one indexed lookup, see docs/bench/search.md).
+        """
         self.engine = engine
         self.store = store
         self.rules_path = rules_path
+        self.sync_interval_s = float(sync_interval_s)
+        self.sync_batch = int(sync_batch)
+        self._syncs = store is not None and hasattr(store, "item_changes")
+        if self._syncs and change_seq is None:
+            change_seq = int(store.item_change_seq())
+        self.change_seq = int(change_seq or 0)
+        self._polled_at = -math.inf
+        self._sync_lock = threading.Lock()
+        self._applied: dict[str, str] = {}  # id -> fingerprint of what upsert_items applied here
 
     @classmethod
     def load(
@@ -168,7 +208,55 @@ class SearchService:
     ) -> SearchService:
         engine = ProductSearch.load(Path(path), encoder=encoder)
         rules_path = settings_dir(settings) / "rules.json" if settings is not None else None
-        return cls(engine, store, rules_path=rules_path)
+        sync = _read_json(Path(path) / SYNC_FILE, {})
+        return cls(engine, store, rules_path=rules_path, change_seq=sync.get("item_change_seq"))
+
+    # ----------------------------------------------------------------- other workers' updates
+    def sync(self, *, force: bool = False) -> int:
+        """Apply catalogue changes other processes made since the last sync; returns how many.
+
+        Polls at most every ``sync_interval_s`` (unless ``force``) and applies at most ``sync_batch``
+        changes (the rest on the next calls). A thread that finds another one syncing goes on.
+        """
+        if not self._syncs:
+            return 0
+        now = time.monotonic()
+        if not force and now - self._polled_at < self.sync_interval_s:
+            return 0
+        if not self._sync_lock.acquire(blocking=False):
+            return 0
+        try:
+            self._polled_at = now
+            try:
+                seq, changes = self.store.item_changes(self.change_seq, self.sync_batch)
+                latest = dict(changes)  # item id -> deleted (the last change of an id wins)
+                wanted = [i for i, d in latest.items() if not d]
+                items = {it.id: it for it in self.store.get_items(wanted)} if wanted else {}
+            except Exception as exc:  # the store is down: search what we have, try again next time
+                log.warning("search sync skipped: %s", exc)
+                return 0
+            if not changes:
+                return 0
+            upserts = []
+            lex = self.engine.lexical
+            gone = [i for i, d in latest.items() if d and i in lex.row_of and lex.alive[lex.row_of[i]]]
+            for iid in (i for i, d in latest.items() if not d):
+                item = items.get(iid)
+                if item is None:  # deleted again after this change: a later change says so
+                    continue
+                if self._applied.pop(iid, None) != _fingerprint(item):
+                    upserts.append(item.model_dump())
+            for iid in (i for i, d in latest.items() if d):
+                self._applied.pop(iid, None)
+            if upserts:
+                self.engine.upsert(upserts)
+            if gone:
+                self.engine.delete(gone)
+            self.change_seq = seq
+            log.debug("search sync to change %d: %d upserts, %d deletes", seq, len(upserts), len(gone))
+            return len(upserts) + len(gone)
+        finally:
+            self._sync_lock.release()
 
     # ----------------------------------------------------------------- queries
     def search(
@@ -185,6 +273,7 @@ class SearchService:
         log: bool = True,
     ) -> SearchResult:
         """One page of results; logged to the store (with the shown ids) unless ``log=False``."""
+        self.sync()
         if affinity is None and user_id:
             affinity = self.user_affinity(user_id)
         result = self.engine.search(
@@ -197,6 +286,7 @@ class SearchService:
         return result
 
     def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
+        self.sync()
         return self.engine.suggest(prefix, k)
 
     def user_affinity(self, user_id: str, *, limit: int = 500) -> dict[str, float]:
@@ -244,6 +334,10 @@ class SearchService:
         for it in items:
             model = it if isinstance(it, Item) else Item(**dict(it))
             recs.append(model.model_dump())
+            if self._syncs:
+                if len(self._applied) >= 100_000:  # changes never logged by the store: forget them
+                    self._applied.clear()
+                self._applied[model.id] = _fingerprint(model)
         return self.engine.upsert(recs)
 
     def delete_items(self, ids: Sequence[str]) -> int:
@@ -259,6 +353,11 @@ class SearchService:
             tmp = self.rules_path.with_suffix(".tmp")
             tmp.write_text(json.dumps(rules, ensure_ascii=False, indent=1), encoding="utf-8")
             os.replace(tmp, self.rules_path)
+
+
+def _fingerprint(item: Item) -> str:
+    """Content hash of an item (recognises an update this worker applied when the change log returns it)."""
+    return hashlib.sha1(item.model_dump_json().encode("utf-8")).hexdigest()
 
 
 def search_analytics(

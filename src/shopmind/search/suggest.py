@@ -65,11 +65,15 @@ class Suggester:
         return cls(entries)
 
     def add_titles(self, titles: Sequence[str]) -> None:
-        new = list(self.entries)
-        for t in titles:
-            if t:
-                new.append((normalize(t).strip(), t, "product", 1.0))
-        self._set(new)
+        """Add product titles (live updates): a few are inserted in place, many trigger one re-sort."""
+        new = [(normalize(t).strip(), t, "product", 1.0) for t in titles if t]
+        if len(new) > 1000:
+            self._set([*self.entries, *new])
+            return
+        for e in new:  # O(n) list insert each, instead of an O(n log n) sort of every entry
+            i = bisect.bisect_right(self.entries, e)
+            self.entries.insert(i, e)
+            self.keys.insert(i, e[0])
 
     def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
         """Up to ``k`` completions ``{"text", "kind", "score"}``, heaviest first."""

@@ -53,6 +53,7 @@ from shopmind.data.schema import (
 )
 from shopmind.errors import DataError, PermissionDenied, StoreError, UnknownIdError
 from shopmind.store.base import ApiKeyRecord, Ticket, WriteResult
+from shopmind.store.querylog import QueryLogWriter
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,19 @@ api_keys_t = sa.Table(
     sa.Column("revoked_at", UtcMicros),
 )
 
+# Catalogue change log: one row per item written (inserted or changed) or deleted, in commit order.
+# Search workers poll it to apply other processes' updates (shopmind.search.service.SearchService.sync).
+item_changes_t = sa.Table(
+    "item_changes",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("item_id", sa.String(128), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("at", UtcMicros, nullable=False),
+)
+
 meta_t = sa.Table(
     "shopmind_meta",
     metadata,
@@ -342,6 +356,8 @@ class SqlStore:
         if self.dialect_name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
+        # searches and clicks are queued and written in batches off the request path (see querylog)
+        self.query_log = QueryLogWriter(self._write_query_log)
         if create:
             self.create_tables()
 
@@ -368,6 +384,7 @@ class SqlStore:
                 time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
+        self.query_log.close()  # writes the queued search/click rows first
         self.engine.dispose()
 
     def __enter__(self) -> SqlStore:
@@ -395,14 +412,18 @@ class SqlStore:
         rows: list[dict[str, Any]],
         key: tuple[str, ...],
         conn: Connection | None = None,
+        written: list[dict[str, Any]] | None = None,
     ) -> WriteResult:
-        """Insert new rows, update changed ones, skip identical ones; one transaction."""
+        """Insert new rows, update changed ones, skip identical ones; one transaction.
+
+        ``written`` (optional) receives the rows that were inserted or changed.
+        """
         if not rows:
             return WriteResult()
         rows, repeated = _dedupe_last(rows, key)
         if conn is None:
             with self._begin() as c:
-                res = self._upsert(table, rows, key, c)
+                res = self._upsert(table, rows, key, c, written)
         else:
             existing = self._fetch_by_keys(conn, table, key, [tuple(r[k] for k in key) for r in rows])
             new = [r for r in rows if tuple(r[k] for k in key) not in existing]
@@ -417,6 +438,8 @@ class SqlStore:
                 update_cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key}
                 stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=update_cols)
                 conn.execute(stmt, new + changed)
+                if written is not None:
+                    written.extend(new + changed)
             res = WriteResult(
                 inserted=len(new), updated=len(changed), duplicates=len(rows) - len(new) - len(changed)
             )
@@ -454,14 +477,50 @@ class SqlStore:
     # ------------------------------------------------------------------ items
     def upsert_items(self, items: Iterable[Item]) -> WriteResult:
         rows = [_item_row(i) for i in items]
-        return self._upsert(items_t, rows, ("id",))
+        written: list[dict[str, Any]] = []
+        with self._begin() as conn:
+            res = self._upsert(items_t, rows, ("id",), conn, written)
+            self._log_item_changes(conn, [r["id"] for r in written], deleted=False)
+        return res
 
     def delete_items(self, ids: Sequence[str]) -> WriteResult:
         deleted = 0
         with self._begin() as conn:
+            gone = self._existing_ids(conn, items_t.c.id, ids)
             for part in _chunks(list(ids), _IN_CHUNK):
                 deleted += conn.execute(sa.delete(items_t).where(items_t.c.id.in_(list(part)))).rowcount
+            self._log_item_changes(conn, sorted(gone), deleted=True)
         return WriteResult(deleted=deleted)
+
+    def _log_item_changes(self, conn: Connection, ids: Sequence[str], *, deleted: bool) -> None:
+        if ids:
+            at = now_utc()
+            conn.execute(
+                item_changes_t.insert(), [{"item_id": str(i), "deleted": deleted, "at": at} for i in ids]
+            )
+
+    def item_changes(self, since: int = 0, limit: int = 10_000) -> tuple[int, list[tuple[str, bool]]]:
+        """Catalogue changes after sequence number ``since``: ``(last seq, [(item_id, deleted), …])``.
+
+        At most ``limit`` changes, oldest first; with nothing new, ``(since, [])`` from one indexed
+        lookup. ``item_changes(0, 0)[0]`` is not the current seq: use :meth:`item_change_seq`.
+        """
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(item_changes_t.c.seq, item_changes_t.c.item_id, item_changes_t.c.deleted)
+                .where(item_changes_t.c.seq > int(since))
+                .order_by(item_changes_t.c.seq)
+                .limit(int(limit))
+            ).all()
+        if not rows:
+            return int(since), []
+        return int(rows[-1][0]), [(str(r[1]), bool(r[2])) for r in rows]
+
+    def item_change_seq(self) -> int:
+        """The latest catalogue change's sequence number (0 before any change)."""
+        with self.engine.connect() as conn:
+            got = conn.execute(sa.select(sa.func.max(item_changes_t.c.seq))).scalar()
+        return int(got or 0)
 
     def get_item(self, item_id: str) -> Item | None:
         found = self.get_items([item_id])
@@ -847,31 +906,40 @@ class SqlStore:
         result_ids: Sequence[str],
         at: datetime | None = None,
     ) -> str:
+        """Queued, not written: see :mod:`shopmind.store.querylog` (reads of the log flush first)."""
         search_id = uuid.uuid4().hex
-        with self._begin() as conn:
-            conn.execute(
-                search_log_t.insert().values(
-                    search_id=search_id,
-                    query=query,
-                    user_id=user_id,
-                    n_results=int(n_results),
-                    result_ids=[str(r) for r in result_ids],
-                    at=at or now_utc(),
-                )
-            )
+        self.query_log.add(
+            "search",
+            {
+                "search_id": search_id,
+                "query": query,
+                "user_id": user_id,
+                "n_results": int(n_results),
+                "result_ids": [str(r) for r in result_ids],
+                "at": at or now_utc(),
+            },
+        )
         return search_id
 
     def log_click(self, *, search_id: str, item_id: str, position: int, at: datetime | None = None) -> None:
+        """Queued like :meth:`log_search`."""
         if position < 1:
             raise DataError("click position is 1-based", value=position, expected="an integer >= 1")
+        self.query_log.add(
+            "click",
+            {"search_id": search_id, "item_id": item_id, "position": int(position), "at": at or now_utc()},
+        )
+
+    def _write_query_log(self, searches: list[dict[str, Any]], clicks: list[dict[str, Any]]) -> None:
+        """One transaction for a batch of the query log writer."""
         with self._begin() as conn:
-            conn.execute(
-                click_log_t.insert().values(
-                    search_id=search_id, item_id=item_id, position=int(position), at=at or now_utc()
-                )
-            )
+            if searches:
+                conn.execute(search_log_t.insert(), searches)
+            if clicks:
+                conn.execute(click_log_t.insert(), clicks)
 
     def search_log_frame(self) -> pd.DataFrame:
+        self.query_log.flush()
         cols = ["search_id", "query", "user_id", "n_results", "result_ids", "at"]
         stmt = sa.select(*[search_log_t.c[c] for c in cols]).order_by(
             search_log_t.c.at, search_log_t.c.search_id
@@ -882,6 +950,7 @@ class SqlStore:
         return frame
 
     def click_log_frame(self) -> pd.DataFrame:
+        self.query_log.flush()
         cols = ["search_id", "item_id", "position", "at"]
         stmt = sa.select(*[click_log_t.c[c] for c in cols]).order_by(click_log_t.c.seq)
         with self.engine.connect() as conn:
@@ -1004,6 +1073,7 @@ class SqlStore:
 
     # ------------------------------------------------------------------ housekeeping
     def counts(self) -> dict[str, int]:
+        self.query_log.flush()
         with self.engine.connect() as conn:
             return {
                 t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
