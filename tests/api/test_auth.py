@@ -66,6 +66,34 @@ def test_revoked_key_stops_working(shop: Shop) -> None:
     assert shop.client.get("/items", headers=auth(secret)).status_code == 401
 
 
+def test_key_cache_serves_without_the_store_and_honours_revocation_after_the_ttl(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec, secret = create_key(shop.engine.store, "read", name="cached")
+    clock = [1000.0]
+    monkeypatch.setattr("shopmind.api.auth.time.monotonic", lambda: clock[0])
+    v = KeyVerifier(shop.engine.store, ttl_s=5.0)
+    assert v.cached(secret) is None  # never verified: the store must be asked
+    assert v.verify(secret).key_id == rec.id
+    lookups = []
+    real_lookup = v._lookup
+    monkeypatch.setattr(v, "_lookup", lambda *a: lookups.append(a) or real_lookup(*a))
+    assert v.cached(secret).key_id == rec.id and v.verify(secret).key_id == rec.id
+    assert not lookups  # a hit costs a hash and a dict look-up, no store query
+    shop.engine.store.revoke_api_key(rec.id)
+    clock[0] += 4.9
+    assert v.verify(secret).key_id == rec.id  # revocation is not seen inside the TTL (documented)
+    clock[0] += 0.2
+    assert v.cached(secret) is None  # expired: the next request asks the store again
+    with pytest.raises(AuthError):
+        v.verify(secret)
+    assert len(lookups) == 1
+    with pytest.raises(AuthError, match="invalid or revoked"):
+        v.cached(secret)  # the refusal is cached too
+    with pytest.raises(AuthError, match="missing"):
+        v.cached("")
+
+
 def test_only_the_hash_is_stored(shop: Shop) -> None:
     rec, secret = create_key(shop.engine.store, "ingest", name="hashed")
     stored = next(k for k in shop.engine.store.api_keys() if k.id == rec.id)

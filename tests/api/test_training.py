@@ -14,6 +14,7 @@ from apishop import FAST_COMPONENTS, LiveServer, auth, trained_engine
 from fastapi.testclient import TestClient
 
 from shopmind.api import create_app
+from shopmind.api.schemas import RankedListOut, RecommendationOut
 from shopmind.engine import Engine
 
 
@@ -59,6 +60,51 @@ def test_recommendations_with_reasons(trained: tuple[Engine, dict[str, str]]) ->
         assert r.status_code in (400, 422) and "price" in r.json()["error"]["message"]
         assert c.get("/health/ready").status_code == 200
         assert f'shopmind_model_version_info{{run_id="{engine.bundle.run_id}"}} 1.0' in c.get("/metrics").text
+
+
+def test_hot_route_bodies_match_their_documented_models(trained: tuple[Engine, dict[str, str]]) -> None:
+    """The hot routes return orjson bytes, not pydantic output: the bodies must still fit the models."""
+    engine, keys = trained
+    with TestClient(create_app(engine, watch_interval_s=None)) as c:
+        for path in (
+            "/recommendations/users/u1?k=5&details=true",
+            "/recommendations/items/sku-1/similar?k=3",
+            "/recommendations/items/sku-1/bought-together",
+            "/recommendations/trending?k=3",
+        ):
+            r = c.get(path, headers=auth(keys["read"]))
+            assert r.status_code == 200 and r.headers["content-type"] == "application/json", path
+            body = RankedListOut.model_validate_json(r.content)
+            assert body.items and body.run_id == engine.bundle.run_id
+            assert set(r.json()) <= set(RankedListOut.model_fields)  # nothing undocumented
+            for item in r.json()["items"]:
+                assert set(item) <= set(RecommendationOut.model_fields)
+        r = c.get("/search?q=lamp&k=3", headers=auth(keys["read"]))
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        page = r.json()
+        assert {"query", "hits", "total", "facets", "search_id", "mode", "run_id"} <= set(page)
+        assert page["query"] == "lamp" and page["search_id"]
+        assert all({"item_id", "score", "title", "highlight", "position"} <= set(h) for h in page["hits"])
+        suggest = c.get("/search/suggest?q=la", headers=auth(keys["read"])).json()
+        assert suggest["suggestions"] == engine.suggest("la", 8)[:8]
+
+
+def test_logged_searches_reach_analytics_at_once(trained: tuple[Engine, dict[str, str]]) -> None:
+    """Search logging is queued (batched off the request path); analytics still see every search."""
+    engine, keys = trained
+    with TestClient(create_app(engine, watch_interval_s=None)) as c:
+        before = c.get("/admin/search-analytics", headers=auth(keys["admin"])).json()["searches"]
+        sids = [
+            c.get("/search?q=zzzqqq-analytics&k=3", headers=auth(keys["read"])).json()["search_id"]
+            for _ in range(3)
+        ]
+        assert len(set(sids)) == 3
+        r = c.post("/search/clicks", json={"search_id": sids[0], "item_id": "sku-1", "position": 1},
+                   headers=auth(keys["read"]))  # fmt: skip
+        assert r.status_code == 204
+        data = c.get("/admin/search-analytics", headers=auth(keys["admin"])).json()
+        assert data["searches"] == before + 3
+        assert engine.store.click_log_frame()["search_id"].tolist().count(sids[0]) == 1
 
 
 def test_in_stock_filter_drops_out_of_stock_items(trained: tuple[Engine, dict[str, str]]) -> None:

@@ -94,6 +94,9 @@ def create_app(
     def attach(app: FastAPI, engine: Engine) -> None:
         app.state.engine = engine
         app.state.verifier = KeyVerifier(engine.store)
+        query_log = getattr(engine.store, "query_log", None)  # SqlStore's batched search/click log
+        if query_log is not None:
+            query_log.on_drop = metrics.query_log_dropped.inc
         engine.on_swap(lambda b: metrics.set_model(b.run_id, b.loaded_at.timestamp()))
         engine.on_training_done(lambda st: metrics.training(st.state, st.seconds))
         metrics.set_model(engine.bundle.run_id, engine.bundle.loaded_at.timestamp())

@@ -143,22 +143,37 @@ class KeyVerifier:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, secret: str | None) -> Principal:
+    def cached(self, secret: str | None) -> Principal | None:
+        """The caller from the cache without touching the store; None when the store must be asked.
+
+        Raises :class:`AuthError` for a missing key and for a key cached as invalid or revoked. The
+        cache is keyed by the key's sha256 (computing it costs about a microsecond), so a dict hit
+        means the same secret was verified — with ``hmac.compare_digest`` — within the TTL.
+        """
         if not secret:
             raise AuthError(
                 "missing API key", expected="'Authorization: Bearer <key>' or 'X-API-Key: <key>' header"
             )
+        hit = self._cache.get(hash_secret(secret))
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        if hit[1] is None:
+            raise AuthError("invalid or revoked API key")
+        return hit[1]
+
+    def verify(self, secret: str | None) -> Principal:
+        """The caller from the cache, else from the store (then cached for ``ttl_s`` seconds)."""
+        principal = self.cached(secret)
+        if principal is not None:
+            return principal
+        assert secret  # cached() raised for a missing key
         digest = hash_secret(secret)
-        now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            principal = hit[1]
-        else:
-            principal = self._lookup(secret, digest)
-            with self._lock:
-                if len(self._cache) > 10_000:  # bound memory against random-key floods
-                    self._cache.clear()
-                self._cache[digest] = (now + self.ttl_s, principal)
+        expires = time.monotonic() + self.ttl_s
+        principal = self._lookup(secret, digest)
+        with self._lock:
+            if len(self._cache) > 10_000:  # bound memory against random-key floods
+                self._cache.clear()
+            self._cache[digest] = (expires, principal)
         if principal is None:
             raise AuthError("invalid or revoked API key")
         return principal

@@ -5,7 +5,9 @@
 * ``shopmind_http_requests_total{method,route,status}``;
 * ``shopmind_model_version_info{run_id}`` — 1 for the serving run, 0 for runs this process served before;
 * ``shopmind_training_duration_seconds{outcome}`` and ``shopmind_training_runs_total{outcome}``;
-* ``shopmind_events_ingested_total{outcome}`` — inserted, duplicate, rejected.
+* ``shopmind_events_ingested_total{outcome}`` — inserted, duplicate, rejected;
+* ``shopmind_query_log_dropped_total`` — search/click log rows dropped while the store was down
+  (``shopmind.store.querylog``: the queue is bounded).
 
 Each app has its own registry (tests build many apps). With several worker processes set
 ``PROMETHEUS_MULTIPROC_DIR`` (``shopmind serve --workers N`` does) and ``/metrics`` aggregates all of them.
@@ -64,6 +66,11 @@ class Metrics:
         )
         self.events = Counter(
             "shopmind_events_ingested", "Events received by outcome", ["outcome"], registry=r
+        )
+        self.query_log_dropped = Counter(
+            "shopmind_query_log_dropped",
+            "Search/click log rows dropped because the store could not take them (queue full)",
+            registry=r,
         )
         self._run_id: str | None = None
 

@@ -47,7 +47,8 @@ def run_server(
         "log_config": log_config,
         "access_log": False,  # the service middleware logs every request with its route and duration
         "timeout_graceful_shutdown": 10,
-        "http": "shopmind.api.protocol:NoDelayH11Protocol",  # see that module: 40 ms per request without it
+        "http": "shopmind.api.protocol:NoDelayHttpProtocol",  # see that module: 40 ms per request without it
+        "loop": "auto",  # uvloop when installed (a dependency), else asyncio
     }
     if workers == 1:
         from shopmind.api.app import create_app

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Query
 
 from shopmind.api.deps import EngineDep, ReadKey, ranked
+from shopmind.api.responses import JSONBytes
 from shopmind.api.schemas import RankedListOut
 from shopmind.data.schema import ID_PATTERN
 from shopmind.engine import Engine
@@ -44,7 +45,7 @@ def with_details(engine: Engine, data: dict[str, Any], details: bool) -> dict[st
 
 
 @router.get("/users/{user_id}", summary="'For you': personal recommendations", response_model=RankedListOut)
-def for_user(
+async def for_user(
     engine: EngineDep,
     principal: ReadKey,
     user_id: str = Id(),
@@ -56,7 +57,7 @@ def for_user(
     exclude: list[str] = Query([], max_length=100, description="item ids never to return"),
     session: list[str] = Query([], max_length=50, description="items seen in this session (cold users)"),
     details: bool = DETAILS,
-) -> dict[str, Any]:
+) -> JSONBytes:
     principal.check_user(user_id)
     filters: dict[str, Any] = {
         "category": category,
@@ -68,34 +69,34 @@ def for_user(
     filters = {key: v for key, v in filters.items() if v is not None}
     bundle = engine.bundle
     result = engine.recommend(user_id, k, filters=filters, session_items=session)
-    return with_details(engine, ranked(result, bundle.run_id), details)
+    return JSONBytes(with_details(engine, ranked(result, bundle.run_id), details))
 
 
 @router.get("/items/{item_id}/similar", summary="Similar items", response_model=RankedListOut)
-def similar(
+async def similar(
     engine: EngineDep, _: ReadKey, item_id: str = Id(), k: int = K, details: bool = DETAILS
-) -> dict[str, Any]:
+) -> JSONBytes:
     run_id = engine.bundle.run_id
-    return with_details(engine, ranked(engine.similar_items(item_id, k), run_id), details)
+    return JSONBytes(with_details(engine, ranked(engine.similar_items(item_id, k), run_id), details))
 
 
 @router.get(
     "/items/{item_id}/bought-together", summary="Frequently bought together", response_model=RankedListOut
 )
-def bought_together(
+async def bought_together(
     engine: EngineDep, _: ReadKey, item_id: str = Id(), k: int = K, details: bool = DETAILS
-) -> dict[str, Any]:
+) -> JSONBytes:
     run_id = engine.bundle.run_id
-    return with_details(engine, ranked(engine.bought_together(item_id, k), run_id), details)
+    return JSONBytes(with_details(engine, ranked(engine.bought_together(item_id, k), run_id), details))
 
 
 @router.get("/trending", summary="Trending items", response_model=RankedListOut)
-def trending(
+async def trending(
     engine: EngineDep,
     _: ReadKey,
     k: int = K,
     category: str | None = Query(None, max_length=200),
     details: bool = DETAILS,
-) -> dict[str, Any]:
+) -> JSONBytes:
     run_id = engine.bundle.run_id
-    return with_details(engine, ranked(engine.trending(k, category), run_id), details)
+    return JSONBytes(with_details(engine, ranked(engine.trending(k, category), run_id), details))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Query
 
 from shopmind.api.deps import EngineDep, ReadKey
+from shopmind.api.responses import JSONBytes
 from shopmind.api.schemas import ClickIn
 from shopmind.errors import DataError, Location
 
@@ -14,6 +16,10 @@ router = APIRouter(prefix="/search", tags=["search"])
 
 
 def _jsonable(result: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        # one level only: orjson serialises the nested dataclasses (hits) itself, and
+        # ``dataclasses.asdict``'s deep copy cost ≈0.5 ms per page (measured on the demo shop)
+        return {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     if hasattr(result, "to_dict"):
         return result.to_dict()
     if hasattr(result, "model_dump"):
@@ -22,7 +28,7 @@ def _jsonable(result: Any) -> dict[str, Any]:
 
 
 @router.get("", summary="Search products")
-def search(
+async def search(
     engine: EngineDep,
     principal: ReadKey,
     q: str = Query(..., min_length=1, max_length=500, description="the query (English or Chinese)"),
@@ -44,7 +50,7 @@ def search(
         None, pattern=r"^(bm25|semantic|hybrid|ltr)$", description="default: the trained mode"
     ),
     user_id: str | None = Query(None, max_length=128, description="personalise (a bound key's user wins)"),
-) -> dict[str, Any]:
+) -> JSONBytes:
     if principal.user_id is not None:
         user_id = principal.user_id
     filters: dict[str, Any] = {"category": category, "brand": brand, "in_stock": in_stock}
@@ -62,20 +68,20 @@ def search(
     run_id = engine.bundle.run_id
     data = _jsonable(engine.search(q, k, offset, filters, sort, user_id, mode))
     data.setdefault("run_id", run_id)
-    return data
+    return JSONBytes(data)
 
 
 @router.get("/suggest", summary="Autocomplete")
-def suggest(
+async def suggest(
     engine: EngineDep,
     _: ReadKey,
     q: str = Query(..., min_length=1, max_length=100, description="what the user typed so far"),
     k: int = Query(8, ge=1, le=20),
-) -> dict[str, Any]:
+) -> JSONBytes:
     result = engine.suggest(q, k)
     if isinstance(result, dict):
-        return result
-    return {"prefix": q, "suggestions": list(result)[:k]}
+        return JSONBytes(result)
+    return JSONBytes({"prefix": q, "suggestions": list(result)[:k]})
 
 
 @router.post("/clicks", summary="Log a click on a search result", status_code=204)
