@@ -53,6 +53,9 @@ class TrainingSettings(_Section):
     half_life_days: float | None = 90.0
     seed: int = 42
     threads: int = Field(default=0, ge=0, description="0 = all cores")
+    assistant_finetune_epochs: int = Field(
+        default=0, ge=0, le=50, description="contrastive fine-tuning of the intent encoder; 0 = off"
+    )
 
 
 class Settings(_Section):

@@ -35,6 +35,25 @@ def test_pipeline_component_trains_and_serves(store, tmp_path, encoder):
     )
 
 
+def test_pipeline_passes_the_finetune_setting(store, tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_train(store, out_dir, *, intent_config=None, **kwargs):
+        seen["config"] = intent_config
+        return {
+            "intents": {"classes": ["a"], "threshold": 0.0},
+            "knowledge": {"passages": 0},
+            "sentiment": {"method": "lexicon"},
+        }
+
+    monkeypatch.setattr(assistant_service, "train_assistant", fake_train)
+    settings = Settings.model_validate({"training": {"assistant_finetune_epochs": 3}})
+    assistant_service.train(TrainContext(store=store, settings=settings), tmp_path)
+    assert seen["config"].finetune_epochs == 3
+    assistant_service.train(TrainContext(store=store, settings=Settings()), tmp_path)
+    assert seen["config"].finetune_epochs == 0  # off by default: `make demo` stays fast
+
+
 def test_describe_and_insights(service, store):
     item_id = store.reviews_frame()["item_id"].value_counts().index[0]
     desc = service.describe(item_id, style="bullet", language="zh")

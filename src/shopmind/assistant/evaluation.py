@@ -5,6 +5,9 @@ Protocols (numbers are comparable only under the same protocol):
 * **Intents, full data**: fit on ``train``, accuracy and macro-F1 on ``test`` (BANKING77 official
   split). The ensemble is fitted once; the rows for its TF-IDF and embedding parts are the same
   fitted models scored alone.
+* **Fine-tuned encoder** (``IntentConfig.finetune_epochs > 0``): the classifier fine-tunes its own
+  copy of the encoder on the training utterances (the fitting part only when a threshold is
+  calibrated) and encodes the test utterances itself; cached frozen vectors are not used.
 * **Intents, k-shot**: ``k`` utterances per intent sampled from ``train`` with
   ``numpy.random.default_rng(seed)`` (per intent, without replacement, intents in sorted order).
 * **Out of scope**: ``n`` intents drawn with the same seeded generator are removed from training;
@@ -115,7 +118,8 @@ def evaluate_intents(
         idx = sample_shots(tr_l, shots, seed)
         tr_t, tr_l = [tr_t[i] for i in idx], [tr_l[i] for i in idx]
     emb_tr = emb_te = None
-    if model != "tfidf":
+    finetune = model != "tfidf" and cfg.finetune_epochs > 0
+    if model != "tfidf" and not finetune:  # a fine-tuned encoder encodes inside the classifier
         if encoder is None:
             from shopmind.embeddings import get_encoder
 
@@ -128,6 +132,8 @@ def evaluate_intents(
     if not oos_holdout:
         clf = IntentClassifier(cfg.model_copy(update={"calibration_fraction": 0.0}), encoder=encoder)
         clf.fit(tr_t, tr_l, embeddings=emb_tr)
+        if finetune:
+            emb_te = clf.encode(te_t)
         classes = np.array(clf.classes_)
         parts = clf.component_proba(te_t, embeddings=emb_te) if model == "ensemble" else {}
         for part, p in parts.items():
@@ -161,7 +167,7 @@ def evaluate_intents(
         embeddings=emb_tr[keep] if emb_tr is not None else None,
     )
     common["n_train"] = len(keep)
-    preds = clf.predict(te_t, embeddings=emb_te)
+    preds = clf.predict(te_t, embeddings=clf.encode(te_t) if finetune else emb_te)
     is_oos = np.array([lab in held for lab in te_l])
     rejected = np.array([not p.in_scope for p in preds])
     in_gold = [lab for lab, o in zip(te_l, is_oos, strict=True) if not o]

@@ -9,6 +9,9 @@ Three classifiers share one decision rule:
   normalised, then multinomial logistic regression.
 * ``ensemble`` — ``p = w · p_tfidf + (1 − w) · p_embedding`` (probability averaging).
 
+With ``finetune_epochs > 0`` the sentence encoder is first fine-tuned contrastively on the labelled
+utterances (SetFit-style, :mod:`shopmind.assistant.finetune`); the tuned copy is saved with the model.
+
 **Out of scope.** An utterance is out of scope when its score is below a threshold ``τ``. The score
 is ``s(x) = max_c p(c | x) + max_i cos(v(x), v(x_i))``: the top probability (maximum softmax
 probability, Hendrycks & Gimpel 2017) plus the cosine similarity to the nearest training utterance
@@ -22,7 +25,9 @@ on all data (more data only raises in-scope confidence, so the loss bound stays 
 
 **Artifacts** (no pickle): ``intents.json`` (config, classes, threshold), ``tfidf_word.json`` /
 ``tfidf_char.json`` (vocabulary), ``tfidf.npz`` (idf vectors, coefficients, intercepts),
-``embedding.npz`` (coefficients, intercepts; the encoder is named in ``intents.json``).
+``embedding.npz`` (coefficients, intercepts; the encoder is named in ``intents.json``),
+``oos_ref.npy`` (training vectors of the nearest-neighbour term), ``encoder/`` (the fine-tuned
+sentence-transformers model, safetensors; only with ``finetune_epochs > 0``).
 """
 
 from __future__ import annotations
@@ -67,6 +72,11 @@ class IntentConfig(BaseModel):
     solver: Literal["newton-cg", "lbfgs", "saga"] = "newton-cg"
     oos_score: Literal["msp", "msp+knn"] = "msp+knn"
     encoder: str | None = Field(default=None, description="shopmind.embeddings spec; None = packaged MiniLM")
+    finetune_epochs: int = Field(
+        default=0, ge=0, le=50, description="contrastive fine-tuning epochs of the encoder; 0 = frozen"
+    )
+    finetune_batch_size: int = Field(default=32, ge=2, le=256)
+    finetune_lr: float = Field(default=5e-5, gt=0, lt=1e-2)
     seed: int = 42
 
 
@@ -204,6 +214,7 @@ class _EmbeddingModel:
         self._encoder = encoder
         self.w: np.ndarray | None = None
         self.b: np.ndarray | None = None
+        self.finetuned = False
 
     @property
     def encoder(self) -> Any:
@@ -215,6 +226,34 @@ class _EmbeddingModel:
 
     def features(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(texts))
+
+    def finetune(self, texts: Sequence[str], y: np.ndarray) -> None:
+        """Replace the encoder by a copy fine-tuned on ``(texts, y)`` (:mod:`shopmind.assistant.finetune`)."""
+        from shopmind.assistant.finetune import finetune_encoder
+        from shopmind.embeddings import SentenceTransformerEncoder, packaged_model_path
+
+        spec = self.cfg.encoder
+        if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
+            base = packaged_model_path()
+        elif Path(spec).is_dir():
+            base = Path(spec)
+        else:
+            raise ConfigError(
+                "only a local sentence-transformers model can be fine-tuned",
+                value=spec,
+                expected="encoder=None (packaged MiniLM) or a model directory, or finetune_epochs=0",
+            )
+        model = finetune_encoder(
+            base,
+            texts,
+            y,
+            epochs=self.cfg.finetune_epochs,
+            batch_size=self.cfg.finetune_batch_size,
+            lr=self.cfg.finetune_lr,
+            seed=self.cfg.seed,
+        )
+        self._encoder = SentenceTransformerEncoder.from_model(model, name=f"{base.name}-intents")
+        self.finetuned = True
 
     def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int) -> None:
         self.w, self.b = _fit_logreg(
@@ -229,10 +268,20 @@ class _EmbeddingModel:
     def save(self, path: Path) -> None:
         assert self.w is not None and self.b is not None
         np.savez_compressed(path / "embedding.npz", w=self.w, b=self.b)
+        if self.finetuned:
+            self.encoder.model.save(str(path / "encoder"))
 
     def load(self, path: Path) -> None:
         arrays = np.load(path / "embedding.npz")
         self.w, self.b = arrays["w"], arrays["b"]
+        if self.cfg.finetune_epochs:
+            from shopmind.embeddings import load_local_encoder
+
+            if not (path / "encoder").is_dir():
+                raise ArtifactError("fine-tuned intent encoder missing", value=str(path / "encoder"))
+            # the shop's own fine-tuned encoder, never the shared one passed in
+            self._encoder = load_local_encoder(path / "encoder")
+            self.finetuned = True
 
 
 class IntentClassifier:
@@ -260,7 +309,12 @@ class IntentClassifier:
         *,
         embeddings: np.ndarray | None = None,
     ) -> IntentClassifier:
-        """Fit on labelled utterances; ``embeddings`` may pass precomputed encoder vectors (same order)."""
+        """Fit on labelled utterances; ``embeddings`` may pass precomputed encoder vectors (same order).
+
+        With ``finetune_epochs > 0`` the encoder is first fine-tuned on the fitting part (the
+        calibration utterances stay unseen by it, so ``τ`` is calibrated on fresh vectors), and
+        ``embeddings`` from the frozen encoder are ignored.
+        """
         texts = [str(t) for t in texts]
         if len(texts) != len(intents):
             raise DataError("texts and intents differ in length", value=(len(texts), len(intents)))
@@ -274,15 +328,19 @@ class IntentClassifier:
         self.classes_ = sorted(set(intents))
         index = {c: i for i, c in enumerate(self.classes_)}
         y = np.array([index[c] for c in intents], dtype=np.int64)
+        cal = self._calibration_split(y)
         emb = None
         if self._emb is not None:
+            if self.config.finetune_epochs:
+                tune_idx = cal[0] if cal is not None else np.arange(len(texts))
+                self._emb.finetune([texts[i] for i in tune_idx], y[tune_idx])
+                embeddings = None
             emb = embeddings if embeddings is not None else self._emb.features(texts)
             if emb.shape[0] != len(texts):
                 raise DataError(
                     "embeddings rows differ from texts", value=emb.shape[0], expected=str(len(texts))
                 )
 
-        cal = self._calibration_split(y)
         if cal is not None:
             fit_idx, hold_idx = cal
             self._fit_models(texts, y, emb, fit_idx)
@@ -349,6 +407,10 @@ class IntentClassifier:
         return msp + sims.max(axis=1)
 
     # --- inference ----------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str]) -> np.ndarray | None:
+        """The classifier's own sentence vectors for ``texts`` (``None`` for the TF-IDF-only model)."""
+        return self._emb.features([str(t) for t in texts]) if self._emb is not None else None
+
     def _proba(self, texts: Sequence[str], emb: np.ndarray | None = None) -> np.ndarray:
         parts: list[tuple[float, np.ndarray]] = []
         w = self.config.ensemble_weight if self.config.model == "ensemble" else 1.0

@@ -90,7 +90,8 @@ def train_assistant(
 def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     """Pipeline entry point (see :mod:`shopmind.pipeline`)."""
     ctx.progress("assistant: intents, knowledge, sentiment")
-    info = train_assistant(ctx.store, out_dir)
+    epochs = ctx.settings.training.assistant_finetune_epochs
+    info = train_assistant(ctx.store, out_dir, intent_config=IntentConfig(finetune_epochs=epochs))
     return {
         "intent_classes": len(info["intents"]["classes"]),
         "intent_threshold": info["intents"].get("threshold"),

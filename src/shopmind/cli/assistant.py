@@ -161,6 +161,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         max_loss: float = typer.Option(0.03, "--max-in-scope-loss", help="OOS threshold target"),
         ensemble_weight: float | None = typer.Option(None, "--ensemble-weight", help="TF-IDF weight"),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache sentence vectors here"),
+        finetune_epochs: int = typer.Option(
+            0, "--finetune-epochs", min=0, help="Contrastive fine-tuning epochs of the encoder (0 = frozen)"
+        ),
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """Intent accuracy / macro-F1 (and out-of-scope recall with --oos-holdout)."""
@@ -191,7 +194,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             te_t, te_l = read_intent_csv(test)
             args = (tr_t, tr_l, te_t, te_l)
             name = train.parent.name or "intents"
-        update: dict[str, Any] = {"max_in_scope_loss": max_loss}
+        update: dict[str, Any] = {"max_in_scope_loss": max_loss, "finetune_epochs": finetune_epochs}
         if ensemble_weight is not None:
             update["ensemble_weight"] = ensemble_weight
         cfg = IntentConfig().model_copy(update=update)
