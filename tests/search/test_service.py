@@ -227,8 +227,9 @@ def test_updates_reach_every_worker_through_the_store(tmp_path):
     # written after training, before the workers start: applied on their first search
     early = Item(id="early", title="Marshall Emberton Bluetooth Speaker", brand="Marshall", price=149.0)
     store.upsert_items([early])
-    a = SearchService.load(art, store, settings=settings)
-    b = SearchService.load(art, store, settings=settings)
+    # poll before every search (served workers poll at most every SYNC_INTERVAL_S)
+    a = SearchService.load(art, store, settings=settings, sync_interval_s=0)
+    b = SearchService.load(art, store, settings=settings, sync_interval_s=0)
     assert a.search("emberton", mode="bm25", log=False).ids == ["early"]
 
     def write(worker, items):  # what Engine.upsert_items does: the store first, then its own worker

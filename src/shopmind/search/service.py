@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 NAME = "search"
 MIN_CLICK_SEARCHES = 50  # searches with clicks needed before a click-trained ranker is fitted
 SYNC_FILE = "sync.json"  # the store's item change sequence number the artifacts were built at
+SYNC_INTERVAL_S = 0.05
+"""Served workers poll the change log at most this often: other workers' edits show within 50 ms, and
+a busy worker does not pay a store round trip (≈ 0.4–0.9 ms of CPU) on every search."""
 
 
 def settings_dir(settings: Any) -> Path:
@@ -204,12 +207,25 @@ class SearchService:
 
     @classmethod
     def load(
-        cls, path: Path, store: Any, *, settings: Any = None, encoder: Any = None, **_: Any
+        cls,
+        path: Path,
+        store: Any,
+        *,
+        settings: Any = None,
+        encoder: Any = None,
+        sync_interval_s: float = SYNC_INTERVAL_S,
+        **_: Any,
     ) -> SearchService:
         engine = ProductSearch.load(Path(path), encoder=encoder)
         rules_path = settings_dir(settings) / "rules.json" if settings is not None else None
         sync = _read_json(Path(path) / SYNC_FILE, {})
-        return cls(engine, store, rules_path=rules_path, change_seq=sync.get("item_change_seq"))
+        return cls(
+            engine,
+            store,
+            rules_path=rules_path,
+            change_seq=sync.get("item_change_seq"),
+            sync_interval_s=sync_interval_s,
+        )
 
     # ----------------------------------------------------------------- other workers' updates
     def sync(self, *, force: bool = False) -> int:
