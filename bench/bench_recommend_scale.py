@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=2 nice -n 19 .venv/bin/python bench/bench_recommend_scale.py \
         [--users 1000000] [--items 100000] [--events-per-user 15] [--memory-limit-gib 12] \
         [--algorithms popularity,als,bpr,item_knn,sar,ease,hybrid] [--threads 2] \
-        [--work /tmp/rec-scale/scale] [--out bench/results/recommend_scale.json]
+        [--work var/bench/recommend-scale] [--out bench/results/recommend_scale.json]
 
 **Data** (generated with numpy in one vectorised pass, seeded): item popularity is Zipf-like,
 ``w_i ∝ 1/(rank_i + 10)``; every item belongs to one of ``topics`` latent topics; every user has two
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--memory-limit-gib", type=float, default=8.0)
     p.add_argument("--time-limit-s", type=float, default=3600.0)
-    p.add_argument("--work", type=Path, default=Path("/tmp/rec-scale/scale"))
+    p.add_argument("--work", type=Path, default=Path("var/bench/recommend-scale"))
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "recommend_scale.json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

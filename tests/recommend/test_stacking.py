@@ -11,8 +11,9 @@ from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
 from shopmind.recommend import make_algorithm
 from shopmind.recommend.base import Runtime
+from shopmind.recommend.hybrid import holdout_split
 from shopmind.recommend.seqcooc import window_cooccurrence
-from shopmind.recommend.stacking import Stacked, holdout_split
+from shopmind.recommend.stacking import Stacked
 
 
 def _events(seqs: dict[str, list[str]], start: int = 1_700_000_000, step: int = 60) -> pd.DataFrame:
@@ -55,7 +56,7 @@ def test_sequence_ease_is_the_closed_form_with_the_window_gram() -> None:
 def test_holdout_split_counts_and_truth() -> None:
     seqs = {"u0": ["a", "b", "c", "d", "e", "f", "g", "h"], "u1": ["a", "b"], "u2": ["c", "d", "e"]}
     ds = Dataset.from_frame(_events(seqs))
-    inner, truth = holdout_split(ds, 0.25, "temporal", min_user_events=3, seed=0)
+    _mask, inner, truth = holdout_split(ds, 0.25, "temporal", min_user_events=3, seed=0)
     held = np.diff(truth.indptr)
     u0, u1, u2 = ds.users.index(np.array(["u0", "u1", "u2"]))
     assert held[u0] == 2 and held[u1] == 0 and held[u2] == 1  # max(1, ⌊n·0.25⌋), none below 3 events

@@ -47,6 +47,38 @@ def _default_components() -> dict[str, dict[str, Any]]:
     return {"popularity": {}, "ease": {}, "item_knn": {}, "als": {}, "content": {}}
 
 
+def holdout_split(
+    dataset: Dataset, fraction: float, how: str, min_user_events: int, seed: int
+) -> tuple[np.ndarray, Dataset, sp.csr_matrix]:
+    """(inner training event mask, inner training dataset, held-out truth) — per user
+    ``max(1, ⌊n_u·fraction⌋)`` events held out.
+
+    ``how="random"``: a random sample of the user's events; ``"temporal"``: the latest ones. Users with
+    fewer than ``min_user_events`` events hold nothing out; held-out items the user also has in the
+    inner training part are dropped from the truth (only new items count).
+    """
+    key = np.random.default_rng(seed).random(dataset.n_events) if how == "random" else dataset.timestamp
+    order = np.lexsort((np.arange(dataset.n_events), key, dataset.user_idx))
+    users = dataset.user_idx[order]
+    counts = np.bincount(users, minlength=dataset.n_users)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(order)) - start[users]
+    n_u = counts[users]
+    cut = n_u - np.maximum(1, np.floor(n_u * fraction))  # hold out >= 1
+    held = (pos >= cut) & (n_u >= min_user_events)
+    mask = np.ones(dataset.n_events, dtype=bool)
+    mask[order[held]] = False
+    inner = dataset.subset(mask)
+    truth = sp.csr_matrix(
+        (np.ones(int(held.sum())), (users[held], dataset.item_idx[order[held]])),
+        shape=(dataset.n_users, dataset.n_items),
+    )
+    truth.data[:] = 1.0
+    truth = sp.csr_matrix(truth - truth.multiply(inner.seen))  # only items new to the user count
+    truth.eliminate_zeros()
+    return mask, inner, truth
+
+
 class HybridConfig(AlgorithmConfig):
     components: dict[str, dict[str, Any]] = Field(default_factory=_default_components)
     weights: dict[str, float] | None = Field(
@@ -223,30 +255,10 @@ class Hybrid(Recommender):
 
     def _split(self, dataset: Dataset) -> tuple[np.ndarray, Dataset, sp.csr_matrix]:
         """(inner training mask, inner training dataset, held-out truth) — the subset is built once."""
-        key: np.ndarray = (
-            np.random.default_rng(self.runtime.seed).random(dataset.n_events)
-            if self.config.validation == "random"
-            else dataset.timestamp
+        cfg = self.config
+        return holdout_split(
+            dataset, cfg.validation_fraction, cfg.validation, cfg.min_user_events, self.runtime.seed
         )
-        order = np.lexsort((np.arange(dataset.n_events), key, dataset.user_idx))
-        users = dataset.user_idx[order]
-        counts = np.bincount(users, minlength=dataset.n_users)
-        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pos = np.arange(len(order)) - start[users]
-        n_u = counts[users]
-        cut = n_u - np.maximum(1, np.floor(n_u * self.config.validation_fraction))  # hold out >= 1
-        held = (pos >= cut) & (n_u >= self.config.min_user_events)
-        train_mask = np.ones(dataset.n_events, dtype=bool)
-        train_mask[order[held]] = False
-        inner = dataset.subset(train_mask)
-        truth = sp.csr_matrix(
-            (np.ones(int(held.sum())), (users[held], dataset.item_idx[order[held]])),
-            shape=(dataset.n_users, dataset.n_items),
-        )
-        truth.data[:] = 1.0
-        truth = truth - truth.multiply(inner.seen)  # only items new to the user count
-        truth.eliminate_zeros()
-        return train_mask, inner, sp.csr_matrix(truth)
 
     def tune(self, dataset: Dataset) -> dict[str, float]:
         """Coordinate ascent over ``grid`` on the inner validation split (module docstring)."""

@@ -52,7 +52,7 @@ from shopmind.recommend.base import (
     save_sparse,
     top_k,
 )
-from shopmind.recommend.hybrid import minmax_stats, normalise
+from shopmind.recommend.hybrid import holdout_split, minmax_stats, normalise
 
 log = logging.getLogger(__name__)
 
@@ -261,37 +261,6 @@ def _group_median(g: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def holdout_split(
-    dataset: Dataset, fraction: float, how: str, min_user_events: int, seed: int
-) -> tuple[Dataset, sp.csr_matrix]:
-    """(inner training dataset, held-out truth) — per user ``max(1, ⌊n_u·fraction⌋)`` events held out.
-
-    ``how="random"``: a random sample of the user's events; ``"temporal"``: the latest ones. Users with
-    fewer than ``min_user_events`` events hold nothing out; held-out items the user also has in the
-    inner training part are dropped from the truth (only new items count).
-    """
-    key = np.random.default_rng(seed).random(dataset.n_events) if how == "random" else dataset.timestamp
-    order = np.lexsort((np.arange(dataset.n_events), key, dataset.user_idx))
-    users = dataset.user_idx[order]
-    counts = np.bincount(users, minlength=dataset.n_users)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.arange(len(order)) - start[users]
-    n_u = counts[users]
-    cut = n_u - np.maximum(1, np.floor(n_u * fraction))
-    held = (pos >= cut) & (n_u >= min_user_events)
-    mask = np.ones(dataset.n_events, dtype=bool)
-    mask[order[held]] = False
-    inner = dataset.subset(mask)
-    truth = sp.csr_matrix(
-        (np.ones(int(held.sum())), (users[held], dataset.item_idx[order[held]])),
-        shape=(dataset.n_users, dataset.n_items),
-    )
-    truth.data[:] = 1.0
-    truth = sp.csr_matrix(truth - truth.multiply(inner.seen))
-    truth.eliminate_zeros()
-    return inner, truth
-
-
 @register
 class Stacked(Recommender):
     """Candidates from several recommenders re-ranked by LambdaMART (see module docstring)."""
@@ -369,7 +338,9 @@ class Stacked(Recommender):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """One hold-out fold: ``(row, users, features, label)`` of the pooled pairs, or None (no users)."""
         cfg = self.config
-        inner, truth = holdout_split(dataset, cfg.holdout_fraction, cfg.validation, cfg.min_user_events, seed)
+        _mask, inner, truth = holdout_split(
+            dataset, cfg.holdout_fraction, cfg.validation, cfg.min_user_events, seed
+        )
         users = np.flatnonzero(np.diff(truth.indptr) > 0)
         if len(users) > cfg.max_train_users:
             users = np.sort(np.random.default_rng(seed).choice(users, cfg.max_train_users, replace=False))
@@ -565,4 +536,4 @@ def _rank_in_top(top: np.ndarray, rows: np.ndarray, items: np.ndarray, n_cand: i
     return pos[rows, items]
 
 
-__all__ = ["Features", "Stacked", "StackedConfig", "holdout_split"]
+__all__ = ["Features", "Stacked", "StackedConfig"]
