@@ -27,6 +27,7 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, register, save_sparse
+from shopmind.recommend.seqrules import windowed_pairs
 
 
 class SeqCoocConfig(AlgorithmConfig):
@@ -93,19 +94,11 @@ def window_cooccurrence(dataset: Dataset, window: int, decay: float) -> sp.csr_m
 
     Each user's events in time order (ties by file order); one vectorised pass per offset ``d``.
     """
-    n = dataset.n_items
     order = np.lexsort((np.arange(dataset.n_events), dataset.timestamp, dataset.user_idx))
     users, items = dataset.user_idx[order], dataset.item_idx[order].astype(np.int64)
-    rows, cols, vals = [], [], []
-    for d in range(1, min(window, max(len(order) - 1, 0)) + 1):
-        same = (users[:-d] == users[d:]) & (items[:-d] != items[d:])
-        rows.append(items[:-d][same])
-        cols.append(items[d:][same])
-        vals.append(np.full(int(same.sum()), decay ** (d - 1)))
-    r = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    c = np.concatenate(cols) if cols else np.empty(0, np.int64)
-    v = np.concatenate(vals) if vals else np.empty(0)
-    counts = sp.csr_matrix((v, (r, c)), shape=(n, n))
+    counts = windowed_pairs(users, items, dataset.n_items, window, lambda d: decay ** (d - 1))
+    counts = sp.csr_matrix(counts - sp.diags(counts.diagonal()))  # an item next to itself is no pair
+    counts.eliminate_zeros()
     return sp.csr_matrix(counts + counts.T)
 
 

@@ -17,7 +17,7 @@ package); pair extraction and scoring are vectorised sparse operations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,28 @@ class SequentialRulesConfig(AlgorithmConfig):
     event_types: tuple[str, ...] | None = Field(None, description="event types forming the sequences")
 
 
+def windowed_pairs(
+    owner: np.ndarray, items: np.ndarray, n_items: int, window: int, weight: Callable[[int], float]
+) -> sp.csr_matrix:
+    """Directed ``M[i, j] = Σ weight(d)`` over every ``j`` found ``d ≤ window`` positions after ``i``
+    in the same sequence; ``items`` are the sequences concatenated, ``owner`` their sequence ids.
+
+    One vectorised pass per offset ``d`` (no per-sequence loop); shared by the transition rules here
+    and the symmetric co-occurrence of :mod:`shopmind.recommend.seqcooc`.
+    """
+    rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+    for d in range(1, min(window, max(len(items) - 1, 0)) + 1):
+        same = owner[:-d] == owner[d:]  # both ends in the same sequence
+        rows.append(items[:-d][same])
+        cols.append(items[d:][same])
+        vals.append(np.full(int(same.sum()), float(weight(d))))
+    m = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
+    )
+    m.sum_duplicates()
+    return m
+
+
 def transition_rules(seqs: Sequence[np.ndarray], n_items: int, window: int, power: float) -> sp.csr_matrix:
     """``R[i, j]``: summed ``d^(−power)`` over occurrences of ``j`` ``d ≤ window`` positions after ``i``."""
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
@@ -49,17 +71,7 @@ def transition_rules(seqs: Sequence[np.ndarray], n_items: int, window: int, powe
         return sp.csr_matrix((n_items, n_items))
     flat = np.concatenate([np.asarray(s, dtype=np.int64) for s in seqs])
     owner = np.repeat(np.arange(len(seqs)), lengths)
-    rows, cols, vals = [], [], []
-    for d in range(1, window + 1):
-        same = owner[:-d] == owner[d:]  # both ends in the same user's sequence
-        rows.append(flat[:-d][same])
-        cols.append(flat[d:][same])
-        vals.append(np.full(int(same.sum()), float(d) ** -power))
-    r = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
-    )
-    r.sum_duplicates()
-    return r
+    return windowed_pairs(owner, flat, n_items, window, lambda d: float(d) ** -power)
 
 
 def recency_rows(
