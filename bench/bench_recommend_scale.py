@@ -152,6 +152,9 @@ def run_one(algo: str, work: Path, threads: int, memory_limit_gib: float) -> dic
     # the shared machine into swap/OOM between two polls of the parent's RSS watchdog
     cap = int(memory_limit_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    import scipy.sparse as sp
+
+    from shopmind.evaluate.metrics import per_user_metrics
     from shopmind.recommend import make_algorithm
     from shopmind.recommend.base import Runtime
 
@@ -203,12 +206,13 @@ def run_one(algo: str, work: Path, threads: int, memory_limit_gib: float) -> dic
     out["recommend_p95_ms"] = round(float(np.percentile(wall, 95)), 2)
     out["recommend_cpu_p50_ms"] = round(float(np.median(cpu)), 2)
     idx, _ = model.recommend_indices(eval_user, 10, exclude=seen, batch_size=256)
-    hit = idx == eval_item[:, None]
-    rank = np.argmax(hit, axis=1)
-    found = hit.any(axis=1)
+    truth = sp.csr_matrix(
+        (np.ones(len(eval_item)), (np.arange(len(eval_item)), eval_item)), shape=(len(eval_item), ds.n_items)
+    )
+    per_user = per_user_metrics(idx, truth, 10)
     out["eval_users"] = len(eval_user)
-    out["hr@10"] = round(float(found.mean()), 4)
-    out["ndcg@10"] = round(float(np.where(found, 1.0 / np.log2(rank + 2), 0.0).mean()), 4)
+    out["hr@10"] = round(float(per_user["hr"].mean()), 4)
+    out["ndcg@10"] = round(float(per_user["ndcg"].mean()), 4)
     out["peak_rss_gib"] = round(_peak_gib(), 2)
     out["status"] = "ok"
     return out

@@ -35,26 +35,23 @@ def test_movielens_100k_atomic_files(datasets_dir: Path, tmp_path: Path) -> None
         "user_id:token=id,age:token=attr_age,gender:token=attr_gender,occupation:token=attr_occupation,"
         "zip_code:token=attr_zip",
     )
-    events = ingest(
-        "events",
-        str(ml / "ml-100k.inter"),
-        "--set",
-        "type=rating",
-        "--map",
-        "user_id:token=user_id,item_id:token=item_id,rating:float=value,timestamp:float=timestamp",
-    )
+
+    def ingest_ratings():
+        return ingest(
+            "events",
+            str(ml / "ml-100k.inter"),
+            "--set",
+            "type=rating",
+            "--map",
+            "user_id:token=user_id,item_id:token=item_id,rating:float=value,timestamp:float=timestamp",
+        )
+
+    events = ingest_ratings()
     assert users["inserted"] == 943 and users["rejected"] == 0
     assert items["inserted"] == 1682 and items["rejected"] == 0
     assert events["rows"] == 100_000 and events["inserted"] == 100_000 and events["rejected"] == 0
     assert any("content hashes" in n for n in events["notes"])
-    again = ingest(
-        "events",
-        str(ml / "ml-100k.inter"),
-        "--set",
-        "type=rating",
-        "--map",
-        "user_id:token=user_id,item_id:token=item_id,rating:float=value,timestamp:float=timestamp",
-    )
+    again = ingest_ratings()
     assert again["inserted"] == 0 and again["duplicates"] == events["inserted"]
 
     s = SqlStore(url)

@@ -98,9 +98,9 @@ class SequentialHybrid(Recommender):
         self.models: dict[str, Recommender] = {}
 
     def _make(self, name: str) -> Recommender:
-        from shopmind.recommend import get_algorithm
+        from shopmind.recommend import make_algorithm
 
-        return get_algorithm(name)(self.config.components[name] or None, self.runtime)
+        return make_algorithm(name, self.config.components[name], self.runtime)
 
     def _active(self) -> list[str]:
         return [n for n in self.config.components if self.config.weights.get(n, 0.0) > 0]
