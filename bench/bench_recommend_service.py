@@ -7,7 +7,9 @@ Trains the ``recommend`` component exactly as ``shopmind train`` does (settings 
 EASE, item-kNN, ALS, content + hybrid, trending, bought-together) into a temporary directory (or
 ``--artifacts DIR``: trained there once and reused by later runs, so before/after latency runs
 serve the very same models), loads it, then times ``recommend`` (personal path, fold-in path after ``observe``, cold start),
-``similar_items`` and ``bought_together`` for a seeded sample of users/items. Prints a rich table and
+``similar_items`` and ``bought_together`` for a seeded sample of users/items, and checks that the
+fold-in / session fast path (``Hybrid.score_row_parts``) answers every sampled request exactly like the
+plain full-scoring path (``score_parts`` on the one-row matrix; also timed). Prints a rich table and
 writes JSON.
 """
 
@@ -49,6 +51,36 @@ def _times(fn, args_list) -> dict[str, float]:
         "cpu_p50_ms": float(np.median(cpu)),
         "cpu_mean_ms": float(np.mean(cpu)),
     }
+
+
+def _plain_path_check(service: RecommendService, users: list[str], sessions: list) -> tuple[dict, dict]:
+    """Fold-in and session answers of the fast path vs the plain path (``Hybrid.score_parts`` on the
+    one-row matrix, what serving did before ``score_row_parts``): how many requests are identical in
+    items, order, scores, reasons and explanations, and the plain path's timings."""
+    import copy
+
+    import scipy.sparse as sp
+
+    hybrid = service.models["hybrid"]
+    plain_model = copy.copy(hybrid)
+
+    def full(items: np.ndarray, weights: np.ndarray) -> tuple:
+        row = sp.csr_matrix((weights, items, [0, len(items)]), shape=(1, hybrid.n_items), dtype=np.float32)
+        return hybrid.score_parts(rows=row)
+
+    plain_model.score_row_parts = full  # type: ignore[method-assign]
+    plain = copy.copy(service)
+    plain.models = {**service.models, "hybrid": plain_model}
+    filters = [RecFilters(), RecFilters(in_stock=True, max_price=50.0), RecFilters(exclude_purchased=True)]
+    same = total = 0
+    for user, session in [(u, None) for u in users] + sessions:
+        for f in filters:
+            got = service.recommend(user, filters=f, session_items=session)
+            want = plain.recommend(user, filters=f, session_items=session)
+            key = [(r.item_id, r.score, r.reason, r.explanation) for r in got.items]
+            same += key == [(r.item_id, r.score, r.reason, r.explanation) for r in want.items]
+            total += 1
+    return {"identical": same, "requests": total}, _times(plain.recommend, [(u,) for u in users])
 
 
 def main() -> None:
@@ -126,9 +158,14 @@ def main() -> None:
         )
         rows["recommend (fold-in after observe, hybrid)"] = _times(service.recommend, [(u,) for u in users])
         rows["recommend (cold start)"] = _times(service.recommend, [(f"new-{k}",) for k in range(100)])
+        sessions = [(f"s-{k}", items[k : k + 3]) for k in range(50)]
         rows["recommend (new visitor + 3-item session)"] = _times(
-            lambda k: service.recommend(f"s-{k}", session_items=items[k : k + 3]), [(k,) for k in range(50)]
+            lambda u, s: service.recommend(u, session_items=s), sessions
         )
+        exact = None
+        if hasattr(service.models["hybrid"], "score_row_parts"):  # code with the fold-in fast path
+            exact, plain_times = _plain_path_check(service, users, sessions)
+            rows["recommend (fold-in after observe, hybrid, plain score_parts path)"] = plain_times
         rows["similar_items"] = _times(service.similar_items, [(i,) for i in items])
         rows["bought_together"] = _times(service.bought_together, [(i,) for i in items])
     result = {
@@ -144,6 +181,7 @@ def main() -> None:
         "personal_pools": None
         if pools is None
         else {"users": int((pools.row >= 0).sum()), "size": pools.size},
+        "fold_in_equals_plain_path": exact,
         "latency": rows,
     }
     trained = "reused artifacts" if train_s is None else f"train {train_s:.1f}s wall / {train_cpu_s:.1f}s CPU"
@@ -158,6 +196,10 @@ def main() -> None:
             *(f"{r[c]:.2f}" for c in ("p50_ms", "p95_ms", "mean_ms", "cpu_p50_ms", "cpu_mean_ms")),
         )
     console.print(table)
+    if exact is not None:
+        console.print(
+            f"fold-in/session fast path vs plain full scoring: {exact['identical']}/{exact['requests']} identical"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {args.out}")

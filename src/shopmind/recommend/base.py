@@ -53,42 +53,95 @@ class Candidates:
     boost: np.ndarray | None = None
 
 
+TOP_K_BLOCK = 64
+"""Entries per block when :func:`top_k` bounds a row's ``k``-th largest score by block maxima."""
+
+TOP_K_HEAVY = 4096
+"""Rows with more candidates than this (and than ``8k``) are selected one at a time by :func:`top_k`."""
+
+
 def top_k(
     scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``k`` of a dense score matrix, best first.
 
     ``exclude`` (csr, same shape) marks items to drop per row (seen items); ``allowed`` is a boolean
-    mask over columns. Dropped entries get ``-inf`` and never appear (rows may return fewer than k:
-    padded with index -1 and score -inf). Uses ``argpartition`` (O(n_items) per row) then sorts k.
-    Ties are broken by lower item index, so results are deterministic.
+    mask over columns. Dropped entries get ``-inf`` and never appear, nor do NaN scores (rows may
+    return fewer than k: padded with index -1 and score -inf). Ties are broken by lower item index, so
+    results are deterministic.
+
+    Selection: the maxima of blocks of ``TOP_K_BLOCK`` entries are computed, and their ``k``-th
+    largest ``t`` is a lower bound of the row's ``k``-th largest score (``k`` blocks reach it), so
+    the answer lies among the entries ``>= t`` — usually a few dozen — which are sorted by
+    ``(−score, index)``. Same result as a full sort, but ~6× faster than ``argpartition`` on a
+    20k-item row (≈ 0.3 ms there, a sixth of a fold-in request).
     """
     scores = np.array(scores, dtype=np.float64, copy=True, ndmin=2)
     n, m = scores.shape
     if allowed is not None:
-        scores[:, ~allowed] = -np.inf
+        np.copyto(scores, -np.inf, where=~np.asarray(allowed, dtype=bool))
     if exclude is not None and exclude.nnz:
         rows, cols = exclude.nonzero()
         scores[rows, cols] = -np.inf
     k_eff = min(k, m)
-    if k_eff <= 0:
-        return np.empty((n, 0), dtype=np.int64), np.empty((n, 0))
-    # Subtract a tiny index-proportional epsilon-free tie-break: sort on (-score, index) via lexsort on the partition.
-    part = (
-        np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff] if k_eff < m else np.tile(np.arange(m), (n, 1))
-    )
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    idx = np.take_along_axis(part, order, axis=1)
-    sc = np.take_along_axis(part_scores, order, axis=1)
-    # argpartition may cut inside a tie group; re-check ties at the boundary for determinism.
-    if k_eff < m:
-        kth = sc[:, -1:]
-        needs = (scores == kth).sum(axis=1) > (sc == kth).sum(axis=1)
-        for r in np.flatnonzero(needs & np.isfinite(kth[:, 0])):
-            full = np.lexsort((np.arange(m), -scores[r]))[:k_eff]
-            idx[r], sc[r] = full, scores[r, full]
+    if k_eff <= 0 or n == 0:
+        return np.empty((n, max(k_eff, 0)), dtype=np.int64), np.empty((n, max(k_eff, 0)))
+    if n == 1:
+        return _top_k_row(scores[0], k_eff)
+    starts = np.arange(0, m, TOP_K_BLOCK)
+    if len(starts) > k_eff:
+        block_max = _no_nan(np.fmax.reduceat(scores, starts, axis=1))
+        bound = np.partition(block_max, len(starts) - k_eff, axis=1)[:, len(starts) - k_eff]
+    else:
+        bound = np.full(n, -np.inf)
+    # -inf (dropped) entries are never returned, so the bound is at least the lowest finite float
+    bound = np.maximum(bound, np.finfo(np.float64).min)
+    mask = scores >= bound[:, None]
+    # rows with massive ties (e.g. all-zero scores) are sorted one by one: bounded memory
+    heavy = np.count_nonzero(mask, axis=1) > max(8 * k_eff, TOP_K_HEAVY)
+    if heavy.any():
+        mask[heavy] = False
+    flat = np.flatnonzero(mask)  # (flatnonzero: ~6× faster than 2-D nonzero)
+    r, c = np.divmod(flat, m)
+    v = scores.ravel()[flat]
+    order = np.lexsort((c, -v, r))
+    r, c, v = r[order], c[order], v[order]
+    counts = np.bincount(r, minlength=n)
+    rank = np.arange(len(r)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = rank < k_eff
+    idx = np.full((n, k_eff), -1, dtype=np.int64)
+    sc = np.full((n, k_eff), -np.inf)
+    idx[r[keep], rank[keep]] = c[keep]
+    sc[r[keep], rank[keep]] = v[keep]
+    for row in np.flatnonzero(heavy):
+        i, s = _top_k_row(scores[row], k_eff)
+        idx[row], sc[row] = i[0], s[0]
     idx = np.where(np.isfinite(sc), idx, -1)
+    return idx, sc
+
+
+def _no_nan(block_max: np.ndarray) -> np.ndarray:
+    """Block maxima with NaN (a block of NaN scores only) as ``-inf``: NaN is never returned, and
+    ``np.partition`` would otherwise rank it above every number."""
+    return np.where(np.isnan(block_max), -np.inf, block_max)
+
+
+def _top_k_row(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` of one (already masked) row: the same selection with fewer numpy calls."""
+    m = len(s)
+    starts = np.arange(0, m, TOP_K_BLOCK)
+    bound = -np.inf
+    if len(starts) > k:
+        block_max = _no_nan(np.fmax.reduceat(s, starts))
+        bound = float(np.partition(block_max, len(starts) - k)[len(starts) - k])
+    cand = np.flatnonzero(s >= max(bound, float(np.finfo(np.float64).min)))
+    v = s[cand]
+    order = np.lexsort((cand, -v))[:k]
+    idx = np.full((1, k), -1, dtype=np.int64)
+    sc = np.full((1, k), -np.inf)
+    idx[0, : len(order)] = cand[order]
+    sc[0, : len(order)] = v[order]
+    idx[~np.isfinite(sc)] = -1
     return idx, sc
 
 
@@ -124,6 +177,24 @@ class Recommender(ABC):
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
         """Scores for users given by interaction rows (fold-in). Only if ``supports_fold_in``."""
         raise NotImplementedError(f"{self.name} does not fold in new behaviour")
+
+    def score_row(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """One user's raw scores from their history — the serving fast path of :meth:`score_history`.
+
+        ``items``: sorted distinct item indices, ``weights``: their float32 interaction weights. Returns
+        ``(values, support)``: with ``support`` None, ``values[i]`` scores item ``i``; otherwise
+        ``values[j]`` scores item ``support[j]`` and every other item cannot be scored (``-inf`` in
+        :meth:`score_history`). Values are float32 where :meth:`score_history` computes in float32
+        before widening (the widened copy is not needed). Overrides skip scipy's per-call overhead or
+        work only on the items a model covers, with the same arithmetic
+        (``tests/recommend/test_foldin.py`` checks each against :meth:`score_history` of the one-row
+        matrix).
+        """
+        row = sp.csr_matrix(
+            (np.asarray(weights, dtype=np.float32), np.asarray(items), np.array([0, len(items)])),
+            shape=(1, self.n_items),
+        )
+        return np.asarray(self.score_history(row), dtype=np.float64)[0], None
 
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         """Item-to-item similarity ``[len(item_idx), n_items]``. Only if ``supports_similar``."""
@@ -305,6 +376,20 @@ def interaction_matrix(dataset: Dataset, binary: bool = False) -> sp.csr_matrix:
         x = x.copy()
         x.data[:] = 1.0
     return x
+
+
+def csr_row_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a CSR matrix's ``indices``/``data`` of the entries of ``rows`` (row by row, in
+    storage order) and each row's entry count — a numpy gather instead of scipy's fancy row indexing,
+    which costs tens of µs of checks per call on the serving path."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = indptr[rows].astype(np.int64)
+    lens = indptr[rows + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    # position k of row r's block = starts[r] + (k − offset of r's block in the output)
+    offsets = np.cumsum(lens) - lens
+    pos = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lens)
+    return pos, lens
 
 
 def row_normalise(x: sp.csr_matrix) -> sp.csr_matrix:

@@ -33,6 +33,7 @@ from shopmind.data.dataset import Dataset
 from shopmind.recommend.base import (
     AlgorithmConfig,
     Recommender,
+    csr_row_positions,
     interaction_matrix,
     load_sparse,
     register,
@@ -215,11 +216,31 @@ class ContentBased(Recommender):
         out = np.empty((rows.shape[0], self.vectors.shape[0]))
         for start in range(0, rows.shape[0], block):
             prof = np.asarray((rows[start : start + block] @ self.vectors).toarray(), dtype=np.float32)
-            norms = np.sqrt(np.einsum("ij,ij->i", prof, prof, dtype=np.float64))
-            inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-            prof *= inv.astype(np.float32)[:, None]
-            out[start : start + block] = (self.vectors @ prof.T).T
+            out[start : start + block] = self._cosines(prof)
         return out
+
+    def _cosines(self, prof: np.ndarray) -> np.ndarray:
+        """``V · p̂ᵀ`` (float32) for dense float32 profiles ``p`` (rows), ``p̂ = p/‖p‖`` (zero rows stay zero)."""
+        norms = np.sqrt(np.einsum("ij,ij->i", prof, prof, dtype=np.float64))
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        prof *= inv.astype(np.float32)[:, None]
+        return np.asarray((self.vectors @ prof.T).T)
+
+    def score_row(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """One user's cosines; the profile is summed from the history's rows of ``V`` with numpy.
+
+        ``np.add.at`` adds each term's contributions one by one in history order in float32, as
+        scipy's sparse product in :meth:`score_history` does, so the scores are the same.
+        """
+        self.check_fitted()
+        if not sp.issparse(self.vectors):
+            return super().score_row(items, weights)
+        v = self.vectors
+        pos, lens = csr_row_positions(v.indptr, items)
+        prof = np.zeros((1, v.shape[1]), dtype=np.float32)
+        contrib = v.data[pos] * np.repeat(np.asarray(weights, dtype=np.float32), lens)
+        np.add.at(prof[0], v.indices[pos], contrib)
+        return self._cosines(prof)[0], None
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()

@@ -45,6 +45,10 @@ from shopmind.recommend.base import (
 log = logging.getLogger(__name__)
 
 
+ROW_BLOCK = 64
+"""Rows of ``B`` gathered at once by :meth:`EASE.score_row` (64 × 20 KB for 5000 modelled items)."""
+
+
 class EASEConfig(AlgorithmConfig):
     l2: float = Field(500.0, gt=0, description="λ on the diagonal of the Gram matrix")
     binary: bool = Field(True, description="fit on presence (1/0) rather than event weights")
@@ -73,6 +77,7 @@ class EASE(Recommender):
     config: EASEConfig
     supports_fold_in = True
     supports_similar = True
+    _pos_map: np.ndarray | None = None
 
     def _fit(self, dataset: Dataset) -> None:
         cfg = self.config
@@ -109,6 +114,7 @@ class EASE(Recommender):
         self.weights = np.ascontiguousarray(b, dtype=np.float32)
         self.active = active.astype(np.int64)
         self.interactions = x
+        self._pos_map = None
 
     def _full(self, rows: sp.csr_matrix) -> np.ndarray:
         out = np.full((rows.shape[0], self.n_items), -np.inf)
@@ -128,6 +134,40 @@ class EASE(Recommender):
             rows = rows.copy()
             rows.data[:] = 1.0
         return self._full(rows)
+
+    def score_row(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``x_u · B`` on the modelled items only (support = ``active``), without the ``n_items`` -inf row.
+
+        The history's rows of ``B`` (in item order) are gathered in blocks and summed with
+        ``np.add.reduce(axis=0)``, which adds them one after the other in float32, each scaled row
+        ``x_uj · B_j`` rounded first — the sums scipy's sparse × dense product in :meth:`score_history`
+        forms (without its per-call construction and checks); each block starts from the previous
+        sum, so the order never changes.
+        """
+        self.check_fitted()
+        pos = self._position_map()[np.asarray(items, dtype=np.int64)]
+        keep = pos >= 0
+        pos = pos[keep]
+        vals = None if self.config.binary else np.asarray(weights, dtype=np.float32)[keep]
+        total = np.zeros(len(self.active), dtype=np.float32)
+        for start in range(0, len(pos), ROW_BLOCK):
+            chunk = pos[start : start + ROW_BLOCK]
+            block = np.empty((len(chunk) + 1, len(self.active)), dtype=np.float32)
+            block[0] = total
+            np.take(self.weights, chunk, axis=0, out=block[1:])
+            if vals is not None:
+                block[1:] *= vals[start : start + ROW_BLOCK, None]
+            total = np.add.reduce(block, axis=0)
+        return total, self.active  # float32, as _full computes it
+
+    def _position_map(self) -> np.ndarray:
+        """Item index → row of ``B`` (−1 outside the model), built once per loaded model."""
+        cached = self._pos_map
+        if cached is None or len(cached) != self.n_items:
+            cached = np.full(self.n_items, -1, dtype=np.int64)
+            cached[self.active] = np.arange(len(self.active))
+            self._pos_map = cached
+        return cached
 
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         """Row ``B_i`` — how much having ``i`` raises each other item's score."""
@@ -162,6 +202,7 @@ class EASE(Recommender):
         self.weights = np.ascontiguousarray(arrays["weights"])
         self.active = arrays["active"]
         self.interactions = load_sparse("x", arrays)
+        self._pos_map = None
 
 
 def _blas_threads(threads: int) -> Any:

@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,11 +38,53 @@ POPULAR = frozenset({"popularity", "trending"})
 MAX_HISTORY = 200  # most recent/heaviest history items considered for "because you … X"
 
 
+class History(NamedTuple):
+    """One user's interaction row: sorted item indices and their float32 weights."""
+
+    indices: np.ndarray
+    data: np.ndarray
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    def csr(self, n_items: int) -> sp.csr_matrix:
+        """The row as a 1×``n_items`` CSR matrix (for ``score_history``)."""
+        return sp.csr_matrix((self.data, self.indices, np.array([0, self.nnz])), shape=(1, n_items))
+
+
+@dataclass(frozen=True)
+class _ItemFacts:
+    """``brand[i]``: id of item ``i``'s brand (−1: none); ``prefix[i, d]``: id of the lower-cased first
+    ``d + 1`` components of its category path (−1 past its depth). Equal ids ⇔ equal brand / prefix."""
+
+    brand: np.ndarray
+    prefix: np.ndarray
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> _ItemFacts:
+        brand_ids: dict[str, int] = {}
+        prefix_ids: dict[tuple[str, ...], int] = {}
+        n = len(catalog)
+        depth = max((len(p) for p in catalog.category), default=0)
+        brand = np.full(n, -1, dtype=np.int64)
+        prefix = np.full((n, max(depth, 1)), -1, dtype=np.int64)
+        for i in range(n):
+            b = catalog.brand[i]
+            if b:
+                brand[i] = brand_ids.setdefault(b, len(brand_ids))
+            path = tuple(c.lower() for c in catalog.category[i])
+            for d in range(len(path)):
+                prefix[i, d] = prefix_ids.setdefault(path[: d + 1], len(prefix_ids))
+        return cls(brand, prefix)
+
+
 @dataclass
 class Explainer:
     """Builds reasons from a catalogue (titles, categories, brands)."""
 
     catalog: Catalog
+    _facts: _ItemFacts | None = field(default=None, init=False, repr=False)
 
     def title(self, i: int) -> str:
         return self.catalog.title[i]
@@ -50,7 +92,7 @@ class Explainer:
     def because(
         self,
         model: Recommender,
-        history: sp.csr_matrix,
+        history: History,
         targets: np.ndarray,
         strength: dict[int, int] | None = None,
         session: set[int] | None = None,
@@ -80,23 +122,31 @@ class Explainer:
             out.append((text, {"kind": "because", "model": model.name, "because": item_id}))
         return out
 
-    def history_facts(self, history_items: np.ndarray) -> tuple[set[str], set[tuple[str, ...]]]:
-        """Brands and lower-cased category-path prefixes of a history (computed once per request)."""
-        brands: set[str] = set()
-        prefixes: set[tuple[str, ...]] = set()
-        for j in np.asarray(history_items).tolist():
-            b = self.catalog.brand[j]
-            if b:
-                brands.add(b)
-            path = tuple(c.lower() for c in self.catalog.category[j])
-            prefixes.update(path[:d] for d in range(1, len(path) + 1))
-        return brands, prefixes
+    def _item_facts(self) -> _ItemFacts:
+        """Per-item brand and category-prefix ids — a history's facts are then a numpy gather instead
+        of a Python loop over it (built on first use, ≈ 50 ms for 20k items; :meth:`refresh`)."""
+        facts = self._facts
+        if facts is None:
+            facts = self._facts = _ItemFacts.of(self.catalog)
+        return facts
+
+    def refresh(self) -> None:
+        """Rebuild the per-item facts now (the catalogue's brands or categories changed)."""
+        self._facts = _ItemFacts.of(self.catalog)
+
+    def history_facts(self, history_items: np.ndarray) -> tuple[set[int], set[int]]:
+        """Brand ids and lower-cased category-prefix ids of a history (computed once per request)."""
+        facts = self._item_facts()
+        hist = np.asarray(history_items, dtype=np.int64)
+        brands = facts.brand[hist]
+        prefixes = facts.prefix[hist]
+        return set(np.unique(brands[brands >= 0]).tolist()), set(np.unique(prefixes[prefixes >= 0]).tolist())
 
     def content(
         self,
         history_items: np.ndarray,
         target: int,
-        facts: tuple[set[str], set[tuple[str, ...]]] | None = None,
+        facts: tuple[set[int], set[int]] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """Shared brand / category between ``target`` and the history, most specific first.
 
@@ -105,19 +155,16 @@ class Explainer:
         the history's part for every target.
         """
         brands, prefixes = facts if facts is not None else self.history_facts(history_items)
-        brand = self.catalog.brand[target]
+        item = self._item_facts()
         matches: list[str] = []
-        if brand and brand in brands:
-            matches.append(f"brand {brand}")
+        if item.brand[target] >= 0 and int(item.brand[target]) in brands:
+            matches.append(f"brand {self.catalog.brand[target]}")
         path = self.catalog.category[target]
-        lowered = tuple(c.lower() for c in path)
-        best = 0
+        target_prefixes = item.prefix[target].tolist()
         for depth in range(len(path), 0, -1):
-            if lowered[:depth] in prefixes:
-                best = depth
+            if target_prefixes[depth - 1] in prefixes:
+                matches.append(f"category {path[depth - 1]}")
                 break
-        if best:
-            matches.append(f"category {path[best - 1]}")
         if matches:
             return (
                 f"matches your interest in {' and '.join(matches)}",

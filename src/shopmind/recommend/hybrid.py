@@ -99,25 +99,38 @@ def minmax_stats(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     ``norm = (s − lo) · inv`` where ``inv = 1/(hi − lo)`` (0 for a constant row); the mask is None when
     every entry is finite (the common case: one ``min``/``max`` pass instead of masked copies).
+    float32 scores are read as they are (their min/max are exact in float64; no converted copy).
     """
-    s = np.asarray(scores, dtype=np.float64)
+    s = _float_scores(scores)
     if s.ndim == 1:
         s = s[None, :]
     if s.shape[1] == 0:
         z = np.zeros((s.shape[0], 1))
         return z, z.copy(), None
-    lo = s.min(axis=1, keepdims=True)
-    hi = s.max(axis=1, keepdims=True)
+    if s.shape[0] == 1:  # one user (serving): the same IEEE arithmetic on Python floats, fewer numpy calls
+        lo1, hi1 = float(s.min()), float(s.max())
+        if np.isfinite(lo1) and np.isfinite(hi1):
+            span1 = hi1 - lo1
+            return np.array([[lo1]]), np.array([[1.0 / span1 if span1 > 0 else 0.0]]), None
+    lo = s.min(axis=1, keepdims=True).astype(np.float64)
+    hi = s.max(axis=1, keepdims=True).astype(np.float64)
     finite: np.ndarray | None = None
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):  # -inf / nan present: mask them
         finite = np.isfinite(s)
-        lo = np.where(finite, s, np.inf).min(axis=1, keepdims=True)
-        hi = np.where(finite, s, -np.inf).max(axis=1, keepdims=True)
+        lo = np.where(finite, s, np.inf).min(axis=1, keepdims=True).astype(np.float64)
+        hi = np.where(finite, s, -np.inf).max(axis=1, keepdims=True).astype(np.float64)
     span = hi - lo
     ok = np.isfinite(span) & (span > 0)
     inv = np.divide(1.0, span, out=np.zeros_like(span), where=ok)
     lo = np.where(np.isfinite(lo), lo, 0.0)
     return lo, inv, finite
+
+
+def _float_scores(scores: np.ndarray) -> np.ndarray:
+    """Scores as float32 (kept: every float32 is exact in float64, and numpy computes ``raw − lo``
+    with a float64 ``lo`` in float64) or else float64."""
+    s = np.asarray(scores)
+    return s if s.dtype == np.float32 else s.astype(np.float64, copy=False)
 
 
 def normalise(scores: np.ndarray, how: str = "minmax") -> np.ndarray:
@@ -153,7 +166,7 @@ class Part:
 
     @classmethod
     def of(cls, scores: np.ndarray, how: str = "minmax") -> Part:
-        raw = np.asarray(scores, dtype=np.float64)
+        raw = _float_scores(scores)
         if raw.ndim == 1:
             raw = raw[None, :]
         if how == "rank":
@@ -203,6 +216,49 @@ class Part:
         return self.dense()[key]
 
 
+class SupportPart(Part):
+    """One row's part scored on ``support`` (sorted item indices) only.
+
+    Every other item "cannot be scored" and normalises to 0 — what ``-inf`` entries do in a
+    :class:`Part` — without materialising the ``n_items``-wide row (EASE on a large catalogue scores
+    only the items it models).
+    """
+
+    __slots__ = ("n_items", "support")
+
+    def __init__(self, values: np.ndarray, support: np.ndarray, n_items: int) -> None:
+        raw = _float_scores(values)[None, :]
+        lo, inv, _ = minmax_stats(raw)  # finite values only (checked by the caller)
+        super().__init__(raw, lo, inv)
+        self.support, self.n_items = np.asarray(support, dtype=np.int64), int(n_items)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (1, self.n_items)
+
+    def at(self, row: int, cols: np.ndarray) -> np.ndarray:
+        cols = np.asarray(cols, dtype=np.int64)
+        if not len(self.support):
+            return np.zeros(cols.shape)
+        pos = np.minimum(np.searchsorted(self.support, cols), len(self.support) - 1)
+        raw = np.where(self.support[pos] == cols, self.raw[row, pos], self.lo[row, 0])
+        return np.asarray((raw - self.lo[row, 0]) * self.inv[row, 0], dtype=np.float64)
+
+    def take(self, cols: np.ndarray) -> np.ndarray:
+        cols = np.atleast_2d(np.asarray(cols, dtype=np.int64))
+        return np.vstack([self.at(0, c) for c in cols])
+
+    def add_to(self, total: np.ndarray, weight: float) -> None:
+        tmp = np.subtract(self.raw, self.lo)
+        tmp *= weight * self.inv
+        total[:, self.support] += tmp  # items outside the support add 0, as in Part.add_to
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        self.add_to(out, 1.0)
+        return out
+
+
 @register
 class Hybrid(Recommender):
     """Blend + cascade of other recommenders (see module docstring)."""
@@ -223,6 +279,7 @@ class Hybrid(Recommender):
             raise ConfigError("hybrid needs at least one component", value={})
         self.models: dict[str, Recommender] = {}
         self.weights: dict[str, float] = {}
+        self._fixed: dict[str, tuple[Part, np.ndarray]] = {}
 
     def _make(self, name: str) -> Recommender:
         from shopmind.recommend import make_algorithm
@@ -241,6 +298,7 @@ class Hybrid(Recommender):
         else:
             self.weights = self.tune(dataset)
         self.models = {}
+        self._fixed = {}
         for n in names:
             started = time.perf_counter()
             self.models[n] = self._make(n).fit(dataset)
@@ -380,6 +438,59 @@ class Hybrid(Recommender):
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         return self.score_parts(user_idx=user_idx)[0]
 
+    def score_row_parts(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, dict[str, Part]]:
+        """:meth:`score_parts` of one user given by history arrays — the fold-in / session serving path.
+
+        ``items`` sorted distinct item indices, ``weights`` their float32 weights. Components score
+        through ``score_row`` (no scipy round trips; EASE on its modelled items only), and the
+        user-independent ones (``FALLBACKS``) reuse a part and contribution computed once. The blend
+        adds the same numbers in the same component order as :meth:`score_parts` on the one-row
+        matrix, so ``total`` and every part are equal to it exactly (``tests/recommend/test_foldin.py``).
+        """
+        self.check_fitted()
+        items = np.asarray(items, dtype=np.int64)
+        if not len(items):  # no history: the cascade
+            return self.score_parts(rows=sp.csr_matrix((1, self.n_items), dtype=np.float32))
+        total = np.zeros((1, self.n_items))
+        parts: dict[str, Part] = {}
+        for n, model in self.models.items():
+            w = self.weights.get(n)
+            if not w or not model.supports_fold_in:
+                continue
+            if n in FALLBACKS:
+                part, contribution = self._fixed_part(n)
+                total += contribution
+            else:
+                part = self._row_part(model, items, weights)
+                part.add_to(total, w)
+            parts[n] = part
+        return total, parts
+
+    def score_row(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.score_row_parts(items, weights)[0][0], None
+
+    def _row_part(self, model: Recommender, items: np.ndarray, weights: np.ndarray) -> Part:
+        values, support = model.score_row(items, weights)
+        how = self.config.normalization
+        if support is None:
+            return Part.of(values, how)
+        if how == "minmax" and np.isfinite(values).all():
+            return SupportPart(values, support, self.n_items)
+        full = np.full(self.n_items, -np.inf)
+        full[support] = values
+        return Part.of(full, how)
+
+    def _fixed_part(self, name: str) -> tuple[Part, np.ndarray]:
+        """A user-independent component's part and weighted contribution, computed on first use."""
+        cached = self._fixed.get(name)
+        if cached is None:
+            empty = sp.csr_matrix((1, self.n_items), dtype=np.float32)
+            part = Part.of(self.models[name].score_history(empty), self.config.normalization)
+            contribution = np.zeros((1, self.n_items))
+            part.add_to(contribution, self.weights[name])
+            cached = self._fixed[name] = (part, contribution)
+        return cached
+
     def history_sizes(self, users: np.ndarray) -> np.ndarray:
         for model in self.models.values():
             x = getattr(model, "interactions", None)
@@ -410,6 +521,7 @@ class Hybrid(Recommender):
         from shopmind.recommend import get_algorithm
 
         self.weights = {k: float(v) for k, v in json.loads((directory / "weights.json").read_text()).items()}
+        self._fixed = {}
         self.models = {
             n: get_algorithm(n).load(directory / "components" / n, self.runtime)
             for n in self.config.components
@@ -443,4 +555,13 @@ def mean_ndcg(idx: np.ndarray, truth: sp.csr_matrix, k: int = 10) -> float:
     return float(np.mean(np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)))
 
 
-__all__ = ["Hybrid", "HybridConfig", "Part", "interaction_matrix", "mean_ndcg", "minmax_stats", "normalise"]
+__all__ = [
+    "Hybrid",
+    "HybridConfig",
+    "Part",
+    "SupportPart",
+    "interaction_matrix",
+    "mean_ndcg",
+    "minmax_stats",
+    "normalise",
+]

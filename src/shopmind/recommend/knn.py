@@ -42,6 +42,7 @@ from shopmind.errors import CapacityError
 from shopmind.recommend.base import (
     AlgorithmConfig,
     Recommender,
+    csr_row_positions,
     interaction_matrix,
     load_sparse,
     register,
@@ -321,6 +322,7 @@ class ItemKNN(Recommender):
             zt, _ = centre_rows(explicit_or_implicit(dataset).T.tocsr())
             v = zt.T.tocsr()
         self.similarity_matrix = item_similarity(v, cfg.k, cfg.shrinkage, cfg.min_overlap, cfg.min_sim)
+        self.similarity_matrix.sort_indices()  # similarity_block's binary search needs sorted rows
         self.interactions = x
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
@@ -341,6 +343,20 @@ class ItemKNN(Recommender):
             scores = np.divide(scores, den, out=np.zeros_like(scores), where=den > 0)
         return scores
 
+    def score_row(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``Σ_j x_uj · S_j`` by gathering the history's rows of ``S`` (numpy, no scipy product).
+
+        ``bincount`` adds each target's contributions in history order, as scipy's sparse product
+        does, in float64 — the same sums as :meth:`score_history` of the one-row matrix.
+        """
+        self.check_fitted()
+        if self.config.normalize:
+            return super().score_row(items, weights)
+        s = self.similarity_matrix
+        pos, lens = csr_row_positions(s.indptr, items)
+        contrib = s.data[pos] * np.repeat(np.asarray(weights, dtype=np.float32).astype(np.float64), lens)
+        return np.bincount(s.indices[pos], weights=contrib, minlength=self.n_items), None
+
     def similar_scores(self, item_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
         items = self.check_items(item_idx)
@@ -348,9 +364,27 @@ class ItemKNN(Recommender):
         return np.asarray(self._similar_t[items].toarray())
 
     def similarity_block(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """``S[sources, targets]``: the weight of history item ``j`` in target ``i``'s score."""
+        """``S[sources, targets]``: the weight of history item ``j`` in target ``i``'s score.
+
+        Looked up in the CSR arrays (rows gathered, then a binary search of ``row · n + column`` codes,
+        sorted because each row's columns are): explanations need a few hundred cells, for which
+        scipy's two fancy indexings cost more than the lookup itself.
+        """
         self.check_fitted()
-        return np.asarray(self.similarity_matrix[np.asarray(sources)][:, np.asarray(targets)].toarray())
+        s = self.similarity_matrix
+        sources = np.asarray(sources, dtype=np.int64)
+        targets = np.asarray(targets, dtype=np.int64)
+        out = np.zeros((len(sources), len(targets)))
+        pos, lens = csr_row_positions(s.indptr, sources)
+        if not len(pos) or not len(targets):
+            return out
+        n = np.int64(self.n_items)
+        codes = np.repeat(np.arange(len(sources), dtype=np.int64), lens) * n + s.indices[pos]
+        query = (np.arange(len(sources), dtype=np.int64)[:, None] * n + targets[None, :]).ravel()
+        at = np.minimum(np.searchsorted(codes, query), len(codes) - 1)
+        hit = codes[at] == query
+        out.ravel()[hit] = s.data[pos[at[hit]]]
+        return out
 
     @property
     def _similar_t(self) -> sp.csr_matrix:
@@ -363,6 +397,7 @@ class ItemKNN(Recommender):
 
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
         self.similarity_matrix = load_sparse("similarity", arrays)
+        self.similarity_matrix.sort_indices()  # similarity_block's binary search needs sorted rows
         self.interactions = load_sparse("x", arrays)
 
 

@@ -35,7 +35,7 @@ from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
 from shopmind.recommend import ALGORITHMS, get_algorithm
 from shopmind.recommend.base import Recommender, Runtime, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
-from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, dominant_component
+from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, History, dominant_component
 from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates, split_path
 from shopmind.recommend.hybrid import Hybrid, Part
 from shopmind.recommend.pools import Pools
@@ -194,6 +194,7 @@ class RecommendService:
         self.store = store
         self.pools = pools
         self.explainer = Explainer(catalog)
+        self.explainer.refresh()  # per-item reason facts now, not in the first request
         self._item_pos = {item_id: i for i, item_id in enumerate(items.ids)}
         # a dict lookup per request instead of a pandas Index round trip (~0.1 ms per call)
         self._user_pos = {str(user_id): u for u, user_id in enumerate(users.ids)}
@@ -245,7 +246,9 @@ class RecommendService:
         """Re-read prices, stock and titles from the store (stock changes between trainings)."""
         if self.store is None:
             return 0
-        return self.catalog.update(self.store.items_frame(), self._item_pos)
+        updated = self.catalog.update(self.store.items_frame(), self._item_pos)
+        self.explainer.refresh()
+        return updated
 
     @property
     def algorithms(self) -> list[str]:
@@ -266,18 +269,18 @@ class RecommendService:
 
     def _history(
         self, user_id: str, session_items: Sequence[str] | None
-    ) -> tuple[int, sp.csr_matrix, dict[int, int], set[int], bool]:
+    ) -> tuple[int, History, dict[int, int], set[int], bool]:
         """(user index or -1, history row = train + pending + session, strengths, session items, changed)."""
         u = self._user_pos.get(str(user_id), -1)
-        n = len(self.items)
         strength: dict[int, int] = {}
         if u >= 0:
-            row = _csr_row(self.x, u)
+            lo, hi = self.x.indptr[u], self.x.indptr[u + 1]
+            cols, vals = self.x.indices[lo:hi], self.x.data[lo:hi]
             s = self.strongest
             lo, hi = s.indptr[u], s.indptr[u + 1]
             strength = dict(zip(s.indices[lo:hi].tolist(), s.data[lo:hi].tolist(), strict=True))
         else:
-            row = sp.csr_matrix((1, n), dtype=np.float32)
+            cols, vals = np.empty(0, dtype=self.x.indices.dtype), np.empty(0, dtype=np.float32)
         add: dict[int, float] = {}
         with self._lock:
             pending = dict(self._pending.get(str(user_id), {}))
@@ -294,24 +297,24 @@ class RecommendService:
             add[pos] = add.get(pos, 0.0) + view_w
             strength.setdefault(pos, STRENGTH["view"])
         if add:
-            cols = np.fromiter(add.keys(), dtype=np.int64, count=len(add))
-            vals = np.fromiter(add.values(), dtype=np.float32, count=len(add))
-            row = sp.csr_matrix(
-                row + sp.csr_matrix((vals, (np.zeros(len(cols), dtype=np.int64), cols)), shape=(1, n)),
-                dtype=np.float32,
+            cols, vals = _merge_entries(
+                cols,
+                vals,
+                np.fromiter(add.keys(), dtype=np.int64, count=len(add)),
+                np.fromiter(add.values(), dtype=np.float32, count=len(add)),
             )
+        row = History(np.asarray(cols, dtype=np.int32), np.asarray(vals, dtype=np.float32))
         return int(u), row, strength, session, bool(add)
 
     def _fill(
-        self, idx: list[int], scores: list[float], k: int, allowed: np.ndarray, excluded: set[int]
+        self, idx: list[int], scores: list[float], k: int, allowed: np.ndarray, excluded: np.ndarray
     ) -> list[int]:
         """Top up a short list (strict filters, partial models) with trending items; returns added."""
         if len(idx) >= k or "trending" not in self.models:
             return []
         mask = allowed.copy()
-        taken = set(idx) | excluded
-        if taken:
-            mask[np.fromiter(taken, dtype=np.int64)] = False
+        mask[excluded] = False
+        mask[np.asarray(idx, dtype=np.int64)] = False
         more, _ = self.models["trending"].top(k - len(idx), mask)  # type: ignore[attr-defined]
         return [int(i) for i in more]
 
@@ -345,17 +348,16 @@ class RecommendService:
             model = default if default.supports_fold_in else self.models["hybrid"]
         allowed, boost = build_candidates(filters, self.catalog, self._item_pos)
         boosted = bool(filters.boosts or filters.brand_boosts or filters.category_boosts)
-        excluded: set[int] = set()
-        if filters.exclude_seen:
-            excluded |= set(row.indices.tolist())
+        excluded = row.indices.astype(np.int64) if filters.exclude_seen else np.empty(0, dtype=np.int64)
         if filters.exclude_purchased:
-            excluded |= {j for j, s in strength.items() if s >= STRENGTH["purchase"]}
+            bought = [j for j, s in strength.items() if s >= STRENGTH["purchase"]]
+            excluded = np.union1d(excluded, np.asarray(bought, dtype=np.int64))
         # seen/purchased items leave the candidate mask (same result as top_k's ``exclude`` rows,
         # without building a sparse matrix per request); ``_fill`` gets the unreduced mask
         candidates = allowed
-        if excluded:
+        if len(excluded):
             candidates = allowed.copy()
-            candidates[np.fromiter(excluded, dtype=np.int64, count=len(excluded))] = False
+            candidates[excluded] = False
         pooled = None
         if (
             path == "personal"
@@ -374,16 +376,20 @@ class RecommendService:
             if path == "cold_start":
                 model = self.models.get("trending", model)
                 scores = (
-                    model.score_history(row) if model.supports_fold_in else model.score_users(np.array([0]))
+                    model.score_history(row.csr(len(self.items)))
+                    if model.supports_fold_in
+                    else model.score_users(np.array([0]))
                 )
             elif isinstance(model, Hybrid):
                 scores, parts = (
                     model.score_parts(user_idx=np.array([u]))
                     if path == "personal"
-                    else model.score_parts(rows=row)
+                    else model.score_row_parts(row.indices, row.data)
                 )
+            elif path == "personal":
+                scores = model.score_users(np.array([u]))
             else:
-                scores = model.score_users(np.array([u])) if path == "personal" else model.score_history(row)
+                scores = _full_row(*model.score_row(row.indices, row.data), len(self.items))
             scores = np.asarray(scores, dtype=np.float64)
             if boosted:
                 scores = apply_boost(scores, boost)
@@ -409,7 +415,7 @@ class RecommendService:
         self,
         model: Recommender,
         path: str,
-        row: sp.csr_matrix,
+        row: History,
         strength: dict[int, int],
         session: set[int],
         targets: np.ndarray,
@@ -593,17 +599,28 @@ class RecommendService:
         return {k: round(v / total, 6) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
 
-def _csr_row(x: sp.csr_matrix, u: int) -> sp.csr_matrix:
-    """Row ``u`` of a CSR matrix as a 1×n float32 CSR (direct slice of its arrays; no fancy indexing)."""
-    lo, hi = x.indptr[u], x.indptr[u + 1]
-    return sp.csr_matrix(
-        (
-            np.asarray(x.data[lo:hi], dtype=np.float32),
-            x.indices[lo:hi].copy(),
-            np.array([0, hi - lo], dtype=x.indptr.dtype),
-        ),
-        shape=(1, x.shape[1]),
-    )
+def _merge_entries(
+    cols: np.ndarray, vals: np.ndarray, add_cols: np.ndarray, add_vals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``(columns, values)`` of a sparse row plus new entries; a column in both gets the float32
+    sum ``val + add`` (what adding the two 1×n CSR rows gives, without scipy's per-call overhead)."""
+    idx = np.concatenate([np.asarray(cols, dtype=np.int64), add_cols])
+    val = np.concatenate([np.asarray(vals, dtype=np.float32), add_vals])
+    order = np.argsort(idx, kind="stable")
+    idx, val = idx[order], val[order]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = idx[1:] != idx[:-1]
+    starts = np.flatnonzero(first)
+    return idx[starts], np.add.reduceat(val, starts) if len(val) else val
+
+
+def _full_row(values: np.ndarray, support: np.ndarray | None, n_items: int) -> np.ndarray:
+    """``score_row``'s ``(values, support)`` as a dense row; items outside the support get ``-inf``."""
+    if support is None:
+        return values
+    full = np.full(n_items, -np.inf)
+    full[support] = values
+    return full
 
 
 def _leaf(category: str | None) -> str | None:
