@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import itertools
 import json
 import os
 import sys
@@ -82,15 +81,25 @@ BEAUTY: dict[str, tuple[str, dict[str, Any]]] = {
     # the same 40 epochs, then full-softmax epochs early-stopped on the validation item (BEAUTY_CE_MAX)
     "sasrec_ce": ("sasrec", {"epochs": 40, "dropout": 0.5}),
     "seq_rules": ("seq_rules", {}),
+    # TF-IDF over S3Rec's anonymised item attribute ids (categories and brand), fold-in from the history
+    "content": ("content", {"fields": ["attributes"]}),
 }
 # Fold-in history weight 0.5^(age/h) for the kNN rows (h in items), tuned on the validation phase:
 # h = 1 gave NDCG@10 0.0471 vs 0.0391 unweighted for item_knn (bench/tune_recommend.py beauty).
 BEAUTY_HISTORY_HALF_LIFE = 1.0
-BEAUTY_CE_MAX = 8  # most full-softmax fine-tuning epochs (bounded by CPU time); patience 2 scorings
-# seq_hybrid weight grid (validation item only): every (sasrec, seq_rules, item_knn) weight on this grid
-# summing to 1 (66 blends).
-HYBRID_STEPS = tuple(np.round(np.arange(0, 1.0001, 0.1), 1))
+# Most full-softmax fine-tuning epochs and the patience (validation scorings without a new best).
+BEAUTY_CE_MAX, BEAUTY_CE_PATIENCE = 30, 3
+# seq_hybrid: component → BEAUTY row; weights by coordinate ascent on the validation item (_tune_hybrid).
+HYBRID_ROWS = {
+    "sasrec": "sasrec_ce",
+    "seq_rules": "seq_rules",
+    "item_knn": "item_knn",
+    "content": "content",
+    "popularity": "popularity",
+}
 HYBRID_POOL = 100  # per component, top unseen items per user entering the tuning pool
+HYBRID_STEPS = (0.0, 0.6, 0.8, 0.9, 1.1, 1.25, 1.6)  # multipliers tried on a weight > 0
+HYBRID_SEEDS = (0.01, 0.03, 0.1, 0.3)  # values tried on a weight = 0
 
 
 def default_datasets() -> Path:
@@ -283,7 +292,11 @@ def _sasrec_ce(stage1, cfg: dict[str, Any], train, valid, args: argparse.Namespa
     model = copy.deepcopy(stage1)
     t0 = time.perf_counter()
     best, history = early_stopped(
-        model, lambda: model.fine_tune(train, BEAUTY_CE_MAX), valid, patience=2, log=console.print
+        model,
+        lambda: model.fine_tune(train, BEAUTY_CE_MAX),
+        valid,
+        patience=BEAUTY_CE_PATIENCE,
+        log=console.print,
     )
     fit_s = time.perf_counter() - t0
     model.config = model.Config(**{**model.config.model_dump(), "ce_epochs": best})
@@ -299,22 +312,34 @@ def _sasrec_ce(stage1, cfg: dict[str, Any], train, valid, args: argparse.Namespa
     return model, fit_s, history
 
 
-def _tune_hybrid(models: dict[str, Any], split, console) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Weights of the sequential hybrid on the VALIDATION split: every ``HYBRID_STEPS`` grid point
-    summing to 1. Like ``hybrid.Hybrid.tune``, each blend is ranked within a candidate pool (the union
-    of every component's top ``HYBRID_POOL`` unseen items per user), so a grid point costs a
-    users × pool blend instead of users × all items; the chosen blend is then scored exactly."""
+def _tune_hybrid(
+    models: dict[str, Any], split, start: dict[str, float], console
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Weights of the sequential hybrid on the VALIDATION split, by coordinate ascent from ``start``.
+
+    Each round tries, for one component at a time, its weight times every ``HYBRID_STEPS`` multiplier
+    (or every ``HYBRID_SEEDS`` value when it is 0) and keeps any gain; rounds repeat until none gains
+    (at most 6). A full grid over six weights would be ~10⁵ blends. Like ``hybrid.Hybrid.tune``, each
+    blend is ranked within a candidate pool (the union of every component's top ``HYBRID_POOL`` unseen
+    items per user), so a blend costs a users × pool sum instead of users × all items; the chosen blend
+    is then scored exactly. Weights are returned normalised to sum 1."""
     from shopmind.evaluate.harness import measure
     from shopmind.recommend.base import top_k
     from shopmind.recommend.seqhybrid import SequentialHybrid
 
     names = list(models)
     hybrid = SequentialHybrid.from_fitted(
-        models, split.train, {"components": {n: {} for n in names}, "weights": dict.fromkeys(names, 1.0)}
+        models,
+        split.train,
+        {
+            "components": {n: {} for n in names},
+            "weights": dict.fromkeys(names, 1.0),
+            "history_half_life": BEAUTY_HISTORY_HALF_LIFE,
+        },
     )
     pools, zs = [], {n: [] for n in names}
-    for start in range(0, len(split.users), 2048):
-        sl = slice(start, start + 2048)
+    for begin in range(0, len(split.users), 2048):
+        sl = slice(begin, begin + 2048)
         parts = hybrid.component_scores(split.sequences[sl])
         seen = split.exclude[split.users[sl]]
         tops = [top_k(parts[n], HYBRID_POOL, seen, split.allowed)[0] for n in names]
@@ -329,19 +354,35 @@ def _tune_hybrid(models: dict[str, Any], split, console) -> tuple[dict[str, floa
             zs[n].append(np.where(dup, -np.inf, z).astype(np.float32))
     pool = np.vstack(pools)
     z = {n: np.vstack(v) for n, v in zs.items()}
-    tried = []
-    for combo in itertools.product(HYBRID_STEPS, repeat=len(names)):
-        if abs(sum(combo) - 1.0) > 1e-9:
-            continue
-        w = {n: float(c) for n, c in zip(names, combo, strict=True)}
+    tried: list[dict[str, Any]] = []
+
+    def score(w: dict[str, float]) -> float:
         total = sum(w[n] * z[n] for n in names if w[n])
+        # ties broken by lower item index, as top_k does (the pool is sorted by item index)
         order = np.argsort(-total, axis=1, kind="stable")[:, : split.k]
-        recs = np.take_along_axis(pool, order, axis=1)
-        ndcg = measure(split, recs)[0]["ndcg@10"]
-        tried.append({"weights": w, "ndcg@10": ndcg})
-        console.print(f"  seq_hybrid valid {w}: ndcg@10 {ndcg:.4f} (pooled)")
-    best = max(tried, key=lambda t: t["ndcg@10"])
-    return best["weights"], tried
+        ndcg = measure(split, np.take_along_axis(pool, order, axis=1))[0]["ndcg@10"]
+        tried.append({"weights": dict(w), "ndcg@10": ndcg})
+        return ndcg
+
+    w = {n: float(start.get(n, 0.0)) for n in names}
+    best = score(w)
+    console.print(f"  seq_hybrid valid start {w}: ndcg@10 {best:.4f} (pooled)")
+    for _ in range(6):
+        gained = False
+        for n in names:
+            values = [w[n] * m for m in HYBRID_STEPS] if w[n] > 0 else list(HYBRID_SEEDS)
+            for v in values:
+                trial = {**w, n: v}
+                if not any(trial.values()):
+                    continue
+                ndcg = score(trial)
+                if ndcg > best + 1e-6:
+                    best, w, gained = ndcg, trial, True
+        console.print(f"  seq_hybrid valid {w}: ndcg@10 {best:.4f} (pooled)")
+        if not gained:
+            break
+    total = sum(w.values())
+    return {n: round(v / total, 4) for n, v in w.items()}, tried
 
 
 def _row(name: str, metrics: dict[str, float], fit_s: float, recommend_s: float, users: int, **extra):
@@ -386,9 +427,7 @@ def run_beauty(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str,
         )
         rows.append(_row(name, metrics, fit_s, recommend_s, int(kept.sum()), **extra))
 
-    needed = set(names) | (
-        {"sasrec", "sasrec_ce", "seq_rules", "item_knn"} if "seq_hybrid" in names else set()
-    )
+    needed = set(names) | (set(HYBRID_ROWS.values()) if "seq_hybrid" in names else set())
     needed |= {"sasrec"} if "sasrec_ce" in needed else set()
     for name in [n for n in BEAUTY if n in needed]:
         algo, cfg = _cfg(BEAUTY, name, overrides)
@@ -405,16 +444,18 @@ def run_beauty(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str,
         if name in names:
             score(name, model, fit_s, config=cfg, **extra)
     if "seq_hybrid" in names:
-        row_of = {"sasrec": "sasrec_ce", "seq_rules": "seq_rules", "item_knn": "item_knn"}  # component → row
-        parts = {c: models[r] for c, r in row_of.items()}
-        weights, tried = _tune_hybrid(parts, valid, console)
+        from shopmind.recommend.seqhybrid import SequentialHybridConfig
+
+        parts = {c: models[r] for c, r in HYBRID_ROWS.items()}
+        # start the ascent from the code's defaults (the last tuned weights)
+        weights, tried = _tune_hybrid(parts, valid, SequentialHybridConfig().weights, console)
         hybrid_cfg = {
-            "components": {c: configs[r][1] for c, r in row_of.items()},
+            "components": {c: configs[r][1] for c, r in HYBRID_ROWS.items()},
             "weights": weights,
             "history_half_life": BEAUTY_HISTORY_HALF_LIFE,
         }
         hybrid = SequentialHybrid.from_fitted(parts, test.train, hybrid_cfg)
-        fit_s = sum(fits[r] for c, r in row_of.items() if weights[c])
+        fit_s = sum(fits[r] for c, r in HYBRID_ROWS.items() if weights[c])
         configs["seq_hybrid"] = ("seq_hybrid", hybrid_cfg)
         score("seq_hybrid", hybrid, fit_s, config=hybrid_cfg, validation=tried)
     console.print(table("Beauty", "loo", rows))

@@ -12,6 +12,7 @@ from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError, DataError
 from shopmind.evaluate.protocols import (
     loo_from_sequences,
+    loo_protocol,
     msr_split,
     read_sequences,
     split_from_frames,
@@ -100,6 +101,21 @@ def test_loo_holds_out_last_and_second_to_last(tmp_path):
     bad.write_text("u1\n")
     with pytest.raises(DataError):
         read_sequences(bad)
+
+
+def test_loo_protocol_attaches_s3rec_attributes(tmp_path):
+    f = tmp_path / "Shop.txt"
+    f.write_text("u1 a b c d e\nu2 b c a\n")
+    plain = loo_protocol(f, phase="valid")
+    assert "attributes" not in plain.train.item_table.columns  # no attribute file: no item table
+    (tmp_path / "Shop_item2attributes.json").write_text('{"a": [1, 7], "b": [7], "zz": [3]}')
+    split = loo_protocol(f, phase="valid")
+    table = split.train.item_table
+    assert table.loc["a", "attributes"] == {"attribute_ids": ["1", "7"]}
+    assert table.loc["c", "attributes"] == {"attribute_ids": []}  # items without attributes: empty
+    assert len(table) == split.train.n_items == 5  # attribute-only items ("zz") are not added
+    # the split itself is unchanged
+    assert (split.truth != plain.truth).nnz == 0 and (split.exclude != plain.exclude).nnz == 0
 
 
 def test_temporal_split():

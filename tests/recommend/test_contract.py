@@ -40,8 +40,10 @@ FAST: dict[str, dict] = {
             "sasrec": {"epochs": 5, "hidden": 8, "blocks": 1, "batch_size": 4, "ce_epochs": 1},
             "seq_rules": {},
             "item_knn": {"k": 20},
+            "content": {"fields": ["attributes"]},
+            "popularity": {},
         },
-        "weights": {"sasrec": 0.4, "seq_rules": 0.4, "item_knn": 0.2},
+        "weights": {"sasrec": 0.4, "seq_rules": 0.3, "item_knn": 0.1, "content": 0.15, "popularity": 0.05},
     },
 }
 """Small, fast configs for the tiny fixtures (defaults are tuned for real data)."""

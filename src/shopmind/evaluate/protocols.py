@@ -25,7 +25,7 @@ Every protocol returns an :class:`EvalSplit`; the harness (``shopmind.evaluate.h
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ import scipy.sparse as sp
 
 from shopmind.data.dataset import EVENT_CODE, Dataset, EventWeights
 from shopmind.data.vocabulary import Vocabulary
+from shopmind.datasets.sequences import load_s3rec_attributes
 from shopmind.errors import ConfigError, DataError, Location
 
 log = logging.getLogger(__name__)
@@ -296,8 +297,15 @@ def loo_protocol(
     dataset: str | None = None,
     history_half_life: float | None = None,
 ) -> EvalSplit:
-    """Leave-last-out full ranking over an S3Rec sequence file (see module docstring)."""
+    """Leave-last-out full ranking over an S3Rec sequence file (see module docstring).
+
+    When ``<stem>_item2attributes.json`` lies next to the file (S3Rec's item attributes), the training
+    ``Dataset`` carries it as the item table (``attributes`` = ``{"attribute_ids": [...]}``), so content
+    models can use it; the split itself does not depend on it.
+    """
     user_ids, seqs = read_sequences(path)
+    attr_file = Path(path).with_name(f"{Path(path).stem}_item2attributes.json")
+    attributes = load_s3rec_attributes(attr_file) if attr_file.is_file() else None
     return loo_from_sequences(
         user_ids,
         seqs,
@@ -305,6 +313,7 @@ def loo_protocol(
         k=k,
         dataset=dataset or Path(path).stem,
         history_half_life=history_half_life,
+        attributes=attributes,
     )
 
 
@@ -316,8 +325,11 @@ def loo_from_sequences(
     k: int = 10,
     dataset: str = "sequences",
     history_half_life: float | None = None,
+    attributes: Mapping[str, Sequence[str]] | None = None,
 ) -> EvalSplit:
     """``loo`` split from in-memory sequences (time order, oldest first).
+
+    ``attributes`` (item id → attribute ids) becomes the training ``Dataset``'s item table.
 
     ``history_half_life`` (in items) weights the fold-in history rows by recency,
     ``w = 0.5^(age / h)`` with ``age`` = 0 for the latest item, so fold-in models (``score_history``)
@@ -340,7 +352,13 @@ def loo_from_sequences(
     ev = pd.DataFrame({"user_id": rows_u, "item_id": rows_i, "type": "purchase", "timestamp": rows_t})
     user_vocab = Vocabulary(list(dict.fromkeys(user_ids)), name="user")
     # Rank ALL items of the file (S3Rec's item_size covers every id), including items seen only at test time.
-    train = Dataset.from_frame(ev, item_vocab=all_items, user_vocab=user_vocab)
+    table = None
+    if attributes is not None:
+        ids = all_items.ids.tolist()
+        table = pd.DataFrame(
+            {"id": ids, "attributes": [{"attribute_ids": list(attributes.get(i, []))} for i in ids]}
+        )
+    train = Dataset.from_frame(ev, items=table, item_vocab=all_items, user_vocab=user_vocab)
     n_users = train.n_users
     target_pos = -1 if phase == "test" else -2
     users, targets, hist_seqs = [], [], []
