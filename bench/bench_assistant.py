@@ -50,7 +50,24 @@ def _write(name: str, payload: dict[str, Any]) -> None:
 # 10-shot sample of train, 1,000 other train utterances; test unread) found them the best of
 # {5 ep lr 5e-5, 5 ep lr 1.5e-4, 10 ep lr 5e-5} for the ensemble: docs/bench/assistant.md.
 FINETUNE = {"finetune_epochs": 5, "finetune_batch_size": 32, "finetune_lr": 5e-5}
-INTENT_SETTINGS = ("full", "10-shot", "10-shot-ft", "oos")
+# Few-shot preset of the "-names" rows: each intent's name as one more example
+# (IntentConfig.label_examples) and TF-IDF weight 0.3, both chosen on the inner 10-shot validation
+# split above (weights 0.2–0.5 × C 5/20 × names on/off, frozen and fine-tuned; test unread):
+# docs/bench/assistant.md.
+FEWSHOT = {"label_examples": True, "ensemble_weight": 0.3}
+# ... plus the nearest-neighbour head (IntentConfig.knn_weight), chosen afterwards on the same inner
+# split with the fine-tuned encoder: T = 20, weights TF-IDF 0.25 / kNN 0.25 / embedding LR 0.5.
+FEWSHOT_KNN = {"label_examples": True, "ensemble_weight": 0.25, "knn_weight": 0.25}
+INTENT_SETTINGS = (
+    "full",
+    "10-shot",
+    "10-shot-ft",
+    "10-shot-names",
+    "10-shot-names-ft",
+    "10-shot-knn",
+    "10-shot-knn-ft",
+    "oos",
+)
 
 
 def bench_intents(data_dir: Path, oos: int, settings: list[str]) -> None:
@@ -67,6 +84,18 @@ def bench_intents(data_dir: Path, oos: int, settings: list[str]) -> None:
         "full": {},
         "10-shot": {"shots": 10},
         "10-shot-ft": {"shots": 10, "config": IntentConfig(**FINETUNE), "name": "banking77-ft"},
+        "10-shot-names": {"shots": 10, "config": IntentConfig(**FEWSHOT), "name": "banking77-names"},
+        "10-shot-names-ft": {
+            "shots": 10,
+            "config": IntentConfig(**FEWSHOT, **FINETUNE),
+            "name": "banking77-names-ft",
+        },
+        "10-shot-knn": {"shots": 10, "config": IntentConfig(**FEWSHOT_KNN), "name": "banking77-knn"},
+        "10-shot-knn-ft": {
+            "shots": 10,
+            "config": IntentConfig(**FEWSHOT_KNN, **FINETUNE),
+            "name": "banking77-knn-ft",
+        },
         "oos": {"oos_holdout": oos},
     }
     rows: list[dict[str, Any]] = []

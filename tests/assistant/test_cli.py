@@ -90,6 +90,7 @@ def test_evaluate_intents_small_files(tmp_path):
             "tfidf",
             "--oos-holdout",
             "3",
+            "--label-names",
             "--json",
             str(out),
         ],

@@ -10,11 +10,12 @@ from shopmind.assistant.intents import (
     IntentClassifier,
     IntentConfig,
     calibrate_threshold,
+    humanise_intent,
     read_intent_csv,
 )
 from shopmind.assistant.service import builtin_intents
 from shopmind.assistant.text import detect_language, word_tokens
-from shopmind.errors import ArtifactError, DataError, NotFittedError
+from shopmind.errors import ArtifactError, ConfigError, DataError, NotFittedError
 
 # unseen paraphrases (not in the packaged training set), English and Chinese
 HELD_OUT = [
@@ -94,10 +95,10 @@ def test_embedding_and_ensemble_models(data, encoder):
     acc_emb = np.mean(np.array(only_emb.classes_)[pe.argmax(1)] == np.array(gold))
     assert acc_emb >= 0.7
     assert np.mean(np.array(ens.classes_)[pens.argmax(1)] == np.array(gold)) >= 0.7
-    # the OOS score is the top probability plus the cosine to the nearest training utterance
+    # the OOS score is α · the top probability plus the cosine to the nearest training utterance
     q = encoder.encode(probe)
     preds = ens.predict(probe, embeddings=q)
-    expected = pens.max(1) + (q @ emb.T).max(1)
+    expected = cfg.oos_msp_weight * pens.max(1) + (q @ emb.T).max(1)
     np.testing.assert_allclose([p.oos_score for p in preds], expected, atol=1e-4)
 
 
@@ -137,6 +138,16 @@ def test_save_load_roundtrip_without_pickle(tfidf, tmp_path):
     assert loaded.threshold == tfidf.threshold and loaded.classes_ == tfidf.classes_
 
 
+def test_models_saved_before_the_msp_weight_load_with_weight_one(tfidf, tmp_path):
+    import json
+
+    path = tfidf.save(tmp_path / "old")
+    meta = json.loads((path / "intents.json").read_text(encoding="utf-8"))
+    del meta["config"]["oos_msp_weight"]
+    (path / "intents.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert IntentClassifier.load(path).config.oos_msp_weight == 1.0  # its τ was calibrated with α = 1
+
+
 def test_errors(tmp_path):
     with pytest.raises(DataError):
         IntentClassifier(IntentConfig(model="tfidf")).fit(["a", "b"], ["x"])
@@ -150,3 +161,66 @@ def test_errors(tmp_path):
     bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
     with pytest.raises(DataError):
         read_intent_csv(bad)
+
+
+class _BagOfCharsEncoder:
+    """A tiny deterministic stand-in for the sentence encoder: L2-normalised letter counts."""
+
+    name = "bag-of-chars"
+
+    def encode(self, texts, batch_size=64):
+        x = np.array([[t.lower().count(c) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts], float)
+        return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)).astype(np.float32)
+
+
+def test_label_names_as_examples():
+    texts = ["when does it come", "is it on the way", "how much for a euro", "price of dollars today"]
+    labels = ["card_arrival", "card_arrival", "exchange_rate", "exchange_rate"]
+    assert (
+        humanise_intent("card_arrival") == "card arrival"
+        and humanise_intent("top-up.failed") == "top up failed"
+    )
+    plain = IntentClassifier(IntentConfig(model="tfidf", calibration_fraction=0.0)).fit(texts, labels)
+    # two intents: sklearn's single binary logit must become two softmax rows, not one copied twice
+    assert [p.intent for p in plain.predict(texts)] == labels
+    named = IntentClassifier(IntentConfig(model="tfidf", calibration_fraction=0.0, label_examples=True))
+    named.fit(texts, labels)
+    probe = ["card arrival", "exchange rate"]
+    assert [p.intent for p in named.predict(probe)] == ["card_arrival", "exchange_rate"]
+    # the name is evidence the plain model lacks
+    assert named.predict_proba(["exchange rate"])[0, 1] > plain.predict_proba(["exchange rate"])[0, 1]
+    # precomputed vectors get the names' vectors appended; the names never enter the calibration part
+    enc = _BagOfCharsEncoder()
+    more_t, more_l = texts * 3, labels * 3
+    cfg = IntentConfig(model="ensemble", calibration_fraction=0.25, label_examples=True)
+    clf = IntentClassifier(cfg, encoder=enc).fit(more_t, more_l, embeddings=enc.encode(more_t))
+    assert clf.calibration["held_out"] == 4  # 25 % of each intent's 6 real utterances, rounded
+    assert clf._ref.shape[0] == len(more_t) + 2  # refit on every utterance plus the two names
+
+
+def test_nearest_neighbour_head(tmp_path):
+    enc = _BagOfCharsEncoder()
+    texts = ["when does it come", "is it on the way", "how much for a euro", "price of dollars today"]
+    texts += ["lost my card", "my card was stolen"]
+    labels = ["arrival", "arrival", "rate", "rate", "lost", "lost"]
+    cfg = IntentConfig(calibration_fraction=0.0, ensemble_weight=0.25, knn_weight=0.25, knn_temperature=20)
+    clf = IntentClassifier(cfg, encoder=enc).fit(texts, labels, embeddings=enc.encode(texts))
+    probe = ["where is it now", "euro price", "card gone"]
+    q = enc.encode(probe)
+    # p_knn = softmax(T · max cosine to each intent's training vectors), written out naively
+    ref, y = enc.encode(texts), np.array(labels)
+    per = np.stack([(q @ ref[y == c].T).max(1) for c in clf.classes_], axis=1)
+    z = np.exp(20 * (per - per.max(1, keepdims=True)))
+    parts = clf.component_proba(probe, embeddings=q)
+    np.testing.assert_allclose(parts["knn"], z / z.sum(1, keepdims=True), atol=1e-5)
+    np.testing.assert_allclose(
+        clf.predict_proba(probe, embeddings=q),
+        0.25 * parts["tfidf"] + 0.25 * parts["knn"] + 0.5 * parts["embedding"],
+        atol=1e-6,
+    )
+    loaded = IntentClassifier.load(clf.save(tmp_path / "knn"), encoder=enc)
+    np.testing.assert_allclose(loaded.predict_proba(probe), clf.predict_proba(probe), atol=1e-6)
+    with pytest.raises(ConfigError):
+        IntentClassifier(IntentConfig(model="tfidf", knn_weight=0.2))
+    with pytest.raises(ConfigError):
+        IntentClassifier(IntentConfig(ensemble_weight=0.7, knn_weight=0.4))

@@ -164,6 +164,14 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         finetune_epochs: int = typer.Option(
             0, "--finetune-epochs", min=0, help="Contrastive fine-tuning epochs of the encoder (0 = frozen)"
         ),
+        label_names: bool = typer.Option(
+            False,
+            "--label-names",
+            help="Add each intent's name ('card_arrival' → 'card arrival') as an example",
+        ),
+        knn_weight: float = typer.Option(
+            0.0, "--knn-weight", min=0.0, max=1.0, help="Weight of the nearest-neighbour head (0 = off)"
+        ),
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """Intent accuracy / macro-F1 (and out-of-scope recall with --oos-holdout)."""
@@ -194,7 +202,12 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             te_t, te_l = read_intent_csv(test)
             args = (tr_t, tr_l, te_t, te_l)
             name = train.parent.name or "intents"
-        update: dict[str, Any] = {"max_in_scope_loss": max_loss, "finetune_epochs": finetune_epochs}
+        update: dict[str, Any] = {
+            "max_in_scope_loss": max_loss,
+            "finetune_epochs": finetune_epochs,
+            "label_examples": label_names,
+            "knn_weight": knn_weight,
+        }
         if ensemble_weight is not None:
             update["ensemble_weight"] = ensemble_weight
         cfg = IntentConfig().model_copy(update=update)
