@@ -378,6 +378,15 @@ def interaction_matrix(dataset: Dataset, binary: bool = False) -> sp.csr_matrix:
     return x
 
 
+def dense_row(values: np.ndarray, support: np.ndarray | None, n_items: int) -> np.ndarray:
+    """``score_row``'s ``(values, support)`` as a dense row; items outside the support get ``-inf``."""
+    if support is None:
+        return values
+    full = np.full(n_items, -np.inf)
+    full[support] = values
+    return full
+
+
 def csr_row_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions in a CSR matrix's ``indices``/``data`` of the entries of ``rows`` (row by row, in
     storage order) and each row's entry count — a numpy gather instead of scipy's fancy row indexing,

@@ -29,7 +29,15 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, interaction_matrix, register, top_k
+from shopmind.recommend.base import (
+    AlgorithmConfig,
+    Recommender,
+    Runtime,
+    dense_row,
+    interaction_matrix,
+    register,
+    top_k,
+)
 
 log = logging.getLogger(__name__)
 
@@ -476,9 +484,7 @@ class Hybrid(Recommender):
             return Part.of(values, how)
         if how == "minmax" and np.isfinite(values).all():
             return SupportPart(values, support, self.n_items)
-        full = np.full(self.n_items, -np.inf)
-        full[support] = values
-        return Part.of(full, how)
+        return Part.of(dense_row(values, support, self.n_items), how)
 
     def _fixed_part(self, name: str) -> tuple[Part, np.ndarray]:
         """A user-independent component's part and weighted contribution, computed on first use."""

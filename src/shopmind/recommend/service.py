@@ -33,7 +33,7 @@ from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
 from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
 from shopmind.recommend import ALGORITHMS, get_algorithm
-from shopmind.recommend.base import Recommender, Runtime, load_sparse, save_sparse, savez, top_k
+from shopmind.recommend.base import Recommender, Runtime, dense_row, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, History, dominant_component
 from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates, split_path
@@ -389,7 +389,7 @@ class RecommendService:
             elif path == "personal":
                 scores = model.score_users(np.array([u]))
             else:
-                scores = _full_row(*model.score_row(row.indices, row.data), len(self.items))
+                scores = dense_row(*model.score_row(row.indices, row.data), len(self.items))
             scores = np.asarray(scores, dtype=np.float64)
             if boosted:
                 scores = apply_boost(scores, boost)
@@ -612,15 +612,6 @@ def _merge_entries(
     first[1:] = idx[1:] != idx[:-1]
     starts = np.flatnonzero(first)
     return idx[starts], np.add.reduceat(val, starts) if len(val) else val
-
-
-def _full_row(values: np.ndarray, support: np.ndarray | None, n_items: int) -> np.ndarray:
-    """``score_row``'s ``(values, support)`` as a dense row; items outside the support get ``-inf``."""
-    if support is None:
-        return values
-    full = np.full(n_items, -np.inf)
-    full[support] = values
-    return full
 
 
 def _leaf(category: str | None) -> str | None:
