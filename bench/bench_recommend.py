@@ -63,6 +63,10 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     # LambdaMART over the pooled candidates of sequence-aware EASE, seq_cooc, ALS, item/user-kNN and
     # popularity (StackedConfig's defaults, which hold the inner-split tuned values)
     "stacked": ("stacked", {}),
+    # sequence-aware EASE + user weighting + activity-period columns + availability mask:
+    # ContextEASEConfig's defaults hold the best of 24 configurations on inner splits 7 and 8, confirmed
+    # on inner splits 9 and 10 (bench/results/tune_ml100k_context*.json)
+    "ease (sequence-aware + activity context)": ("ease_context", {}),
     # the same two EASE grids chosen on DENSITY-MATCHED inner splits (inner ratio 0.9, inner seeds 7–9:
     # inner training = 67.5 % of the ratings, closer to the outer 75 %); added after the rows above had
     # been scored on the test part (docs/bench/recommend.md says why)

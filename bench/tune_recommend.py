@@ -34,11 +34,14 @@ GRIDS_ML100K: dict[str, dict[str, list[Any]]] = {
         "sequence_window": [3, 5, 10],
     },
     # sequence-aware EASE + activity-period columns + availability mask; run with --inner-seed 7,8
+    # (a first grid over l2 700/1000/1500, bin 14/30 d, mask off/on with β = 0 chose 1000 / 30 d / on)
     "ease_context": {
-        "l2": [700.0, 1000.0, 1500.0],
-        "sequence_weight": [2.0],
-        "activity_bin_days": [14.0, 30.0],
-        "availability_mask": [False, True],
+        "l2": [500.0, 700.0, 1000.0],
+        "sequence_weight": [1.0, 2.0],
+        "activity_bin_days": [30.0],
+        "activity_weight": [0.0, 1.0],
+        "user_weight_exponent": [0.0, 0.5],
+        "availability_mask": [True],
     },
     "seq_cooc": {"window": [3, 5, 10, 20, 40], "decay": [0.9], "alpha": [0.3, 0.4, 0.5], "k": [2000]},
     "stacked": {"folds": [1, 4], "candidates": [25, 50], "num_leaves": [7], "learning_rate": [0.03]},

@@ -20,6 +20,7 @@ ALGORITHMS: dict[str, str] = {
     "sar": "shopmind.recommend.sar:SAR",
     "seq_cooc": "shopmind.recommend.seqcooc:SeqCooc",
     "ease": "shopmind.recommend.ease:EASE",
+    "ease_context": "shopmind.recommend.ease_context:ContextEASE",
     "als": "shopmind.recommend.mf:ALS",
     "bpr": "shopmind.recommend.mf:BPR",
     "content": "shopmind.recommend.content:ContentBased",

@@ -80,6 +80,19 @@ class EASE(Recommender):
     _pos_map: np.ndarray | None = None
 
     def _fit(self, dataset: Dataset) -> None:
+        x, active, g = self._item_gram(dataset)
+        self.weights = self._solve(g)
+        self.active = active
+        self.interactions = x
+        self._pos_map = None
+
+    def _item_gram(
+        self, dataset: Dataset, row_weights: np.ndarray | None = None
+    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """``(X, active items, G = XᵀWX + γ·C_w + λI over the active items)`` — the model's input.
+
+        ``W = diag(row_weights)`` weights each user's contribution to the Gram matrix (default 1).
+        """
         cfg = self.config
         x = interaction_matrix(dataset, binary=cfg.binary)
         counts = dataset.item_counts()
@@ -97,24 +110,27 @@ class EASE(Recommender):
                 "to the most popular items, or use item_knn / als for this catalogue",
             )
         xa = x[:, active].astype(np.float64)
-        g = np.asarray((xa.T @ xa).toarray())
+        xw = xa if row_weights is None else sp.csr_matrix(sp.diags(row_weights) @ xa)
+        g = np.asarray((xw.T @ xa).toarray())
         if cfg.sequence_weight > 0 and m:
             from shopmind.recommend.seqcooc import window_cooccurrence
 
             c = window_cooccurrence(dataset, cfg.sequence_window, cfg.sequence_decay)
             g += cfg.sequence_weight * c[active][:, active].toarray()
         g[np.diag_indices(m)] += cfg.l2
+        return x, active.astype(np.int64), g
+
+    def _solve(self, g: np.ndarray) -> np.ndarray:
+        """``B = I − P·diag(1/diag P)`` with ``P = G⁻¹`` and ``diag(B) = 0`` (float32, C order)."""
+        m = len(g)
         # the O(m³) Cholesky inverse is LAPACK work: give BLAS the runtime's thread count (a
         # process-wide OMP_NUM_THREADS=1, as the benchmarks set for everything else, would otherwise
         # leave it on one core); threads=0 keeps the library default
         with _blas_threads(self.runtime.threads):
-            p = spd_inverse(g.astype(np.float32) if cfg.precision == "float32" else g) if m else g
+            p = spd_inverse(g.astype(np.float32) if self.config.precision == "float32" else g) if m else g
         b = p / (-np.diag(p))[None, :] if m else p
         b[np.diag_indices(m)] = 0.0
-        self.weights = np.ascontiguousarray(b, dtype=np.float32)
-        self.active = active.astype(np.int64)
-        self.interactions = x
-        self._pos_map = None
+        return np.ascontiguousarray(b, dtype=np.float32)
 
     def _full(self, rows: sp.csr_matrix) -> np.ndarray:
         out = np.full((rows.shape[0], self.n_items), -np.inf)
