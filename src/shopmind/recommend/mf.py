@@ -257,15 +257,8 @@ class BPR(_Factors):
         )
 
 
-_CONTROLLER: list[Any] = []
-"""One ``threadpoolctl.ThreadpoolController``, created on first use: building it scans the loaded
-libraries (~2 ms), which ``threadpool_limits`` would redo on every call."""
-
-
 def _blas_single_thread() -> Any:
     """implicit parallelises itself; a multi-threaded BLAS underneath oversubscribes the cores."""
-    from threadpoolctl import ThreadpoolController
+    from threadpoolctl import threadpool_limits
 
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    return threadpool_limits(limits=1, user_api="blas")
