@@ -66,7 +66,10 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     # sequence-aware EASE + user weighting + activity-period columns + availability mask:
     # ContextEASEConfig's defaults hold the best of 24 configurations on inner splits 7 and 8, confirmed
     # on inner splits 9 and 10 (bench/results/tune_ml100k_context*.json)
-    "ease (sequence-aware + activity context)": ("ease_context", {}),
+    "ease (sequence-aware + activity context)": ("ease_context", {"low_pass_rank": 0}),
+    # the same + the GF-CF-style low-pass term (ContextEASEConfig's defaults: k 40, a 0.25, ω 0.8, best of
+    # 120 configurations on inner splits 7 and 8, confirmed on 9 and 10; tune_ml100k_lowpass*.json)
+    "ease (sequence-aware + activity context + low-pass)": ("ease_context", {}),
     # the same two EASE grids chosen on DENSITY-MATCHED inner splits (inner ratio 0.9, inner seeds 7–9:
     # inner training = 67.5 % of the ratings, closer to the outer 75 %); added after the rows above had
     # been scored on the test part (docs/bench/recommend.md says why)

@@ -42,6 +42,14 @@ GRIDS_ML100K: dict[str, dict[str, list[Any]]] = {
         "activity_weight": [0.0, 1.0],
         "user_weight_exponent": [0.0, 0.5],
         "availability_mask": [True],
+        "low_pass_rank": [0],  # added later (the grid below); 0 reproduces this grid's figures
+    },
+    # ease_context's GF-CF-style low-pass term on top of the grid above's choice; run with --inner-seed 7,8
+    "ease_context_lowpass": {
+        "l2": [500.0, 700.0],
+        "low_pass_rank": [0, 32, 40, 48, 64],
+        "low_pass_exponent": [0.0, 0.25, 0.5],
+        "low_pass_weight": [0.45, 0.6, 0.8, 1.0],
     },
     "seq_cooc": {"window": [3, 5, 10, 20, 40], "decay": [0.9], "alpha": [0.3, 0.4, 0.5], "k": [2000]},
     "stacked": {"folds": [1, 4], "candidates": [25, 50], "num_leaves": [7], "learning_rate": [0.03]},
@@ -82,7 +90,7 @@ GRIDS_BEAUTY: dict[str, dict[str, list[Any]]] = {
 }
 
 
-ALIASES: dict[str, str] = {"ease_seq": "ease"}
+ALIASES: dict[str, str] = {"ease_seq": "ease", "ease_context_lowpass": "ease_context"}
 """Grid names that tune another algorithm (a second grid for the same model)."""
 
 
