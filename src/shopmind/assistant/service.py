@@ -90,8 +90,9 @@ def train_assistant(
 def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     """Pipeline entry point (see :mod:`shopmind.pipeline`)."""
     ctx.progress("assistant: intents, knowledge, sentiment")
-    epochs = ctx.settings.training.assistant_finetune_epochs
-    info = train_assistant(ctx.store, out_dir, intent_config=IntentConfig(finetune_epochs=epochs))
+    training = ctx.settings.training
+    cfg = IntentConfig(finetune_epochs=training.assistant_finetune_epochs, encoder=training.assistant_encoder)
+    info = train_assistant(ctx.store, out_dir, intent_config=cfg)
     return {
         "intent_classes": len(info["intents"]["classes"]),
         "intent_threshold": info["intents"].get("threshold"),

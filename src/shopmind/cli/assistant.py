@@ -172,6 +172,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         knn_weight: float = typer.Option(
             0.0, "--knn-weight", min=0.0, max=1.0, help="Weight of the nearest-neighbour head (0 = off)"
         ),
+        encoder: str | None = typer.Option(
+            None,
+            "--encoder",
+            help="Sentence encoder: minilm (default), mpnet (the mpnet extra) or a model folder",
+        ),
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """Intent accuracy / macro-F1 (and out-of-scope recall with --oos-holdout)."""
@@ -207,6 +212,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             "finetune_epochs": finetune_epochs,
             "label_examples": label_names,
             "knn_weight": knn_weight,
+            "encoder": encoder,
         }
         if ensemble_weight is not None:
             update["ensemble_weight"] = ensemble_weight
