@@ -6,7 +6,7 @@
     python bench/bench_assistant.py sentiment   --data-dir ../shared/datasets
     python bench/bench_assistant.py chat        # tiny synthetic shop: adversarial set + chat-turn latency
     # with the mpnet extra installed: the all-mpnet-base-v2 rows and chat latency
-    python bench/bench_assistant.py intents --settings full-mpnet,10-shot-mpnet,oos-mpnet
+    python bench/bench_assistant.py intents --settings full-mpnet,10-shot-mpnet,10-shot-knn-mpnet,oos-mpnet
     python bench/bench_assistant.py chat --encoder mpnet
 
 One BLAS/torch thread. Sentence vectors are cached under ``var/cache/embeddings`` (encoding BANKING77's
@@ -74,6 +74,7 @@ INTENT_SETTINGS = (
     "full-mpnet",
     "10-shot-mpnet",
     "oos-mpnet",
+    "10-shot-knn-mpnet",
 )
 
 
@@ -109,6 +110,12 @@ def bench_intents(data_dir: Path, oos: int, settings: list[str]) -> None:
         "full-mpnet": {"config": IntentConfig(**MPNET), "name": "banking77-mpnet"},
         "10-shot-mpnet": {"shots": 10, "config": IntentConfig(**MPNET), "name": "banking77-mpnet"},
         "oos-mpnet": {"oos_holdout": oos, "config": IntentConfig(**MPNET), "name": "banking77-mpnet"},
+        # the few-shot kNN preset on frozen mpnet vectors (inner 10-shot split: 0.866 vs 0.853 on MiniLM)
+        "10-shot-knn-mpnet": {
+            "shots": 10,
+            "config": IntentConfig(**FEWSHOT_KNN, **MPNET),
+            "name": "banking77-knn-mpnet",
+        },
     }
     rows: list[dict[str, Any]] = []
     for setting in settings:
