@@ -90,7 +90,11 @@ def assemble_split_zip(parts: list[Path], target: Path, required: tuple[str, ...
                 value=", ".join(absent),
                 expected="files " + ", ".join(required),
             )
-        if target.exists():
+        if target.exists():  # an incomplete earlier attempt
             shutil.rmtree(target)
-        root.rename(target)
+        try:
+            root.rename(target)
+        except OSError:  # another process finished first: keep its copy if complete
+            if not all((target / name).exists() for name in required):
+                raise
     return target
