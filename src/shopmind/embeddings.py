@@ -146,18 +146,26 @@ def packaged_mpnet_path() -> Path:
     )
 
 
+def local_model(spec: str | None) -> tuple[Path, str] | None:
+    """``(folder, name)`` of the on-disk model ``spec`` names; None for an ``openai:`` endpoint."""
+    if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
+        return packaged_model_path(), "all-MiniLM-L6-v2"
+    if spec in ("mpnet", "all-mpnet-base-v2"):
+        return packaged_mpnet_path(), "all-mpnet-base-v2"
+    if spec.startswith("openai:"):
+        return None
+    return Path(spec), Path(spec).name
+
+
 @lru_cache(maxsize=4)
 def get_encoder(spec: str | None = None) -> Encoder:
     """Encoder for ``spec`` (see module docstring); cached per spec, thread-safe to share."""
-    if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
-        return load_local_encoder(packaged_model_path(), name="all-MiniLM-L6-v2")
-    if spec in ("mpnet", "all-mpnet-base-v2"):
-        return load_local_encoder(packaged_mpnet_path(), name="all-mpnet-base-v2")
-    if spec.startswith("openai:"):
-        model, _, base = spec.removeprefix("openai:").partition("@")
-        if not base:
-            raise ConfigError(
-                "openai encoder spec needs a base URL", value=spec, expected="openai:<model>@<base_url>"
-            )
-        return OpenAIEmbeddingsEncoder(model, base, os.environ.get("SHOPMIND_EMBEDDINGS_API_KEY"))
-    return load_local_encoder(Path(spec))
+    local = local_model(spec)
+    if local is not None:
+        return load_local_encoder(*local)
+    model, _, base = str(spec).removeprefix("openai:").partition("@")
+    if not base:
+        raise ConfigError(
+            "openai encoder spec needs a base URL", value=spec, expected="openai:<model>@<base_url>"
+        )
+    return OpenAIEmbeddingsEncoder(model, base, os.environ.get("SHOPMIND_EMBEDDINGS_API_KEY"))

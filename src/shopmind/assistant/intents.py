@@ -263,21 +263,16 @@ class _EmbeddingModel:
     def finetune(self, texts: Sequence[str], y: np.ndarray) -> None:
         """Replace the encoder by a copy fine-tuned on ``(texts, y)`` (:mod:`shopmind.assistant.finetune`)."""
         from shopmind.assistant.finetune import finetune_encoder
-        from shopmind.embeddings import SentenceTransformerEncoder, packaged_model_path, packaged_mpnet_path
+        from shopmind.embeddings import SentenceTransformerEncoder, local_model
 
-        spec = self.cfg.encoder
-        if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
-            base = packaged_model_path()
-        elif spec in ("mpnet", "all-mpnet-base-v2"):
-            base = packaged_mpnet_path()
-        elif Path(spec).is_dir():
-            base = Path(spec)
-        else:
+        local = local_model(self.cfg.encoder)
+        if local is None or not local[0].is_dir():
             raise ConfigError(
                 "only a local sentence-transformers model can be fine-tuned",
-                value=spec,
+                value=self.cfg.encoder,
                 expected="encoder=None (packaged MiniLM), 'mpnet' or a model directory, or finetune_epochs=0",
             )
+        base = local[0]
         model = finetune_encoder(
             base,
             texts,
