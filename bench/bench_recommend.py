@@ -70,6 +70,9 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     # the same + the GF-CF-style low-pass term (ContextEASEConfig's defaults: k 40, a 0.25, ω 0.8, best of
     # 120 configurations on inner splits 7 and 8, confirmed on 9 and 10; tune_ml100k_lowpass*.json)
     "ease (sequence-aware + activity context + low-pass)": ("ease_context", {}),
+    # ease_context z-fused with item-kNN, BPR and iALS, availability mask last (FusedContextEASEConfig's
+    # defaults: chosen on inner seeds 7–10, checked once on 11, 12; tune_ml100k_fusion.json)
+    "ease_context + item-kNN/BPR/iALS (z-fusion)": ("ease_context_fused", {}),
     # the same two EASE grids chosen on DENSITY-MATCHED inner splits (inner ratio 0.9, inner seeds 7–9:
     # inner training = 67.5 % of the ratings, closer to the outer 75 %); added after the rows above had
     # been scored on the test part (docs/bench/recommend.md says why)

@@ -22,6 +22,11 @@ FAST: dict[str, dict] = {
     # block fixture: users arrive one after another, so a missing item is often first rated after the
     # user left — the availability mask would (rightly) hide the known answer
     "ease_context": {"l2": 1.0, "sequence_weight": 0.0, "availability_mask": False},
+    "ease_context_fused": {
+        "context": {"l2": 1.0, "sequence_weight": 0.0, "availability_mask": False},
+        "components": {"item_knn": {"k": 20}, "als": {"factors": 4, "iterations": 20, "regularization": 0.1}},
+        "weights": {"item_knn": 0.5, "als": 0.3},
+    },
     "item_knn": {"k": 20},
     "user_knn": {"k": 5, "min_overlap": 1, "shrinkage": 0.0, "similarity": "cosine"},
     "als": {"factors": 4, "iterations": 20, "regularization": 0.1},

@@ -131,7 +131,7 @@ def test_low_pass_term_survives_save_and_load(block_dataset: Dataset, tmp_path) 
 
 def test_a_constant_term_adds_nothing() -> None:
     """Rounding noise in a term that is constant over the unseen items must not be blown up."""
-    from shopmind.recommend.ease_context import _zscore
+    from shopmind.recommend.base import zscore_unseen as _zscore
 
     seen = np.array([[True, False, False, False]])
     z = _zscore(np.array([[5.0, 1.0, 1.0 + 1e-9, 1.0 - 1e-9]]), seen)

@@ -21,6 +21,7 @@ ALGORITHMS: dict[str, str] = {
     "seq_cooc": "shopmind.recommend.seqcooc:SeqCooc",
     "ease": "shopmind.recommend.ease:EASE",
     "ease_context": "shopmind.recommend.ease_context:ContextEASE",
+    "ease_context_fused": "shopmind.recommend.ease_fusion:FusedContextEASE",
     "als": "shopmind.recommend.mf:ALS",
     "bpr": "shopmind.recommend.mf:BPR",
     "content": "shopmind.recommend.content:ContentBased",

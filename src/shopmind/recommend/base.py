@@ -406,3 +406,24 @@ def row_normalise(x: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
     return sp.csr_matrix(sp.diags(inv) @ x)
+
+
+UNSCORED = -1e9
+"""z-score of an item a model cannot score (below every real z-score, above masked items)."""
+
+
+def zscore_unseen(scores: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Each row standardised by the mean and sd of its unseen, finite entries (score fusion).
+
+    Non-finite entries (an item outside the model) get :data:`UNSCORED`, so they rank last. A row
+    constant over its unseen entries (up to float32 rounding, 1e-5 of its largest value) becomes 0:
+    dividing rounding noise by its own spread would make it dominate the fusion.
+    """
+    free = ~seen & np.isfinite(scores)
+    s = np.where(free, scores, 0.0)
+    n = np.maximum(free.sum(axis=1, keepdims=True), 1)
+    mean = s.sum(axis=1, keepdims=True) / n
+    sd = np.sqrt(np.where(free, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n)
+    flat = sd <= 1e-5 * np.abs(s).max(axis=1, keepdims=True)
+    z = np.where(flat, 0.0, (s - mean) / np.where(flat, 1.0, sd))
+    return np.where(np.isfinite(scores), z, UNSCORED)

@@ -48,7 +48,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
-from shopmind.recommend.base import load_sparse, register, save_sparse
+from shopmind.recommend.base import load_sparse, register, save_sparse, zscore_unseen
 from shopmind.recommend.ease import EASE, EASEConfig, _blas_threads
 
 DAY = 86_400
@@ -166,7 +166,9 @@ class ContextEASE(EASE):
                 xa = rows[:, self.active].astype(np.float32)
                 low = np.asarray((xa @ self.low_pass_in) @ self.low_pass_out, dtype=np.float64)
                 seen = xa.toarray() > 0
-                fused = _zscore(out[:, self.active], seen) + self.config.low_pass_weight * _zscore(low, seen)
+                fused = zscore_unseen(
+                    out[:, self.active], seen
+                ) + self.config.low_pass_weight * zscore_unseen(low, seen)
                 out[:, self.active] = fused
         if self.config.availability_mask:
             late = self.item_first[None, :] > self.user_last[users][:, None]
@@ -193,20 +195,6 @@ class ContextEASE(EASE):
         self.item_first = arrays["item_first"]
         self.user_last = arrays["user_last"]
         self.periods = load_sparse("periods", arrays)
-
-
-def _zscore(scores: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """Each row standardised by the mean and standard deviation of its unseen entries.
-
-    A row that is constant over its unseen entries (up to float32 rounding, 1e-5 of its largest
-    value) becomes 0: dividing rounding noise by its own spread would make it dominate the fusion.
-    """
-    free = ~seen
-    n = np.maximum(free.sum(axis=1, keepdims=True), 1)
-    mean = np.where(free, scores, 0.0).sum(axis=1, keepdims=True) / n
-    sd = np.sqrt(np.where(free, (scores - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n)
-    flat = sd <= 1e-5 * np.abs(np.where(free, scores, 0.0)).max(axis=1, keepdims=True)
-    return np.where(flat, 0.0, (scores - mean) / np.where(flat, 1.0, sd))
 
 
 __all__ = ["ContextEASE", "ContextEASEConfig"]
