@@ -55,3 +55,15 @@ def missing_item(u: int) -> int:
 
 def group_items(group: int) -> np.ndarray:
     return np.arange(group * GROUP, (group + 1) * GROUP)
+
+
+def late_item_frame() -> pd.DataFrame:
+    """u0 and u1 are active on day 0 only; item c is first rated on day 60, by u2–u4 (who also rate a
+    and b then), so c co-occurs with u0's items a and b and would be u0's best candidate without an
+    availability mask; d is rated on day 0 by u1 only."""
+    rows = [("u0", "a", 0), ("u0", "b", 0), ("u1", "a", 0), ("u1", "d", 0), ("u1", "b", 0)]
+    rows += [(u, i, 60) for u in ("u2", "u3", "u4") for i in ("a", "b", "c")]
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "day"])
+    df["timestamp"] = 1_000_000 + df.pop("day") * DAY
+    df["rating"] = 5.0
+    return df

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from recfixtures import DAY, late_item_frame
 
 from shopmind.data.dataset import Dataset
 from shopmind.recommend import make_algorithm
@@ -12,7 +12,6 @@ from shopmind.recommend.base import Runtime
 from shopmind.recommend.ease_context import UNAVAILABLE
 
 RT = Runtime(seed=1, threads=1)
-DAY = 86_400
 
 
 OFF = {"activity_weight": 0.0, "availability_mask": False, "low_pass_rank": 0}
@@ -63,14 +62,7 @@ def test_scores_equal_the_joint_closed_form(block_dataset: Dataset) -> None:
 
 
 def _late_item_dataset() -> Dataset:
-    """u0 and u1 are active on day 0 only; item c is first rated on day 60, by u2 and u3 (who also
-    rated a and b then). Without the mask, c is u0's best candidate (it co-occurs with a and b)."""
-    rows = [("u0", "a", 0), ("u0", "b", 0), ("u1", "a", 0), ("u1", "d", 0), ("u1", "b", 0)]
-    rows += [(u, i, 60) for u in ("u2", "u3", "u4") for i in ("a", "b", "c")]
-    df = pd.DataFrame(rows, columns=["user_id", "item_id", "day"])
-    df["timestamp"] = 1_000_000 + df.pop("day") * DAY
-    df["rating"] = 5.0
-    return Dataset.from_frame(df)
+    return Dataset.from_frame(late_item_frame())
 
 
 @pytest.mark.parametrize("mask", [False, True])

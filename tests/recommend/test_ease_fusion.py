@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from recfixtures import late_item_frame
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
@@ -13,7 +13,6 @@ from shopmind.recommend.base import UNSCORED, Runtime, zscore_unseen
 from shopmind.recommend.ease_context import UNAVAILABLE
 
 RT = Runtime(seed=1, threads=1)
-DAY = 86_400
 CTX = {"l2": 1.0, "sequence_weight": 0.0, "low_pass_rank": 0}
 KNN = {"k": 20}
 ALS = {"factors": 4, "iterations": 20, "regularization": 0.1}
@@ -53,14 +52,7 @@ def test_zero_weights_rank_like_ease_context(block_dataset: Dataset) -> None:
 
 
 def _late_item_dataset() -> Dataset:
-    """u0 is active on day 0 only; item c is first rated on day 60 with a and b (so every component
-    scores c highly for u0); d is rated on day 0 by u1 only."""
-    rows = [("u0", "a", 0), ("u0", "b", 0), ("u1", "a", 0), ("u1", "d", 0), ("u1", "b", 0)]
-    rows += [(u, i, 60) for u in ("u2", "u3", "u4") for i in ("a", "b", "c")]
-    df = pd.DataFrame(rows, columns=["user_id", "item_id", "day"])
-    df["timestamp"] = 1_000_000 + df.pop("day") * DAY
-    df["rating"] = 5.0
-    return Dataset.from_frame(df)
+    return Dataset.from_frame(late_item_frame())
 
 
 @pytest.mark.parametrize("mask", [False, True])
