@@ -167,30 +167,32 @@ def test_sasrec_two_phase_fit_equals_fine_tune_and_callback_stops():
         staged.fine_tune(split.train, 1, loss="hinge")
 
 
+@pytest.fixture(scope="module")
+def beauty_file(datasets_dir):
+    path = datasets_dir / "amazon-beauty-seq" / "Beauty.txt"
+    if not path.exists():
+        pytest.skip(f"realdata: {path} is absent")
+    return path
+
+
 @pytest.mark.realdata
-def test_seq_rules_quality_floor_on_beauty_validation(datasets_dir):
+def test_seq_rules_quality_floor_on_beauty_validation(beauty_file):
     """Amazon Beauty, validation item (never the test item): measured NDCG@10 0.0659, SASRec 0.0576."""
     from shopmind.evaluate.harness import evaluate_model, factory
     from shopmind.evaluate.protocols import loo_protocol
 
-    path = datasets_dir / "amazon-beauty-seq" / "Beauty.txt"
-    if not path.exists():
-        pytest.skip(f"realdata: {path} is absent")
-    split = loo_protocol(path, phase="valid")
+    split = loo_protocol(beauty_file, phase="valid")
     result = evaluate_model("seq_rules", factory("seq_rules"), split)
     assert result.metrics["ndcg@10"] > 0.063
 
 
 @pytest.mark.realdata
-def test_attribute_content_quality_floor_on_beauty_validation(datasets_dir):
+def test_attribute_content_quality_floor_on_beauty_validation(beauty_file):
     """Amazon Beauty, validation item: the loo protocol hands S3Rec's item attributes to ``content``
     (measured NDCG@10 0.0235 with history half-life 1; popularity 0.0055 on the test item)."""
     from shopmind.evaluate.harness import evaluate_model, factory
     from shopmind.evaluate.protocols import loo_protocol
 
-    path = datasets_dir / "amazon-beauty-seq" / "Beauty.txt"
-    if not path.exists():
-        pytest.skip(f"realdata: {path} is absent")
-    split = loo_protocol(path, phase="valid", history_half_life=1.0)
+    split = loo_protocol(beauty_file, phase="valid", history_half_life=1.0)
     result = evaluate_model("content", factory("content", {"fields": ["attributes"]}), split)
     assert result.metrics["ndcg@10"] > 0.021

@@ -20,14 +20,14 @@ import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from shopmind.data.dataset import Dataset
-from shopmind.errors import ArtifactError, NotFittedError, UnknownIdError
+from shopmind.errors import ArtifactError, ConfigError, NotFittedError, UnknownIdError
 
 
 class AlgorithmConfig(BaseModel):
@@ -412,18 +412,29 @@ UNSCORED = -1e9
 """z-score of an item a model cannot score (below every real z-score, above masked items)."""
 
 
-def zscore_unseen(scores: np.ndarray, seen: np.ndarray) -> np.ndarray:
+def zscore_unseen(
+    scores: np.ndarray, seen: np.ndarray, *, missing: Literal["last", "lowest"] = "last"
+) -> np.ndarray:
     """Each row standardised by the mean and sd of its unseen, finite entries (score fusion).
 
-    Non-finite entries (an item outside the model) get :data:`UNSCORED`, so they rank last. A row
-    constant over its unseen entries (up to float32 rounding, 1e-5 of its largest value) becomes 0:
-    dividing rounding noise by its own spread would make it dominate the fusion.
+    Every finite entry, seen ones included, is scaled by its row's statistics. A row constant over
+    its unseen entries (up to float32 rounding, 1e-5 of its largest value) becomes 0: dividing
+    rounding noise by its own spread would make it dominate the fusion. Non-finite entries (items a
+    model does not score) get, with ``missing="last"``, :data:`UNSCORED` (they rank last whatever
+    the other components say), or with ``missing="lowest"`` the row's lowest z (they sink in this
+    component without vetoing the others).
     """
-    free = ~seen & np.isfinite(scores)
-    s = np.where(free, scores, 0.0)
+    finite = np.isfinite(scores)
+    free = ~seen & finite
+    s = np.where(finite, scores, 0.0)
     n = np.maximum(free.sum(axis=1, keepdims=True), 1)
-    mean = s.sum(axis=1, keepdims=True) / n
+    mean = np.where(free, s, 0.0).sum(axis=1, keepdims=True) / n
     sd = np.sqrt(np.where(free, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n)
-    flat = sd <= 1e-5 * np.abs(s).max(axis=1, keepdims=True)
+    flat = sd <= 1e-5 * np.abs(np.where(free, s, 0.0)).max(axis=1, keepdims=True)
     z = np.where(flat, 0.0, (s - mean) / np.where(flat, 1.0, sd))
-    return np.where(np.isfinite(scores), z, UNSCORED)
+    if missing == "last":
+        return np.where(finite, z, UNSCORED)
+    if missing != "lowest":
+        raise ConfigError("missing must be 'last' or 'lowest'", value=missing)
+    low = np.where(finite, z, np.inf).min(axis=1, keepdims=True)
+    return np.where(finite, z, np.where(np.isfinite(low), low, 0.0))

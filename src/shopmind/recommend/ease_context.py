@@ -113,7 +113,8 @@ class ContextEASE(EASE):
         g[m:, :m] = g[:m, m:].T
         g[m:, m:] = np.asarray((t.T @ tw).todense())
         g[np.arange(m, m + k), np.arange(m, m + k)] += cfg.l2
-        self.low_pass_in, self.low_pass_out = self._low_pass(g_items - cfg.l2 * np.eye(m))
+        g_items[np.diag_indices(m)] -= cfg.l2  # the item graph H (λ taken off again; g keeps its copy)
+        self.low_pass_in, self.low_pass_out = self._low_pass(g_items)
         b = self._solve(g)
         self.weights = np.ascontiguousarray(b[:m, :m])
         self.context_weights = np.ascontiguousarray(b[m:, :m])
@@ -128,7 +129,10 @@ class ContextEASE(EASE):
         self._pos_map = None
 
     def _low_pass(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(D^(−1/2)·V, Vᵀ·D^(a))`` for the item graph ``h`` (see the module docstring); k = 0: empty."""
+        """``(D^(−1/2)·V, Vᵀ·D^(a))`` for the item graph ``h`` (see the module docstring); k = 0: empty.
+
+        ``h`` is normalised in place (it is a scratch copy: no second m × m array at 20k items).
+        """
         m = len(h)
         k = min(self.config.low_pass_rank, m)
         if k == 0:
@@ -137,7 +141,9 @@ class ContextEASE(EASE):
         d[d <= 0] = 1.0  # an item's diagonal count is > 0; guards a zero-weight row
         s = 1.0 / np.sqrt(d)
         with _blas_threads(self.runtime.threads):
-            _, v = scipy.linalg.eigh(h * s[:, None] * s[None, :], subset_by_index=[m - k, m - 1])
+            h *= s[:, None]
+            h *= s[None, :]
+            _, v = scipy.linalg.eigh(h, subset_by_index=[m - k, m - 1], overwrite_a=True)
         left = np.ascontiguousarray(v * s[:, None], dtype=np.float32)
         right = np.ascontiguousarray(v.T * d[None, :] ** self.config.low_pass_exponent, dtype=np.float32)
         return left, right

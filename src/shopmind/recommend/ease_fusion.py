@@ -94,6 +94,9 @@ class FusedContextEASE(Recommender):
         self.context_model = self._context()
         self.models: dict[str, Recommender] = {}
 
+    def _weighted(self) -> list[str]:
+        return [n for n, w in self.config.weights.items() if w > 0]
+
     def _context(self) -> ContextEASE:
         return ContextEASE({**self.config.context, "availability_mask": False}, self.runtime)
 
@@ -101,8 +104,10 @@ class FusedContextEASE(Recommender):
         from shopmind.recommend import make_algorithm
 
         self.context_model = self._context().fit(dataset)
+        # a component with weight 0 adds nothing, so it is not fitted
         self.models = {
-            n: make_algorithm(n, c, self.runtime).fit(dataset) for n, c in self.config.components.items()
+            n: make_algorithm(n, self.config.components[n], self.runtime).fit(dataset)
+            for n in self._weighted()
         }
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
@@ -112,8 +117,7 @@ class FusedContextEASE(Recommender):
         seen = ctx.interactions[users].toarray() > 0
         out = zscore_unseen(ctx.score_users(users), seen)
         for n, model in self.models.items():
-            if self.config.weights[n]:
-                out += self.config.weights[n] * zscore_unseen(model.score_users(users), seen)
+            out += self.config.weights[n] * zscore_unseen(model.score_users(users), seen)
         if self.mask:
             late = ctx.item_first[None, :] > ctx.user_last[users][:, None]
             out[late] -= UNAVAILABLE
@@ -130,8 +134,7 @@ class FusedContextEASE(Recommender):
 
         self.context_model = ContextEASE.load(directory / "context", self.runtime)
         self.models = {
-            n: get_algorithm(n).load(directory / "components" / n, self.runtime)
-            for n in self.config.components
+            n: get_algorithm(n).load(directory / "components" / n, self.runtime) for n in self._weighted()
         }
 
 

@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, register
+from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, register, zscore_unseen
 from shopmind.recommend.seqrules import recency_rows
 from shopmind.recommend.sequential import pad_sequences
 
@@ -75,26 +75,17 @@ class SequentialHybridConfig(AlgorithmConfig):
 
 
 def zscore_rows(scores: np.ndarray, seqs: Sequence[np.ndarray]) -> np.ndarray:
-    """Row-wise z-scores, mean and sd taken over each row's items that are not in its sequence.
+    """:func:`~shopmind.recommend.base.zscore_unseen` with each row's sequence items as its seen items.
 
-    Non-finite scores (EASE's ``-inf`` for items it does not model) are left out of the mean and sd
-    and get the row's lowest z-score: such an item sinks in this component without vetoing the others.
+    Non-finite scores (EASE's ``-inf`` for items it does not model) get the row's lowest z-score:
+    such an item sinks in this component without vetoing the others.
     """
     s = np.asarray(scores, dtype=np.float64)
-    finite = np.isfinite(s)
-    mask = finite.copy()
+    seen = np.zeros(s.shape, dtype=bool)
     lengths = np.array([len(q) for q in seqs], dtype=np.int64)
     if lengths.sum():
-        mask[np.repeat(np.arange(len(seqs)), lengths), np.concatenate(seqs)] = False
-    s = np.where(finite, s, 0.0)
-    n = mask.sum(axis=1, keepdims=True).clip(min=1)
-    mu = np.where(mask, s, 0.0).sum(axis=1, keepdims=True) / n
-    var = np.where(mask, (s - mu) ** 2, 0.0).sum(axis=1, keepdims=True) / n
-    z = (s - mu) / (np.sqrt(var) + 1e-12)
-    if not finite.all():
-        low = np.where(finite, z, np.inf).min(axis=1, keepdims=True)
-        z = np.where(finite, z, np.where(np.isfinite(low), low, 0.0))
-    return z
+        seen[np.repeat(np.arange(len(seqs)), lengths), np.concatenate(seqs)] = True
+    return zscore_unseen(s, seen, missing="lowest")
 
 
 @register
