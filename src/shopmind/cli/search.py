@@ -192,6 +192,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 f"{row['seconds']:.1f}",
             )
         console.print(table)
+        if out["n_tokenless_queries"]:
+            console.print(
+                f"{out['n_tokenless_queries']} of {out['n_queries']} judged queries have no indexable token "
+                f"({', '.join(out['tokenless_queries'][:10])}): kept in every mean, empty rankings score 0"
+            )
         console.print(
             "[dim]nDCG@10 with gain 2^g − 1 over the judged pool; unjudged products count as 0. P@10 and MRR: "
             "grade ≥ 2 is relevant. ltr: out-of-fold, GroupKFold by query.[/]"

@@ -9,12 +9,15 @@ For every query the ranking of each mode is cut at ``depth`` (100) and scored ag
 * **MRR** — 1 / rank of the first product with grade ≥ 2 within ``depth`` (0 if none);
 * **zero-result rate** — share of queries whose ranking is empty.
 
-Means are over every query of the qrels. The **baseline** is plain BM25: bm25s with default
-parameters (``k1=1.5, b=0.75``, Lucene idf) over the title alone, tokenised by ``bm25s.tokenize``
-with its defaults (lower-case, ``\\w\\w+`` tokens, no stemming, no stop words), measured in the same
-run. The learned ranker (``ltr``) is scored only out of fold: queries are split with ``GroupKFold``
-(5 folds, grouped by query), the ranker is trained on the other folds' judged candidates and
-reranks the held-out queries' top ``rerank_n`` hybrid candidates.
+Means are over every query of the qrels: a query that a mode cannot analyse (no indexable token,
+e.g. ``8 x 1/2`` for the baseline's tokenizer) keeps its place with an empty ranking and scores 0;
+the report counts the judged queries without a baseline token (``n_tokenless_queries``). The
+**baseline** is plain BM25: bm25s with default parameters (``k1=1.5, b=0.75``, Lucene idf) over
+the title alone, tokenised by ``bm25s.tokenize`` with its defaults (lower-case, ``\\w\\w+`` tokens,
+no stemming, no stop words), measured in the same run. The learned ranker (``ltr``) is scored only
+out of fold: queries are split with ``GroupKFold`` (5 folds, grouped by query), the ranker is trained
+on the other folds' judged candidates and reranks the held-out queries' top ``rerank_n`` hybrid
+candidates.
 
 ``write_run`` dumps exactly what was scored as a TREC run file ``qid Q0 docid rank score tag``.
 """
@@ -75,8 +78,21 @@ def score_runs(runs: Mapping[str, Ranking], qrels: Mapping[str, Mapping[str, int
     return {k: round(v / n, 6) for k, v in tot.items()}
 
 
+def baseline_tokens(text: str) -> list[str]:
+    """The baseline's query tokens: ``bm25s.tokenize`` defaults (may be empty, e.g. ``8 x 1/2``)."""
+    from shopmind.search.lexical import import_bm25s
+
+    qtok = import_bm25s().tokenize([text], show_progress=False)
+    vocab_inv = {v: k for k, v in qtok.vocab.items()}
+    return [vocab_inv[t] for t in qtok.ids[0]]
+
+
 def baseline_runs(products: Any, queries: Mapping[str, str], depth: int = 100) -> dict[str, Ranking]:
-    """Plain BM25: bm25s defaults over the title only (see the module docstring)."""
+    """Plain BM25: bm25s defaults over the title only (see the module docstring).
+
+    A query without any ``\\w\\w+`` token gets an empty ranking (bm25s cannot score an empty
+    token list); it stays in the mean with score 0.
+    """
     from shopmind.search.lexical import import_bm25s
 
     bm25s = import_bm25s()
@@ -87,9 +103,10 @@ def baseline_runs(products: Any, queries: Mapping[str, str], depth: int = 100) -
     retriever.index(bm25s.tokenize(titles, show_progress=False), show_progress=False)
     out: dict[str, Ranking] = {}
     for qid, text in queries.items():
-        qtok = bm25s.tokenize([text], show_progress=False)
-        vocab_inv = {v: k for k, v in qtok.vocab.items()}
-        tokens = [vocab_inv[t] for t in qtok.ids[0]]
+        tokens = baseline_tokens(text)
+        if not tokens:
+            out[qid] = []
+            continue
         scores = retriever.get_scores(tokens)
         hit = np.flatnonzero(scores > 0)
         order = hit[np.lexsort((hit, -scores[hit]))][:depth]
@@ -168,6 +185,14 @@ def evaluate(
     if not needs_vectors:
         config = SearchConfig(**{**config.to_dict(), "semantic": False})
     queries = {q: t for q, t in judged.queries.items() if q in judged.qrels}
+    # judged queries absent from the queries file are scored as empty rankings too
+    tokenless = sorted(q for q in judged.qrels if not baseline_tokens(queries.get(q, "")))
+    if tokenless:
+        log.warning(
+            "%d judged queries have no indexable token (scored 0 where a mode returns nothing): %s",
+            len(tokenless),
+            tokenless[:5],
+        )
     started = time.perf_counter()
     base = baseline_runs(judged.products, queries, depth)
     base_metrics = score_runs(base, judged.qrels)
@@ -207,6 +232,8 @@ def evaluate(
             f"depth {depth}; baseline bm25s defaults over title; ltr out-of-fold GroupKFold({folds}) by query"
         ),
         "n_queries": len(judged.qrels),
+        "n_tokenless_queries": len(tokenless),
+        "tokenless_queries": tokenless,
         "n_products": len(judged.products),
         "index_build_seconds": round(build_s, 3),
         "rows": rows,
