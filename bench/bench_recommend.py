@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.presets import load_preset
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -38,6 +40,9 @@ _ALS = {"factors": 32, "regularization": 10.0, "alpha": 1.0, "binary": True}
 # set; bench/results/tune_ml100k_seq.json, grids "ease_seq", "seq_cooc", "stacked" in bench/tune_recommend.py).
 _EASE_SEQ = {"l2": 1000.0, "sequence_weight": 2.0, "sequence_window": 5}
 _SEQ_COOC = {"window": 40, "decay": 0.9, "alpha": 0.5, "k": 2000}
+# Configurations kept as presets (shopmind/presets/*.toml: the library defaults are neutral)
+_ML = load_preset("ml-100k").recommend
+_BEAUTY = load_preset("beauty").recommend
 ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     "popularity": ("popularity", {}),
     "user_knn": ("user_knn", _UKNN),
@@ -45,9 +50,9 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     "sar (MS config)": ("sar", {"similarity": "jaccard", "time_decay_days": 30.0, "use_ratings": True}),
     "ease": ("ease", _EASE),
     "als": ("als", _ALS),
-    "bpr": ("bpr", {}),  # BPRConfig's defaults are the inner-split tuned ones (tune_ml100k_bpr.json)
+    "bpr": ("bpr", _ML["bpr"]),  # the inner-split tuned configuration (tune_ml100k_bpr.json)
     "content": ("content", {}),
-    "neumf": ("neumf", {}),
+    "neumf": ("neumf", _ML["neumf"]),
     "sasrec": ("sasrec", {"epochs": 20, "dropout": 0.2}),
     "hybrid": (
         "hybrid",
@@ -61,18 +66,18 @@ ML100K: dict[str, tuple[str, dict[str, Any]]] = {
     "ease (sequence-aware)": ("ease", _EASE_SEQ),
     "seq_cooc": ("seq_cooc", _SEQ_COOC),
     # LambdaMART over the pooled candidates of sequence-aware EASE, seq_cooc, ALS, item/user-kNN and
-    # popularity (StackedConfig's defaults, which hold the inner-split tuned values)
-    "stacked": ("stacked", {}),
+    # popularity (the ml-100k preset: inner-split tuned values)
+    "stacked": ("stacked", _ML["stacked"]),
     # sequence-aware EASE + user weighting + activity-period columns + availability mask:
-    # ContextEASEConfig's defaults hold the best of 24 configurations on inner splits 7 and 8, confirmed
+    # the ml-100k preset holds the best of 24 configurations on inner splits 7 and 8, confirmed
     # on inner splits 9 and 10 (bench/results/tune_ml100k_context*.json)
-    "ease (sequence-aware + activity context)": ("ease_context", {"low_pass_rank": 0}),
-    # the same + the GF-CF-style low-pass term (ContextEASEConfig's defaults: k 40, a 0.25, ω 0.8, best of
+    "ease (sequence-aware + activity context)": ("ease_context", {**_ML["ease_context"], "low_pass_rank": 0}),
+    # the same + the GF-CF-style low-pass term (the ml-100k preset: k 40, a 0.25, ω 0.8, best of
     # 120 configurations on inner splits 7 and 8, confirmed on 9 and 10; tune_ml100k_lowpass*.json)
-    "ease (sequence-aware + activity context + low-pass)": ("ease_context", {}),
-    # ease_context z-fused with item-kNN, BPR and iALS, availability mask last (FusedContextEASEConfig's
-    # defaults: chosen on inner seeds 7–10, checked once on 11, 12; tune_ml100k_fusion.json)
-    "ease_context + item-kNN/BPR/iALS (z-fusion)": ("ease_context_fused", {}),
+    "ease (sequence-aware + activity context + low-pass)": ("ease_context", _ML["ease_context"]),
+    # ease_context z-fused with item-kNN, BPR and iALS, availability mask last (the ml-100k preset:
+    # chosen on inner seeds 7–10, checked once on 11, 12; tune_ml100k_fusion.json)
+    "ease_context + item-kNN/BPR/iALS (z-fusion)": ("ease_context_fused", _ML["ease_context_fused"]),
     # the same two EASE grids chosen on DENSITY-MATCHED inner splits (inner ratio 0.9, inner seeds 7–9:
     # inner training = 67.5 % of the ratings, closer to the outer 75 %); added after the rows above had
     # been scored on the test part (docs/bench/recommend.md says why)
@@ -90,7 +95,7 @@ BEAUTY: dict[str, tuple[str, dict[str, Any]]] = {
     "sasrec": ("sasrec", {"epochs": 40, "dropout": 0.5}),
     # the same 40 epochs, then full-softmax epochs early-stopped on the validation item (BEAUTY_CE_MAX)
     "sasrec_ce": ("sasrec", {"epochs": 40, "dropout": 0.5}),
-    "seq_rules": ("seq_rules", {}),
+    "seq_rules": ("seq_rules", _BEAUTY["seq_rules"]),
     # TF-IDF over S3Rec's anonymised item attribute ids (categories and brand), fold-in from the history
     "content": ("content", {"fields": ["attributes"]}),
 }
@@ -454,11 +459,9 @@ def run_beauty(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str,
         if name in names:
             score(name, model, fit_s, config=cfg, **extra)
     if "seq_hybrid" in names:
-        from shopmind.recommend.seqhybrid import SequentialHybridConfig
-
         parts = {c: models[r] for c, r in HYBRID_ROWS.items()}
-        # start the ascent from the code's defaults (the last tuned weights)
-        weights, tried = _tune_hybrid(parts, valid, SequentialHybridConfig().weights, console)
+        # start the ascent from the beauty preset's weights (the last tuned ones)
+        weights, tried = _tune_hybrid(parts, valid, dict(_BEAUTY["seq_hybrid"]["weights"]), console)
         hybrid_cfg = {
             "components": {c: configs[r][1] for c, r in HYBRID_ROWS.items()},
             "weights": weights,

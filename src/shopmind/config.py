@@ -49,6 +49,11 @@ class TrainingSettings(_Section):
         default_factory=lambda: ["popularity", "ease", "item_knn", "als", "content"]
     )
     default_recommender: str = "hybrid"
+    recommender_presets: list[str] = Field(
+        default_factory=list,
+        description="tuned configurations applied to the recommenders: preset names (shopmind/presets) or "
+        ".toml paths, later ones win; empty = each algorithm's library defaults",
+    )
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     half_life_days: float | None = 90.0
     seed: int = 42

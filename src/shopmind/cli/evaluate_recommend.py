@@ -31,6 +31,12 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         params: Path | None = typer.Option(
             None, "--params", help='JSON file {"<algorithm>": {hyper-parameters}} overriding defaults'
         ),
+        preset: list[str] = typer.Option(
+            [],
+            "--preset",
+            help="Tuned configurations: a preset name (ml-100k, beauty) or a .toml path; repeatable, "
+            "later ones win, --params last",
+        ),
         test_fraction: float = typer.Option(0.2, "--test-fraction", help="temporal: share of time held out"),
         history_half_life: float | None = typer.Option(
             None, "--history-half-life", help="loo: weight fold-in history by recency, half-life in items"
@@ -44,7 +50,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         """Fit each algorithm on a benchmark split and print its metrics beside published figures."""
         from shopmind.evaluate.dump import dump_path, write_dump
         from shopmind.evaluate.harness import aggregate, evaluate_model, factory
+        from shopmind.evaluate.provenance import provenance
         from shopmind.evaluate.report import payload, table
+        from shopmind.presets import load_presets, recommend_config
 
         proto = protocol or {"ml-100k": "msr", "sequences": "loo", "shop": "temporal"}.get(dataset)
         if proto is None:
@@ -56,6 +64,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         if not seed_list:
             raise ConfigError("--seeds is empty", value=seeds, expected="e.g. 42 or 42,43,44")
         overrides = json.loads(params.read_text()) if params else {}
+        presets = load_presets(preset)
         make_split, name = _split_builder(
             dataset, proto, data_dir, data_file, k, test_fraction, history_half_life
         )
@@ -63,7 +72,10 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         splits = {s: make_split(s) for s in (seed_list if proto == "msr" else seed_list[:1])}
         rows = []
         for algo in names:
-            build = factory(algo, overrides.get(algo), threads=threads)
+            config = recommend_config(presets, algo, overrides.get(algo))
+            if presets and not any(algo in p.recommend for p in presets):
+                err_console.print(f"[yellow]{algo}: not in preset {', '.join(preset)}; library defaults[/]")
+            build = factory(algo, config, threads=threads)
             results = []
             for seed in seed_list:
                 split = splits.get(seed) or next(iter(splits.values()))
@@ -80,7 +92,19 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
         out = console if console.is_terminal else Console(width=200)
         out.print(table(name, proto, rows, k))
-        write_json(json_out, payload(name, proto, rows, k=k, params=overrides))
+        used = {a: recommend_config(presets, a, overrides.get(a)) for a in names}
+        write_json(
+            json_out,
+            payload(
+                name,
+                proto,
+                rows,
+                k=k,
+                params={a: c for a, c in used.items() if c},
+                presets=[p.name for p in presets],
+                provenance=provenance(threads),
+            ),
+        )
 
 
 def _available(names: tuple[str, ...]) -> list[str]:

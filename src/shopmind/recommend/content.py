@@ -54,8 +54,8 @@ datasets that share it (``Dataset.subset`` for validation splits) do not re-vect
 def item_documents(table: pd.DataFrame, fields: Iterable[str] = DEFAULT_FIELDS) -> list[str]:
     """One text per item row: title, description, category path, brand, ``key value`` attributes.
 
-    When none of ``fields`` exists (a benchmark item table), every column is used, so e.g.
-    MovieLens' title + genres become the document.
+    When none of ``fields`` exists (a benchmark item table), every column is used, so e.g. a film's
+    title + genres become the document.
     """
     cols = [f for f in fields if f in table.columns]
     if not cols:

@@ -8,9 +8,11 @@ With ``X`` the (binary by default) user×item matrix and ``G = XᵀX + λI``::
 are close in users' time-ordered histories, ``G = XᵀX + γ·C_w + λI`` with ``C_w`` the windowed
 co-occurrence of :func:`shopmind.recommend.seqcooc.window_cooccurrence` (pairs at most ``sequence_window``
 positions apart, weight ``sequence_decay^(d−1)``). The closed form is unchanged; items browsed/rated
-together in a session then reconstruct each other more strongly. On ml-100k (users rate in short
-sessions) it lifts the MS-protocol nDCG@10 from 0.4810 to 0.4885 (mean of seeds 42–46, both tuned on
-density-matched inner splits; ``docs/bench/recommend.md``). γ = 0 is Steck's EASE exactly.
+together in a session then reconstruct each other more strongly (``docs/bench/recommend.md`` measures
+it). γ = 0 is Steck's EASE exactly.
+
+Defaults: λ = 500, the value in Steck's reference code; γ = 0 (plain EASE). Configurations tuned on a
+data set are presets (:mod:`shopmind.presets`).
 
 Fold-in is free: a user's updated row times ``B``. ``B`` is a dense ``m × m`` float32 matrix
 (``4·m²`` bytes; 20k items = 1.6 GB), so the model refuses more than ``max_items`` modelled items with

@@ -32,9 +32,7 @@ Fold-in (``score_history``/``score_row``) sees only an item row without timestam
 item block ``B[items, items]`` (the context and low-pass terms are left out — a new user's periods are
 not known, and the z-score fusion would break ``score_row``'s sparse fast path).
 
-On ml-100k (MS protocol) the inner nDCG@10 (mean of inner seeds 7, 8) rises from 0.2753
-(sequence-aware EASE) to 0.2780 with the user weights, periods and mask, and to 0.2819 with the low-pass
-term (``docs/bench/recommend.md``). Hand-written because no library fits EASE with weighted rows or side
+Hand-written because no library fits EASE with weighted rows or side
 columns; it reuses the library EASE's Gram and solver.
 """
 
@@ -57,11 +55,13 @@ UNAVAILABLE = 1e6
 
 
 class ContextEASEConfig(EASEConfig):
-    # Defaults: best mean inner nDCG@10 (0.2780) on ml-100k inner splits 7 and 8 of the seed-42 training
-    # set over λ {500, 700, 1000} × γ {1, 2} × period weight {0, 1} × β {0, 0.5} (30-day periods, mask
-    # on; a first grid had picked 30-day periods over 14 and the mask over none), and still the best of
-    # the 16 configurations re-scored on fresh inner splits 9 and 10 (0.2766 vs 0.2745 for λ 1000 / γ 2
-    # without periods or β): bench/results/tune_ml100k_context*.json.
+    """Defaults are each part's standard setting, not tuned on a benchmark (tuned configurations are
+    presets, :mod:`shopmind.presets`): λ = 500 as in Steck's EASE reference code; unit weights for the
+    sequence co-occurrence and the period columns (γ = w = 1: a co-occurrence or an active period counts
+    like a co-rated item); calendar months; β = 1/2, the inverse-square-root degree normalisation of
+    GF-CF and LightGCN; and GF-CF's ideal low-pass filter — k = 256 eigenvectors, output exponent
+    a = 1/2, weight ω = 0.3 (Shen et al. 2021, their reference code)."""
+
     l2: float = Field(500.0, gt=0, description="λ on the diagonal of the Gram matrix")
     sequence_weight: float = Field(1.0, ge=0, description="γ: weight of the windowed sequence co-occurrence")
     activity_bin_days: float = Field(30.0, gt=0, description="width of a user activity period in days")
@@ -72,15 +72,11 @@ class ContextEASEConfig(EASEConfig):
     availability_mask: bool = Field(
         True, description="rank items first seen after the user's last event below all other items"
     )
-    # Low-pass defaults: best mean inner nDCG@10 (0.2819 vs 0.2780 without) on ml-100k inner splits 7 and 8
-    # over k {32, 40, 48, 64} × a {0, 0.25, 0.5} × ω {0.45, 0.6, 0.8, 1} × λ {500, 700} (the other
-    # defaults fixed); confirmed once on fresh inner splits 9 and 10 (0.2824 vs 0.2766):
-    # bench/results/tune_ml100k_lowpass*.json.
     low_pass_rank: int = Field(
-        40, ge=0, description="k: eigenvectors of the normalised item graph in the low-pass term (0 = off)"
+        256, ge=0, description="k: eigenvectors of the normalised item graph in the low-pass term (0 = off)"
     )
-    low_pass_weight: float = Field(0.8, ge=0, description="ω: weight of the low-pass z-scores")
-    low_pass_exponent: float = Field(0.25, ge=0, description="a: output degree exponent D^(a)")
+    low_pass_weight: float = Field(0.3, ge=0, description="ω: weight of the low-pass z-scores")
+    low_pass_exponent: float = Field(0.5, ge=0, description="a: output degree exponent D^(a)")
 
 
 @register

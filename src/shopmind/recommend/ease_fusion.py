@@ -9,15 +9,15 @@ and the availability mask is applied after the sum (an item first seen after the
 still ranks below every other one). An item a model cannot score (``−inf``/NaN, e.g. outside EASE's
 model) is left out of that model's mean and deviation and ranked last. The components bring signal a
 linear item-item regression lacks: cosine item-kNN normalises co-counts by popularity, BPR (Rendle et
-al., UAI 2009) fits a pairwise ranking loss, and iALS with a small weight on unobserved items and a
-strong regulariser (Rendle et al., "Revisiting the Performance of iALS on Item Recommendation
-Benchmarks", RecSys 2022) is a smooth low-rank factorisation. Each alone is below ``ease_context``;
-one at a time each adds ≤ +0.6 % to it on the ml-100k inner splits, the three together about +1 %.
+al., UAI 2009) fits a pairwise ranking loss, and implicit ALS (Hu, Koren & Volinsky 2008) is a smooth
+low-rank factorisation (Rendle et al., "Revisiting the Performance of iALS on Item Recommendation
+Benchmarks", RecSys 2022, show it competitive with a small unobserved weight and a strong regulariser).
 
-Defaults are the inner-split choice on ml-100k (``docs/bench/recommend.md``): chosen on the mean of
-inner seeds 7–10 of the seed-42 training set (0.2822 → 0.2852), checked once on inner seeds 11, 12
-(0.2765 → 0.2796; an earlier, rejected candidate had been checked on them too). Fold-in is not supported (BPR has no fold-in; the shop's hybrid serves
-sessions). Hand-written glue only: every component is the project's library-backed model.
+Defaults: equal weights — every model's z-scores count once (CombSUM of Fox & Shaw 1994 over
+z-score-normalised scores, Montague & Aslam 2001) — and each component with its library defaults.
+Weights tuned on a data set are presets (:mod:`shopmind.presets`). Fold-in is not supported (BPR has
+no fold-in; the shop's hybrid serves sessions). Hand-written glue only: every component is the
+project's library-backed model.
 """
 
 from __future__ import annotations
@@ -35,23 +35,10 @@ from shopmind.recommend.ease_context import UNAVAILABLE, ContextEASE
 
 
 def _default_components() -> dict[str, dict[str, Any]]:
-    # item_knn and bpr: the project's ml-100k rows (bench/bench_recommend.py, BPRConfig's defaults);
-    # als: iALS in Rendle et al.'s (2022) form — 256 factors, confidence 1 + 20·r (unobserved weight
-    # α0 = 1/21 after rescaling), regularisation 84 (= 4 × 21): best single addition of a 12-point grid
-    # (α 10/20/40 × λ/(1+α) 4–7) on ml-100k inner seeds 7–10 (bench/results/tune_ml100k_fusion.json)
-    return {
-        "item_knn": {"similarity": "cosine", "k": 400, "binary": True},
-        "bpr": {},
-        "als": {"factors": 256, "regularization": 84.0, "alpha": 20.0, "binary": True, "iterations": 20},
-    }
+    return {"item_knn": {}, "bpr": {}, "als": {}}
 
 
 class FusedContextEASEConfig(AlgorithmConfig):
-    # Weights: the grid point with the best mean over itself and its grid neighbours (within 0.1 % of the
-    # best, with the fewest components: Mult-VAE left out) of item_knn {0, 0.5, 0.8} × bpr {0, 0.5} ×
-    # als {0, 0.5, 0.8, 1.2} × Mult-VAE {0, 0.5} on ml-100k inner seeds 7–10 (mean nDCG@10 0.2852 vs
-    # 0.2822 for ease_context alone), checked once on inner seeds 11, 12 (0.2796 vs 0.2765):
-    # bench/results/tune_ml100k_fusion.json.
     context: dict[str, Any] = Field(
         default_factory=dict, description="ContextEASE config (its availability_mask is applied after fusion)"
     )
@@ -59,7 +46,7 @@ class FusedContextEASEConfig(AlgorithmConfig):
         default_factory=_default_components, description="algorithm name → config of each fused model"
     )
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"item_knn": 0.8, "bpr": 0.5, "als": 0.8},
+        default_factory=lambda: {"item_knn": 1.0, "bpr": 1.0, "als": 1.0},
         description="w_c: weight of each component's z-scores (ContextEASE has weight 1)",
     )
 

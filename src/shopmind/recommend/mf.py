@@ -11,9 +11,8 @@
   ``cornac``'s ``BPR`` (the implementation behind the published MS Recommenders BPR row). Not
   ``implicit``'s BPR: implicit draws the negative ``j`` from the interaction list, i.e. proportional
   to item popularity, so popular items are pushed down as often as they are pulled up and the item
-  bias learns nothing — on ml-100k (MS protocol) that gave nDCG@10 0.23–0.31 against 0.44 with
-  cornac's uniform negatives and the same SGD update. The item bias is stored as an extra factor
-  (user side fixed to 1). No fold-in.
+  bias learns nothing (docs/bench/recommend.md compares the two samplers with the same SGD update).
+  The item bias is stored as an extra factor (user side fixed to 1). No fold-in.
 
 Scores are ``x_u · y_i``. Threads come from :class:`~shopmind.recommend.base.Runtime`.
 """
@@ -179,34 +178,29 @@ class ALS(_Factors):
         return out
 
     def score_history(self, rows: sp.csr_matrix) -> np.ndarray:
-        """Scores of re-solved users in **float32** (``Y · x`` reads 4 bytes per item factor).
+        """Scores of re-solved users, in float64 like :meth:`score_users`.
 
-        Known users (:meth:`score_users`) keep float64 so that precomputed batches and single requests
-        agree to ~1e-16; fold-in is always one request at a time, where the float64 product cost
-        ≈ 0.45 ms more on the demo shop (20k × 64 factors streamed from memory per request). A single
-        row equals :meth:`score_row` exactly (both a matrix-vector product); batches agree to ~1e-7
-        relative (``test_als_fold_in_batch_equals_single_to_float32_rounding``).
+        float32 products differ by BLAS kernel and batch size at ~1e-7 relative; in float64 a user's
+        fold-in scores are the same (to ~1e-16) alone, in a batch and on any CPU.
         """
         self.check_fitted()
-        users = self.fold_in(rows).astype(np.float32)
-        return np.asarray((self.item_factors @ users.T).T, dtype=np.float64)
+        return self.fold_in(rows) @ self._items64().T
 
     def score_row(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         self.check_fitted()
         x = self._solve(items, weights) if len(items) else np.zeros(self.item_factors.shape[1])
-        return self.item_factors @ x.astype(np.float32), None  # float32, as score_history computes it
+        return self._items64() @ x, None
 
 
 class BPRConfig(AlgorithmConfig):
-    """Defaults: the best of a 12-point grid on the ml-100k inner validation split (``bench/
-    tune_recommend.py ml100k --algorithms bpr``: outer MS split seed 42, inner split seed 7, never the
-    test part; factors 100/200 × λ 0.001/0.01 × 100/200/400 epochs at learning rate 0.01, inner
-    nDCG@10 0.2536 for this one vs 0.2226–0.2521 for the others; bench/results/tune_ml100k_bpr.json)."""
+    """Defaults: ``implicit``'s ``BayesianPersonalizedRanking`` defaults (100 factors, learning rate 0.01,
+    λ 0.01, 100 epochs) — the standard settings of the same SGD model in a widely used library
+    (cornac's own defaults, 10 factors at learning rate 0.001, are a quick-start setting)."""
 
-    factors: int = Field(200, ge=1)
+    factors: int = Field(100, ge=1)
     learning_rate: float = Field(0.01, gt=0)
     regularization: float = Field(0.01, ge=0)
-    iterations: int = Field(400, ge=1)
+    iterations: int = Field(100, ge=1)
 
 
 @register

@@ -11,7 +11,7 @@
 * Scores ``A · S``; seen items are removed by the shared ``top_k``.
 
 Configured as ``similarity="jaccard", time_decay_days=30, use_ratings=True, now="last"`` it is the
-configuration of MS Recommenders' SAR benchmark on MovieLens-100k. ``C`` and ``S`` are sparse,
+configuration of Microsoft Recommenders' SAR benchmark run. ``C`` and ``S`` are sparse,
 so the memory is ``O(nnz(C))``, not ``O(n_items²)`` — but ``nnz(C)`` grows with ``Σ_u |I_u|²``: the
 model refuses with :class:`~shopmind.errors.CapacityError` when that bound exceeds ``max_pairs``
 (1M users × 100k items with 12 interactions per user on average: 3.0e8, which needed more than 8 GiB;

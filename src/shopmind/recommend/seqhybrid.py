@@ -8,8 +8,9 @@ the sequence; fold-in components (item-kNN, content, popularity) get a history r
 ``0.5^(age / h)`` (``history_half_life`` h, age 0 = latest). An empty sequence falls back to training
 popularity. Non-finite component scores (EASE's unmodelled items) sink to the row's lowest z-score.
 
-The default components and weights are the Amazon Beauty leave-last-out winners, chosen on the
-validation item only (docs/bench/recommend.md).
+Defaults: SASRec, sequential rules, item-kNN and content, each with its library defaults, at equal
+weights (CombSUM of Fox & Shaw 1994 over z-score-normalised scores, Montague & Aslam 2001). Components
+and weights tuned on a data set are presets (:mod:`shopmind.presets`).
 """
 
 from __future__ import annotations
@@ -28,34 +29,14 @@ from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, regis
 from shopmind.recommend.seqrules import recency_rows
 from shopmind.recommend.sequential import pad_sequences
 
-# SASRec for Amazon Beauty: the paper's architecture and dropout 0.5, 40 epochs of sampled softmax, then
-# 15 full-softmax epochs — the best by validation NDCG@10 of one run early-stopped with patience 3
-# (at most 30; bench/bench_recommend.py beauty, BEAUTY_CE_MAX).
-BEAUTY_SASREC: dict[str, Any] = {"epochs": 40, "dropout": 0.5, "loss": "sampled_ce", "ce_epochs": 15}
-
 
 def _default_components() -> dict[str, dict[str, Any]]:
-    return {
-        "sasrec": dict(BEAUTY_SASREC),
-        "seq_rules": {},
-        "item_knn": {"similarity": "cosine", "k": 100, "binary": True},
-        # TF-IDF over the item attributes (Amazon Beauty: S3Rec's anonymised category and brand ids,
-        # loaded by the loo protocol); a catalogue without attributes gives it all-zero z-scores.
-        "content": {"fields": ["attributes"]},
-        "popularity": {},
-    }
+    # a catalogue without text or attributes gives the content component all-zero z-scores
+    return {"sasrec": {}, "seq_rules": {}, "item_knn": {}, "content": {}}
 
 
 def _default_weights() -> dict[str, float]:
-    # Coordinate ascent on the Amazon Beauty VALIDATION item over cached per-component z-scores (scratch
-    # runs, then confirmed by bench/bench_recommend.py beauty, _tune_hybrid, which found no further gain;
-    # every blend it tried is in bench/results/recommend_beauty.json): NDCG@10 0.0766 vs 0.0717 for the
-    # previous sasrec/seq_rules/item_knn blend, 0.0626 SASRec alone, 0.0659 rules alone. Tuned on one
-    # half of the validation users, the other half rose from 0.0715 to 0.0758 (and 0.0718 → 0.0759 the
-    # other way round), so the weights mostly do not fit validation noise. The attribute component
-    # carries the gain: the brand/category of what was just bought ranks items that co-occurrence has
-    # too few examples for.
-    return {"sasrec": 0.6473, "seq_rules": 0.0626, "item_knn": 0.041, "content": 0.2086, "popularity": 0.0405}
+    return {"sasrec": 0.25, "seq_rules": 0.25, "item_knn": 0.25, "content": 0.25}
 
 
 class SequentialHybridConfig(AlgorithmConfig):

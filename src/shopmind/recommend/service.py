@@ -51,8 +51,17 @@ EASE_TOP_ITEMS = 5000
 
 
 # ====================================================================== training
-def build_components(names: Sequence[str], dataset: Dataset) -> dict[str, dict[str, Any]]:
-    """Component configs for the hybrid; unknown names and ``hybrid`` itself are skipped (logged)."""
+def build_components(
+    names: Sequence[str], dataset: Dataset, presets: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """Component configs for the hybrid; unknown names and ``hybrid`` itself are skipped (logged).
+
+    ``presets`` (names or paths, :mod:`shopmind.presets`) override the library defaults of the
+    algorithms they configure, over the service's own capacity settings.
+    """
+    from shopmind.presets import load_presets, recommend_config
+
+    loaded = load_presets(presets)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         if name == "hybrid":
@@ -76,6 +85,10 @@ def build_components(names: Sequence[str], dataset: Dataset) -> dict[str, dict[s
             # float32 Cholesky inverse: half the O(m³) time; on the demo shop (5000 modelled items)
             # every sampled user's top-10 was identical to float64 (max |ΔB| 1.4e-7)
             cfg["precision"] = "float32"
+        tuned = recommend_config(loaded, name)
+        if tuned is not None:
+            log.info("recommenders: %s configured by preset(s) %s", name, ", ".join(map(str, presets)))
+            cfg.update(tuned)
         out[name] = cfg
     if not out:
         out = {"popularity": {}}
@@ -129,7 +142,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     t = ctx.settings.training
     dataset: Dataset = ctx.dataset
     runtime = Runtime(seed=t.seed, threads=t.threads)
-    components = build_components(t.recommenders, dataset)
+    components = build_components(t.recommenders, dataset, t.recommender_presets)
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
     hybrid = Hybrid({"components": components}, runtime).fit(dataset)
     trending = Trending(runtime=runtime).fit(dataset)
@@ -153,6 +166,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
         "default": default,
         "algorithms": ["hybrid", *components, "trending"],
         "hybrid_weights": hybrid.weights,
+        "presets": list(t.recommender_presets),
         "event_weights": ctx.weights.to_dict() if hasattr(ctx, "weights") else dataset.weights.to_dict(),
         "n_users": dataset.n_users,
         "n_items": dataset.n_items,

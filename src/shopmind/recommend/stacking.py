@@ -17,8 +17,8 @@ the ranker is LambdaMART, Burges 2010, as implemented by LightGBM's ``lambdarank
 **Training without leakage.** ``fit(dataset)`` holds out a random (``validation="random"``) or the latest
 (``"temporal"``) ``holdout_fraction`` of each user's events, fits the components on the rest, builds the
 pools and features there and labels a pooled item 1 when it is among the user's held-out items. This is
-repeated for ``folds`` different random hold-outs (more query groups: one hold-out of ~900 ml-100k users
-let LambdaMART overfit within a few rounds), and ``early_stopping_fraction`` of the users — in every fold —
+repeated for ``folds`` different random hold-outs (more query groups: on a small user base one hold-out
+can let LambdaMART overfit within a few rounds), and ``early_stopping_fraction`` of the users — in every fold —
 are kept aside to pick the number of boosting rounds. The components are then refitted on the whole
 dataset and the ranker is applied to their pools. Counts enter the features as shares/ratios so their scale does not shift
 between the smaller inner split and the full data. Everything the ranker learns comes from the data
@@ -62,26 +62,22 @@ SCORE_CHUNK_CELLS = 4_000_000
 
 
 def _default_components() -> dict[str, dict[str, Any]]:
-    # The single models as tuned on inner ml-100k splits (bench/results/tune_ml100k*.json): the
-    # sequence-aware EASE, windowed sequence co-occurrence, ALS, item-/user-kNN, plus popularity.
-    return {
-        "ease": {"l2": 1000.0, "sequence_weight": 2.0, "sequence_window": 5},
-        "seq_cooc": {"window": 20, "decay": 0.9, "alpha": 0.5, "k": 2000},
-        "als": {"factors": 32, "regularization": 10.0, "alpha": 1.0, "binary": True},
-        "item_knn": {"similarity": "cosine", "k": 400, "binary": True},
-        "user_knn": {"similarity": "cosine", "k": 200, "min_overlap": 1, "shrinkage": 0.0},
-        "popularity": {},
-    }
+    # EASE, windowed sequence co-occurrence, ALS, item-/user-kNN and popularity, each with its library
+    # defaults (configurations tuned on a data set are presets, shopmind.presets)
+    return {"ease": {}, "seq_cooc": {}, "als": {}, "item_knn": {}, "user_knn": {}, "popularity": {}}
 
 
 class StackedConfig(AlgorithmConfig):
+    """Defaults: the ranker has LightGBM's defaults (31 leaves, learning rate 0.1, at most 100 rounds,
+    20 samples per leaf, no L2, no bagging), with early stopping on held-out users; one random hold-out of
+    20 % of each user's events (the share :class:`~shopmind.recommend.hybrid.Hybrid` validates on); 100
+    candidates per component (the hybrid's tuning pool); a one-week margin around the active window."""
+
     components: dict[str, dict[str, Any]] = Field(
         default_factory=_default_components, description="candidate generators: algorithm → config"
     )
-    # ranker defaults: best of bench/tune_recommend.py's "stacked" grid (folds × candidates × leaves) by
-    # mean nDCG@10 over two inner ml-100k splits (bench/results/tune_ml100k_seq.json)
-    candidates: int = Field(50, ge=1, description="top items per component pooled per user")
-    holdout_fraction: float = Field(0.25, gt=0, lt=1, description="share of each user's events held out")
+    candidates: int = Field(100, ge=1, description="top items per component pooled per user")
+    holdout_fraction: float = Field(0.2, gt=0, lt=1, description="share of each user's events held out")
     validation: Literal["random", "temporal"] = Field(
         "random", description="hold out a random sample of each user's events, or the latest ones"
     )
@@ -90,20 +86,20 @@ class StackedConfig(AlgorithmConfig):
         7.0, ge=0, description="margin w of the user's active window [first−w, last+w]"
     )
     time_features: bool = Field(True, description="use the event-time features (module docstring)")
-    n_estimators: int = Field(500, ge=1, description="boosting rounds at most (early stopping picks fewer)")
-    learning_rate: float = Field(0.03, gt=0)
-    num_leaves: int = Field(7, ge=2)
-    min_child_samples: int = Field(100, ge=1)
-    l2: float = Field(10.0, ge=0, description="LightGBM lambda_l2")
+    n_estimators: int = Field(100, ge=1, description="boosting rounds at most (early stopping picks fewer)")
+    learning_rate: float = Field(0.1, gt=0)
+    num_leaves: int = Field(31, ge=2)
+    min_child_samples: int = Field(20, ge=1)
+    l2: float = Field(0.0, ge=0, description="LightGBM lambda_l2")
     early_stopping_fraction: float = Field(
         0.2, ge=0, lt=1, description="share of the ranker's training users kept aside for early stopping"
     )
     early_stopping_rounds: int = Field(30, ge=1)
-    subsample: float = Field(0.8, gt=0, le=1)
-    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    subsample: float = Field(1.0, gt=0, le=1)
+    colsample_bytree: float = Field(1.0, gt=0, le=1)
     max_train_users: int = Field(50_000, ge=1, description="users sampled per fold for the ranker's training")
     folds: int = Field(
-        4, ge=1, description="hold-out folds (different random seeds) pooled as training groups"
+        1, ge=1, description="hold-out folds (different random seeds) pooled as training groups"
     )
 
 
