@@ -165,12 +165,12 @@ def test_als_fold_in_solves_implicits_equation(shop: Dataset) -> None:
     assert np.abs(got).max() > 0.1  # a real solution, not zeros
 
 
-def test_als_fold_in_batch_equals_single_to_float32_rounding(shop: Dataset) -> None:
+def test_als_fold_in_batch_equals_single(shop: Dataset) -> None:
     als = make_algorithm("als", CONFIGS["als"], RT).fit(shop)
     rows = sp.vstack(_rows(shop)).tocsr()
     batch = als.score_history(rows)
     for r in range(rows.shape[0]):
-        np.testing.assert_allclose(als.score_history(rows[r])[0], batch[r], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(als.score_history(rows[r])[0], batch[r], rtol=1e-9, atol=1e-12)
 
 
 def test_top_k_equals_a_full_sort() -> None:

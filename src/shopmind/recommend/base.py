@@ -412,25 +412,33 @@ UNSCORED = -1e9
 """z-score of an item a model cannot score (below every real z-score, above masked items)."""
 
 
+FLAT_RTOL = 1e-5
+"""Relative spread below which a score row counts as flat: two orders of magnitude above float32
+rounding (≈ 6e-8 per operation, accumulated over sums of a few hundred terms), far below any real
+preference difference."""
+
+
 def zscore_unseen(
     scores: np.ndarray, seen: np.ndarray, *, missing: Literal["last", "lowest"] = "last"
 ) -> np.ndarray:
     """Each row standardised by the mean and sd of its unseen, finite entries (score fusion).
 
-    Every finite entry, seen ones included, is scaled by its row's statistics. A row constant over
-    its unseen entries (up to float32 rounding, 1e-5 of its largest value) becomes 0: dividing
-    rounding noise by its own spread would make it dominate the fusion. Non-finite entries (items a
-    model does not score) get, with ``missing="last"``, :data:`UNSCORED` (they rank last whatever
-    the other components say), or with ``missing="lowest"`` the row's lowest z (they sink in this
-    component without vetoing the others).
+    Every finite entry, seen ones included, is scaled by its row's statistics. A row whose unseen
+    entries are constant up to rounding — sd ≤ ``FLAT_RTOL`` × the row's largest finite magnitude,
+    seen entries included — becomes 0. The scale must include the seen entries: when every unseen
+    entry is truly 0, their largest magnitude *is* the rounding noise, and dividing noise by its own
+    spread would turn it into the strongest signal of the fusion, differently for each BLAS kernel
+    and batch size. Non-finite entries (items a model does not score) get, with ``missing="last"``,
+    :data:`UNSCORED` (they rank last whatever the other components say), or with
+    ``missing="lowest"`` the row's lowest z (they sink in this component without vetoing the others).
     """
     finite = np.isfinite(scores)
     free = ~seen & finite
-    s = np.where(finite, scores, 0.0)
+    s = np.where(finite, scores, 0.0).astype(np.float64, copy=False)
     n = np.maximum(free.sum(axis=1, keepdims=True), 1)
     mean = np.where(free, s, 0.0).sum(axis=1, keepdims=True) / n
     sd = np.sqrt(np.where(free, (s - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / n)
-    flat = sd <= 1e-5 * np.abs(np.where(free, s, 0.0)).max(axis=1, keepdims=True)
+    flat = sd <= FLAT_RTOL * np.abs(s).max(axis=1, keepdims=True, initial=0.0)
     z = np.where(flat, 0.0, (s - mean) / np.where(flat, 1.0, sd))
     if missing == "last":
         return np.where(finite, z, UNSCORED)

@@ -132,7 +132,7 @@ class ContextEASE(EASE):
         m = len(h)
         k = min(self.config.low_pass_rank, m)
         if k == 0:
-            return np.zeros((m, 0), dtype=np.float32), np.zeros((0, m), dtype=np.float32)
+            return np.zeros((m, 0)), np.zeros((0, m))
         d = h.sum(axis=1)
         d[d <= 0] = 1.0  # an item's diagonal count is > 0; guards a zero-weight row
         s = 1.0 / np.sqrt(d)
@@ -140,8 +140,10 @@ class ContextEASE(EASE):
             h *= s[:, None]
             h *= s[None, :]
             _, v = scipy.linalg.eigh(h, subset_by_index=[m - k, m - 1], overwrite_a=True)
-        left = np.ascontiguousarray(v * s[:, None], dtype=np.float32)
-        right = np.ascontiguousarray(v.T * d[None, :] ** self.config.low_pass_exponent, dtype=np.float32)
+        # float64: the scoring product ``(x·left)·right`` is a dense BLAS product whose float32
+        # rounding differs by kernel and batch size; in float64 it stays far below FLAT_RTOL
+        left = np.ascontiguousarray(v * s[:, None], dtype=np.float64)
+        right = np.ascontiguousarray(v.T * d[None, :] ** self.config.low_pass_exponent, dtype=np.float64)
         return left, right
 
     def _periods(self, dataset: Dataset) -> sp.csr_matrix:
@@ -165,8 +167,8 @@ class ContextEASE(EASE):
             ctx = self.periods[users].astype(np.float32) * np.float32(self.config.activity_weight)
             out[:, self.active] += np.asarray(ctx @ self.context_weights, dtype=np.float64)
             if self.low_pass_in.shape[1]:
-                xa = rows[:, self.active].astype(np.float32)
-                low = np.asarray((xa @ self.low_pass_in) @ self.low_pass_out, dtype=np.float64)
+                xa = rows[:, self.active].astype(np.float64)
+                low = np.asarray((xa @ self.low_pass_in) @ self.low_pass_out)
                 seen = xa.toarray() > 0
                 fused = zscore_unseen(
                     out[:, self.active], seen
@@ -192,8 +194,8 @@ class ContextEASE(EASE):
         super()._restore(arrays, directory)
         self.context_weights = np.ascontiguousarray(arrays["context_weights"])
         m = len(self.active)  # models saved before the low-pass term: none
-        self.low_pass_in = arrays.get("low_pass_in", np.zeros((m, 0), dtype=np.float32))
-        self.low_pass_out = arrays.get("low_pass_out", np.zeros((0, m), dtype=np.float32))
+        self.low_pass_in = np.asarray(arrays.get("low_pass_in", np.zeros((m, 0))), dtype=np.float64)
+        self.low_pass_out = np.asarray(arrays.get("low_pass_out", np.zeros((0, m))), dtype=np.float64)
         self.item_first = arrays["item_first"]
         self.user_last = arrays["user_last"]
         self.periods = load_sparse("periods", arrays)
