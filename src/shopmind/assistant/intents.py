@@ -4,30 +4,28 @@ Three classifiers share one decision rule:
 
 * ``tfidf`` — sublinear TF-IDF over word 1–2-grams (jieba words for Chinese) concatenated with
   character 1–5-grams inside word boundaries (``char_wb``), then multinomial logistic regression
-  (L2, ``C``). This is the classical strong baseline for short utterances (BANKING77: ≈ 0.91).
+  (L2, ``C``). This is the classical strong baseline for short utterances.
 * ``embedding`` — all-MiniLM-L6-v2 sentence vectors (``shopmind.embeddings.get_encoder``), L2
   normalised, then multinomial logistic regression.
 * ``ensemble`` — ``p = w · p_tfidf + (1 − w) · p_embedding`` (probability averaging).
 * optional nearest-neighbour head (``knn_weight = k > 0``, embedding and ensemble models):
   ``p_knn(c | x) = softmax_c(T · max_{i: y_i = c} cos(v(x), v(x_i)))`` over the training vectors, and
   ``p = w · p_tfidf + k · p_knn + (1 − w − k) · p_embedding``. With few examples per intent the
-  nearest example carries information the linear head averages away (BANKING77 10-shot, inner
-  validation: +1.2 points with the fine-tuned encoder, +0.4 frozen).
+  nearest example carries information the linear head averages away (measured in
+  docs/bench/assistant.md).
 
 With ``finetune_epochs > 0`` the sentence encoder is first fine-tuned contrastively on the labelled
 utterances (SetFit-style, :mod:`shopmind.assistant.finetune`); the tuned copy is saved with the model.
 With ``label_examples`` each intent's name (``card_arrival`` → "card arrival") is one more training
-example of it, a label-name prior that helps few-shot data (BANKING77 10-shot, inner validation: +1
-point) and does nothing with many examples per intent.
+example of it, a label-name prior for few-shot data (docs/bench/assistant.md measures it).
 
 **Out of scope.** An utterance is out of scope when its score is below a threshold ``τ``. The score
 is ``s(x) = α · max_c p(c | x) + max_i cos(v(x), v(x_i))``: the top probability (maximum softmax
 probability, Hendrycks & Gimpel 2017), weighted by ``α`` (``oos_msp_weight``), plus the cosine
 similarity to the nearest training utterance (a kNN novelty score), where ``v`` is the sentence
 embedding; the TF-IDF-only model uses the top probability alone (TF-IDF neighbours did not help in
-a check on the built-in intents). On BANKING77 with 20 intents held out, adding the
-nearest-neighbour term raised OOS recall at 3 % in-scope loss from 0.40 to 0.47 (validation
-experiment; ``oos_score="msp"`` gives the plain rule). ``τ`` is calibrated on held-back *in-scope*
+a check on the built-in intents); ``oos_score="msp"`` gives the plain rule (docs/bench/assistant.md
+compares the two). ``τ`` is calibrated on held-back *in-scope*
 data: a stratified fraction of the training set is held out, the models are fitted on the rest,
 and ``τ`` is the largest value that rejects at most ``max_in_scope_loss`` (3 %) of the held-out
 utterances; the models are then refitted on all data (more data only raises in-scope confidence,
@@ -56,7 +54,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.assistant.text import WORD_ANALYZERS
-from shopmind.errors import ArtifactError, ConfigError, DataError, NotFittedError
+from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +81,7 @@ class IntentConfig(BaseModel):
     class_weight: Literal["balanced"] | None = None
     solver: Literal["newton-cg", "lbfgs", "saga"] = "newton-cg"
     oos_score: Literal["msp", "msp+knn"] = "msp+knn"
-    # α of the msp+knn score. 0.5 had the best mean pseudo-OOS recall at 3 % loss over four inner
-    # BANKING77 splits (15 of the 57 kept intents held out as pseudo-OOS, seeds 7–10; test unread):
-    # α = 0.25 / 0.5 / 1 / 2 → 0.426 / 0.456 / 0.437 / 0.407 (docs/bench/assistant.md).
+    # α of the msp+knn score; its choice on held-out pseudo-OOS intents is in docs/bench/assistant.md
     oos_msp_weight: float = Field(default=0.5, ge=0.0, le=10.0)
     encoder: str | None = Field(default=None, description="shopmind.embeddings spec; None = packaged MiniLM")
     finetune_epochs: int = Field(
@@ -93,13 +89,9 @@ class IntentConfig(BaseModel):
     )
     finetune_batch_size: int = Field(default=32, ge=2, le=256)
     finetune_lr: float = Field(default=5e-5, gt=0, lt=1e-2)
-    # Off by default: on BANKING77 inner validation (1,000 training utterances held out, test unread)
-    # the names changed nothing with all 9k training utterances (ensemble 0.935 vs 0.936), while at
-    # 10 shots per intent they added about a point (0.836 → 0.844 frozen); the few-shot preset
-    # (``shopmind evaluate intents --label-names``) turns them on.
-    # Off by default (not measured on full data). For 10 shots per intent, inner validation chose
-    # knn_weight 0.25 with ensemble_weight 0.25 and T = 20 (grid T ∈ {10, 20, 50} × five weight
-    # pairs; docs/bench/assistant.md): the few-shot preset of bench/bench_assistant.py.
+    # The label-name examples and the nearest-neighbour head are off by default (the plain classifier);
+    # their few-shot setting (``shopmind evaluate intents --label-names --ensemble-weight 0.25
+    # --knn-weight 0.25``) and how it was chosen are in docs/bench/assistant.md.
     knn_weight: float = Field(default=0.0, ge=0.0, le=1.0, description="weight of the nearest-neighbour head")
     knn_temperature: float = Field(default=20.0, gt=0.0, le=1000.0)
     label_examples: bool = Field(
@@ -614,17 +606,22 @@ def humanise_intent(name: str) -> str:
 
 def read_intent_csv(path: str | Path) -> tuple[list[str], list[str]]:
     """Read a ``text,intent`` CSV (BANKING77's ``text,category`` is accepted too)."""
-    import pandas as pd
-
     path = Path(path)
     if not path.exists():
         raise DataError("intent file not found", value=str(path))
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    import csv
+
+    from shopmind.datasets._io import read_table
+
+    frame = read_table(path, sep=",", quoting=csv.QUOTE_MINIMAL)  # a ragged line raises with its number
     label_col = next((c for c in ("intent", "category", "label") if c in frame.columns), None)
     text_col = next((c for c in ("text", "instruction", "utterance") if c in frame.columns), None)
     if label_col is None or text_col is None:
         raise DataError(
-            f"{path}: missing columns", value=list(frame.columns), expected="text,intent (or text,category)"
+            "missing columns",
+            value=list(frame.columns),
+            expected="text,intent (or text,category)",
+            location=Location(str(path), 1),
         )
     frame = frame[(frame[text_col].str.strip() != "") & (frame[label_col].str.strip() != "")]
     return frame[text_col].tolist(), frame[label_col].tolist()
