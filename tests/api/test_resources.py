@@ -203,7 +203,13 @@ def test_openapi_lists_every_route_and_docs_are_local(shop: Shop) -> None:
 
 def test_app_from_settings_opens_and_closes_its_engine(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    app = create_app(settings, web_read_key="sm_read_demo", watch_interval_s=0.05)
+    from shopmind.api.auth import create_key
+    from shopmind.store import open_store
+
+    store = open_store(settings.store_url)
+    _, read_key = create_key(store, "read", name="web")
+    store.close()
+    app = create_app(settings, web_read_key=read_key, watch_interval_s=0.05, demo_sign_in=True)
     with TestClient(app) as c:
         engine = app.state.engine
         assert engine.store.url == settings.store_url
@@ -213,5 +219,6 @@ def test_app_from_settings_opens_and_closes_its_engine(tmp_path: Path) -> None:
 
         engine.store.upsert_users([User(id="u1"), User(id="u2")])
         config = c.get("/web-config.js").text
-        assert '"readKey": "sm_read_demo"' in config and '"demoUsers": ["u1", "u2"]' in config
+        assert f'"readKey": "{read_key}"' in config and '"demoUsers": ["u1", "u2"]' in config
+        assert '"demoTokens": {"u1": "smc1.' in config
     assert engine._watch_stop is None  # the lifespan stopped the watcher and closed the engine

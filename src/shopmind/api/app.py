@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 import shopmind
 from shopmind.api import errors
-from shopmind.api.auth import KeyVerifier
+from shopmind.api.auth import CUSTOMER_TOKEN_HEADER, CustomerTokens, KeyVerifier, check_web_read_key
 from shopmind.api.metrics import Metrics
 from shopmind.api.middleware import ServiceMiddleware
 from shopmind.api.routers import (
@@ -40,6 +40,7 @@ from shopmind.api.routers import (
     orders,
     recommendations,
     search,
+    tokens,
     users,
 )
 from shopmind.config import Settings
@@ -58,9 +59,11 @@ ROUTERS = (
     search.router,
     chat.router,
     forecast.router,
+    tokens.router,
     admin.router,
 )
 
+DEMO_TOKEN_TTL_S = 3600
 WEB_DIR = Path(str(resources.files("shopmind") / "web" / "static"))
 
 DESCRIPTION = """
@@ -68,7 +71,10 @@ Recommendations, search, a customer-service assistant and demand forecasts for o
 
 **Keys**: send `Authorization: Bearer <key>` or `X-API-Key: <key>`. Scopes: `read` (browser-safe:
 search, recommendations, chat; may be bound to one customer), `ingest` (writes; implies read),
-`admin` (everything). Create keys with `shopmind keys create --scope read`.
+`admin` (everything). Create keys with `shopmind keys create --scope read`. An unbound read key
+never sees a customer's history: personal routes need a key bound to the customer, or a
+short-lived customer token (`X-Customer-Token`) minted by the shop's backend with
+`POST /customer-tokens`.
 
 **Errors**: `{"error": {"type", "status", "message", "request_id", ...}}`; 503 means the capability
 is not trained yet.
@@ -80,12 +86,16 @@ def create_app(
     *,
     web_read_key: str | None = None,
     watch_interval_s: float | None = 2.0,
+    demo_sign_in: bool = False,
 ) -> FastAPI:
     """Build the app.
 
     ``source``: settings (the engine is opened by the lifespan) or an open engine (tests, notebooks).
-    ``web_read_key``: a *read* key injected into the storefront page (demo); without it the page
-    asks for a key. ``watch_interval_s``: poll the artifact ``current`` pointer (None = off).
+    ``web_read_key``: an unbound *read* key injected into the storefront page; without it the page
+    asks for a key. Any other key is refused (:func:`~shopmind.api.auth.check_web_read_key`).
+    ``demo_sign_in``: the page also gets customer tokens for a few customers, so its customer
+    switcher can "sign in" (``shopmind demo`` only: it publishes those customers' histories).
+    ``watch_interval_s``: poll the artifact ``current`` pointer (None = off).
     """
     engine_given = isinstance(source, Engine)
     settings = source.settings if isinstance(source, Engine) else (source or Settings())
@@ -93,7 +103,10 @@ def create_app(
 
     def attach(app: FastAPI, engine: Engine) -> None:
         app.state.engine = engine
+        if web_read_key:
+            check_web_read_key(engine.store, web_read_key)
         app.state.verifier = KeyVerifier(engine.store)
+        app.state.customer_tokens = CustomerTokens(engine.store)
         query_log = getattr(engine.store, "query_log", None)  # SqlStore's batched search/click log
         if query_log is not None:
             query_log.on_drop = metrics.query_log_dropped.inc
@@ -128,6 +141,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.web_read_key = web_read_key
+    app.state.demo_sign_in = demo_sign_in
     if isinstance(source, Engine):
         attach(app, source)
 
@@ -143,7 +157,13 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.server.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                CUSTOMER_TOKEN_HEADER,
+                "Content-Type",
+                "X-Request-ID",
+            ],
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
@@ -165,10 +185,15 @@ def _mount_web(app: FastAPI) -> None:
 
     @app.get("/web-config.js", include_in_schema=False)
     def web_config() -> Response:
-        # Only a read key may ever be injected into a page; admin keys are typed in by the operator.
+        # Only an unbound read key may ever be injected into a page (checked when the app starts);
+        # admin keys are typed in by the operator.
         config: dict[str, object] = {"readKey": app.state.web_read_key}
-        if app.state.web_read_key:  # demo mode: offer a few customers in the user switcher
-            config["demoUsers"] = _demo_users(app)
+        if app.state.web_read_key and app.state.demo_sign_in:
+            # demo sign-in: the switcher offers a few customers, each with a customer token
+            users = _demo_users(app)
+            minted = app.state.customer_tokens
+            config["demoUsers"] = users
+            config["demoTokens"] = {u: minted.mint(u, DEMO_TOKEN_TTL_S, key_id="demo")[0] for u in users}
         body = f"window.SHOPMIND_CONFIG = {json.dumps(config)};\n"
         return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
 

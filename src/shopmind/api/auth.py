@@ -9,21 +9,34 @@ is a sufficient password-equivalent hash (no key stretching needed, as for GitHu
 
 Scopes (``admin`` ⊇ ``ingest`` ⊇ ``read``):
 
-* ``read`` — browser-safe: search, suggest, recommendations, item pages, chat. A read key may be
-  *bound* to a customer (``user_id``); then personal routes (orders, chat identity, "for you") only
-  ever serve that customer.
+* ``read`` — browser-safe: search, suggest, non-personal recommendations, item pages, chat. A read
+  key may be *bound* to a customer (``user_id``); then personal routes (orders, chat identity,
+  "for you") only ever serve that customer. An *unbound* read key (the one a storefront embeds)
+  never gets anything derived from a named customer's history: personal routes need a bound key
+  or a customer token (below).
 * ``ingest`` — server-side writes of catalogue, users, events, orders, documents; may read.
 * ``admin`` — everything, including training, rollback and reports.
 
 Keys are presented as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Verified keys are
 cached in memory for :data:`CACHE_TTL_S` seconds (so a hot path costs no store query); a revoked key
 therefore stops working within that time in every worker.
+
+**Customer tokens.** A shop's backend that has signed a shopper in mints a short-lived token for
+that customer (``POST /customer-tokens`` with an ingest/admin key, or ``shopmind keys
+customer-token``) and hands it to the page, which sends it as ``X-Customer-Token`` next to the
+public read key; the request is then served as if the key were bound to that customer. Format:
+``smc1.<payload>.<signature>``, payload = base64url of ``{"sub": customer id, "exp": unix
+seconds, "iat": ..., "kid": minting key id}``, signature = base64url of HMAC-SHA256 over
+``smc1.<payload>`` (RFC 2104) with a 256-bit secret kept in the store (``Store.shared_secret``), so
+every worker verifies every token without a store query after the first.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -32,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shopmind.errors import AuthError, DataError, PermissionDenied
+from shopmind.errors import AuthError, ConfigError, DataError, Location, PermissionDenied
 from shopmind.store.base import ApiKeyRecord, Store
 
 SCOPES: tuple[str, ...] = ("read", "ingest", "admin")
@@ -44,6 +57,13 @@ IMPLIES: dict[str, frozenset[str]] = {
 PREFIX_LEN = 12
 CACHE_TTL_S = 5.0
 DEMO_KEY_PREFIX = "demo-"
+CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
+CUSTOMER_TOKEN_VERSION = "smc1"
+CUSTOMER_TOKEN_TTL_S = 900
+"""Default lifetime: a page's session-sized window; the shop's backend mints a new one as needed."""
+CUSTOMER_TOKEN_MAX_TTL_S = 24 * 3600
+CUSTOMER_TOKEN_MAX_CHARS = 1024
+CUSTOMER_TOKEN_SECRET = "customer-tokens"
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,34 @@ class Principal:
     def can_see_user(self, user_id: str) -> bool:
         """Personal data (orders, profile) needs ingest/admin or a read key bound to that user."""
         return self.has("ingest") or (self.user_id is not None and self.user_id == user_id)
+
+    def personal(self, user_id: str | None) -> str | None:
+        """The customer whose history may shape this answer, given the ``user_id`` asked for.
+
+        A bound caller (key or customer token) gets its own customer (asking for another → 403);
+        ingest/admin keys (server-side) get what they ask for; an unbound read key gets ``None`` when
+        it asks for nobody and a 403 when it names a customer — it never sees a customer's history.
+        """
+        if self.user_id is not None:
+            self.check_user(user_id if user_id is not None else self.user_id)
+            return self.user_id
+        if user_id is None or self.has("ingest"):
+            return user_id
+        raise PermissionDenied(
+            "an unbound read key cannot ask for a customer's personal results",
+            value=user_id,
+            expected=f"a read key bound to this customer, or a customer token in the {CUSTOMER_TOKEN_HEADER}"
+            " header (POST /customer-tokens, server-side)",
+        )
+
+    def bound_to(self, user_id: str) -> Principal:
+        """This caller acting as customer ``user_id`` (a verified customer token)."""
+        if self.user_id is not None and self.user_id != user_id:
+            raise PermissionDenied(
+                "the customer token names another customer than the key is bound to",
+                expected="a token for the key's own customer",
+            )
+        return Principal(key_id=self.key_id, name=self.name, scopes=self.scopes, user_id=user_id)
 
 
 def hash_secret(secret: str) -> str:
@@ -121,6 +169,126 @@ def ensure_demo_keys(store: Store) -> dict[str, str]:
         _, secret = create_key(store, scope, name=f"{DEMO_KEY_PREFIX}{scope}")
         out[scope] = secret
     return out
+
+
+def check_web_read_key(store: Store, secret: str | None) -> None:
+    """Refuse a key that must not be published in a web page (``serve --web-read-key``).
+
+    Only an active, unbound key with exactly the ``read`` scope is safe to hand to every visitor: an
+    ingest/admin key would let anyone write or administer the shop, and a key bound to a customer
+    would show that customer's orders and history to everyone. Raises :class:`ConfigError`.
+    """
+    if not secret:
+        return
+    where = "--web-read-key"
+    found = [
+        rec
+        for rec in store.api_key_by_prefix(secret[:PREFIX_LEN])
+        if hmac.compare_digest(rec.key_hash, hash_secret(secret)) and rec.revoked_at is None
+    ]
+    if not found:
+        raise ConfigError(
+            "the web read key is not an active key of this store",
+            expected="a key from `shopmind keys create --scope read`",
+            location=Location(field=where),
+        )
+    rec = found[0]
+    if tuple(rec.scopes) != ("read",):
+        raise ConfigError(
+            f"refusing to publish a key with scope {','.join(rec.scopes)} in the storefront page "
+            f"(key id {rec.id}): every visitor could use it",
+            expected="an unbound key with the read scope only (`shopmind keys create --scope read`)",
+            location=Location(field=where),
+        )
+    if rec.user_id is not None:
+        raise ConfigError(
+            f"refusing to publish a key bound to a customer in the storefront page (key id {rec.id}): "
+            "every visitor would see that customer's orders and history",
+            expected="an unbound read key; signed-in shoppers get customer tokens (docs/http.md)",
+            location=Location(field=where),
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class CustomerTokens:
+    """Mints and verifies customer tokens (see the module docstring), HMAC-SHA256 with a store secret."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._secret: bytes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the secret is in memory (verifying then touches no store)."""
+        return self._secret is not None
+
+    def load(self) -> None:
+        self._key()
+
+    def _key(self) -> bytes:
+        if self._secret is None:
+            with self._lock:
+                if self._secret is None:
+                    self._secret = self.store.shared_secret(CUSTOMER_TOKEN_SECRET).encode("ascii")
+        return self._secret
+
+    def _sign(self, signed: str) -> str:
+        return _b64(hmac.new(self._key(), signed.encode("ascii"), hashlib.sha256).digest())
+
+    def mint(
+        self,
+        user_id: str,
+        ttl_s: int = CUSTOMER_TOKEN_TTL_S,
+        *,
+        key_id: str = "cli",
+        now: float | None = None,
+    ) -> tuple[str, datetime]:
+        """A token for ``user_id`` valid ``ttl_s`` seconds; returns it and its expiry (UTC)."""
+        if not 1 <= int(ttl_s) <= CUSTOMER_TOKEN_MAX_TTL_S:
+            raise DataError(
+                "token lifetime out of range",
+                value=ttl_s,
+                expected=f"1 to {CUSTOMER_TOKEN_MAX_TTL_S} seconds",
+            )
+        issued = int(time.time() if now is None else now)
+        payload = {"sub": user_id, "iat": issued, "exp": issued + int(ttl_s), "kid": key_id}
+        body = _b64(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        signed = f"{CUSTOMER_TOKEN_VERSION}.{body}"
+        token = f"{signed}.{self._sign(signed)}"
+        if len(token) > CUSTOMER_TOKEN_MAX_CHARS:
+            raise DataError(
+                "customer id too long for a token", value=user_id[:40], expected="at most 128 characters"
+            )
+        return token, datetime.fromtimestamp(issued + int(ttl_s), tz=UTC)
+
+    def verify(self, token: str, *, now: float | None = None) -> str:
+        """The customer id of a valid, unexpired token; :class:`AuthError` otherwise."""
+        parts = token.split(".") if len(token) <= CUSTOMER_TOKEN_MAX_CHARS else []
+        if len(parts) != 3 or parts[0] != CUSTOMER_TOKEN_VERSION:
+            raise AuthError(
+                "malformed customer token", expected=f"{CUSTOMER_TOKEN_VERSION}.<payload>.<signature>"
+            )
+        signed = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(self._sign(signed), parts[2]):
+            raise AuthError("invalid customer token (bad signature)")
+        try:
+            payload = json.loads(_unb64(parts[1]))
+            user_id, expires = payload["sub"], int(payload["exp"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AuthError("malformed customer token payload") from exc
+        if not isinstance(user_id, str) or not user_id:
+            raise AuthError("malformed customer token payload")
+        if expires <= (time.time() if now is None else now):
+            raise AuthError("expired customer token", expected="a fresh token from the shop's backend")
+        return user_id
 
 
 def extract_key(headers: Any) -> str | None:

@@ -16,12 +16,19 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from shopmind.api.auth import Principal
+from shopmind.api.auth import CUSTOMER_TOKEN_HEADER, Principal
 from shopmind.engine import Engine
 
 # auto_error=False: our own AuthError gives the documented 401 body; these only document the schemes.
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
+_customer = APIKeyHeader(
+    name=CUSTOMER_TOKEN_HEADER,
+    auto_error=False,
+    scheme_name="CustomerToken",
+    description="optional, with a read key: a short-lived customer token minted by the shop's backend "
+    "(`POST /customer-tokens`); the request is then served as that signed-in customer",
+)
 
 
 async def get_engine(request: Request) -> Engine:
@@ -32,12 +39,18 @@ async def _principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
     header: Annotated[str | None, Security(_header)] = None,
+    customer_token: Annotated[str | None, Security(_customer)] = None,
 ) -> Principal:
     secret = bearer.credentials if bearer is not None else header
     verifier = request.app.state.verifier
     principal = verifier.cached(secret)
     if principal is None:  # not cached (or expired): ask the store, off the event loop
         principal = await run_in_threadpool(verifier.verify, secret)
+    if customer_token:
+        tokens = request.app.state.customer_tokens
+        if not tokens.loaded:  # first token in this process: read the signing secret off the event loop
+            await run_in_threadpool(tokens.load)
+        principal = principal.bound_to(tokens.verify(customer_token.strip()))
     return principal
 
 

@@ -33,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shopmind.data.schema import error_field
 from shopmind.engine import TrainingInProgress, VersionConflict
 from shopmind.errors import (
     ArtifactError,
@@ -115,12 +116,14 @@ def shopmind_error_response(exc: ShopmindError, rid: str) -> JSONResponse:
 
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """FastAPI/pydantic errors → ``[{"loc", "field", "message"}]`` without echoing input values."""
-    out = []
-    for err in errors:
-        loc = [x for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
-        field = ".".join(str(x) for x in loc) or None
-        out.append({"loc": list(err.get("loc", ())), "field": field, "message": err.get("msg", "invalid")})
-    return out
+    return [
+        {
+            "loc": list(err.get("loc", ())),
+            "field": error_field(err, request=True),
+            "message": err.get("msg", "invalid"),
+        }
+        for err in errors
+    ]
 
 
 def install(app: FastAPI) -> None:

@@ -3,6 +3,16 @@
 Pure ASGI (not ``BaseHTTPMiddleware``) because it sits on every hot-path request and must not add
 a task hop. The body limit is enforced twice: on the declared ``Content-Length`` before the app
 runs, and on the bytes actually received (chunked uploads), answering 413 in both cases.
+
+**Paths with a NUL byte** (``%00``) are answered 400 before routing: no route takes one, and file
+paths built from them would raise instead of answering.
+
+**Server errors.** An exception no handler maps is answered here with the documented 500 body and
+``Connection: close``, and not passed on. Passed on, it would reach Starlette's outermost error
+middleware, which answers and then re-raises, and uvicorn, seeing the exception after the response
+started, drops the keep-alive connection without saying so — the client's next request on it then
+fails (measured: 4 of 10 follow-ups reset). Every 5xx response carries ``Connection: close``: after
+an unexpected failure the client opens a fresh connection instead of reusing this one.
 """
 
 from __future__ import annotations
@@ -17,6 +27,8 @@ from shopmind.api.errors import error_body
 from shopmind.api.metrics import Metrics
 
 access_log = logging.getLogger("shopmind.api.access")
+error_log = logging.getLogger("shopmind.api")
+CONNECTION_CLOSE = (b"connection", b"close")
 
 Scope = dict[str, Any]
 
@@ -46,8 +58,16 @@ class ServiceMiddleware:
             if message["type"] == "http.response.start":
                 response_started[0] = True
                 status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), rid_header]
+                headers = [*message.get("headers", []), rid_header]
+                if message["status"] >= 500 and not any(k.lower() == b"connection" for k, _ in headers):
+                    headers.append(CONNECTION_CLOSE)
+                message["headers"] = headers
             await send(message)
+
+        if "\x00" in scope.get("path", ""):
+            await self._error(send_wrapper, 400, "bad_request", "the path contains a NUL byte (%00)", rid)
+            self._record(scope, status_holder[0], started, rid)
+            return
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -71,8 +91,27 @@ class ServiceMiddleware:
         except _BodyTooLarge:
             if not response_started[0]:
                 await self._too_large(send_wrapper, rid, received[0])
+        except Exception as exc:
+            if response_started[0]:  # too late for an error body: uvicorn closes the connection
+                raise
+            error_log.error("request %s: unexpected %s", rid, type(exc).__name__, exc_info=exc)
+            await self._error(send_wrapper, 500, "internal_error", "internal error", rid)
         finally:
             self._record(scope, status_holder[0], started, rid)
+
+    async def _error(self, send: Any, status: int, kind: str, message: str, rid: str) -> None:
+        body = json.dumps(error_body(status, kind, message, rid)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     async def _too_large(self, send: Any, rid: str, size: int) -> None:
         body = json.dumps(

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 SETTINGS_ENV = "_SHOPMIND_SERVE_SETTINGS"
 READ_KEY_ENV = "_SHOPMIND_WEB_READ_KEY"
+DEMO_SIGN_IN_ENV = "_SHOPMIND_DEMO_SIGN_IN"
 
 
 def run_server(
@@ -30,8 +31,13 @@ def run_server(
     workers: int | None = None,
     *,
     web_read_key: str | None = None,
+    demo_sign_in: bool = False,
 ) -> None:
-    """Serve until interrupted. Defaults come from ``settings.server`` (host 127.0.0.1)."""
+    """Serve until interrupted. Defaults come from ``settings.server`` (host 127.0.0.1).
+
+    ``web_read_key`` must be an unbound read-only key (checked at start-up); ``demo_sign_in``: see
+    :func:`shopmind.api.app.create_app`.
+    """
     import uvicorn
 
     from shopmind.api.logs import logging_config
@@ -53,11 +59,13 @@ def run_server(
     if workers == 1:
         from shopmind.api.app import create_app
 
-        uvicorn.run(create_app(settings, web_read_key=web_read_key), **common)
+        uvicorn.run(create_app(settings, web_read_key=web_read_key, demo_sign_in=demo_sign_in), **common)
         return
     os.environ[SETTINGS_ENV] = json.dumps(settings.model_dump(mode="json"))
     if web_read_key:
         os.environ[READ_KEY_ENV] = web_read_key
+    if demo_sign_in:
+        os.environ[DEMO_SIGN_IN_ENV] = "1"
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shopmind-metrics-")
     uvicorn.run("shopmind.api.server:app_from_env", factory=True, workers=workers, **common)
@@ -100,4 +108,8 @@ def app_from_env() -> Any:
         from shopmind.config import load_settings
 
         settings = load_settings()
-    return create_app(settings, web_read_key=os.environ.get(READ_KEY_ENV) or None)
+    return create_app(
+        settings,
+        web_read_key=os.environ.get(READ_KEY_ENV) or None,
+        demo_sign_in=os.environ.get(DEMO_SIGN_IN_ENV) == "1",
+    )

@@ -1,4 +1,5 @@
-"""``shopmind keys create|list|revoke``: scoped API keys (only their hashes are stored)."""
+"""``shopmind keys create|list|revoke|customer-token``: scoped API keys (only their hashes are
+stored) and short-lived customer tokens for signed-in shoppers."""
 
 from __future__ import annotations
 
@@ -74,3 +75,25 @@ def revoke(key_id: str = typer.Argument(..., help="The key id shown by `keys lis
     if not done:
         raise UnknownIdError("no active key with this id", value=key_id)
     console.print(f"revoked key {key_id}")
+
+
+@keys_app.command("customer-token")
+def customer_token(
+    user: str = typer.Argument(..., help="The signed-in customer's id."),
+    ttl: int = typer.Option(900, "--ttl", min=1, max=86_400, help="Lifetime in seconds (at most a day)."),
+) -> None:
+    """Mint a short-lived customer token (send it as X-Customer-Token next to the storefront's read key).
+
+    The same as ``POST /customer-tokens`` with an ingest key; for scripts and testing the flow.
+    """
+    from shopmind.api.auth import CUSTOMER_TOKEN_HEADER, CustomerTokens
+
+    store = open_configured_store(settings())
+    try:
+        token, expires = CustomerTokens(store).mint(user, ttl, key_id="cli")
+    finally:
+        store.close()
+    console.print(token, soft_wrap=True, highlight=False)
+    err_console.print(
+        f"for customer {user}, valid until {expires.isoformat(timespec='seconds')}; header {CUSTOMER_TOKEN_HEADER}"
+    )

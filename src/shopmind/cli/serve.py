@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopmind.cli.common import console, err_console, settings
+from shopmind.cli.common import console, err_console, open_configured_store, settings
 
 
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
@@ -18,19 +18,37 @@ def serve(
     web_read_key: str = typer.Option(
         None,
         "--web-read-key",
-        help="A READ key injected into the storefront page (demo); without it the page asks for one.",
+        help="An unbound READ key published in the storefront page; without it the page asks for one. "
+        "Any other key (ingest, admin, bound to a customer, revoked) is refused.",
+    ),
+    demo_sign_in: bool = typer.Option(
+        False,
+        "--demo-sign-in",
+        help="Demo only: the page gets customer tokens for a few customers so its switcher can sign in "
+        "as them — anyone reaching the server sees those customers' histories.",
     ),
 ) -> None:
     """Serve the API (``/docs``), the storefront (``/``) and the dashboard (``/dashboard``)."""
+    from shopmind.api.auth import check_web_read_key
     from shopmind.api.server import run_server
 
     s = settings()
     host = host or s.server.host
     port = port or s.server.port
+    if web_read_key:  # refuse before binding the port: the page would publish this key to everyone
+        store = open_configured_store(s)
+        try:
+            check_web_read_key(store, web_read_key)
+        finally:
+            store.close()
+    if demo_sign_in and not web_read_key:
+        err_console.print("[yellow]warning:[/] --demo-sign-in has no effect without --web-read-key")
+    elif demo_sign_in:
+        err_console.print("[yellow]warning:[/] demo sign-in publishes customer tokens of a few customers")
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(f"[yellow]warning:[/] binding {host}: the API is reachable from other machines")
     console.print(
         f"[bold]storefront[/] http://{host}:{port}/   [bold]dashboard[/] http://{host}:{port}/dashboard   "
         f"[bold]API docs[/] http://{host}:{port}/docs"
     )
-    run_server(s, host, port, workers, web_read_key=web_read_key)
+    run_server(s, host, port, workers, web_read_key=web_read_key, demo_sign_in=demo_sign_in)

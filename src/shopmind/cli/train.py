@@ -129,4 +129,6 @@ def demo(
     for scope, secret in keys.items():
         console.print(f"[bold]{scope} key[/]  {secret}")
     err_console.print("press Ctrl+C to stop")
-    run_server(s, s.server.host, s.server.port, s.server.workers, web_read_key=keys["read"])
+    run_server(
+        s, s.server.host, s.server.port, s.server.workers, web_read_key=keys["read"], demo_sign_in=True
+    )

@@ -7,20 +7,119 @@ models for the rows they hand back. All timestamps are timezone-aware UTC.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[^\s\x00-\x1f][^\x00-\x1f]{0,127}$"
 """External ids: 1–128 printable characters, not starting with white space."""
 
 
-class Record(BaseModel):
-    """Base of every stored record: strict about unknown fields, immutable once built."""
+# Limits of free-form JSON fields (``attributes``). Every value is stored, indexed, serialised by
+# orjson (which refuses > 255 levels and integers beyond 64 bits) and shown in pages, so it is bounded
+# when it comes in: one record never makes serialisation, the search index or a page fail later.
+JSON_MAX_DEPTH = 8
+"""Nesting levels of objects/arrays (the field itself is level 1)."""
+JSON_MAX_NODES = 1000
+"""Object keys plus array elements, counted over the whole value."""
+JSON_MAX_BYTES = 64 * 1024
+"""Size of the value serialised as compact UTF-8 JSON."""
+JSON_MAX_KEY_CHARS = 200
+JSON_INT_RANGE = (-(2**63), 2**63 - 1)
+"""Integers a 64-bit column, orjson and PostgreSQL's bigint can all hold."""
+DB_INT_MAX = 2**31 - 1
+"""Largest value of an ``INTEGER`` column on every backend (PostgreSQL's is 32-bit)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+def _json_limit(path: str, detail: str) -> PydanticCustomError:
+    return PydanticCustomError("json_limit", "{detail} at {path}", {"path": path, "detail": detail})
+
+
+def check_json_value(value: Any, root: str = "") -> Any:
+    """Check one JSON value against the ``JSON_MAX_*`` limits; returns it unchanged.
+
+    Walks the value iteratively (a hostile depth cannot exhaust the Python stack) and raises a
+    ``json_limit`` validation error naming the path of the first offending node (``a.b.0.c``),
+    relative to the field (``root`` prefixes it). Keys must be strings, floats finite, integers
+    inside :data:`JSON_INT_RANGE`.
+    """
+    nodes = 0
+    stack: list[tuple[Any, str, int]] = [(value, root, 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        where = path or "(top)"
+        if isinstance(node, dict | list):
+            if depth > JSON_MAX_DEPTH:
+                raise _json_limit(where, f"nested deeper than {JSON_MAX_DEPTH} levels")
+            nodes += len(node)
+            if nodes > JSON_MAX_NODES:
+                raise _json_limit(where, f"more than {JSON_MAX_NODES} keys and array elements in all")
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    if not isinstance(key, str):
+                        raise _json_limit(where, "object keys must be strings")
+                    if len(key) > JSON_MAX_KEY_CHARS:
+                        raise _json_limit(where, f"a key longer than {JSON_MAX_KEY_CHARS} characters")
+                    stack.append((child, f"{path}.{key}" if path else key, depth + 1))
+            else:
+                for i, child in enumerate(node):
+                    stack.append((child, f"{path}.{i}" if path else str(i), depth + 1))
+        elif isinstance(node, bool) or node is None or isinstance(node, str):
+            continue
+        elif isinstance(node, int):
+            if not JSON_INT_RANGE[0] <= node <= JSON_INT_RANGE[1]:
+                raise _json_limit(where, "an integer outside the 64-bit range")
+        elif isinstance(node, float):
+            if node != node or node in (float("inf"), float("-inf")):
+                raise _json_limit(where, "a number that is not finite")
+        else:
+            raise _json_limit(where, f"a {type(node).__name__}, not a JSON value")
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > JSON_MAX_BYTES:
+        raise _json_limit(root or "(top)", f"{size} bytes of JSON, more than {JSON_MAX_BYTES}")
+    return value
+
+
+def error_field(err: Any, *, request: bool = False) -> str | None:
+    """The dotted field of a pydantic error, down to the offending node of a JSON-limit error.
+
+    ``request``: the error comes from FastAPI's request validation, whose location starts with
+    where the value was (``body``, ``query``, ``path``, ``header``); that first part is dropped.
+    """
+    loc = [str(x) for x in err.get("loc", ())]
+    if request and loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    inner = (err.get("ctx") or {}).get("path") if err.get("type") == "json_limit" else None
+    if inner and inner != "(top)":
+        loc.append(str(inner))
+    return ".".join(loc) or None
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_value)]
+"""A free-form JSON object bounded by the ``JSON_MAX_*`` limits."""
+Label = Annotated[str, StringConstraints(max_length=200)]
+"""One category level or tag."""
+
+
+class Record(BaseModel):
+    """Base of every stored record: strict about unknown fields, immutable once built.
+
+    Floats must be finite (NaN and infinities are not JSON and break sorting and sums downstream).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 def _utc(value: datetime) -> datetime:
@@ -54,16 +153,18 @@ class Item(Record):
 
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1, max_length=1000)
-    description: str = ""
-    category: list[str] = Field(default_factory=list, description="category path, root first")
-    brand: str | None = None
+    description: str = Field(default="", max_length=100_000)
+    category: list[Label] = Field(
+        default_factory=list, max_length=20, description="category path, root first"
+    )
+    brand: str | None = Field(default=None, max_length=500)
     price: float | None = Field(default=None, ge=0, le=1e9)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    stock: int | None = Field(default=None, ge=0)
+    attributes: JsonObject = Field(default_factory=dict)
+    stock: int | None = Field(default=None, ge=0, le=DB_INT_MAX)
     language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
     created_at: datetime | None = None
-    image_url: str | None = None
+    image_url: str | None = Field(default=None, max_length=2048)
 
     _utc = field_validator("created_at")(lambda cls, v: _utc(v) if v else v)
 
@@ -85,8 +186,8 @@ class User(Record):
     """A customer. ``email`` is used only for order-identity checks and never returned to others."""
 
     id: str = Field(pattern=ID_PATTERN)
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    attributes: JsonObject = Field(default_factory=dict)
     created_at: datetime | None = None
 
     _utc = field_validator("created_at")(lambda cls, v: _utc(v) if v else v)
@@ -101,8 +202,8 @@ class Event(Record):
     type: EventType
     value: float | None = Field(default=None, description="rating (1-5) or a numeric signal")
     quantity: int = Field(default=1, ge=1, le=100_000)
-    query: str | None = None
-    session_id: str | None = None
+    query: str | None = Field(default=None, max_length=1000)
+    session_id: str | None = Field(default=None, pattern=ID_PATTERN)
     timestamp: datetime
 
     _utc = field_validator("timestamp")(lambda cls, v: _utc(v))
@@ -139,15 +240,15 @@ class Order(Record):
 
     id: str = Field(pattern=ID_PATTERN)
     user_id: str = Field(pattern=ID_PATTERN)
-    lines: list[OrderLine] = Field(min_length=1)
+    lines: list[OrderLine] = Field(min_length=1, max_length=1000)
     status: OrderStatus = OrderStatus.PENDING
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     created_at: datetime
     updated_at: datetime | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
-    carrier: str | None = None
-    tracking_number: str | None = None
+    carrier: str | None = Field(default=None, max_length=200)
+    tracking_number: str | None = Field(default=None, max_length=200)
 
     _utc = field_validator("created_at", "updated_at", "shipped_at", "delivered_at")(
         lambda cls, v: _utc(v) if v else v
@@ -162,11 +263,11 @@ class Document(Record):
     """A help-centre page (shipping, returns, payment, warranty, ...)."""
 
     id: str = Field(pattern=ID_PATTERN)
-    title: str = Field(min_length=1)
-    body: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=1000)
+    body: str = Field(min_length=1, max_length=1_000_000)
     language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
-    tags: list[str] = Field(default_factory=list)
-    url: str | None = None
+    tags: list[Label] = Field(default_factory=list, max_length=100)
+    url: str | None = Field(default=None, max_length=2048)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -193,8 +294,8 @@ class Review(Record):
     user_id: str = Field(pattern=ID_PATTERN)
     item_id: str = Field(pattern=ID_PATTERN)
     rating: int = Field(ge=1, le=5)
-    title: str = ""
-    text: str = ""
+    title: str = Field(default="", max_length=1000)
+    text: str = Field(default="", max_length=100_000)
     language: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
     created_at: datetime
 

@@ -29,7 +29,17 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from shopmind.data.schema import ID_PATTERN, ITEM_EVENTS, RECORD_TYPES, EventType, Record
+from shopmind.data.schema import (
+    ID_PATTERN,
+    ITEM_EVENTS,
+    JSON_MAX_BYTES,
+    JSON_MAX_DEPTH,
+    JSON_MAX_NODES,
+    RECORD_TYPES,
+    EventType,
+    Record,
+    error_field,
+)
 
 EVENT_TYPE_VALUES = tuple(t.value for t in EventType)
 ITEM_EVENT_VALUES = tuple(t.value for t in ITEM_EVENTS)
@@ -350,6 +360,14 @@ def validate_events(frame: pd.DataFrame, lines: np.ndarray, refs: References, se
     value = _numeric(frame, "value")
     value_given = frame["value"].notna().to_numpy() if "value" in frame.columns else np.zeros(n, bool)
     add(value_given & value.isna().to_numpy(), "value", "a number", "value is not a number")
+    v_all = value.to_numpy(dtype="float64", na_value=np.nan)
+    add(value.notna().to_numpy() & ~np.isfinite(v_all), "value", "a finite number", "value is not finite")
+    add(
+        (cols["query"].str.len() > 1000).fillna(False).to_numpy(bool),
+        "query",
+        "at most 1000 characters",
+        "query too long",
+    )
     is_rating = (etype == "rating").fillna(False).to_numpy(bool)
     v = value.to_numpy(dtype="float64", na_value=np.nan)
     bad_rating = is_rating & ~(value.notna().to_numpy() & (v >= 0) & (v <= 10))
@@ -575,7 +593,24 @@ def _expected_from_error(err: dict[str, Any]) -> str:
         return "a known field"
     if kind in ("dict_type", "list_type"):
         return "a JSON object" if kind == "dict_type" else "a JSON array"
+    if kind == "json_limit":
+        return (
+            f"JSON nested at most {JSON_MAX_DEPTH} levels, with at most {JSON_MAX_NODES} keys and "
+            f"elements and {JSON_MAX_BYTES} bytes"
+        )
     return str(err.get("msg", "a valid value"))
+
+
+def _brief(value: Any, limit: int = 200) -> Any:
+    """A cell value for an issue report; a container whose JSON exceeds ``limit`` characters (or is
+    nested too deep to walk) becomes its JSON text cut at ``limit``."""
+    if not isinstance(value, dict | list | tuple | np.ndarray):
+        return jsonable(value)
+    try:
+        text = json.dumps(jsonable(value), ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return f"<{type(value).__name__} too deeply nested to show>"
+    return jsonable(value) if len(text) <= limit else text[:limit] + "…"
 
 
 def _cell(value: Any) -> Any:
@@ -607,7 +642,7 @@ def _parse_json_cell(value: Any, want: type) -> tuple[Any, bool]:
         if text[:1] in "[{":
             try:
                 parsed = json.loads(text)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # nesting beyond the parser's stack
                 return value, False
             return parsed, isinstance(parsed, want)
     return value, False
@@ -697,14 +732,12 @@ def issues_from_validation_error(
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
-        name = ".".join(str(p) for p in loc) or None
+        name = error_field(err)
         value = None if err.get("type") == "missing" else err.get("input")
         if isinstance(value, dict) and loc == ():
             value = None
         out.append(
-            Issue(
-                line_of(loc), name, jsonable(value), _expected_from_error(dict(err)), str(err.get("msg", ""))
-            )
+            Issue(line_of(loc), name, _brief(value), _expected_from_error(dict(err)), str(err.get("msg", "")))
         )
     return out
 

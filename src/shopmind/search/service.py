@@ -42,8 +42,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
-from shopmind.data.schema import Item
+from shopmind.data.schema import Item, error_field
 from shopmind.errors import ConfigError, DataError
 from shopmind.search.analyzers import Synonyms
 from shopmind.search.engine import ProductSearch, SearchConfig, SearchResult, parse_rules
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 NAME = "search"
 MIN_CLICK_SEARCHES = 50  # searches with clicks needed before a click-trained ranker is fitted
 SYNC_FILE = "sync.json"  # the store's item change sequence number the artifacts were built at
+MAX_SET_ASIDE_LISTED = 1000  # ids kept with their reason; the count goes on beyond
 SYNC_INTERVAL_S = 0.05
 """Served workers poll the change log at most this often: other workers' edits show within 50 ms, and
 a busy worker does not pay a store round trip (≈ 0.4–0.9 ms of CPU) on every search."""
@@ -204,6 +206,8 @@ class SearchService:
         self._polled_at = -math.inf
         self._sync_lock = threading.Lock()
         self._applied: dict[str, str] = {}  # id -> fingerprint of what upsert_items applied here
+        self.set_aside: dict[str, str] = {}  # id -> why a stored item is not in the live index
+        self.set_aside_total = 0
 
     @classmethod
     def load(
@@ -247,32 +251,99 @@ class SearchService:
                 seq, changes = self.store.item_changes(self.change_seq, self.sync_batch)
                 latest = dict(changes)  # item id -> deleted (the last change of an id wins)
                 wanted = [i for i, d in latest.items() if not d]
-                items = {it.id: it for it in self.store.get_items(wanted)} if wanted else {}
+                items = self._fetch(wanted)
             except Exception as exc:  # the store is down: search what we have, try again next time
                 log.warning("search sync skipped: %s", exc)
                 return 0
             if not changes:
                 return 0
-            upserts = []
+            upserts: list[Item] = []
             lex = self.engine.lexical
             gone = [i for i, d in latest.items() if d and i in lex.row_of and lex.alive[lex.row_of[i]]]
             for iid in (i for i, d in latest.items() if not d):
                 item = items.get(iid)
-                if item is None:  # deleted again after this change: a later change says so
+                if item is None:  # deleted again after this change (a later change says so), or set aside
                     continue
-                if self._applied.pop(iid, None) != _fingerprint(item):
-                    upserts.append(item.model_dump())
+                try:
+                    mine = self._applied.pop(iid, None) == _fingerprint(item)
+                except Exception as exc:  # unserialisable: never let one record stop the sync
+                    self._set_aside(iid, exc)
+                    continue
+                if not mine:
+                    upserts.append(item)
             for iid in (i for i, d in latest.items() if d):
                 self._applied.pop(iid, None)
-            if upserts:
-                self.engine.upsert(upserts)
+                self.set_aside.pop(iid, None)
+            applied = self._apply(upserts)
             if gone:
                 self.engine.delete(gone)
             self.change_seq = seq
-            log.debug("search sync to change %d: %d upserts, %d deletes", seq, len(upserts), len(gone))
-            return len(upserts) + len(gone)
+            log.debug("search sync to change %d: %d upserts, %d deletes", seq, applied, len(gone))
+            return applied + len(gone)
         finally:
             self._sync_lock.release()
+
+    def _fetch(self, ids: list[str]) -> dict[str, Item]:
+        """The stored items of ``ids``; a stored row that no longer validates is set aside, not fatal.
+
+        Store errors propagate (the caller retries the whole sync later); a validation error of one
+        row makes the batch read fall back to one read per id so only that row is left out.
+        """
+        if not ids:
+            return {}
+        try:
+            return {it.id: it for it in self.store.get_items(ids)}
+        except ValidationError:
+            pass
+        out: dict[str, Item] = {}
+        for iid in ids:
+            try:
+                out.update((it.id, it) for it in self.store.get_items([iid]))
+            except ValidationError as exc:
+                self._set_aside(iid, exc)
+        return out
+
+    def _apply(self, items: list[Item]) -> int:
+        """Index ``items`` live; when the batch fails, index one at a time and set aside the failures."""
+        if not items:
+            return 0
+        try:
+            self.engine.upsert([it.model_dump() for it in items])
+        except Exception as exc:
+            log.warning("search: a batch of %d items failed (%s); indexing them one by one", len(items), exc)
+            done = 0
+            for it in items:
+                try:
+                    self.engine.upsert([it.model_dump()])
+                except Exception as one:
+                    self._set_aside(it.id, one)
+                else:
+                    self.set_aside.pop(it.id, None)
+                    done += 1
+            return done
+        for it in items:
+            self.set_aside.pop(it.id, None)
+        return len(items)
+
+    def _set_aside(self, item_id: str, exc: BaseException) -> None:
+        """Leave one item out of the live index: logged, counted, listed by :meth:`set_aside_summary`."""
+        if isinstance(exc, ValidationError) and exc.errors():
+            err = exc.errors(include_input=False, include_url=False)[0]
+            why = f"invalid {error_field(err) or 'item'}: {err.get('msg', '')}"[:300]
+        else:
+            why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        if item_id not in self.set_aside:
+            log.warning("search: item %r set aside (not searchable until it is fixed): %s", item_id, why)
+        self.set_aside_total += item_id not in self.set_aside
+        if len(self.set_aside) < MAX_SET_ASIDE_LISTED or item_id in self.set_aside:
+            self.set_aside[item_id] = why
+
+    def set_aside_summary(self) -> dict[str, Any]:
+        """``{"count", "items": [{"id", "reason"}]}``: records left out of the live index, for status pages."""
+        return {
+            "count": self.set_aside_total,
+            "items": [{"id": i, "reason": r} for i, r in list(self.set_aside.items())[:20]],
+        }
 
     # ----------------------------------------------------------------- queries
     def search(
@@ -346,15 +417,19 @@ class SearchService:
     # ----------------------------------------------------------------- updates
     def upsert_items(self, items: Iterable[Item | Mapping[str, Any]]) -> int:
         """Make added/changed products searchable now (the caller stores them; see ``Engine``)."""
-        recs = []
+        models = []
         for it in items:
             model = it if isinstance(it, Item) else Item(**dict(it))
-            recs.append(model.model_dump())
             if self._syncs:
                 if len(self._applied) >= 100_000:  # changes never logged by the store: forget them
                     self._applied.clear()
-                self._applied[model.id] = _fingerprint(model)
-        return self.engine.upsert(recs)
+                try:
+                    self._applied[model.id] = _fingerprint(model)
+                except Exception as exc:  # the caller has stored it: leave it out of the index, not fail
+                    self._set_aside(model.id, exc)
+                    continue
+            models.append(model)
+        return self._apply(models)
 
     def delete_items(self, ids: Sequence[str]) -> int:
         return self.engine.delete(ids)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import secrets
 import threading
 import time
 import uuid
@@ -537,6 +538,51 @@ class SqlStore:
 
     def item_ids(self) -> set[str]:
         return self._ids(items_t)
+
+    def items_page(
+        self, *, after: str | None = None, limit: int = 50, category: str | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` stored item rows in id order, after id ``after`` (keyset pagination).
+
+        One indexed range scan on the primary key: the cost depends on the page, not the catalogue.
+        ``category``: only items with this exact level somewhere in their category path.
+        ``offset`` skips rows after ``after`` (kept for clients that page by offset; it scans them).
+        Rows are returned as stored (``Item`` fields, not re-validated), so one stored row that
+        fails today's validation does not break a listing.
+        """
+        stmt = sa.select(items_t).order_by(items_t.c.id).limit(int(limit)).offset(int(offset))
+        if after is not None:
+            stmt = stmt.where(items_t.c.id > str(after))
+        if category is not None:
+            if self.dialect_name == "postgresql":
+                # JSONB containment (@>); the column's generic JSON type would compile to LIKE
+                stmt = stmt.where(sa.type_coerce(items_t.c.category, pg.JSONB).contains([category]))
+            else:
+                stmt = stmt.where(
+                    sa.text("EXISTS (SELECT 1 FROM json_each(items.category) j WHERE j.value = :category)")
+                ).params(category=category)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
+    def count_items(self) -> int:
+        """Number of items in the catalogue (one ``COUNT``, no rows read into Python)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(items_t)).scalar() or 0)
+
+    def shared_secret(self, name: str) -> str:
+        """A random secret shared by every process using this store, created on first use.
+
+        Stored in the meta table (``secret:<name>``); the first writer wins, so concurrent workers
+        agree. Used to sign short-lived tokens (customer tokens of the API).
+        """
+        key = f"secret:{name}"[:64]
+        with self._begin() as conn:
+            conn.execute(
+                self._insert(meta_t)
+                .values(key=key, value=secrets.token_urlsafe(32))
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            return str(conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == key)).scalar_one())
 
     def _entity_frame(self, table: sa.Table) -> pd.DataFrame:
         """Every row of an entity table (items, users) in id order, ``created_at`` as UTC datetimes."""

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from shopmind.data.schema import Record
+from shopmind.data.schema import Record, error_field
 from shopmind.errors import CapacityError
 
 R = TypeVar("R", bound=Record)
@@ -48,9 +48,8 @@ def validate_rows(rows: list[Any], model: type[R]) -> tuple[list[tuple[int, R]],
         try:
             good.append((i, model.model_validate(row)))
         except ValidationError as exc:
-            for err in exc.errors():
-                field = ".".join(str(x) for x in err.get("loc", ())) or None
-                bad.append({"index": i, "field": field, "message": err.get("msg", "invalid")})
+            for err in exc.errors(include_input=False, include_url=False):
+                bad.append({"index": i, "field": error_field(err), "message": err.get("msg", "invalid")})
     return good, bad
 
 

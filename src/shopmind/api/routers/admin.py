@@ -18,7 +18,17 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 @router.get("/status", summary="Serving run, services and training state")
 def status(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
-    return engine.status() | {"counts": engine.store.counts()}
+    return engine.status() | {"counts": engine.store.counts(), "set_aside": _set_aside(engine)}
+
+
+def _set_aside(engine: Any) -> dict[str, Any]:
+    """Stored records a loaded service left out (logged when it happened), per service."""
+    out = {}
+    for name, service in engine.bundle.services.items():
+        summary = getattr(service, "set_aside_summary", None)
+        if callable(summary):
+            out[name] = summary()
+    return out
 
 
 @router.post("/train", summary="Train now (background); the new run is swapped in when done", status_code=202)
@@ -103,13 +113,17 @@ def reports(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
 
 
 @router.get("/reports/{name:path}", summary="One evaluation report")
-def report(engine: EngineDep, _: AdminKey, name: str) -> Any:
+def report(engine: EngineDep, _: AdminKey, name: str = Path(max_length=500)) -> Any:
     root = _reports_dir(engine).resolve()
-    path = (root / name).resolve()
-    # never serve anything outside the reports folder (../ in the name)
-    if root not in path.parents or path.suffix != ".json" or not path.is_file():
-        raise UnknownIdError("unknown report", value=name, location=Location(field="name"))
-    return json.loads(path.read_text(encoding="utf-8"))
+    unknown = UnknownIdError("unknown report", value=name[:200], location=Location(field="name"))
+    try:
+        path = (root / name).resolve()
+        # never serve anything outside the reports folder (../ in the name)
+        if root not in path.parents or path.suffix != ".json" or not path.is_file():
+            raise unknown
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # NUL byte, name too long, unreadable or not JSON
+        raise unknown from exc
 
 
 @router.get("/search-analytics", summary="Top queries, zero-result queries, click-through")

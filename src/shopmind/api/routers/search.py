@@ -49,10 +49,14 @@ async def search(
     mode: str | None = Query(
         None, pattern=r"^(bm25|semantic|hybrid|ltr)$", description="default: the trained mode"
     ),
-    user_id: str | None = Query(None, max_length=128, description="personalise (a bound key's user wins)"),
+    user_id: str | None = Query(
+        None,
+        max_length=128,
+        description="personalise for this customer: needs a key bound to them, a customer token or an ingest key",
+    ),
 ) -> JSONBytes:
-    if principal.user_id is not None:
-        user_id = principal.user_id
+    # personalised only for the customer's own bound key / token (or server-side keys): 403 otherwise
+    user_id = principal.personal(user_id)
     filters: dict[str, Any] = {"category": category, "brand": brand, "in_stock": in_stock}
     if price is None and (min_price is not None or max_price is not None):
         price = f"{'' if min_price is None else min_price}..{'' if max_price is None else max_price}"
