@@ -68,6 +68,23 @@ class TrainingSettings(_Section):
     )
 
 
+class PrivacySettings(_Section):
+    """Retention of personal data (``shopmind privacy purge`` and every training apply it; None = keep)."""
+
+    event_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="delete behaviour events, searches and clicks older than this many days",
+    )
+    conversation_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="delete chat conversations whose last message is older, and hand-off tickets",
+    )
+
+
 class Settings(_Section):
     store_url: str = "sqlite:///var/shopmind.db"
     artifacts_dir: Path = Path("var/artifacts")
@@ -77,6 +94,7 @@ class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -80,6 +80,7 @@ def train_all(ctx: TrainContext, artifacts: Any, components: Sequence[str] | Non
     run = artifacts.new_run()
     manifest: dict[str, Any] = {"components": {}}
     try:
+        _apply_retention(ctx, ctx.progress)  # expired personal data never reaches a model
         if components is not None:
             manifest["components"].update(_carry_over(artifacts.current(), run.path, set(components)))
         for mod in available_components(components):
@@ -123,3 +124,16 @@ def _link_or_copy(src: str, dst: str) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def _apply_retention(ctx: Any, progress: Callable[[str], None]) -> None:
+    """``settings.privacy`` retention (:func:`shopmind.privacy.apply_retention`) before data is read."""
+    privacy = getattr(getattr(ctx, "settings", None), "privacy", None)
+    store = getattr(ctx, "store", None)
+    if privacy is None or store is None or not hasattr(store, "purge_before"):
+        return
+    from shopmind.privacy import apply_retention
+
+    result = apply_retention(store, privacy, requested_by="training")
+    if result.active:
+        progress(f"retention: deleted {result.counts}")

@@ -403,3 +403,155 @@ def test_many_processes_open_the_same_new_store(store_url: str) -> None:
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
+
+
+# ---------------------------------------------------------------------------- privacy (shopmind.privacy)
+def _customer_data(store) -> None:
+    """u1 and u2 with events, orders, a review, searches with clicks, conversations, tickets and keys."""
+    store.upsert_items(_items())
+    store.upsert_users([User(id="u1", email="u1@example.com"), User(id="u2", email="u2@example.com")])
+    store.add_events(_events())
+    store.upsert_orders([_order("o1", "u1"), _order("o2", "u2")])
+    store.upsert_reviews(
+        [
+            Review(id=f"r-{u}", user_id=u, item_id="sku-1", rating=5, title="ok", text="fine", created_at=T0)
+            for u in ("u1", "u2")
+        ]
+    )
+    s1 = store.log_search(query="red shoe", user_id="u1", n_results=1, result_ids=["sku-1"], at=T0)
+    store.log_click(search_id=s1, item_id="sku-1", position=1, at=T0)
+    s2 = store.log_search(query="tee", user_id="u2", n_results=1, result_ids=["sku-2"], at=T0)
+    store.log_click(search_id=s2, item_id="sku-2", position=1, at=T0)
+    store.append_message("c-u1", user_id="u1", role="user", text="where is o1?")
+    store.append_message("c-u1", user_id="u1", role="assistant", text="shipped", meta={"state": {}})
+    # anonymous: verified o1 by e-mail; and an unrelated anonymous one naming u2's order
+    store.append_message("c-anon", user_id=None, role="user", text="o1 please")
+    store.append_message(
+        "c-anon", user_id=None, role="assistant", text="ok", meta={"state": {"verified_orders": ["o1"]}}
+    )
+    store.append_message("c-other", user_id=None, role="user", text="o2")
+    store.append_message(
+        "c-other", user_id=None, role="assistant", text="ok", meta={"state": {"order_id": "o2"}}
+    )
+    store.append_message("c-u2", user_id="u2", role="user", text="hi")
+    store.create_ticket(Ticket(id="t1", conversation_id="c-u1", user_id="u1", reason="x"))
+    store.create_ticket(Ticket(id="t2", conversation_id="c-anon", user_id=None, reason="x"))
+    store.create_ticket(Ticket(id="t3", conversation_id="c-u2", user_id="u2", reason="x"))
+    store.add_api_key(
+        ApiKeyRecord(id="k1", name="c", scopes=("read",), key_hash="h", prefix="p1", user_id="u1")
+    )
+    store.add_api_key(
+        ApiKeyRecord(id="k2", name="c", scopes=("read",), key_hash="h", prefix="p2", user_id="u2")
+    )
+
+
+def test_erase_user_deletes_one_customer_and_anonymises_orders(store) -> None:
+    from shopmind.privacy import ERASED_USER_PREFIX
+
+    _customer_data(store)
+    before = store.counts()
+    counts = store.erase_user("u1")
+    assert counts == {
+        "users": 1,
+        "events": 2,
+        "reviews": 1,
+        "searches": 1,
+        "clicks": 1,
+        "messages": 4,
+        "tickets": 2,
+        "conversations": 2,
+        "orders_anonymised": 1,
+        "api_keys": 1,
+    }
+    assert store.get_user("u1") is None and store.get_user("u2") is not None
+    assert store.events_frame(user_id="u1").empty and len(store.events_frame(user_id="u2")) == 2
+    assert store.conversation("c-u1") == [] and store.conversation("c-anon") == []
+    assert len(store.conversation("c-other")) == 2 and len(store.conversation("c-u2")) == 1
+    assert [t.id for t in store.tickets()] == ["t3"]
+    assert [k.id for k in store.api_keys(include_revoked=True)] == ["k2"]
+    assert list(store.search_log_frame()["user_id"]) == ["u2"] and len(store.click_log_frame()) == 1
+    assert list(store.reviews_frame()["user_id"]) == ["u2"]
+    # the order stays for sales aggregates, without the customer link or the tracking number
+    o1 = store.get_order("o1")
+    assert o1.user_id.startswith(ERASED_USER_PREFIX) and o1.tracking_number is None and o1.carrier is None
+    assert o1.lines == _order("o1", "u1").lines and store.orders_for_user("u1") == []
+    assert store.get_order("o2") == _order("o2", "u2")
+    assert store.counts()["orders"] == before["orders"]
+    # the next training forgets them
+    assert "u1" not in set(store.load_dataset().users.ids) and "u2" in set(store.load_dataset().users.ids)
+    # erasing again finds nothing
+    assert not any(store.erase_user("u1").values())
+
+
+def test_erase_customer_audit_has_no_personal_data(store) -> None:
+    from shopmind.errors import UnknownIdError as Unknown
+    from shopmind.privacy import erase_customer, subject_hash
+
+    _customer_data(store)
+    report = erase_customer(store, "u1", requested_by="cli:ops")
+    assert report.counts["events"] == 2
+    (record,) = store.privacy_audit()
+    assert record["id"] == report.audit_id and record["action"] == "erase"
+    assert record["requested_by"] == "cli:ops" and record["details"] == report.counts
+    assert record["subject_hash"] == subject_hash(store, "u1") != subject_hash(store, "u2")
+    assert len(record["subject_hash"]) == 64 and "u1" not in str(record)
+    assert record["at"].tzinfo is not None
+    with pytest.raises(Unknown):
+        erase_customer(store, "u1", requested_by="cli:ops")  # nothing left: unknown, not audited twice
+    assert len(store.privacy_audit()) == 1
+    assert store.meta_secret("privacy_audit_salt") == store.meta_secret("privacy_audit_salt")
+
+
+def test_purge_before_keeps_recent_data_and_whole_conversations(store) -> None:
+    store.upsert_items(_items())
+    store.add_events(_events())  # T0 .. T0+3h
+    old = store.log_search(query="old", user_id="u1", n_results=1, result_ids=["sku-1"], at=T0)
+    store.log_click(search_id=old, item_id="sku-1", position=1, at=T0 + timedelta(hours=5))
+    new = store.log_search(
+        query="new", user_id="u1", n_results=1, result_ids=["sku-1"], at=T0 + timedelta(days=9)
+    )
+    store.log_click(search_id=new, item_id="sku-1", position=1, at=T0 + timedelta(days=9))
+    for cid in ("c-old", "c-live"):
+        store.append_message(cid, user_id="u1", role="user", text="hi")
+    store.create_ticket(Ticket(id="t-old", conversation_id="c-old", user_id="u1", reason="x"))
+    now = datetime.now(UTC)
+    # nothing old enough yet: a conversation counts by its LAST message
+    assert store.purge_before(conversations_before=now - timedelta(days=1)) == {
+        "conversations": 0,
+        "messages": 0,
+        "tickets": 0,
+    }
+    counts = store.purge_before(
+        events_before=T0 + timedelta(hours=2), conversations_before=now + timedelta(seconds=1)
+    )
+    assert counts["events"] == 2 and counts["searches"] == 1 and counts["clicks"] == 1
+    assert counts["conversations"] == 2 and counts["messages"] == 2 and counts["tickets"] == 1
+    assert list(store.events_frame()["id"]) == ["e3", "e4"]
+    assert list(store.search_log_frame()["search_id"]) == [new]
+    assert list(store.click_log_frame()["search_id"]) == [new]  # the click on the old search went too
+    assert store.conversation("c-old") == [] and store.tickets() == []
+    assert store.purge_before() == {}
+
+
+def test_conversation_turns_and_tickets_are_stored_redacted(store) -> None:
+    store.append_message(
+        "c1", user_id=None, role="user", text="my e-mail is jane@example.com, call 13812345678"
+    )
+    store.create_ticket(
+        Ticket(
+            id="t1",
+            conversation_id="c1",
+            user_id=None,
+            reason="angry",
+            transcript=[
+                {
+                    "role": "user",
+                    "text": "寄到上海市浦东新区世纪大道100号 卡号 4111 1111 1111 1111",
+                    "at": "x",
+                }
+            ],
+        )
+    )
+    (msg,) = store.conversation("c1")
+    assert msg["text"] == "my e-mail is [email], call [phone]"
+    assert store.tickets()[0].transcript == [{"role": "user", "text": "寄到[address] 卡号 [card]", "at": "x"}]

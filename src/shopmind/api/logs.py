@@ -1,4 +1,9 @@
-"""Logging set-up for the server process: plain text or one JSON object per line (``log_json``)."""
+"""Logging set-up for the server process: plain text or one JSON object per line (``log_json``).
+
+Both formatters redact personal data (e-mails, phone numbers, card and ID numbers, street addresses;
+:func:`shopmind.privacy.redact_pii`) from the message, every string field and the traceback, so a
+customer's message quoted in an error or a path naming an e-mail never reaches the log sink.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shopmind.config import Settings
+from shopmind.privacy import redact_pii
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -20,14 +26,24 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact_pii(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                payload[key] = value if isinstance(value, str | int | float | bool | None) else str(value)
+                if isinstance(value, int | float | bool | None):
+                    payload[key] = value
+                else:
+                    payload[key] = redact_pii(value if isinstance(value, str) else str(value))
         if record.exc_info:
-            payload["exc"] = self.formatException(record.exc_info)
+            payload["exc"] = redact_pii(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False)
+
+
+class RedactingFormatter(logging.Formatter):
+    """The plain-text formatter with :func:`~shopmind.privacy.redact_pii` applied to the whole line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_pii(super().format(record))
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
@@ -35,7 +51,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     formatter = (
         {"()": "shopmind.api.logs.JsonFormatter"}
         if settings.log_json
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+        else {
+            "()": "shopmind.api.logs.RedactingFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
     )
     level = settings.log_level.upper()
     return {

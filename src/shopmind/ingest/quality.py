@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from shopmind.ingest.validate import jsonable
+from shopmind.privacy import ERASED_USER_PREFIX
 from shopmind.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,13 @@ def quality_report(
     refs("event_items", events, "item_id", item_ids, "id", "events")
     if user_ids:  # a shop without a users table has only implicit users
         refs("event_users", events, "user_id", user_ids, "id", "events")
-        refs("order_users", orders.drop_duplicates("order_id"), "user_id", user_ids, "order_id", "orders")
+        # an erased customer's kept orders name a random placeholder on purpose (shopmind.privacy)
+        named = (
+            orders[~orders["user_id"].astype(str).str.startswith(ERASED_USER_PREFIX)]
+            if len(orders)
+            else orders
+        )
+        refs("order_users", named.drop_duplicates("order_id"), "user_id", user_ids, "order_id", "orders")
         refs("review_users", reviews, "user_id", user_ids, "id", "reviews")
     refs("order_items", orders, "item_id", item_ids, "order_id", "order lines")
     refs(

@@ -87,17 +87,6 @@ class Store(Protocol):
         ...
 
     def item_ids(self) -> set[str]: ...
-    def items_page(
-        self, *, after: str | None = None, limit: int = 50, category: str | None = None, offset: int = 0
-    ) -> list[dict[str, Any]]:
-        """Up to ``limit`` item rows as stored, id order, ids after ``after`` (keyset pagination)."""
-        ...
-
-    def count_items(self) -> int: ...
-    def shared_secret(self, name: str) -> str:
-        """A random secret shared by every process using this store (created on first use)."""
-        ...
-
     def upsert_users(self, users: Iterable[User]) -> WriteResult: ...
     def get_user(self, user_id: str) -> User | None: ...
     def users_frame(self) -> pd.DataFrame: ...
@@ -187,6 +176,37 @@ class Store(Protocol):
     def api_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]: ...
     def api_key_by_prefix(self, prefix: str) -> list[ApiKeyRecord]: ...
     def revoke_api_key(self, key_id: str) -> bool: ...
+
+    # --- privacy (shopmind.privacy) ---------------------------------------------------------------
+    def meta_secret(self, key: str) -> str:
+        """A random secret kept in the store under ``key``, created on first use."""
+        ...
+
+    def erase_user(self, user_id: str) -> dict[str, int]:
+        """Delete one customer's data in one transaction (orders kept, anonymised); counts per kind."""
+        ...
+
+    def purge_before(
+        self, *, events_before: datetime | None = None, conversations_before: datetime | None = None
+    ) -> dict[str, int]:
+        """Retention: delete events/searches/clicks and whole conversations older than the cut-offs."""
+        ...
+
+    def add_privacy_audit(
+        self,
+        *,
+        action: str,
+        subject_hash: str | None,
+        requested_by: str,
+        details: dict[str, Any],
+        at: datetime | None = None,
+    ) -> int:
+        """Append an audit record without personal data; returns its id."""
+        ...
+
+    def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit records, oldest first."""
+        ...
 
     # --- housekeeping ----------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

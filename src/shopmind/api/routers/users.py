@@ -1,12 +1,13 @@
-"""Customers: bulk upsert (ingest); profile and orders only for ingest/admin or a key bound to them."""
+"""Customers: bulk upsert (ingest); profile and orders only for ingest/admin or a key bound to them;
+erasure of everything about one customer (admin; :func:`shopmind.privacy.erase_customer`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 
-from shopmind.api.deps import EngineDep, IngestKey, ReadKey
+from shopmind.api.deps import AdminKey, EngineDep, IngestKey, ReadKey
 from shopmind.api.routers._batch import batch_result, decide, validate_rows
 from shopmind.api.schemas import BatchResult
 from shopmind.data.schema import ID_PATTERN, User
@@ -53,3 +54,36 @@ def user_orders(engine: EngineDep, principal: ReadKey, user_id: str = UserId()) 
         raise _hidden(user_id)
     orders = engine.store.orders_for_user(user_id)
     return {"user_id": user_id, "orders": [o.model_dump(mode="json") | {"total": o.total} for o in orders]}
+
+
+@router.delete("/{user_id}", summary="Erase a customer: events, conversations, keys, profile (admin)")
+def erase_user(
+    request: Request,
+    engine: EngineDep,
+    principal: AdminKey,
+    user_id: str = UserId(),
+    retrain: bool = Query(False, description="start a training run now, so the models forget them too"),
+) -> dict[str, Any]:
+    """Deletes the customer's events, reviews, searches, conversations and tickets, bound keys and
+    profile, and anonymises their orders (kept for sales figures), in one transaction; writes an
+    audit record without personal data. Trained models still hold the customer until the next
+    training, which starts at once with ``retrain=true`` (unless one is already running)."""
+    from shopmind.privacy import erase_customer
+
+    report = erase_customer(engine.store, user_id, requested_by=f"api-key:{principal.key_id}")
+    # their bound keys are deleted: stop accepting them in this worker now, not after the cache TTL
+    verifier = getattr(request.app.state, "verifier", None)
+    if verifier is not None:
+        verifier.invalidate()
+    out = {"user_id": user_id} | report.to_dict()
+    if retrain:
+        from shopmind.engine import TrainingInProgress
+
+        try:
+            out["training"] = engine.start_training().to_dict()
+        except TrainingInProgress as exc:  # the erasure is done either way: report, do not fail it
+            out["training"] = {
+                "state": "not_started",
+                "error": f"{exc.message}: it may have read the data before the erasure; train again after it",
+            }
+    return out
