@@ -204,4 +204,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         if run_out is not None:
             write_run(run_out, out["runs"])
             err_console.print(f"wrote {run_out}")
-        write_json(json_out, {k: v for k, v in out.items() if k != "runs"})
+        from shopmind.evaluate.provenance import provenance
+
+        # library versions, BLAS and platform: what a re-run must match to give the same figures
+        write_json(json_out, {**{k: v for k, v in out.items() if k != "runs"}, "provenance": provenance()})
