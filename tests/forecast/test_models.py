@@ -14,6 +14,7 @@ from shopmind.forecast.models import (
     choose_models,
     classify_demand,
     scales_at,
+    seasonal_strength,
     validate_long,
 )
 
@@ -225,3 +226,49 @@ def test_calibration_windows_grow_until_the_95_interval_is_attainable():
     explicit = cfg.model_copy(update={"calibration_windows": 3})
     assert explicit.with_enough_calibration(1).cv_windows == 3
     assert ForecastConfig(horizon=12, n_windows=3, levels=(80,)).with_enough_calibration(1).cv_windows == 3
+
+
+def test_seasonal_strength_known_values():
+    assert seasonal_strength(np.tile(PATTERN, 6), 7) == pytest.approx(1.0)
+    assert seasonal_strength(np.full(42, 3.0), 7) == 0.0  # no variation at all
+    assert seasonal_strength(PATTERN, 7) == 0.0  # fewer than two seasons: unknown, not strong
+    noise = np.random.default_rng(0).normal(10, 1, 700)
+    assert seasonal_strength(noise, 7) < 0.1
+
+
+def test_strongly_seasonal_sparse_series_never_gets_an_intermittent_model():
+    """Weekend-only demand is intermittent by ADI (3.5) but its zeros are an off-season."""
+    rng = np.random.default_rng(4)
+    week = np.array([0, 0, 0, 0, 0, 1, 1.0])
+    y = np.tile(week, 30) * rng.integers(8, 12, 210)
+    c = classify_demand(_frame("w", y), season_length=7)
+    assert c.loc["w", "adi"] == pytest.approx(3.5)
+    assert c.loc["w", "seasonal_strength"] > 0.9
+    assert c.loc["w", "demand_class"] == "seasonal"
+    assert classify_demand(_frame("w", y))["demand_class"].item() == "intermittent"  # no season given
+    r = AutoForecaster(_cfg(horizon=14)).fit(_frame("w", y))
+    assert r.choice.loc[0, "model"] not in {"CrostonOptimized", "CrostonSBA", "TSB", "ADIDA", "IMAPA"}
+    mean = r.forecasts["mean"].to_numpy()
+    weekend = np.tile(week, 2).astype(bool)
+    assert mean[weekend].min() > 4 * max(mean[~weekend].max(), 0.5)
+
+
+def test_a_choice_that_does_not_beat_the_benchmark_falls_back_to_it():
+    """Pooling prefers AutoTheta (the group median), but on series 'b' itself SeasonalNaive is better."""
+    rows = []
+    for uid, theta, snaive in (("a", 0.5, 1.0), ("b", 1.2, 0.8), ("c", 0.6, 1.0)):
+        for cutoff in (1, 2):
+            rows += [(uid, "AutoTheta", cutoff, theta), (uid, "SeasonalNaive", cutoff, snaive)]
+    ws = pd.DataFrame(rows, columns=["unique_id", "model", "cutoff", "mase"]).assign(
+        rmsse=lambda d: d["mase"]
+    )
+    order = ["SeasonalNaive", "AutoTheta"]
+    pooled = choose_models(ws, order, "mase", pooling=1.0, benchmark=None)
+    assert pooled.set_index("unique_id")["model"].to_dict() == {
+        "a": "AutoTheta",
+        "b": "AutoTheta",
+        "c": "AutoTheta",
+    }
+    chosen = choose_models(ws, order, "mase", pooling=1.0).set_index("unique_id")
+    assert chosen["model"].to_dict() == {"a": "AutoTheta", "b": "SeasonalNaive", "c": "AutoTheta"}
+    assert chosen.loc["b", "cv_mase"] == pytest.approx(0.8)

@@ -6,11 +6,16 @@ Pipeline (:class:`AutoForecaster`):
    "On the categorization of demand patterns", JORS 56): ``ADI`` = periods / non-zero periods,
    ``CV²`` = (sd / mean)² of the non-zero demand sizes. Smooth: ADI < 1.32 and CV² < 0.49; erratic:
    ADI < 1.32, CV² ≥ 0.49; intermittent: ADI ≥ 1.32, CV² < 0.49; lumpy: both above. A series with no
-   demand at all is ``zero`` (forecast 0, no model is fitted).
-2. **Candidates** per class: smooth → Naive, SeasonalNaive, AutoETS, AutoTheta, AutoCES (complex
-   exponential smoothing, Svetunkov & Kourentzes; AutoARIMA on request) plus ``Combo`` (equal-weight
-   mean of AutoETS, AutoTheta and AutoCES, the M4 lesson that simple combinations are robust);
-   intermittent / lumpy → SeasonalNaive, CrostonOptimized, TSB, ADIDA, IMAPA; erratic → both sets.
+   demand at all is ``zero`` (forecast 0, no model is fitted). An intermittent or lumpy series with
+   strong seasonality — seasonal strength F_S = max(0, 1 − Var(R)/Var(S + R)) of a classical
+   decomposition above 0.64 (Wang, Smith & Hyndman 2006; the threshold of feasts'
+   ``unitroot_nsdiffs``) over at least two seasons — is ``seasonal``: its zeros are an off-season,
+   which Croston-type models (constant demand rate) cannot forecast.
+2. **Candidates** per class: smooth and seasonal → Naive, SeasonalNaive, AutoETS, AutoTheta, AutoCES
+   (complex exponential smoothing, Svetunkov & Kourentzes; AutoARIMA on request) plus ``Combo``
+   (equal-weight mean of AutoETS, AutoTheta and AutoCES, the M4 lesson that simple combinations are
+   robust); intermittent / lumpy → SeasonalNaive, CrostonOptimized, TSB, ADIDA, IMAPA; erratic → both
+   sets.
 3. **Rolling-origin cross-validation** (statsforecast ``cross_validation``, refit at every origin)
    over ``n_windows`` windows of ``horizon`` periods, ``step_size`` apart. Each candidate's score is
    its mean scaled error over the windows: MASE = mean|e| / s₁ or RMSSE = sqrt(mean e² / s₂) where
@@ -18,7 +23,9 @@ Pipeline (:class:`AutoForecaster`):
    (m = season length; Hyndman & Koehler 2006). Defaults: RMSSE, 3 windows, and each series'
    score shrunk half-way to the model's median score over the series of its group
    (``pooling=0.5``; a per-series choice from three windows is noisy). The lowest score wins;
-   ties go to the simpler model (candidate order).
+   ties go to the simpler model (candidate order). A chosen model whose own mean score over the
+   windows is worse than SeasonalNaive's is replaced by SeasonalNaive (the benchmark): pooling never
+   makes a series worse than its benchmark by choice.
 4. **Intervals**: split-conformal on the same cross-validation errors (Vovk et al. 2005; Stankeviciute
    et al. 2021 for multi-step): for each class group, model and horizon step k the signed scaled
    errors ε = (y − ŷ)/s₁ are pooled across series and windows, and the interval at level 1 − α is
@@ -75,9 +82,11 @@ MODEL_INTERVALS = frozenset(
 )
 """Models for which statsforecast computes intervals from the model itself."""
 
-DemandClass = Literal["smooth", "erratic", "intermittent", "lumpy", "zero"]
+DemandClass = Literal["smooth", "erratic", "intermittent", "lumpy", "seasonal", "zero"]
 ADI_CUT = 1.32
 CV2_CUT = 0.49
+SEASONAL_STRENGTH_CUT = 0.64
+BENCHMARK = "SeasonalNaive"
 
 
 class ForecastConfig(BaseModel):
@@ -155,6 +164,7 @@ class ForecastConfig(BaseModel):
         return self if windows == self.n_windows else self.model_copy(update={"calibration_windows": windows})
 
     def candidates(self, demand_class: str) -> tuple[str, ...]:
+        """Models cross-validated for a demand class (``seasonal`` gets the smooth set)."""
         if demand_class in ("intermittent", "lumpy"):
             return self.intermittent_models
         if demand_class == "erratic":
@@ -235,11 +245,43 @@ def validate_long(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
 
 
-def classify_demand(df: pd.DataFrame) -> pd.DataFrame:
+def seasonal_strength(y: np.ndarray, season_length: int) -> float:
+    """F_S = max(0, 1 − Var(R) / Var(S + R)) of a classical additive decomposition (Wang, Smith &
+    Hyndman 2006; Hyndman & Athanasopoulos, FPP3 §4.3); 0 with fewer than two full seasons.
+
+    Trend T: the centred moving average of length m (2×m for even m); S: the mean of y − T per
+    position in the season, centred; R = y − T − S over the periods where T is defined. Classical
+    rather than STL decomposition: a vectorised numpy pass per series, no per-series model fit.
+    """
+    m = int(season_length)
+    n = len(y)
+    if m < 2 or n < 2 * m:
+        return 0.0
+    y = np.asarray(y, dtype=float)
+    if m % 2:
+        kernel = np.full(m, 1.0 / m)
+    else:
+        kernel = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    trend = np.convolve(y, kernel, mode="valid")
+    lo = (len(kernel) - 1) // 2
+    detr = y[lo : lo + len(trend)] - trend
+    phase = (np.arange(len(detr)) + lo) % m
+    means = np.bincount(phase, weights=detr, minlength=m) / np.maximum(np.bincount(phase, minlength=m), 1)
+    seasonal = (means - means.mean())[phase]
+    remainder = detr - seasonal
+    total = np.var(seasonal + remainder)
+    if total <= 0:
+        return 0.0
+    return float(max(0.0, 1.0 - np.var(remainder) / total))
+
+
+def classify_demand(df: pd.DataFrame, season_length: int = 1) -> pd.DataFrame:
     """ADI, CV² and the Syntetos–Boylan class per series; index ``unique_id``.
 
     Columns: ``n`` (periods), ``nonzero``, ``adi`` = n / nonzero, ``cv2`` = (sd/mean)² of non-zero
-    sizes (population sd), ``mean`` (all periods), ``demand_class``.
+    sizes (population sd), ``mean`` (all periods), ``seasonal_strength`` (:func:`seasonal_strength`,
+    computed for the intermittent and lumpy series only, else 0) and ``demand_class`` (an
+    intermittent or lumpy series above :data:`SEASONAL_STRENGTH_CUT` is ``seasonal``).
     """
     y = df["y"].to_numpy(dtype=float)
     nz = y != 0
@@ -265,6 +307,14 @@ def classify_demand(df: pd.DataFrame) -> pd.DataFrame:
             np.where(cv2 < CV2_CUT, "intermittent", "lumpy"),
         ),
     )
+    strength = np.zeros(len(agg))
+    sparse = np.isin(cls, ("intermittent", "lumpy"))
+    if season_length >= 2 and sparse.any():
+        values = dict(tuple(g.groupby("unique_id", sort=False)["y"]))
+        ids = agg.index.to_numpy()
+        for i in np.flatnonzero(sparse):
+            strength[i] = seasonal_strength(values[ids[i]].to_numpy(), season_length)
+        cls = np.where(sparse & (strength > SEASONAL_STRENGTH_CUT), "seasonal", cls)
     return pd.DataFrame(
         {
             "n": agg["n"],
@@ -272,6 +322,7 @@ def classify_demand(df: pd.DataFrame) -> pd.DataFrame:
             "adi": adi,
             "cv2": cv2,
             "mean": agg["mean"],
+            "seasonal_strength": strength,
             "demand_class": cls,
         },
         index=agg.index,
@@ -279,8 +330,8 @@ def classify_demand(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def class_group(demand_class: str) -> str:
-    """Calibration pool of a class: ``smooth`` (smooth, erratic) or ``intermittent`` (the rest)."""
-    return "smooth" if demand_class in ("smooth", "erratic") else "intermittent"
+    """Calibration pool of a class: ``smooth`` (smooth, erratic, seasonal) or ``intermittent`` (the rest)."""
+    return "smooth" if demand_class in ("smooth", "erratic", "seasonal") else "intermittent"
 
 
 # --- scales --------------------------------------------------------------------------------------------
@@ -368,7 +419,7 @@ def cross_validate(
     # lengths of the frame being cross-validated (``classes`` may come from a truncated history)
     long_enough = df.groupby("unique_id", sort=False).size().reindex(classes.index).fillna(0) >= need
     frames = []
-    for cls_name in ("smooth", "erratic", "intermittent", "lumpy"):
+    for cls_name in ("smooth", "erratic", "seasonal", "intermittent", "lumpy"):
         ids = classes.index[(classes["demand_class"] == cls_name) & long_enough]
         if len(ids) == 0:
             continue
@@ -479,13 +530,18 @@ def score_windows(cv: pd.DataFrame, scales: pd.DataFrame) -> pd.DataFrame:
 
 
 def choose_models(
-    window_scores: pd.DataFrame, order: Sequence[str], metric: str = "mase", pooling: float = 0.0
+    window_scores: pd.DataFrame,
+    order: Sequence[str],
+    metric: str = "mase",
+    pooling: float = 0.0,
+    benchmark: str | None = BENCHMARK,
 ) -> pd.DataFrame:
     """Lowest mean ``metric`` over windows per series; ties go to the earlier model in ``order``.
 
     ``pooling`` w ∈ [0, 1] shrinks each series' score towards the model's median score over all
     series passed in: score = (1 − w)·own + w·median. With few CV windows a per-series choice is
-    noisy; w = 1 picks one model for the whole group. Returns
+    noisy; w = 1 picks one model for the whole group. A series whose chosen model scores worse than
+    ``benchmark`` on its own (unpooled) mean gets the benchmark instead. Returns
     ``unique_id, model, cv_mase, cv_rmsse, n_windows``.
     """
     if window_scores.empty:
@@ -503,6 +559,14 @@ def choose_models(
     # NaN scores (a model that failed) sort last
     mean["_key"] = score.fillna(np.inf).round(12)
     best = mean.sort_values(["unique_id", "_key", "_rank"], kind="stable").drop_duplicates("unique_id")
+    if benchmark is not None:
+        bench = mean[mean["model"] == benchmark].set_index("unique_id")
+        own = best[f"cv_{metric}"].to_numpy()
+        ref = best["unique_id"].map(bench[f"cv_{metric}"]).to_numpy(dtype=float)
+        worse = np.isfinite(ref) & ~(own <= ref)  # a NaN own score (a failed model) counts as worse
+        if worse.any():
+            swap = bench.loc[best.loc[worse, "unique_id"]].reset_index()
+            best = pd.concat([best[~worse], swap], ignore_index=True).sort_values("unique_id", kind="stable")
     return best[["unique_id", "model", "cv_mase", "cv_rmsse", "n_windows"]].reset_index(drop=True)
 
 
@@ -680,7 +744,7 @@ class AutoForecaster:
         df = validate_long(df)
         if df.empty:
             raise DataError("no series to forecast", value=0, expected="at least one series with history")
-        classes = classify_demand(df)
+        classes = classify_demand(df, cfg.season_length)
         short = classes.index[classes["n"] < cfg.min_history]
         if len(short) and cfg.on_short == "error":
             sid = short[0]
@@ -710,7 +774,7 @@ class AutoForecaster:
         default = ch["demand_class"].map(
             lambda c: (
                 "SeasonalNaive"
-                if c in ("smooth", "erratic") and "SeasonalNaive" in cfg.smooth_models
+                if c in ("smooth", "erratic", "seasonal") and "SeasonalNaive" in cfg.smooth_models
                 else cfg.candidates(c)[0]
                 if c != "zero"
                 else "Zero"
