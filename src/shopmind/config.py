@@ -85,6 +85,67 @@ class PrivacySettings(_Section):
     )
 
 
+class ArtifactSettings(_Section):
+    """Retention, disk-space check and crash detection of training runs (``shopmind.pipeline``)."""
+
+    keep_runs: int = Field(
+        default=5, ge=1, le=1000, description="successful runs kept for rollback; older ones are pruned"
+    )
+    min_free_mb: float = Field(
+        default=100.0,
+        ge=0,
+        description="free disk space training needs at least; also 1.25 x the size of what it replaces",
+    )
+    heartbeat_s: float = Field(default=10.0, gt=0, le=600, description="training heartbeat interval")
+    lease_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="a running training without a heartbeat for this long is marked failed",
+    )
+
+
+class AssistantSettings(_Section):
+    """Limits of the anonymous order look-up (order id + e-mail), see ``assistant.tools.VerifyLimits``."""
+
+    verify_window_s: int = Field(
+        default=900, ge=1, le=7 * 86_400, description="sliding window of the failed-verification limits"
+    )
+    verify_max_per_order: int = Field(
+        default=5, ge=1, le=10_000, description="failed verifications of one order id per window"
+    )
+    verify_max_per_ip: int = Field(
+        default=10, ge=1, le=100_000, description="failed verifications from one client address per window"
+    )
+    verify_max_per_key: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="failed verifications with one API key per window (the public web key is shared by "
+        "every visitor, so this is a circuit breaker above the per-IP limit)",
+    )
+    audit_retention_days: float = Field(
+        default=90.0, gt=0, le=3650, description="days the identity-check audit log is kept"
+    )
+
+
+class PrivacySettings(_Section):
+    """Retention of personal data (``shopmind privacy purge`` and every training apply it; None = keep)."""
+
+    event_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="delete behaviour events, searches and clicks older than this many days",
+    )
+    conversation_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="delete chat conversations whose last message is older, and hand-off tickets",
+    )
+
+
 class Settings(_Section):
     store_url: str = "sqlite:///var/shopmind.db"
     artifacts_dir: Path = Path("var/artifacts")
@@ -93,6 +154,7 @@ class Settings(_Section):
     log_json: bool = False
     server: ServerSettings = Field(default_factory=ServerSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 

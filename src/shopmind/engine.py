@@ -18,6 +18,16 @@ inline; it loads artifacts and swaps them atomically:
 A capability whose module is not installed or whose artifacts are missing is reported as
 unavailable (``status()["services"][name]``) and its methods raise
 :class:`~shopmind.errors.NotFittedError`, which the HTTP layer maps to 503.
+
+**Integrity.** Before a run is loaded its files are re-hashed against the SHA-256 digests in its
+manifest (``ArtifactStore.verify``; once per load, and a refused run is re-hashed only after its files
+change). A run that fails is refused: a serving engine keeps its current bundle; a fresh one falls
+back to the newest intact successful run, or, with none, loads the intact components of the current
+run and reports the others unavailable with the reason. :meth:`Engine.ready` reports each capability.
+
+**Training state** lives in the store (``training_runs``, see ``shopmind.pipeline.TrainingAttempt``),
+so every worker process answers the same :meth:`Engine.training_status`; runs left ``running`` by a
+dead process are marked failed when an engine opens (``shopmind.pipeline.recover_abandoned``).
 """
 
 from __future__ import annotations
@@ -64,6 +74,9 @@ class ServiceBundle:
     unavailable: dict[str, str]
     loaded_at: datetime
     manifest: dict[str, Any] = field(default_factory=dict)
+    integrity: str = "not checked"
+    """``verified (N files, M MB, s)``, ``unverified (...)`` for runs published before checksums, or
+    ``failed: ...`` when only the intact components of a corrupt run could be loaded."""
 
     def get(self, name: str) -> Any:
         svc = self.services.get(name)
@@ -135,6 +148,11 @@ class Engine:
         self._train_listeners: list[Callable[[TrainingStatus], None]] = []
         self._bundle = ServiceBundle(None, None, {}, dict.fromkeys(CAPABILITIES, "not loaded"), _now())
         self._watch_stop: threading.Event | None = None
+        self._attempt: Any = None  # the pipeline.TrainingAttempt this process ran last
+        # run id -> (file fingerprint, integrity report) of the last verification: a refused run is
+        # hashed again only when its files change, not on every watch tick
+        self._verified: dict[str, tuple[Any, Any]] = {}
+        self.refused: dict[str, str] = {}  # run id -> why it was refused (reported by ready())
 
     # ----------------------------------------------------------------------------------------
     # construction, loading, swapping
@@ -149,9 +167,20 @@ class Engine:
             Path(settings.store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         store = open_store(settings.store_url)
         engine = cls(store, _open_artifacts(settings), settings)
+        engine.recover_abandoned_training()
         if load:
             engine.reload()
         return engine
+
+    def recover_abandoned_training(self) -> list[str]:
+        """Mark runs left ``running`` by dead processes failed (``pipeline.recover_abandoned``)."""
+        from shopmind.pipeline import recover_abandoned
+
+        try:
+            return recover_abandoned(self.store, self.artifacts, self.settings)
+        except Exception:  # start-up must not fail over bookkeeping
+            log.exception("could not check for abandoned training runs")
+            return []
 
     @property
     def bundle(self) -> ServiceBundle:
@@ -183,10 +212,15 @@ class Engine:
             return None
         return self.artifacts.current()
 
-    def build_bundle(self, run: Any) -> ServiceBundle:
-        """Load every capability from ``run`` into a new bundle (no shared state is touched)."""
+    def build_bundle(self, run: Any, integrity: Any = None) -> ServiceBundle:
+        """Load every capability from ``run`` into a new bundle (no shared state is touched).
+
+        ``integrity``: the run's ``IntegrityReport``; components with problems (or every component,
+        when the manifest itself is bad) are not loaded and are reported unavailable with the reason.
+        """
         services: dict[str, Any] = {}
         unavailable: dict[str, str] = {}
+        damaged = integrity.by_component() if integrity is not None else {}
         manifest: dict[str, Any] = {}
         run_path = Path(run.path) if run is not None else None
         if run_path is not None and (run_path / "manifest.json").is_file():
@@ -212,6 +246,11 @@ class Engine:
                 unavailable[name] = "module not installed"
                 continue
             path = run_path / name
+            problems = damaged.get(name, []) + damaged.get("", [])
+            if problems:
+                more = f" (+{len(problems) - 2} more)" if len(problems) > 2 else ""
+                unavailable[name] = "integrity check failed: " + "; ".join(problems[:2]) + more
+                continue
             if not path.exists():
                 unavailable[name] = "not trained"
                 continue
@@ -230,7 +269,62 @@ class Engine:
             unavailable=unavailable,
             loaded_at=_now(),
             manifest=manifest,
+            integrity=_integrity_text(integrity),
         )
+
+    def verify(self, run: Any) -> Any:
+        """The run's ``IntegrityReport``, hashed once per change of its files (see the module docs)."""
+        key = self.artifacts.fingerprint(run)
+        cached = self._verified.get(run.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        report = self.artifacts.verify(run)
+        self._verified[run.id] = (key, report)
+        if report.ok:
+            self.refused.pop(run.id, None)
+            log.info(
+                "run %s: %d files (%.1f MB) verified in %.2fs",
+                run.id,
+                report.files,
+                report.bytes / 1e6,
+                report.seconds,
+            )
+        else:
+            self.refused[run.id] = report.summary()
+            log.error("run %s refused: integrity check failed: %s", run.id, report.summary(limit=10))
+        return report
+
+    def _load(self, run: Any) -> ServiceBundle:
+        """A bundle for ``run`` after its integrity check (see the module docstring for the fallback).
+
+        Raises ``ArtifactIntegrityError`` when ``run`` is refused while this engine serves a bundle.
+        """
+        from shopmind.store.artifacts import ArtifactIntegrityError
+
+        if run is None or not hasattr(self.artifacts, "verify"):
+            return self.build_bundle(run)
+        report = self.verify(run)
+        if report.ok:
+            return self.build_bundle(run, report)
+        if self._bundle.services:
+            raise ArtifactIntegrityError(report)
+        fallback = self._newest_intact(exclude=run.id)
+        if fallback is not None:
+            older, older_report = fallback
+            log.error("current run %s is refused; serving the newest intact run %s", run.id, older.id)
+            return self.build_bundle(older, older_report)
+        log.error("no intact run to fall back to: loading the intact components of run %s", run.id)
+        return self.build_bundle(run, report)
+
+    def _newest_intact(self, exclude: str | None = None) -> tuple[Any, Any] | None:
+        for info in self.artifacts.runs():
+            if info.get("status") != "ok" or info.get("id") == exclude:
+                continue
+            candidate = self.artifacts.run(str(info["id"]))
+            report = self.verify(candidate)
+            if report.ok:
+                return candidate, report
+        return None
 
     def _deps(self, service_cls: Any, loaded: dict[str, Any]) -> dict[str, Any]:
         """Keyword arguments a service's ``load`` accepts among settings and already-loaded services."""
@@ -246,9 +340,22 @@ class Engine:
         return {k: v for k, v in offered.items() if k in params or (accepts_any and k == "settings")}
 
     def reload(self) -> ServiceBundle:
-        """Build a new bundle from the current run, then swap it in with one reference assignment."""
+        """Build a new bundle from the current run, then swap it in with one reference assignment.
+
+        A current run that fails its integrity check is refused (``ArtifactIntegrityError``) while a
+        bundle is serving; a fresh engine falls back instead (see :meth:`_load`).
+        """
         with self._write_lock:
-            bundle = self.build_bundle(self._current_run())
+            try:
+                run = self._current_run()
+            except ArtifactError as exc:  # 'current' points at a deleted run
+                if self._bundle.services:
+                    raise
+                log.error("%s; looking for the newest intact run", exc)
+                fallback = self._newest_intact()
+                bundle = self.build_bundle(*fallback) if fallback else self.build_bundle(None)
+            else:
+                bundle = self._load(run)
             self._swap(bundle)
             return bundle
 
@@ -268,7 +375,12 @@ class Engine:
                 log.exception("swap listener failed")
 
     def reload_if_changed(self) -> bool:
-        """Reload when the published run differs from the serving one; True when it swapped."""
+        """Reload when the published run differs from the serving one; True when it swapped.
+
+        A refused run (integrity) is kept out: it is re-hashed only once its files change.
+        """
+        from shopmind.store.artifacts import ArtifactIntegrityError
+
         run = self._current_run()
         run_id = getattr(run, "id", None)
         if run_id == self._bundle.run_id:
@@ -276,7 +388,13 @@ class Engine:
         with self._write_lock:
             if run_id == self._bundle.run_id:
                 return False
-            self._swap(self.build_bundle(run))
+            try:
+                bundle = self._load(run)
+            except ArtifactIntegrityError:
+                return False  # logged by verify(); still serving the previous run
+            if bundle.run_id == self._bundle.run_id:
+                return False  # fell back to the run already served
+            self._swap(bundle)
             return True
 
     def watch(self, interval_s: float = 2.0) -> None:
@@ -314,12 +432,17 @@ class Engine:
             raise TrainingInProgress("a training run is already in progress", expected="wait for it")
         try:
             with self._process_lock():
-                return self._train_locked(components)
+                status, attempt = self._begin_training(components)
+                return self._train_locked(components, status, attempt)
         finally:
             self._train_lock.release()
 
     def start_training(self, components: Sequence[str] | None = None) -> TrainingStatus:
-        """Start :meth:`train` in a background thread; returns the status right after starting."""
+        """Start :meth:`train` in a background thread; returns the status right after starting.
+
+        The disk-space check and the creation of the run happen before this returns, so the caller
+        gets their error at once and every worker sees the new run as ``running``.
+        """
         if not self._train_lock.acquire(blocking=False):
             raise TrainingInProgress("a training run is already in progress", expected="wait for it")
         try:
@@ -328,21 +451,37 @@ class Engine:
         except BaseException:
             self._train_lock.release()
             raise
-        status = TrainingStatus(state="running", components=list(components) if components else None)
-        status.started_at = _now()
-        self._training = status
+        try:
+            status, attempt = self._begin_training(components)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            self._train_lock.release()
+            raise
 
         def run() -> None:
             try:
-                self._train_locked(components, status)
+                self._train_locked(components, status, attempt)
             except Exception:
-                pass  # recorded in self._training by _train_locked
+                pass  # recorded in self._training and the store by _train_locked
             finally:
                 lock.__exit__(None, None, None)
                 self._train_lock.release()
 
         threading.Thread(target=run, name="shopmind-train", daemon=True).start()
         return self._training
+
+    def _begin_training(self, components: Sequence[str] | None) -> tuple[TrainingStatus, Any]:
+        from shopmind.pipeline import TrainContext, TrainingAttempt
+
+        ctx = TrainContext(store=self.store, settings=self.settings)
+        attempt = TrainingAttempt.begin(ctx, self._artifacts(), components)
+        status = TrainingStatus(
+            state="running", run_id=attempt.run.id, components=list(components) if components else None
+        )
+        status.started_at = _now()
+        self._training = status
+        self._attempt = attempt
+        return status, attempt
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[None]:
@@ -366,17 +505,15 @@ class Engine:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _train_locked(self, components: Sequence[str] | None, status: TrainingStatus | None = None) -> str:
+    def _train_locked(self, components: Sequence[str] | None, status: TrainingStatus, attempt: Any) -> str:
         from shopmind.pipeline import TrainContext, train_all
 
-        if status is None:
-            status = TrainingStatus(state="running", components=list(components) if components else None)
-            status.started_at = _now()
-            self._training = status
         started = time.perf_counter()
         ctx = TrainContext(store=self.store, settings=self.settings, progress=status.progress.append)
         try:
-            run_id = train_all(ctx, self._artifacts(), components)
+            run_id = train_all(
+                ctx, self._artifacts(), components, attempt=attempt, protect=[self._bundle.run_id]
+            )
         except Exception as exc:
             status.state = "failed"
             status.error = f"{type(exc).__name__}: {exc}"
@@ -393,6 +530,8 @@ class Engine:
             status.state = "failed"
             status.error = f"trained run {run_id} but could not load it: {type(exc).__name__}: {exc}"
             status.finished_at = _now()
+            attempt.record_failure(status.error)
+            self._restore_pointer(run_id)
             self._training_done(status)
             raise
         status.state = "succeeded"
@@ -400,8 +539,54 @@ class Engine:
         self._training_done(status)
         return run_id
 
+    def _restore_pointer(self, refused: str) -> None:
+        """Point ``current`` back at the served run after the run just published was refused."""
+        served = self._bundle.run_id
+        if served is None or served == refused:
+            return
+        try:
+            self._artifacts().activate(served)
+            log.error("run %s was refused after training; 'current' points at %s again", refused, served)
+        except Exception:
+            log.exception("could not point 'current' back at run %s", served)
+
     def training_status(self) -> dict[str, Any]:
-        return self._training.to_dict()
+        """The newest training attempt as recorded in the store: the same answer in every worker.
+
+        A ``running`` record whose process is gone or whose heartbeat lapsed is reported (and
+        recorded) as failed. Without store records (a store that predates them, or the store is
+        down) this process's own last attempt is reported.
+        """
+        from shopmind.pipeline import abandoned_reason
+
+        local = self._training
+        attempt = self._attempt
+        if attempt is not None and local.state != "running":
+            attempt.flush()  # a final state that could not be written earlier (full disk)
+        try:
+            records = self.store.training_runs(limit=1)
+        except Exception as exc:
+            log.warning("training records unavailable (%s): reporting this process's last attempt", exc)
+            return local.to_dict()
+        if not records:
+            return local.to_dict()
+        rec = records[0]
+        out = _record_dict(rec)
+        if (
+            attempt is not None
+            and rec.id == attempt.run.id
+            and rec.state == "running"
+            and local.state != "running"
+        ):
+            return local.to_dict() | {k: out[k] for k in ("heartbeat_at", "host", "pid")}
+        reason = abandoned_reason(rec, self.settings)
+        if reason is not None:
+            out.update(state="failed", error=reason)
+            try:
+                self.store.update_training_run(rec.id, state="failed", finished_at=_now(), error=reason)
+            except Exception as exc:
+                log.warning("could not record the abandoned training %s: %s", rec.id, exc)
+        return out
 
     @property
     def training_running(self) -> bool:
@@ -422,22 +607,42 @@ class Engine:
         return out
 
     def rollback(self) -> ServiceBundle:
-        """Point ``current`` back to the previously published run and swap to it."""
+        """Point ``current`` back to the previously published run and swap to it.
+
+        A target that fails its integrity check is refused (:class:`VersionConflict`), ``current``
+        is restored and the served bundle stays.
+        """
         with self._write_lock:
+            before = getattr(self._current_run(), "id", None)
             try:
-                self._artifacts().rollback()
+                target = self._artifacts().rollback()
             except ArtifactError as exc:
                 raise VersionConflict(exc.message, value=exc.value, expected=exc.expected) from exc
-            return self.reload()
+            return self._switch_verified(target, before)
 
     def activate(self, run_id: str) -> ServiceBundle:
-        """Serve an earlier published run."""
+        """Serve an earlier published run (refused with :class:`VersionConflict` if it is corrupt)."""
         with self._write_lock:
+            before = getattr(self._current_run(), "id", None)
             try:
-                self._artifacts().activate(run_id)
+                target = self._artifacts().activate(run_id)
             except ArtifactError as exc:
                 raise VersionConflict(exc.message, value=exc.value, expected=exc.expected) from exc
-            return self.reload()
+            return self._switch_verified(target, before)
+
+    def _switch_verified(self, target: Any, before: str | None) -> ServiceBundle:
+        report = self.verify(target) if hasattr(self.artifacts, "verify") else None
+        if report is not None and not report.ok:
+            if before is not None:
+                self._artifacts().activate(before)
+            raise VersionConflict(
+                f"run {target.id} failed its integrity check: {report.summary()}",
+                value=target.id,
+                expected="a run whose files match the checksums in its manifest",
+            )
+        bundle = self.build_bundle(target, report)
+        self._swap(bundle)
+        return bundle
 
     def status(self) -> dict[str, Any]:
         b = self._bundle
@@ -448,12 +653,38 @@ class Engine:
             "run_id": b.run_id,
             "loaded_at": b.loaded_at.isoformat(),
             "services": services,
+            "integrity": b.integrity,
+            "refused_runs": dict(self.refused),
             "training": self.training_status(),
             "store": self.store.url.split("://", 1)[0],
         }
 
+    def capabilities(self) -> dict[str, dict[str, Any]]:
+        """Each capability's ``state`` and ``reason``.
+
+        ``ok``; ``failed`` — the served run has the component (manifest or folder) but it did not
+        load (integrity, load error, module missing); ``not_trained`` — the run has no such component.
+        """
+        b = self._bundle
+        expected = set(b.manifest.get("components", {}) or {})
+        if b.run_path is not None:
+            expected |= {name for name in CAPABILITIES if (b.run_path / name).is_dir()}
+        out: dict[str, dict[str, Any]] = {}
+        for name in CAPABILITIES:
+            if name in b.services:
+                out[name] = {"state": "ok", "reason": None}
+            elif name in expected:
+                out[name] = {"state": "failed", "reason": b.unavailable.get(name, "did not load")}
+            else:
+                out[name] = {"state": "not_trained", "reason": b.unavailable.get(name, "not trained")}
+        return out
+
     def ready(self) -> tuple[bool, dict[str, Any]]:
-        """Ready when the store answers and a run with at least one service is loaded."""
+        """Ready when the store answers, a run is loaded and every capability it contains loaded.
+
+        ``checks``: ``store``, ``artifacts`` (the served run), ``integrity``, ``capabilities`` (see
+        :meth:`capabilities`) and ``refused`` (runs refused by the integrity check, with why).
+        """
         checks: dict[str, Any] = {}
         try:
             self.store.counts()
@@ -462,7 +693,13 @@ class Engine:
             checks["store"] = f"error: {type(exc).__name__}"
         b = self._bundle
         checks["artifacts"] = f"run {b.run_id}" if b.services else "no trained run loaded"
-        return checks["store"] == "ok" and bool(b.services), checks
+        checks["integrity"] = b.integrity
+        caps = self.capabilities()
+        checks["capabilities"] = caps
+        if self.refused:
+            checks["refused"] = dict(self.refused)
+        failed = [name for name, c in caps.items() if c["state"] == "failed"]
+        return checks["store"] == "ok" and bool(b.services) and not failed, checks
 
     # ----------------------------------------------------------------------------------------
     # writes (store first, then live updates of loaded services)
@@ -656,3 +893,31 @@ def rec_filters(filters: Any) -> Any:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _integrity_text(report: Any) -> str:
+    if report is None:
+        return "not checked"
+    if report.legacy:
+        return "unverified (published before checksums)"
+    if not report.ok:
+        return f"failed: {report.summary()}"
+    return f"verified ({report.files} files, {report.bytes / 1e6:.1f} MB, {report.seconds:.2f}s)"
+
+
+def _record_dict(rec: Any) -> dict[str, Any]:
+    """A store ``TrainingRunRecord`` in :meth:`TrainingStatus.to_dict`'s shape (plus who and when)."""
+    owner = rec.owner or {}
+    return {
+        "state": rec.state,
+        "run_id": rec.id,
+        "components": rec.components,
+        "started_at": rec.started_at.isoformat() if rec.started_at else None,
+        "finished_at": rec.finished_at.isoformat() if rec.finished_at else None,
+        "seconds": rec.seconds,
+        "error": rec.error,
+        "progress": list(rec.progress[-20:]),
+        "heartbeat_at": rec.heartbeat_at.isoformat() if rec.heartbeat_at else None,
+        "host": owner.get("host"),
+        "pid": owner.get("pid"),
+    }

@@ -71,6 +71,28 @@ class Ticket:
     created_at: datetime | None = None
 
 
+@dataclass
+class TrainingRunRecord:
+    """One training attempt as every worker sees it (the ``training_runs`` table).
+
+    ``id`` is the artifact run id; ``state`` is ``running``, ``succeeded`` or ``failed``. ``owner`` is
+    the training process (``shopmind.store.artifacts.process_identity``) and ``heartbeat_at`` its last
+    sign of life: a ``running`` record whose process is gone, or whose heartbeat is older than the
+    lease, was abandoned (``shopmind.pipeline.abandoned_reason``).
+    """
+
+    id: str
+    state: str
+    started_at: datetime
+    heartbeat_at: datetime
+    components: list[str] | None = None
+    owner: dict[str, Any] = field(default_factory=dict)
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    error: str | None = None
+    progress: list[str] = field(default_factory=list)
+
+
 @runtime_checkable
 class Store(Protocol):
     """Persistent state of one shop. See the module docstring for the conventions."""
@@ -176,6 +198,47 @@ class Store(Protocol):
     def api_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]: ...
     def api_key_by_prefix(self, prefix: str) -> list[ApiKeyRecord]: ...
     def revoke_api_key(self, key_id: str) -> bool: ...
+
+    # --- privacy (shopmind.privacy) ---------------------------------------------------------------
+    def meta_secret(self, key: str) -> str:
+        """A random secret kept in the store under ``key``, created on first use."""
+        ...
+
+    def erase_user(self, user_id: str) -> dict[str, int]:
+        """Delete one customer's data in one transaction (orders kept, anonymised); counts per kind."""
+        ...
+
+    def purge_before(
+        self, *, events_before: datetime | None = None, conversations_before: datetime | None = None
+    ) -> dict[str, int]:
+        """Retention: delete events/searches/clicks and whole conversations older than the cut-offs."""
+        ...
+
+    def add_privacy_audit(
+        self,
+        *,
+        action: str,
+        subject_hash: str | None,
+        requested_by: str,
+        details: dict[str, Any],
+        at: datetime | None = None,
+    ) -> int:
+        """Append an audit record without personal data; returns its id."""
+        ...
+
+    def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit records, oldest first."""
+        ...
+
+    # --- training runs (shared by every worker; see TrainingRunRecord) ----------------------------
+    def add_training_run(self, record: TrainingRunRecord) -> None: ...
+    def update_training_run(self, run_id: str, **fields: Any) -> bool:
+        """Set ``fields`` (``TrainingRunRecord`` attributes) of one record; False if it is unknown."""
+        ...
+
+    def training_runs(self, *, state: str | None = None, limit: int = 20) -> list[TrainingRunRecord]:
+        """Training records, newest first (by ``started_at``)."""
+        ...
 
     # --- privacy (shopmind.privacy) ---------------------------------------------------------------
     def meta_secret(self, key: str) -> str:
