@@ -54,6 +54,15 @@ class TrainingSettings(_Section):
         description="tuned configurations applied to the recommenders: preset names (shopmind/presets) or "
         ".toml paths, later ones win; empty = each algorithm's library defaults",
     )
+    tune_budget_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=86_400,
+        description="CPU seconds for choosing the served recommender and its main hyper-parameters on "
+        "a temporal hold-out of the shop's events (shopmind.recommend.tuning); the configured defaults "
+        "are always scored, the budget bounds the search beyond them; 0 = off: serve "
+        "default_recommender with default settings",
+    )
     event_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     half_life_days: float | None = 90.0
     seed: int = 42

@@ -45,7 +45,7 @@ def shop(tmp_path_factory):
         )
         for k, basket in enumerate(baskets)
     )
-    settings = Settings(training={"threads": 1})
+    settings = Settings(training={"threads": 1, "tune_budget_s": 0})  # serving of the hybrid, not the choice
     ctx = TrainContext(store=store, settings=settings)
     info = train(ctx, root / NAME)
     return store, root / NAME, info
@@ -254,7 +254,7 @@ def test_train_and_serve_a_shop_without_behaviour(tmp_path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
     _, items = block_frames()
     store.upsert_items(Item(**row) for row in items.to_dict("records"))
-    ctx = TrainContext(store=store, settings=Settings(training={"threads": 1}))
+    ctx = TrainContext(store=store, settings=Settings(training={"threads": 1, "tune_budget_s": 0}))
     train(ctx, tmp_path / NAME)
     svc = RecommendService.load(tmp_path / NAME, store)
     out = svc.recommend("anyone", k=3)

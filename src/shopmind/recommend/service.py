@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
-from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
+from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.recommend import ALGORITHMS, get_algorithm
 from shopmind.recommend.base import Recommender, Runtime, dense_row, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
@@ -143,12 +143,29 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     dataset: Dataset = ctx.dataset
     runtime = Runtime(seed=t.seed, threads=t.threads)
     components = build_components(t.recommenders, dataset, t.recommender_presets)
+    default = t.default_recommender if t.default_recommender in components else "hybrid"
+    weights: dict[str, float] | None = None  # None: the hybrid learns its weights while fitting
+    tuning = None
+    if t.tune_budget_s > 0:  # choose the served model and its settings on the shop's own hold-out
+        from shopmind.recommend.tuning import tune
+
+        try:
+            tuning = tune(
+                dataset,
+                components,
+                budget_s=t.tune_budget_s,
+                default=default,
+                runtime=runtime,
+                progress=ctx.progress,
+            )
+            components, weights, default = tuning.components, tuning.weights, tuning.chosen
+        except DataError as exc:  # too little history for a hold-out: train as configured
+            log.warning("recommend: no automatic choice (%s)", exc)
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
-    hybrid = Hybrid({"components": components}, runtime).fit(dataset)
+    hybrid = Hybrid({"components": components, "weights": weights}, runtime).fit(dataset)
     trending = Trending(runtime=runtime).fit(dataset)
     basket, item = baskets(ctx.store, dataset)
     together = BoughtTogether().fit(basket, item, dataset.n_items)
-    default = t.default_recommender if t.default_recommender in components else "hybrid"
     out_dir.mkdir(parents=True, exist_ok=True)
     hybrid.save(out_dir / "models" / "hybrid")
     Pools.build(hybrid, dataset.matrix()).save(out_dir / "pools.npz")
@@ -173,6 +190,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
         "n_events": dataset.n_events,
         "last_timestamp": dataset.last_timestamp,
         "seconds": round(time.perf_counter() - started, 3),
+        "tuning": tuning.manifest() if tuning is not None else None,
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     log.info("recommend: trained %s in %.1fs", manifest["algorithms"], manifest["seconds"])

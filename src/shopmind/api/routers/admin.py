@@ -153,3 +153,24 @@ def fallback_analytics(engine: Any, top: int) -> dict[str, Any]:
         "zero_result_queries": [{"query": k, "count": int(v)} for k, v in zero.items()],
         "click_through_rate": round(ctr, 4),
     }
+
+
+@router.get("/recommend-choice", summary="What the last training tried and chose for recommendations")
+def recommend_choice(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
+    """The serving run's automatic choice (``shopmind.recommend.tuning``): every candidate with its
+    configuration, hold-out nDCG@10 and fit time, the chosen recommender, and its gain over popularity
+    and over the untuned default. ``tuning`` is null when the run was trained without it."""
+    bundle = engine.bundle
+    path = FsPath(bundle.run_path) / "recommend" / "manifest.json" if bundle.run_path else None
+    if path is None or not path.is_file():
+        return {"run": bundle.run_id, "default": None, "tuning": None}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"run": bundle.run_id, "default": None, "tuning": None}
+    return {
+        "run": bundle.run_id,
+        "default": manifest.get("default"),
+        "hybrid_weights": manifest.get("hybrid_weights"),
+        "tuning": manifest.get("tuning"),
+    }
