@@ -65,7 +65,7 @@ def test_finetuning_pulls_intents_apart(encoder):
 def test_finetuned_classifier_roundtrip(tmp_path):
     cfg = IntentConfig(model="embedding", finetune_epochs=1, finetune_batch_size=4, calibration_fraction=0.25)
     clf = IntentClassifier(cfg).fit(TEXTS, LABELS)
-    assert clf.calibration["held_out"] == 4
+    assert clf.calibration["held_out"] == 4 and clf.calibration["folds"] == 1
     path = clf.save(tmp_path / "m")
     assert (path / "encoder").is_dir()
     suffixes = {p.suffix for p in path.rglob("*") if p.is_file()}

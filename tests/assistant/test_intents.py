@@ -194,7 +194,8 @@ def test_label_names_as_examples():
     more_t, more_l = texts * 3, labels * 3
     cfg = IntentConfig(model="ensemble", calibration_fraction=0.25, label_examples=True)
     clf = IntentClassifier(cfg, encoder=enc).fit(more_t, more_l, embeddings=enc.encode(more_t))
-    assert clf.calibration["held_out"] == 4  # 25 % of each intent's 6 real utterances, rounded
+    # slices of 25 % of each intent's 6 real utterances (2): three folds hold out all 12, never a name
+    assert clf.calibration["held_out"] == 12 and clf.calibration["folds"] == 3
     assert clf._ref.shape[0] == len(more_t) + 2  # refit on every utterance plus the two names
 
 
@@ -224,3 +225,16 @@ def test_nearest_neighbour_head(tmp_path):
         IntentClassifier(IntentConfig(model="tfidf", knn_weight=0.2))
     with pytest.raises(ConfigError):
         IntentClassifier(IntentConfig(ensemble_weight=0.7, knn_weight=0.4))
+
+
+def test_threshold_is_calibrated_on_every_fold(data):
+    """Folds are disjoint and stratified; τ comes from all their held-out scores pooled."""
+    texts, labels = data
+    one = IntentClassifier(IntentConfig(model="tfidf", calibration_folds=1)).fit(texts, labels)
+    five = IntentClassifier(IntentConfig(model="tfidf", calibration_folds=5)).fit(texts, labels)
+    folds = five._calibration_folds(np.array([five.classes_.index(x) for x in labels]))
+    held = np.concatenate([h for _, h in folds])
+    assert len(folds) == 5 and len(np.unique(held)) == held.size  # disjoint
+    assert five.calibration["held_out"] == held.size > one.calibration["held_out"]
+    assert five.calibration["folds"] == 5
+    assert five.calibration["in_scope_loss"] <= five.config.max_in_scope_loss

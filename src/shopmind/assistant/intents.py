@@ -26,10 +26,14 @@ similarity to the nearest training utterance (a kNN novelty score), where ``v`` 
 embedding; the TF-IDF-only model uses the top probability alone (TF-IDF neighbours did not help in
 a check on the built-in intents); ``oos_score="msp"`` gives the plain rule (docs/bench/assistant.md
 compares the two). ``τ`` is calibrated on held-back *in-scope*
-data: a stratified fraction of the training set is held out, the models are fitted on the rest,
-and ``τ`` is the largest value that rejects at most ``max_in_scope_loss`` (3 %) of the held-out
-utterances; the models are then refitted on all data (more data only raises in-scope confidence,
-so the loss bound stays conservative).
+data by cross-fitting: ``calibration_folds`` disjoint stratified parts of ``calibration_fraction``
+of the training set are each held out in turn, the models are fitted on the rest and score the
+held-out part, and ``τ`` is the largest value that rejects at most ``max_in_scope_loss`` (3 %) of all
+held-out scores pooled; the models are then refitted on all data. One held-out split gives a
+quantile from a few hundred scores that swings with the split; pooling the folds gives the
+split-conformal bound (Vovk et al. 2005; Angelopoulos & Bates 2021) more scores, so the loss on
+unseen utterances stays near the budget. With fine-tuning one fold is used (the encoder is tuned on
+its fitting part, so the other folds' vectors would not be fresh).
 
 **Artifacts** (no pickle): ``intents.json`` (config, classes, threshold), ``tfidf_word.json`` /
 ``tfidf_char.json`` (vocabulary), ``tfidf.npz`` (idf vectors, coefficients, intercepts),
@@ -74,7 +78,12 @@ class IntentConfig(BaseModel):
     c_tfidf: float = Field(default=20.0, gt=0)
     c_embedding: float = Field(default=20.0, gt=0)
     ensemble_weight: float = Field(default=0.5, ge=0.0, le=1.0, description="weight of the TF-IDF model")
-    calibration_fraction: float = Field(default=0.1, ge=0.0, lt=0.5)
+    calibration_fraction: float = Field(
+        default=0.1, ge=0.0, lt=0.5, description="share of each held-out fold"
+    )
+    calibration_folds: int = Field(
+        default=5, ge=1, le=10, description="disjoint held-out folds whose scores calibrate τ together"
+    )
     max_in_scope_loss: float = Field(default=0.03, ge=0.0, lt=1.0)
     refit: bool = True
     max_iter: int = Field(default=2000, ge=10)
@@ -362,13 +371,14 @@ class IntentClassifier:
         self.classes_ = sorted(set(intents))
         index = {c: i for i, c in enumerate(self.classes_)}
         y = np.array([index[c] for c in intents], dtype=np.int64)
-        cal = self._calibration_split(y)
+        folds = self._calibration_folds(y)
         if self.config.label_examples:
-            texts, y, embeddings, cal = self._add_label_examples(texts, y, embeddings, cal)
+            texts, y, embeddings, folds = self._add_label_examples(texts, y, embeddings, folds)
         emb = None
         if self._emb is not None:
             if self.config.finetune_epochs:
-                tune_idx = cal[0] if cal is not None else np.arange(len(texts))
+                folds = folds[:1]
+                tune_idx = folds[0][0] if folds else np.arange(len(texts))
                 self._emb.finetune([texts[i] for i in tune_idx], y[tune_idx])
                 embeddings = None
             emb = embeddings if embeddings is not None else self._emb.features(texts)
@@ -377,24 +387,31 @@ class IntentClassifier:
                     "embeddings rows differ from texts", value=emb.shape[0], expected=str(len(texts))
                 )
 
-        if cal is not None:
-            fit_idx, hold_idx = cal
-            self._fit_models(texts, y, emb, fit_idx)
-            hold_texts = [texts[i] for i in hold_idx]
-            hold_emb = emb[hold_idx] if emb is not None else None
-            scores = self._proba(hold_texts, hold_emb)
-            conf = self._oos_scores(hold_texts, hold_emb, scores)
+        if folds:
+            conf_parts, correct = [], 0
+            for fit_idx, hold_idx in folds:
+                self._fit_models(texts, y, emb, fit_idx)
+                hold_texts = [texts[i] for i in hold_idx]
+                hold_emb = emb[hold_idx] if emb is not None else None
+                scores = self._proba(hold_texts, hold_emb)
+                conf_parts.append(self._oos_scores(hold_texts, hold_emb, scores))
+                correct += int((scores.argmax(axis=1) == y[hold_idx]).sum())
+            conf = np.concatenate(conf_parts)
             self.threshold = calibrate_threshold(conf, self.config.max_in_scope_loss)
             self.calibration = {
-                "held_out": len(hold_idx),
+                "held_out": int(conf.size),
+                "folds": len(folds),
                 "threshold": self.threshold,
-                "held_out_accuracy": float((scores.argmax(axis=1) == y[hold_idx]).mean()),
+                "held_out_accuracy": correct / conf.size,
                 "in_scope_loss": float((conf < self.threshold).mean()),
             }
             log.info(
-                "intent threshold %.4f calibrated on %d held-out utterances", self.threshold, len(hold_idx)
+                "intent threshold %.4f calibrated on %d held-out utterances in %d folds",
+                self.threshold,
+                conf.size,
+                len(folds),
             )
-            if self.config.refit:
+            if self.config.refit or len(folds) > 1:
                 self._fit_models(texts, y, emb, np.arange(len(texts)))
         else:
             self.threshold = 0.0
@@ -407,8 +424,8 @@ class IntentClassifier:
         texts: list[str],
         y: np.ndarray,
         embeddings: np.ndarray | None,
-        cal: tuple[np.ndarray, np.ndarray] | None,
-    ) -> tuple[list[str], np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+        folds: list[tuple[np.ndarray, np.ndarray]],
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None, list[tuple[np.ndarray, np.ndarray]]]:
         """Append each intent's humanised name as one more example of it (fitting part only).
 
         A name such as ``card_arrival`` is a compact description of its intent; as an extra example
@@ -419,28 +436,36 @@ class IntentClassifier:
         extra = np.arange(len(texts), len(texts) + len(names))
         if embeddings is not None and self._emb is not None and not self.config.finetune_epochs:
             embeddings = np.concatenate([embeddings, self._emb.features(names)])
-        if cal is not None:
-            cal = (np.concatenate([cal[0], extra]), cal[1])
-        return texts + names, np.concatenate([y, np.arange(len(names))]), embeddings, cal
+        folds = [(np.concatenate([fit, extra]), hold) for fit, hold in folds]
+        return texts + names, np.concatenate([y, np.arange(len(names))]), embeddings, folds
 
-    def _calibration_split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """Stratified hold-out: ``calibration_fraction`` of each intent with ≥ 2 examples (at least one)."""
+    def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Up to ``calibration_folds`` disjoint ``(fit, held-out)`` index pairs.
+
+        Each intent with ≥ 2 examples is shuffled once and cut into consecutive held-out slices of
+        ``calibration_fraction`` of its examples (at least one; never all of them); an intent runs
+        out of slices before the folds do when it is small. No folds without a fraction.
+        """
         frac = self.config.calibration_fraction
         if frac <= 0:
-            return None
+            return []
         rng = np.random.default_rng(self.config.seed)
-        hold: list[np.ndarray] = []
+        holds: list[list[np.ndarray]] = [[] for _ in range(self.config.calibration_folds)]
         for c in np.unique(y):
-            idx = np.flatnonzero(y == c)
+            idx = rng.permutation(np.flatnonzero(y == c))
             if idx.size < 2:
                 continue
             n = max(1, round(frac * idx.size))
-            hold.append(rng.choice(idx, size=n, replace=False))
-        if not hold:
-            return None
-        hold_idx = np.sort(np.concatenate(hold))
-        fit_idx = np.setdiff1d(np.arange(y.size), hold_idx)
-        return fit_idx, hold_idx
+            for f, part in enumerate(holds):
+                piece = idx[f * n : (f + 1) * n]  # n ≤ half the examples: never all of them
+                if piece.size:
+                    part.append(piece)
+        folds = []
+        for part in holds:
+            if part:
+                hold_idx = np.sort(np.concatenate(part))
+                folds.append((np.setdiff1d(np.arange(y.size), hold_idx), hold_idx))
+        return folds
 
     def _fit_models(self, texts: list[str], y: np.ndarray, emb: np.ndarray | None, idx: np.ndarray) -> None:
         n_classes = len(self.classes_)
