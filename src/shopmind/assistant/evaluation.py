@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from shopmind.assistant.intents import IntentClassifier, IntentConfig
+from shopmind.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -169,18 +170,7 @@ def evaluate_intents(
     common["n_train"] = len(keep)
     preds = clf.predict(te_t, embeddings=clf.encode(te_t) if finetune else emb_te)
     is_oos = np.array([lab in held for lab in te_l])
-    rejected = np.array([not p.in_scope for p in preds])
-    in_gold = [lab for lab, o in zip(te_l, is_oos, strict=True) if not o]
-    in_pred = [p.intent for p, o in zip(preds, is_oos, strict=True) if not o]
-    metrics = {
-        "oos_recall": round(float(rejected[is_oos].mean()), 4),
-        "in_scope_loss": round(float(rejected[~is_oos].mean()), 4),
-        "in_scope_accuracy": round(
-            float(np.mean([g == q for g, q in zip(in_gold, in_pred, strict=True)])), 4
-        ),
-        "threshold": round(clf.threshold, 6),
-        "calibration_in_scope_loss": round(float(clf.calibration.get("in_scope_loss", 0.0)), 4),
-    }
+    metrics = _oos_metrics(clf, preds, te_l, is_oos)
     rows.append(
         {
             "name": f"{name}/{setting}/{model}/oos-{len(held)}",
@@ -193,6 +183,104 @@ def evaluate_intents(
         }
     )
     return rows
+
+
+def _oos_metrics(
+    clf: IntentClassifier, preds: Sequence[Any], gold: Sequence[str], is_oos: np.ndarray
+) -> dict[str, Any]:
+    """Out-of-scope scores at the classifier's calibrated threshold.
+
+    ``oos_recall`` = rejected OOS / OOS; ``oos_precision`` = rejected OOS / rejected (``None`` when
+    nothing is rejected); ``in_scope_loss`` = rejected in-scope / in-scope; ``in_scope_accuracy`` =
+    correct in-scope predictions / in-scope (a rejection counts as an error).
+    """
+    rejected = np.array([not p.in_scope for p in preds], dtype=bool)
+    correct = np.array([p.intent == g for p, g in zip(preds, gold, strict=True)], dtype=bool)
+    n_rejected = int(rejected.sum())
+
+    def mean(mask: np.ndarray) -> float | None:
+        return round(float(mask.mean()), 4) if mask.size else None
+
+    return {
+        "oos_recall": mean(rejected[is_oos]),
+        "oos_precision": round(float((rejected & is_oos).sum() / n_rejected), 4) if n_rejected else None,
+        "in_scope_loss": mean(rejected[~is_oos]),
+        "in_scope_accuracy": mean(correct[~is_oos]),
+        "threshold": round(clf.threshold, 6),
+        "calibration_in_scope_loss": round(float(clf.calibration.get("in_scope_loss", 0.0)), 4),
+    }
+
+
+def evaluate_intents_oos_label(
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    test_texts: Sequence[str],
+    test_labels: Sequence[str],
+    oos_label: str,
+    *,
+    name: str = "intents",
+    model: str = "ensemble",
+    shots: int | None = None,
+    seed: int = 42,
+    config: IntentConfig | None = None,
+    encoder: Any = None,
+    cache_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Out-of-scope scores on a test file whose out-of-scope rows carry ``oos_label`` (e.g. ``oos``).
+
+    Training rows with ``oos_label`` are dropped (the classifier only knows in-scope intents); the
+    threshold is the shipped one, calibrated on held-back training data by :class:`IntentClassifier`
+    for ``config.max_in_scope_loss``. Same metrics as the ``oos_holdout`` protocol of
+    :func:`evaluate_intents` plus ``oos_precision`` (see :func:`_oos_metrics`); with the held-out
+    intents relabelled ``oos`` in the test file and removed from training, both give identical figures.
+    """
+    cfg = (config or IntentConfig()).model_copy(update={"model": model, "seed": seed})
+    keep = [i for i, lab in enumerate(train_labels) if lab != oos_label]
+    tr_t, tr_l = [train_texts[i] for i in keep], [train_labels[i] for i in keep]
+    te_t, te_l = list(test_texts), list(test_labels)
+    if len(set(tr_l)) < 2:
+        raise DataError(
+            "too few in-scope intents in the training file",
+            value=sorted(set(tr_l)),
+            expected=f"at least two intents besides {oos_label!r}",
+        )
+    is_oos = np.array([lab == oos_label for lab in te_l], dtype=bool)
+    if not is_oos.any():
+        raise DataError(
+            "no test row carries the out-of-scope label",
+            value=oos_label,
+            expected=f"some test rows labelled {oos_label!r} (labels seen: {sorted(set(te_l))[:10]})",
+        )
+    setting = "full" if not shots else f"{shots}-shot"
+    if shots:
+        idx = sample_shots(tr_l, shots, seed)
+        tr_t, tr_l = [tr_t[i] for i in idx], [tr_l[i] for i in idx]
+    finetune = model != "tfidf" and cfg.finetune_epochs > 0
+    emb_tr = emb_te = None
+    if model != "tfidf" and not finetune:
+        if encoder is None:
+            from shopmind.embeddings import get_encoder
+
+            encoder = get_encoder(cfg.encoder)
+        cache = EmbeddingCache(encoder, cache_dir)
+        emb_tr, emb_te = cache.encode(tr_t), cache.encode(te_t)
+    clf = IntentClassifier(cfg, encoder=encoder)
+    clf.fit(tr_t, tr_l, embeddings=emb_tr)
+    preds = clf.predict(te_t, embeddings=clf.encode(te_t) if finetune else emb_te)
+    return [
+        {
+            "name": f"{name}/{setting}/{model}/oos-label",
+            "model": model,
+            "metrics": _oos_metrics(clf, preds, te_l, is_oos),
+            "oos_label": oos_label,
+            "n_oos_test": int(is_oos.sum()),
+            "max_in_scope_loss": cfg.max_in_scope_loss,
+            "setting": setting,
+            "seed": seed,
+            "n_train": len(tr_t),
+            "n_test": len(te_t),
+        }
+    ]
 
 
 # --- ECD response selection ----------------------------------------------------------------------

@@ -158,6 +158,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         shots: int | None = typer.Option(None, "--shots", help="k examples per intent (seeded sample)"),
         seed: int = typer.Option(42, "--seed"),
         oos_holdout: int = typer.Option(0, "--oos-holdout", help="Hold N intents out of training as OOS"),
+        oos_label: str | None = typer.Option(
+            None,
+            "--oos-label",
+            help="Test rows with this label are out of scope (e.g. oos): in-scope accuracy, OOS recall/precision",
+        ),
         max_loss: float = typer.Option(0.03, "--max-in-scope-loss", help="OOS threshold target"),
         ensemble_weight: float | None = typer.Option(None, "--ensemble-weight", help="TF-IDF weight"),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache sentence vectors here"),
@@ -180,7 +185,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """Intent accuracy / macro-F1 (and out-of-scope recall with --oos-holdout)."""
-        from shopmind.assistant.evaluation import evaluate_intents, stratified_split
+        from shopmind.assistant.evaluation import (
+            evaluate_intents,
+            evaluate_intents_oos_label,
+            stratified_split,
+        )
         from shopmind.assistant.intents import IntentConfig, read_intent_csv
 
         if dataset:
@@ -217,22 +226,40 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         if ensemble_weight is not None:
             update["ensemble_weight"] = ensemble_weight
         cfg = IntentConfig().model_copy(update=update)
-        with console.status("fitting intent models…"):
-            rows = evaluate_intents(
-                *args,
-                name=name,
-                model=model,
-                shots=shots,
-                seed=seed,
-                oos_holdout=oos_holdout,
-                config=cfg,
-                cache_dir=cache_dir,
-            )
+        protocol = "official split" if not dataset else "seeded 80/20"
+        if oos_label is not None:
+            if oos_holdout:
+                raise ConfigError(
+                    "--oos-label and --oos-holdout exclude each other",
+                    value={"oos_label": oos_label, "oos_holdout": oos_holdout},
+                    expected="one way of marking out-of-scope test rows",
+                )
+            protocol += f"; test rows labelled {oos_label!r} are out of scope"
+            with console.status("fitting intent models…"):
+                rows = evaluate_intents_oos_label(
+                    *args,
+                    oos_label,
+                    name=name,
+                    model=model,
+                    shots=shots,
+                    seed=seed,
+                    config=cfg,
+                    cache_dir=cache_dir,
+                )
+        else:
+            with console.status("fitting intent models…"):
+                rows = evaluate_intents(
+                    *args,
+                    name=name,
+                    model=model,
+                    shots=shots,
+                    seed=seed,
+                    oos_holdout=oos_holdout,
+                    config=cfg,
+                    cache_dir=cache_dir,
+                )
         _print_rows(f"intents ({name})", rows)
-        write_json(
-            json_out,
-            {"dataset": name, "protocol": "official split" if not dataset else "seeded 80/20", "rows": rows},
-        )
+        write_json(json_out, {"dataset": name, "protocol": protocol, "rows": rows})
 
     @evaluate_app.command("responses")
     def evaluate_responses_cmd(

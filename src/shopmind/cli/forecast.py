@@ -134,7 +134,26 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
     @evaluate_app.command("forecast")
     def evaluate_forecast(
-        dataset: str = typer.Option(..., "--dataset", help="walmart | aus-retail | us-retail | synthetic"),
+        dataset: str | None = typer.Option(
+            None, "--dataset", help="walmart | aus-retail | us-retail | synthetic (or --data-file)"
+        ),
+        data_file: Path | None = typer.Option(
+            None,
+            "--data-file",
+            help="A shop's sales history: CSV or Parquet, one row per series and period (docs/evaluation.md)",
+        ),
+        id_col: str = typer.Option("unique_id", "--id-col", help="--data-file: the series id column"),
+        date_col: str = typer.Option("ds", "--date-col", help="--data-file: the period's date column"),
+        value_col: str = typer.Option("y", "--value-col", help="--data-file: the value (units) column"),
+        freq: str | None = typer.Option(
+            None, "--freq", help="--data-file: pandas frequency, e.g. D, W-SUN, MS (default: inferred)"
+        ),
+        season_length: int | None = typer.Option(
+            None, "--season-length", min=1, help="--data-file: periods per season (default from --freq)"
+        ),
+        fill_gaps: bool = typer.Option(
+            False, "--fill-gaps", help="--data-file: a missing period counts as 0 instead of an error"
+        ),
         data_dir: Path | None = typer.Option(
             None,
             "--data-dir",
@@ -168,13 +187,22 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     ) -> None:
         """Rolling-origin backtest: MASE, RMSSE, sMAPE, bias, 80/95 % coverage per model and the per-series choice."""
 
-        from shopmind.forecast.backtest import BENCHMARKS, backtest, benchmark_config, load_benchmark
+        from shopmind.errors import ConfigError
+        from shopmind.forecast.backtest import (
+            BENCHMARKS,
+            backtest,
+            benchmark_config,
+            file_config,
+            load_benchmark,
+            load_sales_file,
+        )
 
-        if dataset not in BENCHMARKS:
-            from shopmind.errors import ConfigError
-
-            raise ConfigError("unknown forecasting dataset", value=dataset, expected=", ".join(BENCHMARKS))
-        df = load_benchmark(dataset, data_dir, n_series=n_series)
+        if (dataset is None) == (data_file is None):
+            raise ConfigError(
+                "give either --dataset or --data-file",
+                value={"dataset": dataset, "data_file": str(data_file) if data_file else None},
+                expected=f"--dataset {' | '.join(BENCHMARKS)}, or --data-file sales.csv",
+            )
         overrides: dict[str, Any] = {
             "horizon": horizon,
             "n_windows": windows,
@@ -183,7 +211,26 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         }
         if model:
             overrides["smooth_models"] = tuple(model)
-        cfg = benchmark_config(dataset, **overrides)
+        if data_file is not None:
+            df, file_freq = load_sales_file(
+                data_file,
+                id_col=id_col,
+                date_col=date_col,
+                value_col=value_col,
+                freq=freq,
+                fill_gaps=fill_gaps,
+                n_series=n_series,
+            )
+            dataset = data_file.stem
+            cfg = file_config(file_freq, season_length=season_length, **overrides)
+        else:
+            assert dataset is not None
+            if dataset not in BENCHMARKS:
+                raise ConfigError(
+                    "unknown forecasting dataset", value=dataset, expected=", ".join(BENCHMARKS)
+                )
+            df = load_benchmark(dataset, data_dir, n_series=n_series)
+            cfg = benchmark_config(dataset, **overrides)
         err_console.print(
             f"{dataset}: {df['unique_id'].nunique()} series, horizon {cfg.horizon}, "
             f"{windows} selection + {test_windows} test windows"

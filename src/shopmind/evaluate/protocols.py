@@ -76,24 +76,45 @@ class EvalSplit:
 
 
 # --------------------------------------------------------------------------- readers
-def read_ml100k(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(ratings, items, users)`` from RecBole atomic files ``ml-100k.{inter,item,user}``.
+def find_inter_file(path: Path) -> Path:
+    """The RecBole ``.inter`` file named by ``path``: the file itself, or in a folder ``ml-100k.inter``
+    when present, else its only ``*.inter`` file (any name)."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise DataError(
+            "ml-100k ratings path does not exist",
+            value=str(path),
+            expected="a RecBole .inter file or a folder holding one",
+        )
+    if (path / "ml-100k.inter").is_file():
+        return path / "ml-100k.inter"
+    found = sorted(path.glob("*.inter"))
+    if len(found) != 1:
+        raise DataError(
+            "no single .inter file in the folder" if found else "no .inter file in the folder",
+            value=[f.name for f in found] if found else str(path),
+            expected="exactly one RecBole .inter file (or pass the file itself)",
+        )
+    return found[0]
 
+
+def read_ml100k(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(ratings, items, users)`` from RecBole atomic files ``<name>.{inter,item,user}``.
+
+    ``data_dir`` is the ``.inter`` file itself or a folder holding it (see :func:`find_inter_file`);
+    the ``.item`` and ``.user`` files with the same stem are read when they exist.
     ``ratings`` keeps FILE order (the MS split depends on it): ``user_id, item_id, rating, timestamp``.
     ``items`` has ``id, title, category (genres), attributes``; ``users`` has ``id, age, gender, occupation``.
     """
-    data_dir = Path(data_dir)
-    inter = data_dir / "ml-100k.inter"
-    if not inter.exists():
-        raise DataError(
-            "ml-100k ratings file missing", value=str(inter), expected="a folder with ml-100k.inter (RecBole)"
-        )
+    inter = find_inter_file(Path(data_dir))
     ratings = pd.read_csv(inter, sep="\t", dtype=str)
     ratings.columns = [c.split(":")[0] for c in ratings.columns]
     need = {"user_id", "item_id", "rating", "timestamp"}
     if not need <= set(ratings.columns):
         raise DataError(
-            "ml-100k.inter lacks columns",
+            f"{inter.name} lacks columns",
             value=sorted(need - set(ratings.columns)),
             expected=str(sorted(need)),
             location=Location(file=str(inter), line=1),
@@ -108,7 +129,7 @@ def read_ml100k(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     )
     items = pd.DataFrame({"id": pd.Series(dtype=str)})
     users = pd.DataFrame({"id": pd.Series(dtype=str)})
-    item_file, user_file = data_dir / "ml-100k.item", data_dir / "ml-100k.user"
+    item_file, user_file = inter.with_suffix(".item"), inter.with_suffix(".user")
     if item_file.exists():
         raw = pd.read_csv(item_file, sep="\t", dtype=str, keep_default_na=False, quoting=3)
         raw.columns = [c.split(":")[0] for c in raw.columns]
@@ -159,6 +180,193 @@ def read_sequences(path: Path) -> tuple[list[str], list[list[str]]]:
     if not users:
         raise DataError("sequence file is empty", value=str(path))
     return users, seqs
+
+
+INTERACTION_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
+MAX_INTERACTION_ROWS = 50_000_000
+"""Rows read from one interactions file (a 50 M-row CSV is ~2 GB; larger files should be sampled)."""
+
+
+def read_interactions(
+    path: Path,
+    *,
+    user_col: str = "user_id",
+    item_col: str = "item_id",
+    rating_col: str | None = None,
+    time_col: str | None = None,
+) -> pd.DataFrame:
+    """A plain interactions file as ``user_id, item_id, rating, timestamp`` in FILE order.
+
+    The file is a CSV (header row, comma-separated; ``.tsv`` tab-separated) or Parquet, one row per
+    interaction. ``rating_col`` (a number; default column ``rating`` when present, else every row
+    weighs 1.0) and ``time_col`` (unix seconds or an ISO-8601 date/time; default column ``timestamp``
+    when present, else 0 = order only) are optional. A bad value raises :class:`DataError` naming the
+    file, the line (CSV; header = line 1) or row (Parquet, 1-based) and the column.
+    """
+    from shopmind.datasets._io import read_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("interactions file not found", value=str(path), expected="a CSV or Parquet file")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    if parquet:
+        frame = pd.read_parquet(path)
+        frame = frame.astype({c: str for c in frame.columns if frame[c].dtype == object})
+    else:
+        import csv
+
+        frame = read_table(
+            path, sep="\t" if path.suffix.lower() == ".tsv" else ",", quoting=csv.QUOTE_MINIMAL
+        )
+    header = 0 if parquet else 1
+    if len(frame) > MAX_INTERACTION_ROWS:
+        raise DataError(
+            "interactions file too large", value=len(frame), expected=f"<= {MAX_INTERACTION_ROWS:,} rows"
+        )
+    if frame.empty:
+        raise DataError("interactions file has no rows", value=str(path), location=Location(str(path)))
+    cols = list(frame.columns)
+    rating_col = rating_col or ("rating" if "rating" in cols and rating_col is None else None)
+    time_col = time_col or ("timestamp" if "timestamp" in cols and time_col is None else None)
+    wanted = [c for c in (user_col, item_col, rating_col, time_col) if c]
+    missing = [c for c in wanted if c not in cols]
+    if missing:
+        raise DataError(
+            "missing columns",
+            value=missing,
+            expected=f"columns {', '.join(wanted)} (the header has {', '.join(map(str, cols))})",
+            location=Location(str(path), 1 if not parquet else None),
+        )
+
+    # rows without an item (e.g. the search events of an event export) are not interactions: skipped,
+    # and counted in ``frame.attrs["rows_without_item"]``
+    raw_item = frame[item_col]
+    no_item = raw_item.isna().to_numpy() | (raw_item.astype(str).str.strip() == "").to_numpy()
+    lines = np.flatnonzero(~no_item) + 1 + header  # source line (CSV) or row (Parquet) of each kept row
+    frame = frame[~no_item].reset_index(drop=True)
+    if frame.empty:
+        raise DataError(
+            "no row has an item id",
+            value=item_col,
+            expected="interactions with an item",
+            location=Location(str(path)),
+        )
+
+    def fail(message: str, pos: int, col: str, expected: str) -> DataError:
+        return DataError(
+            message,
+            value=frame[col].iloc[pos],
+            expected=expected,
+            location=Location(str(path), int(lines[pos]), col),
+        )
+
+    def ids(col: str) -> np.ndarray:
+        raw = frame[col]
+        values = raw.astype(str).str.strip()
+        bad = raw.isna().to_numpy() | (values == "").to_numpy()
+        if bad.any():
+            raise fail("empty id", int(np.flatnonzero(bad)[0]), col, "a non-empty id")
+        return values.to_numpy(dtype=object)
+
+    out = pd.DataFrame({"user_id": ids(user_col), "item_id": ids(item_col)})
+    if rating_col:
+        rating = pd.to_numeric(frame[rating_col], errors="coerce").to_numpy(np.float64)
+        bad = ~np.isfinite(rating)
+        if bad.any():
+            raise fail("rating is not a number", int(np.flatnonzero(bad)[0]), rating_col, "a finite number")
+        out["rating"] = rating
+    else:
+        out["rating"] = 1.0
+    if time_col:
+        secs = _unix_seconds(frame[time_col])
+        if secs is None or (secs < 0).any():
+            bad = _bad_times(frame[time_col])
+            raise fail(
+                "bad time",
+                int(np.flatnonzero(bad)[0]),
+                time_col,
+                "unix seconds >= 0 or an ISO-8601 date/time (2024-05-01 or 2024-05-01T10:00:00Z)",
+            )
+        out["timestamp"] = secs
+    else:
+        out["timestamp"] = 0
+    out.attrs["rows_without_item"] = int(no_item.sum())
+    return out
+
+
+def _times(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(seconds, ok)``: unix seconds (float) from numbers, datetimes or ISO-8601 texts, and which parsed."""
+    epoch = pd.Timestamp(0, tz="UTC")
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        secs = (pd.to_datetime(raw, utc=True) - epoch).dt.total_seconds().to_numpy(np.float64)
+        return secs, np.isfinite(secs)
+    text = raw.astype(str).str.strip()
+    secs = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
+    dated = np.isnan(secs)
+    if dated.any():  # the values that are not numbers must be ISO-8601 dates/times
+        ts = pd.to_datetime(text[dated], utc=True, errors="coerce", format="ISO8601")
+        secs[dated] = (ts - epoch).dt.total_seconds().to_numpy(np.float64)  # NaT -> NaN
+    return secs, np.isfinite(secs)
+
+
+def _unix_seconds(raw: pd.Series) -> np.ndarray | None:
+    """Whole unix seconds (int64), or ``None`` when any value does not parse."""
+    secs, ok = _times(raw)
+    return np.floor(secs).astype(np.int64) if ok.all() else None
+
+
+def _bad_times(raw: pd.Series) -> np.ndarray:
+    secs, ok = _times(raw)
+    return ~ok | (np.nan_to_num(secs, nan=-1.0) < 0)
+
+
+def interactions_protocol(
+    frame: pd.DataFrame,
+    protocol: str,
+    *,
+    seed: int = 42,
+    k: int = 10,
+    name: str = "interactions",
+    test_fraction: float = 0.2,
+    history_half_life: float | None = None,
+) -> EvalSplit:
+    """Any protocol over a plain interactions frame from :func:`read_interactions`.
+
+    * ``msr``: :func:`msr_split` on the rows in file order, then :func:`split_from_frames` — the same
+      code as ``msr_protocol``, so an ml-100k ``.inter`` converted to CSV gives identical figures;
+    * ``loo``: each user's rows ordered by time (file order among equal times) form a sequence,
+      users in order of first appearance, then :func:`loo_from_sequences`;
+    * ``temporal``: ``rating`` events (value = rating) in a :class:`Dataset`, then
+      :func:`temporal_protocol`.
+    """
+    if protocol == "msr":
+        train_df, test_df = msr_split(frame, seed=seed)
+        split = split_from_frames(train_df, test_df, dataset=name, protocol="msr", k=k)
+        split.info.update({"seed": seed, "ratio": 0.75})
+        return split
+    if protocol == "loo":
+        ordered = frame.assign(_row=np.arange(len(frame))).sort_values(["timestamp", "_row"], kind="stable")
+        first = pd.unique(frame["user_id"])
+        grouped = ordered.groupby("user_id", sort=False)["item_id"].agg(list)
+        return loo_from_sequences(
+            list(first),
+            [grouped[u] for u in first],
+            k=k,
+            dataset=name,
+            history_half_life=history_half_life,
+        )
+    if protocol == "temporal":
+        ev = pd.DataFrame(
+            {
+                "user_id": frame["user_id"],
+                "item_id": frame["item_id"],
+                "type": "rating",
+                "value": frame["rating"].astype(np.float64),
+                "timestamp": frame["timestamp"].astype(np.int64),
+            }
+        )
+        return temporal_protocol(Dataset.from_frame(ev), test_fraction=test_fraction, k=k, name=name)
+    raise ConfigError("unknown protocol", value=protocol, expected=" | ".join(PROTOCOLS))
 
 
 # --------------------------------------------------------------------------- msr

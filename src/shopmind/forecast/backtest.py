@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.errors import DataError
+from shopmind.errors import DataError, Location
 from shopmind.forecast.models import (
     AutoForecaster,
     ForecastConfig,
@@ -124,7 +124,7 @@ def backtest(
     first_test_cut = last - pd.tseries.frequencies.to_offset(cfg.freq) * (
         cfg.horizon + (n_test - 1) * cfg.step
     )
-    classes = classify_demand(df[df["ds"] <= first_test_cut])
+    classes = classify_demand(df[df["ds"] <= first_test_cut], cfg.season_length)
     if cv is None:
         cv = cross_validate(df, classes, cfg, n_windows=total, n_jobs=n_jobs, model_intervals=True)
     forecaster = AutoForecaster(cfg, n_jobs=n_jobs)
@@ -321,3 +321,197 @@ def benchmark_config(name: str, **overrides: Any) -> ForecastConfig:
     }
     base.update({k: v for k, v in overrides.items() if v is not None})
     return ForecastConfig(**base)
+
+
+# --- a shop's own sales file -------------------------------------------------------------------------
+
+FREQ_DEFAULTS: dict[str, tuple[int, int]] = {
+    "h": (24, 48),
+    "D": (7, 28),
+    "B": (5, 20),
+    "W": (52, 13),
+    "M": (12, 12),
+    "Q": (4, 8),
+    "Y": (1, 3),
+}
+"""Season length and default horizon per frequency family (hour, day, business day, week, month,
+quarter, year) — the same values as the named benchmarks (weekly 52/13, monthly 12/12, daily 7/28)."""
+
+MAX_SALES_ROWS = 20_000_000
+"""Rows read from one sales file (one row per series and period)."""
+
+
+def freq_family(freq: str) -> str:
+    """``W-FRI`` → ``W``, ``MS``/``ME`` → ``M``, ``QS-DEC`` → ``Q``, ``YS``/``A`` → ``Y``, ``h``/``H`` → ``h``."""
+    from pandas.tseries.frequencies import to_offset
+
+    try:
+        name = to_offset(freq).name
+    except ValueError as exc:
+        raise DataError(
+            "unknown frequency", value=freq, expected="a pandas frequency: D, W-SUN, MS, …"
+        ) from exc
+    head = name.split("-")[0].lstrip("0123456789")
+    if head in ("h", "H"):
+        return "h"
+    for family in ("B", "D", "W", "M", "Q", "Y"):
+        if head.startswith(family) or (family == "Y" and head.startswith("A")):
+            return family
+    raise DataError(
+        "unsupported frequency", value=freq, expected="hourly, daily, weekly, monthly, quarterly or yearly"
+    )
+
+
+def file_config(freq: str, *, season_length: int | None = None, **overrides: Any) -> ForecastConfig:
+    """:class:`ForecastConfig` for a sales file: season length and horizon from the frequency family
+    (:data:`FREQ_DEFAULTS`) unless given; other overrides as :func:`benchmark_config`."""
+    season, horizon = FREQ_DEFAULTS[freq_family(freq)]
+    base: dict[str, Any] = {"freq": freq, "season_length": season_length or season, "horizon": horizon}
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return ForecastConfig(**base)
+
+
+def load_sales_file(
+    path: Path,
+    *,
+    id_col: str = "unique_id",
+    date_col: str = "ds",
+    value_col: str = "y",
+    freq: str | None = None,
+    fill_gaps: bool = False,
+    n_series: int | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """A shop's sales history as a long ``unique_id, ds, y`` frame and its frequency.
+
+    The file is a CSV (header row, comma-separated; ``.tsv`` tab-separated) or Parquet with one row per
+    series and period: a series id, a date (ISO ``YYYY-MM-DD``, or ``YYYY-MM`` for months), a number.
+    ``freq`` (pandas alias) is inferred from the longest series when not given. Every date must lie
+    on the frequency's grid (e.g. Fridays for ``W-FRI``) and every series must be complete between
+    its first and last date; ``fill_gaps`` fills missing periods with 0 instead (a period without
+    sales). Problems raise :class:`DataError` naming the file, the line (CSV, header = line 1) or row
+    (Parquet, 1-based) and the column. ``n_series`` keeps the first series in id order.
+    """
+    import csv
+
+    from shopmind.datasets._io import read_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("sales file not found", value=str(path), expected="a CSV or Parquet file")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    if parquet:
+        frame = pd.read_parquet(path)
+    else:
+        frame = read_table(
+            path, sep="\t" if path.suffix.lower() == ".tsv" else ",", quoting=csv.QUOTE_MINIMAL
+        )
+    header = 0 if parquet else 1
+    if len(frame) > MAX_SALES_ROWS:
+        raise DataError("sales file too large", value=len(frame), expected=f"<= {MAX_SALES_ROWS:,} rows")
+    missing = [c for c in (id_col, date_col, value_col) if c not in frame.columns]
+    if missing:
+        raise DataError(
+            "missing columns",
+            value=missing,
+            expected=f"columns {id_col}, {date_col}, {value_col} "
+            f"(the header has {', '.join(map(str, frame.columns))}; see --id-col/--date-col/--value-col)",
+            location=Location(str(path), None if parquet else 1),
+        )
+    if frame.empty:
+        raise DataError("sales file has no rows", value=str(path), location=Location(str(path)))
+
+    def fail(message: str, pos: int, col: str, expected: str, value: Any = None) -> DataError:
+        return DataError(
+            message,
+            value=frame[col].iloc[pos] if value is None else value,
+            expected=expected,
+            location=Location(str(path), pos + 1 + header, col),
+        )
+
+    uid = frame[id_col].astype(str).str.strip()
+    empty = frame[id_col].isna().to_numpy() | (uid == "").to_numpy()
+    if empty.any():
+        raise fail("empty series id", int(np.flatnonzero(empty)[0]), id_col, "a non-empty id")
+    raw_ds = frame[date_col]
+    if pd.api.types.is_datetime64_any_dtype(raw_ds):
+        ds = pd.to_datetime(raw_ds)
+    else:
+        text = raw_ds.astype(str).str.strip()
+        # YYYY-MM months are read as their first day
+        text = text.where(~text.str.fullmatch(r"\d{4}-\d{2}"), text + "-01")
+        ds = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    if ds.dt.tz is not None:
+        ds = ds.dt.tz_convert(None)
+    bad = ds.isna().to_numpy()
+    if bad.any():
+        raise fail("bad date", int(np.flatnonzero(bad)[0]), date_col, "an ISO date (2024-05-31 or 2024-05)")
+    y = pd.to_numeric(frame[value_col], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        raise fail(
+            "not a number",
+            int(np.flatnonzero(bad)[0]),
+            value_col,
+            "a finite number (a period without sales is 0)",
+        )
+    df = pd.DataFrame(
+        {"unique_id": uid.to_numpy(), "ds": ds.to_numpy(), "y": y, "_line": np.arange(len(frame))}
+    )
+    dup = df.duplicated(["unique_id", "ds"]).to_numpy()
+    if dup.any():
+        pos = int(np.flatnonzero(dup)[0])
+        raise fail(
+            "duplicate (series, date)",
+            pos,
+            date_col,
+            "one row per series and period",
+            value=[df["unique_id"].iloc[pos], str(df["ds"].iloc[pos].date())],
+        )
+    df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    if n_series is not None:
+        keep = sorted(df["unique_id"].unique())[:n_series]
+        df = df[df["unique_id"].isin(set(keep))].reset_index(drop=True)
+    if freq is None:
+        sizes = df.groupby("unique_id", sort=False).size()
+        longest = df.loc[df["unique_id"] == sizes.idxmax(), "ds"]
+        freq = pd.infer_freq(pd.DatetimeIndex(longest)) if len(longest) >= 3 else None
+        if freq is None:
+            raise DataError(
+                "cannot infer the frequency of the series",
+                value=str(sizes.idxmax()),
+                expected="regular dates, or give --freq (D, W-SUN, MS, …)",
+                location=Location(str(path), None, date_col),
+            )
+    from pandas.tseries.frequencies import to_offset
+
+    freq_family(freq)  # a supported frequency
+    step = to_offset(freq)
+    from pandas.tseries.offsets import Tick
+
+    if isinstance(step, Tick):  # fixed spans (D, h): whole steps from the series' first date
+        first = df.groupby("unique_id", sort=False)["ds"].transform("min")
+        off_grid = ((df["ds"] - first) % pd.Timedelta(step) != pd.Timedelta(0)).to_numpy()
+    else:  # calendar offsets (W-FRI, MS): adding 0 steps rolls a date forward unless it is on the grid
+        off_grid = (df["ds"] + 0 * step != df["ds"]).to_numpy()
+    if off_grid.any():
+        pos = int(df["_line"].iloc[int(np.flatnonzero(off_grid)[0])])
+        raise fail("date not on the series' frequency grid", pos, date_col, f"dates of frequency {freq}")
+    same = df["unique_id"].to_numpy()[1:] == df["unique_id"].to_numpy()[:-1]
+    gap = same & ((df["ds"] + step).to_numpy()[:-1] != df["ds"].to_numpy()[1:])
+    if gap.any() and not fill_gaps:
+        i = int(np.flatnonzero(gap)[0])
+        expected_ds = (df["ds"].iloc[i] + step).date()
+        raise fail(
+            f"series {df['unique_id'].iloc[i]!r} has no row for {expected_ds}",
+            int(df["_line"].iloc[i + 1]),
+            date_col,
+            f"one row per period of {freq} (add 0 for a period without sales, or use --fill-gaps)",
+        )
+    df = df[["unique_id", "ds", "y"]]
+    if gap.any():
+        from utilsforecast.preprocessing import fill_gaps as fill
+
+        df = fill(df, freq=freq, start="per_serie", end="per_serie")
+        df["y"] = df["y"].fillna(0.0)
+        df = df.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    return df, freq
