@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,12 +18,31 @@ DEFAULT_ALGORITHMS = ("popularity", "user_knn", "item_knn", "sar", "ease", "als"
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     @evaluate_app.command("recommend")
     def evaluate_recommend(
-        dataset: str = typer.Option(..., "--dataset", help="ml-100k | sequences | shop"),
+        dataset: str | None = typer.Option(
+            None, "--dataset", help="ml-100k | sequences | shop (omit with --data-file for a plain CSV)"
+        ),
         protocol: str = typer.Option(None, "--protocol", help="msr | loo | temporal (default per dataset)"),
         data_dir: Path | None = typer.Option(
-            None, "--data-dir", help="ml-100k folder (RecBole atomic files)"
+            None,
+            "--data-dir",
+            help="ml-100k: a folder holding one RecBole .inter file (any name), or the file",
         ),
-        data_file: Path | None = typer.Option(None, "--data-file", help="S3Rec sequence file for loo"),
+        data_file: Path | None = typer.Option(
+            None,
+            "--data-file",
+            help="Interactions CSV/Parquet (one row per interaction); S3Rec file with --dataset sequences; "
+            ".inter file with --dataset ml-100k",
+        ),
+        user_col: str = typer.Option("user_id", "--user-col", help="--data-file: the user id column"),
+        item_col: str = typer.Option("item_id", "--item-col", help="--data-file: the item id column"),
+        rating_col: str | None = typer.Option(
+            None, "--rating-col", help="--data-file: rating column (default 'rating' if present, else 1.0)"
+        ),
+        time_col: str | None = typer.Option(
+            None,
+            "--time-col",
+            help="--data-file: unix seconds or ISO-8601 column (default 'timestamp' if present)",
+        ),
         algorithm: list[str] = typer.Option(
             [], "--algorithm", "-a", help="Algorithm name (repeatable; default: the fast families)"
         ),
@@ -54,9 +74,27 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         from shopmind.evaluate.report import payload, table
         from shopmind.presets import load_presets, recommend_config
 
-        proto = protocol or {"ml-100k": "msr", "sequences": "loo", "shop": "temporal"}.get(dataset)
+        interactions = None
+        proto: str | None
+        if dataset is None:
+            if data_file is None:
+                raise ConfigError(
+                    "give --dataset ml-100k|sequences|shop, or --data-file with a plain interactions CSV"
+                )
+            from shopmind.evaluate.protocols import read_interactions
+
+            interactions = read_interactions(
+                data_file, user_col=user_col, item_col=item_col, rating_col=rating_col, time_col=time_col
+            )
+            has_time = bool(time_col) or bool(interactions["timestamp"].any())
+            proto = protocol or ("temporal" if has_time else "msr")
+            dataset = "file"
+        else:
+            proto = protocol or {"ml-100k": "msr", "sequences": "loo", "shop": "temporal"}.get(dataset)
         if proto is None:
             raise ConfigError("unknown dataset", value=dataset, expected="ml-100k, sequences or shop")
+        if proto not in ("msr", "loo", "temporal"):
+            raise ConfigError("unknown protocol", value=proto, expected="msr | loo | temporal")
         try:
             seed_list = [int(s) for s in seeds.split(",") if s.strip()]
         except ValueError as exc:
@@ -65,9 +103,37 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             raise ConfigError("--seeds is empty", value=seeds, expected="e.g. 42 or 42,43,44")
         overrides = json.loads(params.read_text()) if params else {}
         presets = load_presets(preset)
-        make_split, name = _split_builder(
-            dataset, proto, data_dir, data_file, k, test_fraction, history_half_life
-        )
+        if interactions is not None and data_file is not None:
+            from shopmind.evaluate.protocols import interactions_protocol
+
+            frame, stem = interactions, data_file.stem
+
+            def make_split(seed: int) -> Any:
+                return interactions_protocol(
+                    frame,
+                    proto,
+                    seed=seed,
+                    k=k,
+                    name=stem,
+                    test_fraction=test_fraction,
+                    history_half_life=history_half_life,
+                )
+
+            name = stem
+            err_console.print(
+                f"[dim]{data_file}: {len(frame):,} interactions, {frame['user_id'].nunique():,} users, "
+                f"{frame['item_id'].nunique():,} items; protocol {proto}"
+                + (
+                    f"; {frame.attrs['rows_without_item']:,} rows without an item skipped"
+                    if frame.attrs.get("rows_without_item")
+                    else ""
+                )
+                + "[/]"
+            )
+        else:
+            make_split, name = _split_builder(
+                dataset, proto, data_dir, data_file, k, test_fraction, history_half_life
+            )
         names = list(algorithm) or _available(DEFAULT_ALGORITHMS)
         splits = {s: make_split(s) for s in (seed_list if proto == "msr" else seed_list[:1])}
         rows = []
@@ -128,9 +194,13 @@ def _split_builder(
     if dataset == "ml-100k":
         if protocol != "msr":
             raise ConfigError("ml-100k is evaluated with --protocol msr", value=protocol)
-        if data_dir is None:
-            raise ConfigError("--data-dir is required for ml-100k", expected="the ml-100k folder")
-        return (lambda seed: P.msr_protocol(data_dir, seed=seed, k=k)), "ml-100k"
+        source = data_file or data_dir
+        if source is None:
+            raise ConfigError(
+                "--data-dir (or --data-file) is required for ml-100k",
+                expected="the ml-100k folder or its RecBole .inter file",
+            )
+        return (lambda seed: P.msr_protocol(source, seed=seed, k=k)), "ml-100k"
     if dataset == "sequences":
         if protocol != "loo":
             raise ConfigError("sequence files are evaluated with --protocol loo", value=protocol)
