@@ -199,6 +199,7 @@ def http_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, d
 @given(query=text_strategy(), mode=st.sampled_from(MODES))
 def test_http_search_never_answers_5xx(http_shop: tuple[Any, dict[str, str]], query: str, mode: str) -> None:
     client, headers = http_shop
+    query = query[:4000]  # the HTTP client refuses URLs over 64 kB (a 10 kB CJK query encodes to 90 kB)
     r = client.get("/search", params={"q": query, "mode": mode, "k": 5}, headers=headers)
     assert r.status_code < 500, (query[:50], r.status_code, r.text[:300])
     if 1 <= len(query) <= 500:
