@@ -55,7 +55,7 @@ class TrainingSettings(_Section):
         ".toml paths, later ones win; empty = each algorithm's library defaults",
     )
     tune_budget_s: float = Field(
-        default=60.0,
+        default=30.0,
         ge=0,
         le=86_400,
         description="CPU seconds for choosing the served recommender and its main hyper-parameters on "

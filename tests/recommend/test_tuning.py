@@ -169,7 +169,7 @@ def test_train_records_the_choice_in_the_manifest(
     )
     ctx = TrainContext(store=None, settings=settings)  # type: ignore[arg-type]
     ctx.__dict__["dataset"] = data  # fills the cached property: these events need no store
-    monkeypatch.setattr(service, "baskets", lambda store, dataset: (np.array(["b"]), np.array([0])))
+    monkeypatch.setattr(service, "baskets", lambda *args: (np.array(["b"]), np.array([0])))
     info = service.train(ctx, tmp_path / service.NAME)
     manifest = json.loads((tmp_path / service.NAME / "manifest.json").read_text())
     record = manifest["tuning"]

@@ -12,7 +12,7 @@ numbers ``shopmind evaluate recommend --protocol temporal`` reports.
 default configuration; the hybrid of those defaults with equal weights (the untuned default when the
 configured default is ``hybrid``); then a grid over each algorithm's main hyper-parameter(s)
 (:data:`GRIDS`: EASE's λ, item/user-kNN's neighbourhood size, ALS's factors and regularisation),
-one value per algorithm per round, so a short budget still moves every algorithm a step; last, the
+one value per algorithm per round, the algorithms with the best default scores first; last, the
 hybrid over the best configuration of each component with learnt weights.
 
 **Learnt weights.** A composite score that is a weighted sum of component scores — the hybrid's
@@ -562,8 +562,10 @@ def tune(
     # 3. the grid, one step per algorithm per round; time for step 4 stays reserved
     reserve = reserve_for(defaults)
     rounds = max((len(g) for g in grids.values()), default=0)
+    # the strongest defaults are searched first: a short budget goes where the served model comes from
+    strongest = sorted((n for n in singles if n in best), key=lambda n: -best[n][0])
     for r in range(rounds):
-        for n in singles:
+        for n in strongest:
             if r < len(grids[n]) and n in best:
                 cfg = grids[n][r]
                 run(_label(n, components[n], cfg), n, cfg, reserve)
