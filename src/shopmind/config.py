@@ -40,6 +40,14 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    client_ip_header: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="header set by a trusted reverse proxy with the client's address (e.g. "
+        "X-Forwarded-For: its right-most entry is used); None = the socket peer. Only set it when every "
+        "request passes through that proxy, else clients can choose their own address",
+    )
 
 
 class TrainingSettings(_Section):
@@ -165,6 +173,7 @@ class Settings(_Section):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
 

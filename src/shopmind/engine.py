@@ -815,11 +815,18 @@ class Engine:
         conversation_id: str | None = None,
         user_id: str | None = None,
         language: str | None = None,
+        client: Any = None,
     ) -> Any:
-        """One assistant turn; ``user_id`` must come from authentication, never from the message."""
+        """One assistant turn; ``user_id`` must come from authentication, never from the message.
+
+        ``client`` (:class:`shopmind.assistant.tools.Client`: API key id, client IP) feeds the
+        per-key / per-IP limits of anonymous order checks.
+        """
         kwargs: dict[str, Any] = {"conversation_id": conversation_id, "user_id": user_id}
         if language:
             kwargs["language"] = language
+        if client is not None:
+            kwargs["client"] = client
         return self._bundle.get("assistant").chat(message, **kwargs)
 
     def describe(self, item_id: str, style: str | None = None, language: str | None = None) -> Any:

@@ -23,7 +23,7 @@ from shopmind.data.schema import (
 )
 from shopmind.errors import PermissionDenied, UnknownIdError
 from shopmind.store import Store, open_store
-from shopmind.store.base import ApiKeyRecord, Ticket, WriteResult
+from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, WriteResult
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -320,6 +320,35 @@ def test_api_keys(store) -> None:
     assert [k.id for k in store.api_keys()] == ["k2"]
     assert {k.id for k in store.api_keys(include_revoked=True)} == {"k1", "k2"}
     assert store.api_key_by_prefix("sm_abc") == []
+
+
+def test_identity_check_log_and_failure_windows(store) -> None:
+    t = [T0 + timedelta(minutes=m) for m in range(6)]
+    for i, at in enumerate(t[:4]):
+        store.log_identity_check(
+            IdentityCheck("failed", order_id="o1", key_id="k1", client_ip=f"10.0.0.{i % 2}", at=at)
+        )
+    store.log_identity_check(
+        IdentityCheck("failed", order_id="o2", key_id="k2", client_ip="10.0.0.0", at=t[4])
+    )
+    store.log_identity_check(
+        IdentityCheck("locked_out", order_id="o1", key_id="k1", client_ip="10.0.0.1", reason="order", at=t[4])
+    )
+    store.log_identity_check(
+        IdentityCheck("refused", order_id="o1", conversation_id="c9", reason="order", at=t[5])
+    )
+    got = store.identity_failure_times(since=t[1], limit=10, order_id="o1", key_id="k1", client_ip="10.0.0.0")
+    # only `failed` rows count, newest first, from `since` on (inclusive)
+    assert got == {"order_id": [t[3], t[2], t[1]], "key_id": [t[3], t[2], t[1]], "client_ip": [t[4], t[2]]}
+    assert store.identity_failure_times(since=t[0], limit=2, order_id="o1") == {"order_id": [t[3], t[2]]}
+    assert store.identity_failure_times(since=t[0], limit=5) == {}
+    assert store.identity_failure_times(since=t[0], limit=5, order_id="nope") == {"order_id": []}
+    audit = store.identity_checks()
+    assert [c.outcome for c in audit] == ["failed"] * 5 + ["locked_out", "refused"]
+    assert audit[-1] == IdentityCheck("refused", order_id="o1", conversation_id="c9", reason="order", at=t[5])
+    assert [c.at for c in store.identity_checks(since=t[4], limit=2)] == [t[4], t[4]]
+    assert store.prune_identity_checks(t[2]) == 2
+    assert len(store.identity_checks()) == 5
 
 
 def test_counts(store) -> None:

@@ -8,6 +8,14 @@ Rasa-style pieces, kept small:
 * **Two-stage fallback**: the first not-understood / not-covered turn asks to rephrase; the second
   in a row hands off to a person. Asking for a person hands off at once.
 * **Hand-off** creates a :class:`~shopmind.store.base.Ticket` with the transcript.
+* **Confirmation of writes**: cancel and return are proposed first ("Reply yes to confirm …") and
+  run only when the *next* turn is an explicit yes (:func:`confirmation_answer`, English and
+  Chinese) within :data:`CONFIRM_TIMEOUT_S`. A write intent is not even proposed when its
+  confidence is below the intent model's out-of-scope threshold τ (it is answered as a status
+  question), and a message made only of order ids / e-mails is a look-up, never a change.
+* **Verification limits**: anonymous order checks are limited per order id, API key and client
+  IP across conversations (:class:`~shopmind.assistant.tools.VerificationGuard`); a locked-out
+  check gets a reply saying so and when to try again.
 * **State** lives in the store: every user and assistant message is appended
   (``store.append_message``); the assistant message's ``meta.state`` carries slots and verification,
   so any server process can continue the conversation. A conversation belongs to the user who
@@ -17,6 +25,8 @@ Rasa-style pieces, kept small:
 from __future__ import annotations
 
 import logging
+import math
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,11 +36,14 @@ from shopmind.assistant.intents import OUT_OF_SCOPE, IntentClassifier, IntentPre
 from shopmind.assistant.knowledge import Answer, KnowledgeBase
 from shopmind.assistant.text import detect_language
 from shopmind.assistant.tools import (
+    Client,
     Identity,
+    Lockout,
     OrderTools,
     ProductTools,
     RecommendTool,
     ToolResult,
+    VerificationGuard,
     extract_emails,
     extract_order_ids,
 )
@@ -40,6 +53,9 @@ from shopmind.store.base import Ticket
 log = logging.getLogger(__name__)
 
 ORDER_INTENTS = {"order_status", "track_order", "cancel_order", "return_request", "refund_status"}
+# intents that change an order: proposed, then run only after an explicit "yes"
+WRITE_INTENTS = {"cancel_order", "return_request"}
+CONFIRM_TIMEOUT_S = 600.0
 KNOWLEDGE_INTENTS = {"shipping_info", "return_policy", "payment", "warranty", "account"}
 # words added to the retrieval query when the first try is not confident; the answer is still a
 # verbatim passage, so this only steers *which* page is quoted
@@ -81,12 +97,110 @@ CANNED = {
         "I've passed our conversation to a member of our team (ticket {ticket}). They will get back to you.",
         "已为您转接人工客服（工单号 {ticket}），工作人员会尽快联系您。",
     ),
+    "verify_locked": (
+        "For your security I can't check orders by e-mail address right now: there have been too many "
+        "unsuccessful attempts. Please try again in about {minutes} minutes, sign in to your account, "
+        "or ask for a member of our team.",
+        "为了您的账户安全，由于验证失败次数过多，暂时无法通过邮箱查询订单。请约 {minutes} 分钟后再试，"
+        "或登录账户，或联系人工客服。",
+    ),
+    "verify_locked_conversation": (
+        "For your security I can't check any more e-mail addresses in this conversation. Please sign in "
+        "to your account or ask for a member of our team.",
+        "为了您的账户安全，本次对话中无法再验证邮箱。请登录账户或联系人工客服。",
+    ),
+    "confirm_declined": (
+        "OK, I haven't changed order {order}.",
+        "好的，订单 {order} 没有做任何更改。",
+    ),
+    "confirm_expired": (
+        "That request has expired and nothing was changed. Please tell me again what you'd like to do.",
+        "该请求已过期，没有做任何更改。请重新告诉我您需要办理的事项。",
+    ),
+    "write_hint": (
+        "If you'd like to cancel or return an order, please say so in a sentence, for example "
+        "“I want to return my order”.",
+        "如需取消订单或退货，请直接说明，例如“我要退货”。",
+    ),
 }
+
+# Explicit answers to a confirmation question. A reply counts only when every word is one of these
+# (a "yes" buried in a longer sentence is not a confirmation); Chinese has no spaces, so whole phrases.
+_YES_CORE = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "confirm", "confirmed", "correct"}
+_YES_ZH = {
+    "是",
+    "是的",
+    "确认",
+    "确定",
+    "好",
+    "好的",
+    "对",
+    "对的",
+    "可以",
+    "嗯",
+    "行",
+    "没问题",
+    "请确认",
+    "确认取消",
+    "确认退货",
+    "确定取消",
+    "确定退货",
+    "是的确认",
+    "好的确认",
+}
+_YES_FILLER = {"please", "i", "do", "it", "go", "ahead", "thanks", "thank", "you"}
+_NO_CORE = {"no", "n", "nope", "nah", "don't", "dont", "not", "stop"}
+_NO_ZH = {
+    "不",
+    "不是",
+    "不要",
+    "不用",
+    "否",
+    "算了",
+    "不用了",
+    "不要了",
+    "先不要",
+    "不了",
+    "不确认",
+    "不取消",
+    "不退货",
+}
+_NO_FILLER = {"thanks", "thank", "you", "please", "do", "it", "i", "now", "that"}
+_ANSWER_SPLIT = re.compile(r"[\s.,!?;:~…。，！？；：、\"“”‘()（）]+")  # not ' (don't)
+_LETTERS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 
 
 def canned(key: str, language: str, **kw: Any) -> str:
     en, zh = CANNED[key]
     return (zh if language == "zh" else en).format(**kw)
+
+
+def confirmation_answer(text: str) -> str | None:
+    """``"yes"`` / ``"no"`` when ``text`` is an explicit answer to a confirmation question, else None."""
+    words = [w for w in _ANSWER_SPLIT.split(text.casefold().replace("’", "'")) if w]
+    if not words or len(words) > 6:
+        return None
+    if all(w in _YES_CORE or w in _YES_ZH or w in _YES_FILLER for w in words) and any(
+        w in _YES_CORE or w in _YES_ZH for w in words
+    ):
+        return "yes"
+    if all(w in _NO_CORE or w in _NO_ZH or w in _NO_FILLER for w in words) and any(
+        w in _NO_CORE or w in _NO_ZH for w in words
+    ):
+        return "no"
+    return None
+
+
+def _strip_slots(message: str, order_ids: list[str], emails: list[str]) -> str:
+    for token in [*emails, *order_ids]:
+        message = message.replace(token, " ")
+    return message
+
+
+def lockout_text(lock: Lockout, language: str) -> str:
+    if lock.until is None:
+        return canned("verify_locked_conversation", language)
+    return canned("verify_locked", language, minutes=math.ceil((lock.retry_after_s() or 60) / 60))
 
 
 @dataclass
@@ -104,6 +218,7 @@ class ChatReply:
     grounded: bool = True
     llm_used: bool = False
     took_ms: float = 0.0
+    retry_after_s: int | None = None  # set when anonymous order checks are locked out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +233,7 @@ class ChatReply:
             "grounded": self.grounded,
             "llm_used": self.llm_used,
             "took_ms": self.took_ms,
+            "retry_after_s": self.retry_after_s,
         }
 
 
@@ -128,6 +244,8 @@ class _State:
     fallbacks: int = 0
     verified_orders: list[str] = field(default_factory=list)
     verify_failures: int = 0
+    # a proposed write waiting for the next turn's yes/no: {"intent", "order_id", "at", "language"}
+    confirm: dict[str, Any] | None = None
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any] | None) -> _State:
@@ -138,6 +256,7 @@ class _State:
             fallbacks=int(raw.get("fallbacks", 0)),
             verified_orders=list(raw.get("verified_orders", [])),
             verify_failures=int(raw.get("verify_failures", 0)),
+            confirm=raw.get("confirm") if isinstance(raw.get("confirm"), dict) else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,6 +266,7 @@ class _State:
             "fallbacks": self.fallbacks,
             "verified_orders": self.verified_orders,
             "verify_failures": self.verify_failures,
+            "confirm": self.confirm,
         }
 
 
@@ -162,11 +282,14 @@ class Assistant:
         search: Any = None,
         recommend: Any = None,
         llm: Any = None,
+        guard: VerificationGuard | None = None,
+        confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
     ) -> None:
         self.store = store
         self.intents = intents
         self.knowledge = knowledge
-        self.orders = OrderTools(store)
+        self.orders = OrderTools(store, guard)
+        self.confirm_timeout_s = confirm_timeout_s
         self.products = ProductTools(store, search)
         self.recs = RecommendTool(store, recommend)
         self.llm = llm
@@ -179,7 +302,9 @@ class Assistant:
         conversation_id: str | None = None,
         user_id: str | None = None,
         language: str | None = None,
+        client: Client | None = None,
     ) -> ChatReply:
+        """One turn. ``user_id`` and ``client`` (API key id, client IP) come from the transport."""
         started = time.perf_counter()
         message = (message or "").strip()
         history: list[dict[str, Any]] = []
@@ -199,6 +324,8 @@ class Assistant:
             user_id=user_id,
             verified_orders=set(state.verified_orders) if user_id is None else set(),
             verify_failures=state.verify_failures,
+            client=client or Client(),
+            conversation_id=conversation_id,
         )
         self.store.append_message(
             conversation_id, user_id=user_id, role="user", text=message, meta={"language": lang}
@@ -238,19 +365,46 @@ class Assistant:
         history: list[dict[str, Any]],
     ) -> ChatReply:
         intent, conf = pred.intent, pred.confidence
+        # a proposed write lives for exactly one turn: answered now, or dropped
+        proposal, state.confirm = state.confirm, None
+        if proposal is not None:
+            yes_no = confirmation_answer(message)
+            if yes_no is not None:
+                return self._answer_proposal(yes_no, proposal, identity, pred)
         order_ids = extract_order_ids(message)
         emails = extract_emails(message)
         verify_note = ""
         if identity.user_id is None and emails and order_ids:
-            ok = any(self.orders.verify(identity, oid, emails[0]) for oid in order_ids[:2])
+            todo = [o for o in order_ids[:2] if o not in identity.verified_orders]
+            ok = not todo or any(self.orders.verify(identity, oid, emails[0]) for oid in todo)
+            if not ok and identity.lockout is not None:
+                state.pending = None
+                return ChatReply(
+                    lockout_text(identity.lockout, lang),
+                    conversation_id=cid,
+                    intent=intent,
+                    confidence=conf,
+                    language=lang,
+                    tool="verify_order",
+                    retry_after_s=identity.lockout.retry_after_s(),
+                )
             if not ok:
                 verify_note = canned("verify_failed", lang)
         if order_ids:
             # prefer an id that names a real order; the reply never reveals which one did
             state.order_id = next((o for o in order_ids if self.store.get_order(o) is not None), order_ids[0])
-        # a bare slot answer ("ORD-123", an e-mail) continues the intent that asked for it
-        if state.pending and (order_ids or emails) and (intent not in ORDER_INTENTS or conf < 0.6):
-            intent = state.pending
+        # nothing but order ids / e-mails ("ORD-0001-000003"): a slot answer or a look-up, never a change
+        bare = bool(order_ids or emails) and not _LETTERS.search(_strip_slots(message, order_ids, emails))
+        from_pending = False
+        if state.pending and (order_ids or emails) and (bare or intent not in ORDER_INTENTS or conf < 0.6):
+            # a slot answer continues the intent that asked for it (itself checked when it was asked)
+            intent, from_pending = state.pending, True
+        elif bare:
+            intent = "order_status"
+        write_hint = False
+        if intent in WRITE_INTENTS and not from_pending and not self._confident(pred):
+            # too unsure to even propose a change: answer what is safe (the status) and say how to ask
+            intent, write_hint = "order_status", True
         reply_kw: dict[str, Any] = {
             "conversation_id": cid,
             "intent": intent,
@@ -275,7 +429,19 @@ class Assistant:
         if intent in ORDER_INTENTS:
             state.fallbacks = 0
             result = self._order_intent(intent, state, identity, lang, message)
+            if result.needs == "confirm":
+                state.pending = None
+                state.confirm = {
+                    "intent": intent,
+                    "order_id": result.data["order_id"],
+                    "at": time.time(),
+                    "language": lang,
+                }
+                # not re-phrased by the LLM: the customer must see exactly what "yes" will do
+                return ChatReply(result.text, tool=result.name, **reply_kw)
             text = f"{verify_note} {result.text}".strip() if verify_note and not result.ok else result.text
+            if write_hint and result.ok:
+                text = f"{text} {canned('write_hint', lang)}"
             state.pending = intent if result.needs in {"order_id", "email"} else None
             return self._finish(ChatReply(text, tool=result.name, **reply_kw), result.facts, None)
         state.pending = None
@@ -311,6 +477,36 @@ class Assistant:
         return ChatReply(text, grounded=False, **reply_kw)
 
     # ------------------------------------------------------------------ pieces
+    def _confident(self, pred: IntentPrediction) -> bool:
+        """In scope, and the top intent's probability itself at least the out-of-scope threshold τ."""
+        return bool(pred.in_scope and pred.confidence >= float(getattr(self.intents, "threshold", 0.0)))
+
+    def _answer_proposal(
+        self, answer: str, proposal: dict[str, Any], identity: Identity, pred: IntentPrediction
+    ) -> ChatReply:
+        """Run (yes) or drop (no) the write proposed on the previous turn."""
+        lang = str(proposal.get("language") or "en")
+        intent = str(proposal.get("intent"))
+        order_id = str(proposal.get("order_id"))
+        reply_kw: dict[str, Any] = {
+            "conversation_id": identity.conversation_id or "",
+            "intent": intent,
+            "confidence": pred.confidence,
+            "language": lang,
+        }
+        if answer == "no":
+            return ChatReply(canned("confirm_declined", lang, order=order_id), **reply_kw)
+        if time.time() - float(proposal.get("at") or 0.0) > self.confirm_timeout_s:
+            return ChatReply(canned("confirm_expired", lang), **reply_kw)
+        if intent == "cancel_order":
+            result = self.orders.cancel(identity, order_id, lang, confirmed=True)
+        elif intent == "return_request":
+            result = self.orders.request_return(identity, order_id, lang, confirmed=True)
+        else:  # a state written by another version: never guess a write
+            return ChatReply(canned("confirm_expired", lang), **reply_kw)
+        # the tool authorises again and re-checks the status: it may have changed since the question
+        return self._finish(ChatReply(result.text, tool=result.name, **reply_kw), result.facts, None)
+
     def _order_intent(
         self, intent: str, state: _State, identity: Identity, lang: str, message: str
     ) -> ToolResult:
@@ -322,6 +518,7 @@ class Assistant:
             return ToolResult(intent, False, canned(key, lang), needs="order_id")
         if identity.user_id is None and oid not in identity.verified_orders:
             return self.orders.denied(intent, identity, lang)
+        # writes are only proposed here (needs="confirm"); _answer_proposal runs them after a yes
         if intent == "cancel_order":
             return self.orders.cancel(identity, oid, lang)
         if intent == "return_request":

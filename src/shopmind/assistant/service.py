@@ -9,7 +9,8 @@
 
 ``AssistantService.load(path, store, search=None, recommend=None, settings=None)`` serves
 ``chat``, ``describe`` and ``review_insights``. The LLM phraser is used only when
-``settings.llm.enabled``.
+``settings.llm.enabled``; the limits of anonymous order verification come from
+``settings.assistant`` (:class:`~shopmind.assistant.tools.VerifyLimits`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from shopmind.assistant.dialogue import Assistant, ChatReply
 from shopmind.assistant.intents import IntentClassifier, IntentConfig, read_intent_csv
 from shopmind.assistant.knowledge import KnowledgeBase
+from shopmind.assistant.tools import Client, VerificationGuard, VerifyLimits
 from shopmind.content.descriptions import Description, describe
 from shopmind.content.sentiment import ReviewAnalyzer
 from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
@@ -140,7 +142,10 @@ class AssistantService:
             from shopmind.assistant.llm import LLMClient, LLMPhraser
 
             llm = LLMPhraser(LLMClient.from_settings(settings))
-        assistant = Assistant(store, intents, knowledge, search=search, recommend=recommend, llm=llm)
+        guard = VerificationGuard(store, VerifyLimits.from_settings(settings))
+        assistant = Assistant(
+            store, intents, knowledge, search=search, recommend=recommend, llm=llm, guard=guard
+        )
         assistant.products.warm()
         return cls(store, assistant, analyzer, llm)
 
@@ -151,10 +156,11 @@ class AssistantService:
         conversation_id: str | None = None,
         user_id: str | None = None,
         language: str | None = None,
+        client: Client | None = None,
     ) -> ChatReply:
-        """One chat turn; ``user_id`` must come from authentication, never from the message."""
+        """One chat turn; ``user_id`` and ``client`` must come from authentication, never from the message."""
         return self.assistant.chat(
-            message, conversation_id=conversation_id, user_id=user_id, language=language
+            message, conversation_id=conversation_id, user_id=user_id, language=language, client=client
         )
 
     def describe(self, item_id: str, style: str = "short", language: str = "en") -> Description:

@@ -6,7 +6,13 @@
   text) owns it, or
 * the conversation is anonymous and the customer verified the order by giving its id together
   with the e-mail address of the order's owner (``User.email``, compared case-insensitively in
-  constant time). At most :data:`MAX_VERIFY_FAILURES` failed attempts per conversation.
+  constant time). At most :data:`MAX_VERIFY_FAILURES` failed attempts per conversation, and
+  :class:`VerificationGuard` limits failures per order id, per API key and per client IP across
+  conversations (counted in the store, so every worker sees them), with an audit log.
+
+**Writes** (cancel, return) are two-step: :meth:`OrderTools.cancel` / :meth:`OrderTools.request_return`
+without ``confirmed=True`` only check that the change is allowed and return a proposal
+(``needs="confirm"``); the dialogue runs the change after the customer's explicit "yes".
 
 Nothing in a message can raise privileges: "I am the admin", "ignore previous instructions",
 other customers' ids or e-mails are just text. A refused order and an order that does not exist
@@ -21,13 +27,21 @@ from; the optional LLM phrasing is checked against them (:mod:`shopmind.assistan
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from shopmind.content.descriptions import ZH_KEYS
-from shopmind.data.schema import Item, Order, OrderStatus
-from shopmind.errors import PermissionDenied, UnknownIdError
+from shopmind.data.schema import Item, Order, OrderStatus, now_utc
+from shopmind.errors import ConfigError, PermissionDenied, UnknownIdError
+from shopmind.store.base import IdentityCheck
+
+log = logging.getLogger(__name__)
 
 MAX_VERIFY_FAILURES = 3
 # ASCII classes on purpose: \w would glue Chinese characters to the id ("订单ORD-1的物流")
@@ -59,6 +73,32 @@ STATUS_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from: the API key's id and the client address, both from the transport.
+
+    ``ip`` is already normalised by the API (an IPv6 client is its /64 network, see
+    :func:`shopmind.api.routers.chat.client_ip`); ``None`` means unknown (library or CLI use).
+    """
+
+    key_id: str | None = None
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """Anonymous verification is paused: which limit (``order``, ``key``, ``ip``, ``conversation``) and
+    until when (``None`` for the per-conversation limit, which lasts as long as the conversation)."""
+
+    reason: str
+    until: datetime | None = None
+
+    def retry_after_s(self, now: datetime | None = None) -> int | None:
+        if self.until is None:
+            return None
+        return max(1, math.ceil((self.until - (now or now_utc())).total_seconds()))
+
+
 @dataclass
 class Identity:
     """Who is asking: the authenticated user, plus orders verified by e-mail in this conversation."""
@@ -66,6 +106,9 @@ class Identity:
     user_id: str | None = None
     verified_orders: set[str] = field(default_factory=set)
     verify_failures: int = 0
+    client: Client = field(default_factory=Client)
+    conversation_id: str | None = None
+    lockout: Lockout | None = None  # set by OrderTools.verify when a limit refused the check
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +116,130 @@ class Identity:
             "verified_orders": sorted(self.verified_orders),
             "verify_failures": self.verify_failures,
         }
+
+
+@dataclass(frozen=True)
+class VerifyLimits:
+    """Failed anonymous verifications allowed per sliding window of ``window_s`` seconds.
+
+    A subject (order id, API key, client IP) is locked while it has ``≥ max_*`` failures in the last
+    ``window_s`` seconds, i.e. until its ``max_*``-th most recent failure is ``window_s`` old.
+    Checks refused during a lock-out are audited but do not extend it. The per-key limit is a
+    circuit breaker for attacks spread over many addresses: the public web key is shared by every
+    visitor, so it is higher than the per-IP one.
+    """
+
+    window_s: float = 900.0
+    max_per_order: int = 5
+    max_per_ip: int = 10
+    max_per_key: int = 100
+    audit_retention_days: float = 90.0
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "max_per_order", "max_per_ip", "max_per_key", "audit_retention_days"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(
+                    f"verification limit {name} must be positive", value=getattr(self, name), expected="> 0"
+                )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> VerifyLimits:
+        """From ``settings.assistant`` (:class:`shopmind.config.AssistantSettings`); defaults without it."""
+        section = getattr(settings, "assistant", None)
+        if section is None:
+            return cls()
+        return cls(
+            window_s=float(section.verify_window_s),
+            max_per_order=int(section.verify_max_per_order),
+            max_per_ip=int(section.verify_max_per_ip),
+            max_per_key=int(section.verify_max_per_key),
+            audit_retention_days=float(section.audit_retention_days),
+        )
+
+
+class VerificationGuard:
+    """Rate limits and audit log of anonymous order verification, kept in the store.
+
+    Counting in the store (``identity_checks`` table) is what makes the limits hold across
+    conversations, API workers and restarts: starting a new conversation resets only the
+    per-conversation counter. Two requests racing through the same check may each get one more
+    try than the limit (check-then-write, no lock); the limit still bounds the rate.
+    """
+
+    PRUNE_EVERY_S = 3600.0
+
+    def __init__(
+        self, store: Any, limits: VerifyLimits | None = None, *, clock: Callable[[], datetime] = now_utc
+    ) -> None:
+        self.store = store
+        self.limits = limits or VerifyLimits()
+        self.clock = clock
+        self._pruned_at = -math.inf
+
+    def _subjects(self, order_id: str, client: Client) -> dict[str, tuple[str | None, int, str]]:
+        lim = self.limits
+        return {
+            "order_id": (order_id, lim.max_per_order, "order"),
+            "client_ip": (client.ip, lim.max_per_ip, "ip"),
+            "key_id": (client.key_id, lim.max_per_key, "key"),
+        }
+
+    def lockout(self, order_id: str, client: Client) -> Lockout | None:
+        """The longest active lock-out among the order id, the client's IP and its API key, if any."""
+        found = self.lockouts(order_id, client)
+        return max(found, key=lambda lock: lock.until or now_utc()) if found else None
+
+    def lockouts(self, order_id: str, client: Client) -> list[Lockout]:
+        """Every active lock-out among the order id, the client's IP and its API key."""
+        now = self.clock()
+        window = timedelta(seconds=self.limits.window_s)
+        subjects = self._subjects(order_id, client)
+        times = self.store.identity_failure_times(
+            since=now - window,
+            limit=max(n for _, n, _ in subjects.values()),
+            **{col: value for col, (value, _, _) in subjects.items()},
+        )
+        found: list[Lockout] = []
+        for col, (value, n, reason) in subjects.items():
+            recent = times.get(col, []) if value is not None else []
+            if len(recent) >= n and recent[n - 1] + window > now:
+                found.append(Lockout(reason, recent[n - 1] + window))
+        return found
+
+    def record(self, outcome: str, order_id: str, identity: Identity, reason: str = "") -> None:
+        client = identity.client
+        self.store.log_identity_check(
+            IdentityCheck(
+                outcome=outcome,
+                order_id=order_id,
+                key_id=client.key_id,
+                client_ip=client.ip,
+                conversation_id=identity.conversation_id,
+                reason=reason,
+                at=self.clock(),
+            )
+        )
+        if outcome in {"locked_out", "refused"}:
+            # the log carries no e-mail; order ids and addresses are what an operator needs
+            log.warning(
+                "anonymous order verification %s (limit: %s, key %s, conversation %s)",
+                outcome,
+                reason,
+                client.key_id,
+                identity.conversation_id,
+            )
+        self._prune()
+
+    def _prune(self) -> None:
+        """Drop audit records past the retention period, at most once an hour per process."""
+        tick = time.monotonic()
+        if tick - self._pruned_at < self.PRUNE_EVERY_S:
+            return
+        self._pruned_at = tick
+        cutoff = self.clock() - timedelta(days=self.limits.audit_retention_days)
+        # never prune inside the counting window, whatever the retention says
+        cutoff = min(cutoff, self.clock() - timedelta(seconds=self.limits.window_s))
+        self.store.prune_identity_checks(cutoff)
 
 
 @dataclass
@@ -114,8 +281,9 @@ def _money(amount: float, currency: str) -> str:
 class OrderTools:
     """Order look-ups and changes, each behind :meth:`authorize`."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, guard: VerificationGuard | None = None) -> None:
         self.store = store
+        self.guard = guard or VerificationGuard(store)
 
     # --- identity -----------------------------------------------------------------------------
     def authorize(self, identity: Identity, order_id: str) -> Order:
@@ -132,16 +300,38 @@ class OrderTools:
     def verify(self, identity: Identity, order_id: str, email: str) -> bool:
         """Anonymous verification by order id + owner's e-mail; updates ``identity``.
 
-        Authenticated users are never "upgraded" to other customers' orders by e-mail.
+        Authenticated users are never "upgraded" to other customers' orders by e-mail. The address
+        is not even compared while a limit is reached (``identity.lockout`` says which); each
+        failure is counted against the order id, the API key and the client IP, and an unknown
+        order id counts exactly like a wrong address (no existence oracle).
         """
-        if identity.user_id is not None or identity.verify_failures >= MAX_VERIFY_FAILURES:
+        if identity.user_id is not None:
+            return False
+        if identity.verify_failures >= MAX_VERIFY_FAILURES:
+            identity.lockout = Lockout("conversation")
+            self.guard.record("refused", order_id, identity, "conversation")
+            return False
+        lock = self.guard.lockout(order_id, identity.client)
+        if lock is not None:
+            identity.lockout = lock
+            self.guard.record("refused", order_id, identity, lock.reason)
             return False
         order = self.store.get_order(order_id)
         owner = self.store.get_user(order.user_id) if order is not None else None
         if order is not None and owner is not None and _same_email(owner.email, email):
             identity.verified_orders.add(order.id)
+            self.guard.record("verified", order_id, identity)
             return True
         identity.verify_failures += 1
+        self.guard.record("failed", order_id, identity)
+        locks = self.guard.lockouts(order_id, identity.client)
+        for reached in locks:  # one audit record per limit this failure reached
+            self.guard.record("locked_out", order_id, identity, reached.reason)
+        if locks:
+            identity.lockout = max(locks, key=lambda lock: lock.until or now_utc())
+        elif identity.verify_failures >= MAX_VERIFY_FAILURES:
+            identity.lockout = Lockout("conversation")
+            self.guard.record("locked_out", order_id, identity, "conversation")
         return False
 
     # --- tools --------------------------------------------------------------------------------
@@ -173,12 +363,26 @@ class OrderTools:
             data={"order_id": order.id},
         )
 
-    def cancel(self, identity: Identity, order_id: str, language: str = "en") -> ToolResult:
-        return self._change(identity, order_id, OrderStatus.CANCELLED, CANCELLABLE, "cancel_order", language)
-
-    def request_return(self, identity: Identity, order_id: str, language: str = "en") -> ToolResult:
+    def cancel(
+        self, identity: Identity, order_id: str, language: str = "en", *, confirmed: bool = False
+    ) -> ToolResult:
+        """Cancel a pending or paid order; without ``confirmed`` only propose it (``needs="confirm"``)."""
         return self._change(
-            identity, order_id, OrderStatus.RETURN_REQUESTED, RETURNABLE, "request_return", language
+            identity, order_id, OrderStatus.CANCELLED, CANCELLABLE, "cancel_order", language, confirmed
+        )
+
+    def request_return(
+        self, identity: Identity, order_id: str, language: str = "en", *, confirmed: bool = False
+    ) -> ToolResult:
+        """File a return for a delivered order; without ``confirmed`` only propose it."""
+        return self._change(
+            identity,
+            order_id,
+            OrderStatus.RETURN_REQUESTED,
+            RETURNABLE,
+            "request_return",
+            language,
+            confirmed,
         )
 
     def _change(
@@ -189,6 +393,7 @@ class OrderTools:
         allowed_from: set[OrderStatus],
         name: str,
         language: str,
+        confirmed: bool,
     ) -> ToolResult:
         try:
             order = self.authorize(identity, order_id)
@@ -196,12 +401,9 @@ class OrderTools:
             return self.denied(name, identity, language)
         zh = language == "zh"
         state = STATUS_TEXT["zh" if zh else "en"][order.status]
+        cancelling = new is OrderStatus.CANCELLED
         if order.status not in allowed_from:
-            what = (
-                ("取消" if zh else "cancelled")
-                if new is OrderStatus.CANCELLED
-                else ("退货" if zh else "returned")
-            )
+            what = ("取消" if zh else "cancelled") if cancelling else ("退货" if zh else "returned")
             text = (
                 f"订单 {order.id} 当前状态为“{state}”，无法{what}。需要我为您转接人工客服吗？"
                 if zh
@@ -209,10 +411,33 @@ class OrderTools:
                 "Would you like me to pass this to a member of our team?"
             )
             return ToolResult(name, False, text, facts=self._facts(order), data={"order_id": order.id})
+        if not confirmed:
+            total = _money(order.total, order.currency)
+            if zh:
+                what = "取消订单" if cancelling else "为订单"
+                tail = "" if cancelling else " 申请退货"
+                text = (
+                    f"请确认：{what} {order.id}{tail}（{state}，合计 {total}）。"
+                    "回复“是”或“确认”继续，回复“不”则不做任何更改。"
+                )
+            else:
+                verb = "cancelling" if cancelling else "returning"
+                text = (
+                    f"Reply yes to confirm {verb} order {order.id} ({state}, total {total}), "
+                    "or no to leave it unchanged."
+                )
+            return ToolResult(
+                name,
+                False,
+                text,
+                facts=self._facts(order),
+                data={"order_id": order.id, "action": name},
+                needs="confirm",
+            )
         # the owner is the order's user (already authorised); the store re-checks it in SQL
         updated = self.store.set_order_status(order.id, new, user_id=order.user_id)
         new_state = STATUS_TEXT["zh" if zh else "en"][updated.status]
-        if new is OrderStatus.CANCELLED:
+        if cancelling:
             text = (
                 f"订单 {updated.id} 已取消，当前状态：{new_state}。"
                 if zh

@@ -71,6 +71,24 @@ class Ticket:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class IdentityCheck:
+    """One audit record of the anonymous order look-up (order id + e-mail), without the e-mail.
+
+    ``outcome`` is ``failed`` (wrong address), ``locked_out`` (this failure reached a limit),
+    ``refused`` (not checked: a limit was already reached) or ``verified``. ``reason`` names the
+    limit for the last two (``order``, ``key``, ``ip``, ``conversation``).
+    """
+
+    outcome: str
+    order_id: str | None = None
+    key_id: str | None = None
+    client_ip: str | None = None
+    conversation_id: str | None = None
+    reason: str = ""
+    at: datetime | None = None
+
+
 @dataclass
 class TrainingRunRecord:
     """One training attempt as every worker sees it (the ``training_runs`` table).
@@ -269,6 +287,31 @@ class Store(Protocol):
 
     def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
         """The newest ``limit`` audit records, oldest first."""
+        ...
+
+    # --- identity checks (rate limits of anonymous order look-ups, shared by all workers) -----------
+    def log_identity_check(self, check: IdentityCheck) -> None: ...
+    def identity_failure_times(
+        self,
+        *,
+        since: datetime,
+        limit: int,
+        order_id: str | None = None,
+        key_id: str | None = None,
+        client_ip: str | None = None,
+    ) -> dict[str, list[datetime]]:
+        """Times of ``failed`` checks at or after ``since``, newest first, at most ``limit`` each.
+
+        One entry per subject given (keys ``order_id``, ``key_id``, ``client_ip``).
+        """
+        ...
+
+    def identity_checks(self, *, since: datetime | None = None, limit: int = 1000) -> list[IdentityCheck]:
+        """The audit log, oldest first."""
+        ...
+
+    def prune_identity_checks(self, before: datetime) -> int:
+        """Delete audit records older than ``before``; returns how many."""
         ...
 
     # --- housekeeping ----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from shopmind.data.schema import (
 )
 from shopmind.errors import DataError, PermissionDenied, StoreError, UnknownIdError
 from shopmind.privacy import erased_user_id, redact_pii, redact_value
-from shopmind.store.base import ApiKeyRecord, Ticket, TrainingRunRecord, WriteResult
+from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, TrainingRunRecord, WriteResult
 from shopmind.store.querylog import QueryLogWriter
 
 log = logging.getLogger(__name__)
@@ -295,6 +295,26 @@ meta_t = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# Audit log and rate-limit counters of anonymous order look-ups (shopmind.assistant.tools.VerificationGuard):
+# in the store, so every API worker counts the same failures.
+identity_checks_t = sa.Table(
+    "identity_checks",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("at", UtcMicros, nullable=False, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("order_id", sa.String(128)),
+    sa.Column("key_id", sa.String(128)),
+    sa.Column("client_ip", sa.String(64)),
+    sa.Column("conversation_id", sa.String(128)),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Index("ix_identity_checks_order", "order_id", "outcome", "at"),
+    sa.Index("ix_identity_checks_key", "key_id", "outcome", "at"),
+    sa.Index("ix_identity_checks_ip", "client_ip", "outcome", "at"),
 )
 
 # Privacy operations (shopmind.privacy): one row per erasure or retention purge. No personal data:
@@ -1534,6 +1554,66 @@ class SqlStore:
         for r in rows:
             r["id"] = int(r.pop("seq"))
         return rows[::-1]
+
+    # ------------------------------------------------------------------ identity checks
+    def log_identity_check(self, check: IdentityCheck) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                identity_checks_t.insert().values(
+                    at=check.at or now_utc(),
+                    outcome=check.outcome[:16],
+                    order_id=None if check.order_id is None else check.order_id[:128],
+                    key_id=check.key_id,
+                    client_ip=None if check.client_ip is None else check.client_ip[:64],
+                    conversation_id=check.conversation_id,
+                    reason=check.reason[:32],
+                )
+            )
+
+    def identity_failure_times(
+        self,
+        *,
+        since: datetime,
+        limit: int,
+        order_id: str | None = None,
+        key_id: str | None = None,
+        client_ip: str | None = None,
+    ) -> dict[str, list[datetime]]:
+        subjects = {"order_id": order_id, "key_id": key_id, "client_ip": client_ip}
+        out: dict[str, list[datetime]] = {}
+        with self.engine.connect() as conn:
+            for column, value in subjects.items():
+                if value is None:
+                    continue
+                # served by the (subject, outcome, at) index: a range scan of at most `limit` rows
+                stmt = (
+                    sa.select(identity_checks_t.c.at)
+                    .where(
+                        identity_checks_t.c[column] == value,
+                        identity_checks_t.c.outcome == "failed",
+                        identity_checks_t.c.at >= since,
+                    )
+                    .order_by(identity_checks_t.c.at.desc())
+                    .limit(max(int(limit), 0))
+                )
+                out[column] = [r[0] for r in conn.execute(stmt)]
+        return out
+
+    def identity_checks(self, *, since: datetime | None = None, limit: int = 1000) -> list[IdentityCheck]:
+        stmt = sa.select(identity_checks_t).order_by(identity_checks_t.c.seq).limit(max(int(limit), 0))
+        if since is not None:
+            stmt = stmt.where(identity_checks_t.c.at >= since)
+        with self.engine.connect() as conn:
+            return [
+                IdentityCheck(**{k: v for k, v in r.items() if k != "seq"})
+                for r in conn.execute(stmt).mappings()
+            ]
+
+    def prune_identity_checks(self, before: datetime) -> int:
+        with self._begin() as conn:
+            return int(
+                conn.execute(sa.delete(identity_checks_t).where(identity_checks_t.c.at < before)).rowcount
+            )
 
     # ------------------------------------------------------------------ housekeeping
     def counts(self) -> dict[str, int]:
