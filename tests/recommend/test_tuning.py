@@ -180,3 +180,20 @@ def test_train_records_the_choice_in_the_manifest(
     assert served.default == info["default"]
     knn = served.models["item_knn"]
     assert knn.config == type(knn).Config(**record["chosen"]["components"]["item_knn"])
+
+
+def test_composite_weights_are_learnt_when_training(data: Dataset) -> None:
+    fused = {
+        "context": {"low_pass_rank": 0},
+        "components": {"item_knn": {"k": 50}, "popularity": {}},
+        "weights": {"item_knn": 0.1, "popularity": 2.0},  # a preset that overweights popularity here
+    }
+    result = tune(
+        data, {"popularity": {}, "ease_context_fused": fused}, budget_s=600, runtime=Runtime(seed=3)
+    )
+    learnt = next(t for t in result.trials if t.name == "ease_context_fused (learnt weights)")
+    preset = next(t for t in result.trials if t.name == "ease_context_fused")
+    assert learnt.status == "ok" and learnt.weights is not None
+    assert learnt.weights["popularity"] < fused["weights"]["popularity"]
+    assert learnt.score is not None and preset.score is not None and learnt.score >= preset.score
+    assert result.components["ease_context_fused"]["weights"] == learnt.weights  # what training serves
