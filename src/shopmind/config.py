@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -50,6 +50,24 @@ class ServerSettings(_Section):
     )
 
 
+class PoisoningSettings(_Section):
+    """Training-time shilling defence (``shopmind.ingest.poisoning``): coordinated new-account groups."""
+
+    enabled: bool = Field(default=True, description="detect coordinated fake-account groups at training")
+    action: Literal["exclude", "report"] = Field(
+        default="exclude",
+        description="exclude: flagged accounts' events are left out of every recommender, trending and "
+        "bought-together; report: only counted in the run manifest",
+    )
+    trusted_users: list[str] = Field(
+        default_factory=list, max_length=100_000, description="user ids never flagged (admin override)"
+    )
+    window_hours: float = Field(default=168.0, ge=1, le=8760, description="new-account cohort window")
+    min_group: int = Field(default=5, ge=2, le=1_000_000, description="fewest accounts that form a group")
+    min_lift: float = Field(default=10.0, ge=1, description="group count / expected count at least this")
+    alpha: float = Field(default=1e-3, gt=0, le=0.5, description="family-wise significance (Bonferroni)")
+
+
 class TrainingSettings(_Section):
     """What ``shopmind train`` fits and how events become interaction strength."""
 
@@ -83,6 +101,7 @@ class TrainingSettings(_Section):
         description="intent sentence encoder: None = packaged MiniLM; 'mpnet' (the mpnet extra) detects "
         "out-of-scope messages better at about 5x the encoding cost; or a model folder",
     )
+    poisoning: PoisoningSettings = Field(default_factory=PoisoningSettings)
 
 
 class PrivacySettings(_Section):

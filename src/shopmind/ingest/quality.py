@@ -17,6 +17,10 @@ Sections:
   a short time: within some ``shill_window_hours`` window at least ``shill_min_ratings`` extreme
   ratings touching at most ``shill_max_items`` distinct items (the profile of push/nuke attacks,
   cf. Gunes et al., "Shilling attacks against recommender systems", AI Review 2014);
+* ``poisoning`` — coordinated fake-account groups (new accounts that appear together and all touch one
+  item; :mod:`shopmind.ingest.poisoning`): the groups, the flagged accounts with their evidence (RDMA,
+  DegSim, profile size, burst span). Training leaves these accounts out (``training.poisoning``);
+  ``trusted_users`` are never flagged;
 * ``findings`` — everything above as a list of ``{severity, code, message, count, examples}``.
 
 :func:`render_quality` prints the report with rich.
@@ -25,12 +29,14 @@ Sections:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from shopmind.ingest.poisoning import PoisoningConfig, detect_poisoning
 from shopmind.ingest.validate import jsonable
 from shopmind.privacy import ERASED_USER_PREFIX
 from shopmind.store.base import Store
@@ -51,6 +57,8 @@ def quality_report(
     shill_min_ratings: int = 5,
     shill_max_items: int = 3,
     shill_window_hours: float = 24.0,
+    trusted_users: Sequence[str] = (),
+    poisoning: PoisoningConfig | None = None,
 ) -> dict[str, Any]:
     """Audit the store; see the module docstring for every check and threshold."""
     now_ts = pd.Timestamp(now or datetime.now(UTC))
@@ -306,6 +314,15 @@ def quality_report(
         [s["user_id"] for s in shills],
     )
 
+    coordinated = detect_poisoning(store.load_dataset(), poisoning, trusted=trusted_users)
+    finding(
+        "warning",
+        "coordinated_fake_accounts",
+        "new accounts appearing together and all pushing the same item (excluded from training)",
+        coordinated.n_flagged,
+        coordinated.flagged_ids,
+    )
+
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f["severity"]], -f["count"]))
     report = {
@@ -318,6 +335,7 @@ def quality_report(
         "out_of_range": out_of_range,
         "bots": bots,
         "shilling": shills,
+        "poisoning": coordinated.to_dict(max_accounts=200),
         "thresholds": {
             "max_price": max_price,
             "bot_events_per_minute": bot_events_per_minute,
@@ -507,5 +525,15 @@ def render_quality(report: dict[str, Any], console: Any) -> None:
                 s["window_start"],
             )
         console.print(sh)
+    groups = report.get("poisoning", {}).get("groups_detail", [])
+    if groups:
+        gt = Table(title="Coordinated fake-account groups")
+        for col in ("target item", "accounts", "expected", "window start", "direction"):
+            gt.add_column(col)
+        for g in groups[:20]:
+            gt.add_row(
+                g["item_id"], str(g["members"]), f"{g['expected']:.2f}", g["window_start"], g["direction"]
+            )
+        console.print(gt)
     summary = report["summary"]
     console.print(f"{summary['error']} errors, {summary['warning']} warnings, {summary['info']} notes")

@@ -32,6 +32,7 @@ from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
+from shopmind.ingest.poisoning import PoisoningConfig, PoisoningReport, detect_poisoning
 from shopmind.recommend import ALGORITHMS, get_algorithm
 from shopmind.recommend.base import Recommender, Runtime, dense_row, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
@@ -107,8 +108,11 @@ def strongest_events(dataset: Dataset) -> sp.csr_matrix:
     return sp.csr_matrix((agg.to_numpy(np.int8), (u, i)), shape=(dataset.n_users, dataset.n_items))
 
 
-def baskets(store: Any, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(basket code, item index) pairs: orders, cart/purchase sessions, else purchases per user-day."""
+def baskets(store: Any, dataset: Dataset, exclude_users: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(basket code, item index) pairs: orders, cart/purchase sessions, else purchases per user-day.
+
+    Orders and events of ``exclude_users`` (accounts flagged by the poisoning screen) are left out.
+    """
     keys: list[np.ndarray] = []
     items: list[np.ndarray] = []
     index = dataset.items
@@ -119,10 +123,15 @@ def baskets(store: Any, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
         keys.append((prefix + basket.astype(str)).to_numpy()[ok])
         items.append(pos[ok])
 
+    excluded = set(exclude_users)
     orders = store.orders_frame()
+    if len(orders) and excluded:
+        orders = orders[~orders["user_id"].isin(excluded)]
     if len(orders):
         add("o:", orders["order_id"], orders["item_id"])
     events = store.events_frame(types=["cart", "purchase"])
+    if len(events) and excluded:
+        events = events[~events["user_id"].isin(excluded)]
     if len(events) and "session_id" in events:
         ev = events[events["session_id"].notna()]
         if len(ev):
@@ -136,11 +145,59 @@ def baskets(store: Any, dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(keys), np.concatenate(items)
 
 
+class Screen:
+    """The poisoning screen's outcome for one training: the report and whether flags were acted on."""
+
+    def __init__(self, report: PoisoningReport, excluded: bool, enabled: bool) -> None:
+        self.report, self.excluded, self.enabled = report, excluded, enabled
+
+    @property
+    def flagged_ids(self) -> list[str]:
+        return self.report.flagged_ids
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "action": "exclude" if self.excluded else "report",
+            **self.report.summary(),
+        }
+
+
+def screen_training_data(dataset: Dataset, settings: Any) -> tuple[Dataset, Screen]:
+    """Run the coordinated fake-account detector (:mod:`shopmind.ingest.poisoning`) on ``dataset``.
+
+    With ``settings.action == "exclude"`` the flagged accounts' events leave the training data of every
+    recommender, the tuning hold-out, trending and (through :func:`baskets`) bought-together;
+    ``settings.trusted_users`` are never flagged. Returns the data to train on and the screen (for the
+    manifest and ``poisoning.json``).
+    """
+    if not settings.enabled:
+        empty = PoisoningReport(np.empty(0, dtype=np.int64), [], [], [], [], dataset.n_users)
+        return dataset, Screen(empty, excluded=False, enabled=False)
+    config = PoisoningConfig(
+        window_hours=settings.window_hours,
+        min_group=settings.min_group,
+        min_lift=settings.min_lift,
+        alpha=settings.alpha,
+    )
+    report = detect_poisoning(dataset, config, trusted=settings.trusted_users)
+    exclude = settings.action == "exclude" and report.n_flagged > 0
+    if exclude:
+        log.warning(
+            "recommend: %d accounts in %d coordinated groups excluded from training (targets: %s)",
+            report.n_flagged,
+            len(report.groups),
+            ", ".join(report.summary()["target_items"][:10]),
+        )
+        dataset = dataset.subset(report.keep_mask(dataset))
+    return dataset, Screen(report, excluded=exclude, enabled=True)
+
+
 def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     """Fit the configured recommenders + trending + bought-together and write them to ``out_dir``."""
     started = time.perf_counter()
     t = ctx.settings.training
-    dataset: Dataset = ctx.dataset
+    dataset, screen = screen_training_data(ctx.dataset, t.poisoning)
     runtime = Runtime(seed=t.seed, threads=t.threads)
     components = build_components(t.recommenders, dataset, t.recommender_presets)
     default = t.default_recommender if t.default_recommender in components else "hybrid"
@@ -164,7 +221,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
     hybrid = Hybrid({"components": components, "weights": weights}, runtime).fit(dataset)
     trending = Trending(runtime=runtime).fit(dataset)
-    basket, item = baskets(ctx.store, dataset)
+    basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else ())
     together = BoughtTogether().fit(basket, item, dataset.n_items)
     out_dir.mkdir(parents=True, exist_ok=True)
     hybrid.save(out_dir / "models" / "hybrid")
@@ -191,10 +248,13 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
         "last_timestamp": dataset.last_timestamp,
         "seconds": round(time.perf_counter() - started, 3),
         "tuning": tuning.manifest() if tuning is not None else None,
+        "poisoning": screen.manifest(),
     }
+    (out_dir / "poisoning.json").write_text(json.dumps(screen.report.to_dict(), indent=2, ensure_ascii=False))
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     log.info("recommend: trained %s in %.1fs", manifest["algorithms"], manifest["seconds"])
-    return {k: manifest[k] for k in ("default", "algorithms", "hybrid_weights", "n_users", "n_items")}
+    keys = ("default", "algorithms", "hybrid_weights", "n_users", "n_items", "poisoning")
+    return {k: manifest[k] for k in keys}
 
 
 # ====================================================================== serving
