@@ -18,10 +18,12 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from shopmind.api import create_app
-from shopmind.api.auth import CustomerTokens, create_key
-from shopmind.data.schema import JSON_MAX_DEPTH, Item
+from shopmind.api.auth import create_key
+from shopmind.data.schema import Item
 from shopmind.engine import Engine
 from shopmind.errors import ConfigError
+
+JSON_MAX_DEPTH = 8  # shopmind.data.schema.JSON_MAX_DEPTH (a literal, so this module imports on old code)
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -72,6 +74,8 @@ def test_bound_keys_and_server_keys_still_get_personal_results(trained: Any) -> 
 
 def test_customer_token_flow(trained: Any) -> None:
     """The shop's backend mints a token (ingest key); the page sends it next to the public read key."""
+    from shopmind.api.auth import CustomerTokens
+
     engine, keys, c = trained
     assert c.post("/customer-tokens", json={"user_id": "u1"}, headers=auth(keys["read"])).status_code == 403
     r = c.post("/customer-tokens", json={"user_id": "u1", "ttl_s": 60}, headers=auth(keys["ingest"]))
@@ -102,7 +106,8 @@ def test_customer_token_flow(trained: Any) -> None:
     assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == "ttl_s"
 
 
-def test_customer_token_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_customer_token_cli(tmp_path: Path) -> None:
+    from shopmind.api.auth import CustomerTokens
     from shopmind.cli import app as cli_app
     from shopmind.store import open_store
 
@@ -142,7 +147,15 @@ def test_web_read_key_unbound_read_is_published_without_customers(shop: Shop) ->
     assert shop.keys["read"] in config and "demoUsers" not in config and "smc1." not in config
 
 
-def test_serve_cli_refuses_an_admin_key_before_serving(tmp_path: Path) -> None:
+def test_serve_cli_refuses_an_admin_key_before_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shopmind.api.server
+
+    def served(*_: object, **__: object) -> None:
+        raise AssertionError("serve started the server with an admin key in the page")
+
+    monkeypatch.setattr(shopmind.api.server, "run_server", served)
     from shopmind.api.auth import ensure_demo_keys
     from shopmind.cli import app as cli_app
     from shopmind.store import open_store

@@ -64,7 +64,8 @@ def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
             }
         )
     )
-    app = create_app(engine, web_read_key=keys["read"], watch_interval_s=None)
+    # demo sign-in: the customer switcher gets customer tokens (an unbound key alone gets no "for you")
+    app = create_app(engine, web_read_key=keys["read"], watch_interval_s=None, demo_sign_in=True)
     with LiveServer(app) as live:
         yield {"url": live.url, "keys": keys, "engine": engine}
     engine.close()

@@ -28,6 +28,7 @@ const SM = (function () {
       current: "current", serving: "serving", language: "中文", clear_key: "Forget key",
       inventory: "Inventory advice", day: "day", stockout_risk: "stock-out risk",
       days_of_cover: "Days of cover", stock: "Stock", order_quantity: "Order quantity", suggested_order: "Suggested order", safety_stock: "Safety stock",
+      sign_in_for_you: "Sign in to see recommendations for you.", set_aside: "Records set aside (not served until fixed)",
     },
     zh: {
       shop: "演示商店", search_placeholder: "搜索商品…", search: "搜索", for_you: "为你推荐",
@@ -50,6 +51,7 @@ const SM = (function () {
       current: "当前", serving: "服务中", language: "English", clear_key: "忘记密钥",
       inventory: "库存建议", day: "天", stockout_risk: "缺货风险",
       days_of_cover: "可售天数", stock: "库存", order_quantity: "建议订货量", suggested_order: "建议订货量", safety_stock: "安全库存",
+      sign_in_for_you: "登录后查看为你推荐的商品。", set_aside: "已搁置的记录（修正前不提供服务）",
     },
   };
   let lang = localStorage.getItem("shopmind.lang") || "en";
@@ -72,6 +74,13 @@ const SM = (function () {
   // The dashboard uses an ADMIN key: typed in, kept in sessionStorage (this tab only).
   function readKey() { return CONFIG.readKey || localStorage.getItem("shopmind.readKey") || ""; }
   function setReadKey(k) { localStorage.setItem("shopmind.readKey", k); }
+  // A signed-in shopper's customer token (X-Customer-Token), minted by the shop's backend: the page
+  // gets it in SHOPMIND_CONFIG (customerToken + customerUser), or, in the demo, one per demo customer.
+  function customerToken(user) {
+    if (!user) return "";
+    if (CONFIG.customerToken && CONFIG.customerUser === user) return CONFIG.customerToken;
+    return (CONFIG.demoTokens && CONFIG.demoTokens[user]) || "";
+  }
   function adminKey() { return sessionStorage.getItem("shopmind.adminKey") || ""; }
   function setAdminKey(k) { if (k) sessionStorage.setItem("shopmind.adminKey", k); else sessionStorage.removeItem("shopmind.adminKey"); }
 
@@ -83,7 +92,7 @@ const SM = (function () {
     }
   }
 
-  async function api(path, { key, method = "GET", body, params } = {}) {
+  async function api(path, { key, token, method = "GET", body, params } = {}) {
     let url = path;
     if (params) {
       const qs = new URLSearchParams();
@@ -96,6 +105,7 @@ const SM = (function () {
     }
     const headers = { Accept: "application/json" };
     if (key) headers.Authorization = "Bearer " + key;
+    if (token) headers["X-Customer-Token"] = token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
@@ -213,6 +223,6 @@ const SM = (function () {
 
   function debounce(fn, ms) { let h; return (...a) => { clearTimeout(h); h = setTimeout(() => fn(...a), ms); }; }
 
-  return { CONFIG, t, applyI18n, setLang, getLang, readKey, setReadKey, adminKey, setAdminKey, api, ApiError,
+  return { CONFIG, t, applyI18n, setLang, getLang, readKey, setReadKey, customerToken, adminKey, setAdminKey, api, ApiError,
     el, clear, safeHighlight, money, barChart, lineChart, debounce };
 })();

@@ -58,6 +58,11 @@
         `${s.training.state}${s.training.error ? ": " + s.training.error : ""}`,
       ]]));
       if (s.counts) body.appendChild(render(s.counts));
+      const aside = Object.entries(s.set_aside || {}).filter(([, v]) => v && v.count);
+      if (aside.length) {
+        body.appendChild(el("h4", { class: "error", text: t("set_aside") }));
+        body.appendChild(render(Object.fromEntries(aside)));
+      }
       showTraining(s.training);
     } catch (err) { body.appendChild(errorBox(err)); }
     const vbox = clear($("versions"));

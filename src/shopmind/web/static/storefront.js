@@ -9,6 +9,8 @@
   // ---------------------------------------------------------------- key + user
   function key() { return SM.readKey(); }
   function user() { return localStorage.getItem("shopmind.user") || ""; }
+  // personal results need the shopper's customer token; without one the page is anonymous
+  function token() { return SM.customerToken(user()); }
 
   function needKey() {
     if (key()) { $("keybar").hidden = true; return false; }
@@ -22,6 +24,7 @@
   $("user").value = user();
   $("user").addEventListener("change", () => {
     localStorage.setItem("shopmind.user", $("user").value.trim());
+    conversationId = null; // a new shopper starts a new conversation
     if (!location.hash || location.hash === "#/") route(); else location.hash = "#/";
   });
 
@@ -59,18 +62,20 @@
     show("home");
     const u = user();
     clear($("shelf")).appendChild(el("p", { class: "muted", text: t("loading") }));
-    if (u) {
+    if (u && token()) {
       $("shelf-title").textContent = t("for_you") + " — " + u;
       try {
-        shelf($("shelf"), await api("/recommendations/users/" + encodeURIComponent(u), { key: key(), params: { k: 12, details: true } }));
+        shelf($("shelf"), await api("/recommendations/users/" + encodeURIComponent(u), { key: key(), token: token(), params: { k: 12, details: true } }));
         return;
       } catch (err) {
         if (err.status !== 404 && err.status !== 503) { clear($("shelf")).appendChild(errorBox(err)); return; }
       }
     }
     $("shelf-title").textContent = t("trending");
-    try { shelf($("shelf"), await api("/recommendations/trending", { key: key(), params: { k: 12, details: true } })); }
-    catch (err) { clear($("shelf")).appendChild(errorBox(err)); }
+    try {
+      shelf($("shelf"), await api("/recommendations/trending", { key: key(), params: { k: 12, details: true } }));
+      if (u && !token()) $("shelf").appendChild(el("p", { class: "muted", text: t("sign_in_for_you") }));
+    } catch (err) { clear($("shelf")).appendChild(errorBox(err)); }
   }
 
   // ---------------------------------------------------------------- search
@@ -95,13 +100,13 @@
     show("results-view");
     const q = params.get("q") || "";
     $("q").value = q;
-    const query = { q, k: 20, user_id: user() || undefined };
+    const query = { q, k: 20 }; // personalised by the customer token, when signed in
     for (const f of ["category", "brand", "price", "in_stock", "sort"]) if (params.get(f)) query[f] = params.get(f);
     query.attr = [...params.keys()].filter((p) => p.startsWith("attr.")).map((p) => p.slice(5) + ":" + params.get(p));
     clear($("results")); clear($("facets"));
     $("results-summary").textContent = t("loading");
     let data;
-    try { data = await api("/search", { key: key(), params: query }); }
+    try { data = await api("/search", { key: key(), token: token(), params: query }); }
     catch (err) { $("results-summary").textContent = ""; $("results").appendChild(errorBox(err)); return; }
     lastSearch = { q, params, data };
     const rows = resultsOf(data);
@@ -225,7 +230,7 @@
     const log = $("chat-log");
     log.appendChild(el("div", { class: "msg me", text: msg }));
     try {
-      const r = await api("/chat", { key: key(), method: "POST", body: { message: msg, conversation_id: conversationId || undefined } });
+      const r = await api("/chat", { key: key(), token: token(), method: "POST", body: { message: msg, conversation_id: conversationId || undefined } });
       conversationId = r.conversation_id || conversationId;
       const text = r.reply || r.text || r.answer || r.message || JSON.stringify(r);
       const sources = (r.citations || []).map((c) => c.title || c.doc_id || c.id).filter(Boolean);
