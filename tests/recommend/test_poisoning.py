@@ -77,6 +77,12 @@ def test_clean_data_flags_nobody(genuine: pd.DataFrame) -> None:
     assert report.n_flagged == 0 and report.groups == []
 
 
+def test_a_shop_whose_customers_all_arrived_together_flags_nobody(genuine: pd.DataFrame) -> None:
+    """No reference to compare a cohort with (a new shop's first week): nothing is tested."""
+    launch = genuine.assign(timestamp=START + (genuine["timestamp"] - START) % DAY)
+    assert detect_poisoning(Dataset.from_frame(launch)).n_flagged == 0
+
+
 @pytest.mark.parametrize("kind", ATTACKS)
 def test_each_standard_attack_is_found_exactly(genuine: pd.DataFrame, kind: str) -> None:
     rng = np.random.default_rng(11)

@@ -22,7 +22,9 @@ so they appear together (a new-account burst). The detector tests exactly that c
    picked items like everyone else, ``C_bi ~ Poisson(λ_bi)`` with ``λ_bi = q_bi · M_b`` and
    ``q_bi = max(q_global, q_new, q_local)``: the item's share of (account, item) pairs among all
    accounts, among all newcomers, and among established accounts active during the window (the first
-   two leave cohort ``b`` out; the local one is shrunk toward the global share with ``κ = 100`` pairs).
+   two leave cohort ``b`` out, the global one with one Laplace pseudo-pair per item; the local one is
+   shrunk toward the global share with ``κ = 100`` pairs). A cohort holding half of all pairs or more
+   (a shop's first weeks) has no reference and is not tested.
    Taking the maximum is conservative towards real trends (new releases, items on a sign-up page).
    A cell is a coordinated group when ``C_bi ≥ min_group``, ``C_bi / λ_bi ≥ min_lift`` and
    ``P(Poisson(λ_bi) ≥ C_bi) ≤ alpha / T`` (Bonferroni over the ``T`` cells with ``C_bi ≥ min_group``);
@@ -299,6 +301,10 @@ def _coordinated_groups(
             continue
         m_b = cohort.groupby("b").size()
         per_cell["m"] = per_cell["b"].map(m_b).to_numpy(np.float64)
+        # a cohort holding half of all pairs or more (a shop's first weeks) has nothing to be compared with
+        per_cell = per_cell[global_total - per_cell["m"] >= per_cell["m"]]
+        if not len(per_cell):
+            continue
         # established accounts (first event at least one window before the bucket) active in it
         eb = (t - t0 + phase) // window
         est = ub[u] <= eb - 2
@@ -311,7 +317,8 @@ def _coordinated_groups(
         c = per_cell["c"].to_numpy(np.float64)
         m = per_cell["m"].to_numpy(np.float64)
         i_arr = per_cell["i"].to_numpy(np.int64)
-        q_global = np.maximum(global_items[i_arr] - c, 0.0) / np.maximum(global_total - m, 1.0)
+        # one pseudo-pair per item (Laplace) so that an item nobody else touched is not "impossible"
+        q_global = (np.maximum(global_items[i_arr] - c, 0.0) + 1.0) / (global_total - m + n_items)
         q_new = np.maximum(new_items[i_arr] - c, 0.0) / np.maximum(new_total - m, 1.0)
         q_local = (per_cell["l"].to_numpy() + LOCAL_PRIOR_PAIRS * q_global) / (
             per_cell["lt"].to_numpy() + LOCAL_PRIOR_PAIRS
