@@ -391,7 +391,8 @@ def main() -> None:
         for name, r in in_process(settings, paths["_users"], paths["_queries"], args.inprocess_n).items():
             rows.append({"name": name, "connections": 1, "metrics": r})
     store = open_store(settings.store_url)
-    read_rec, read = create_key(store, "read", name="bench-read")
+    # the shop's backend: "for you" of named customers needs a server-side (or bound) key since issue 21
+    read_rec, read = create_key(store, "ingest", name="bench-server")
     admin_rec, admin = create_key(store, "admin", name="bench-admin")
     store.close()
     port = args.port or free_port()
