@@ -90,8 +90,8 @@ class IntentConfig(BaseModel):
     class_weight: Literal["balanced"] | None = None
     solver: Literal["newton-cg", "lbfgs", "saga"] = "newton-cg"
     oos_score: Literal["msp", "msp+knn"] = "msp+knn"
-    # α of the msp+knn score; its choice on held-out pseudo-OOS intents is in docs/bench/assistant.md
-    oos_msp_weight: float = Field(default=0.5, ge=0.0, le=10.0)
+    # α of the msp+knn score: 1 = the plain sum of the two scores (the tuned α is a preset)
+    oos_msp_weight: float = Field(default=1.0, ge=0.0, le=10.0)
     encoder: str | None = Field(default=None, description="shopmind.embeddings spec; None = packaged MiniLM")
     finetune_epochs: int = Field(
         default=0, ge=0, le=50, description="contrastive fine-tuning epochs of the encoder; 0 = frozen"

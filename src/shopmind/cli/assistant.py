@@ -166,16 +166,25 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         max_loss: float = typer.Option(0.03, "--max-in-scope-loss", help="OOS threshold target"),
         ensemble_weight: float | None = typer.Option(None, "--ensemble-weight", help="TF-IDF weight"),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache sentence vectors here"),
-        finetune_epochs: int = typer.Option(
-            0, "--finetune-epochs", min=0, help="Contrastive fine-tuning epochs of the encoder (0 = frozen)"
+        finetune_epochs: int | None = typer.Option(
+            None,
+            "--finetune-epochs",
+            min=0,
+            help="Contrastive fine-tuning epochs of the encoder (0 = frozen)",
         ),
-        label_names: bool = typer.Option(
-            False,
-            "--label-names",
+        label_names: bool | None = typer.Option(
+            None,
+            "--label-names/--no-label-names",
             help="Add each intent's name ('card_arrival' → 'card arrival') as an example",
         ),
-        knn_weight: float = typer.Option(
-            0.0, "--knn-weight", min=0.0, max=1.0, help="Weight of the nearest-neighbour head (0 = off)"
+        knn_weight: float | None = typer.Option(
+            None, "--knn-weight", min=0.0, max=1.0, help="Weight of the nearest-neighbour head (0 = off)"
+        ),
+        preset: list[str] = typer.Option(
+            [],
+            "--preset",
+            help="Tuned intent configuration: a preset name (banking77, banking77-10shot) or a .toml "
+            "path; repeatable; the options above override it",
         ),
         encoder: str | None = typer.Option(
             None,
@@ -216,16 +225,22 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             te_t, te_l = read_intent_csv(test)
             args = (tr_t, tr_l, te_t, te_l)
             name = train.parent.name or "intents"
-        update: dict[str, Any] = {
-            "max_in_scope_loss": max_loss,
+        from shopmind.presets import intents_config, load_presets
+
+        flags = {
             "finetune_epochs": finetune_epochs,
             "label_examples": label_names,
             "knn_weight": knn_weight,
             "encoder": encoder,
+            "ensemble_weight": ensemble_weight,
         }
-        if ensemble_weight is not None:
-            update["ensemble_weight"] = ensemble_weight
-        cfg = IntentConfig().model_copy(update=update)
+        cfg = IntentConfig.model_validate(
+            {
+                **intents_config(load_presets(preset)),
+                "max_in_scope_loss": max_loss,
+                **{k: v for k, v in flags.items() if v is not None},
+            }
+        )
         protocol = "official split" if not dataset else "seeded 80/20"
         if oos_label is not None:
             if oos_holdout:
@@ -259,7 +274,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     cache_dir=cache_dir,
                 )
         _print_rows(f"intents ({name})", rows)
-        write_json(json_out, {"dataset": name, "protocol": protocol, "rows": rows})
+        write_json(json_out, {"dataset": name, "protocol": protocol, "presets": list(preset), "rows": rows})
 
     @evaluate_app.command("responses")
     def evaluate_responses_cmd(

@@ -10,9 +10,13 @@ configuration tuned on a benchmark lives here instead, as a TOML file that ships
     l2 = 500.0
     low_pass_rank = 40
 
+    [intents]                         # the intent classifier's config (shopmind.assistant.intents)
+    oos_msp_weight = 0.5
+
 A preset is named by its file stem (``ml-100k`` → ``shopmind/presets/ml-100k.toml``) or given as a path
 to any ``.toml`` file of the same form. ``shopmind evaluate recommend --preset NAME`` and the setting
-``training.recommender_presets`` apply them; every table is validated against the algorithm's config
+``training.recommender_presets`` apply the ``recommend`` tables; ``shopmind evaluate intents --preset NAME``
+the ``intents`` table; every table is validated against the algorithm's config
 when the preset is loaded, so a typo fails before any model is fitted.
 """
 
@@ -35,7 +39,7 @@ PRESET_DIR = Path(__file__).resolve().parent
 MAX_PRESET_BYTES = 1_000_000
 """A preset file larger than this is refused (presets are a few hundred bytes)."""
 
-TOP_LEVEL = frozenset({"description", "tuning_record", "recommend"})
+TOP_LEVEL = frozenset({"description", "tuning_record", "recommend", "intents"})
 """Keys a preset file may have at its top level."""
 
 
@@ -48,6 +52,7 @@ class Preset:
     description: str = ""
     tuning_record: str = ""
     recommend: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intents: dict[str, Any] = field(default_factory=dict)
 
     def recommend_config(self, algorithm: str) -> dict[str, Any] | None:
         """A copy of the preset's config for ``algorithm``, or None when the preset has none."""
@@ -101,6 +106,8 @@ def load_preset(spec: str | Path) -> Preset:
         raise ConfigError(f"{path}: [recommend] must be a table of algorithm tables", value=recommend)
     for algorithm, cfg in recommend.items():
         _validate_recommend(path, algorithm, cfg)
+    intents = data.get("intents", {})
+    _validate_intents(path, intents)
     name = path.stem if path.parent == PRESET_DIR else str(path)
     return Preset(
         name=name,
@@ -108,6 +115,7 @@ def load_preset(spec: str | Path) -> Preset:
         description=data.get("description", ""),
         tuning_record=data.get("tuning_record", ""),
         recommend={a: dict(c) for a, c in recommend.items()},
+        intents=dict(intents),
     )
 
 
@@ -131,6 +139,31 @@ def recommend_config(
     return out
 
 
+def intents_config(presets: Sequence[Preset]) -> dict[str, Any]:
+    """The ``intents`` tables of ``presets`` applied in order (empty: library defaults)."""
+    out: dict[str, Any] = {}
+    for preset in presets:
+        out.update(copy.deepcopy(preset.intents))
+    return out
+
+
+def _validate_intents(path: Path, cfg: Any) -> None:
+    from shopmind.assistant.intents import IntentConfig
+
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: [intents] must be a table", value=cfg)
+    _validate(f"{path}: [intents]", IntentConfig, cfg)
+
+
+def _validate(where: str, model: Any, cfg: dict[str, Any]) -> None:
+    try:
+        model.model_validate(cfg)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{where}: '{key}': {first['msg']}", value=first.get("input")) from exc
+
+
 def _validate_recommend(path: Path, algorithm: str, cfg: Any) -> None:
     from shopmind.recommend import ALGORITHMS, get_algorithm
 
@@ -141,9 +174,4 @@ def _validate_recommend(path: Path, algorithm: str, cfg: Any) -> None:
         )
     if not isinstance(cfg, dict):
         raise ConfigError(f"{where} must be a table", value=cfg)
-    try:
-        get_algorithm(algorithm).Config.model_validate(cfg)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"{where}: '{key}': {first['msg']}", value=first.get("input")) from exc
+    _validate(where, get_algorithm(algorithm).Config, cfg)
