@@ -25,17 +25,19 @@ from shopmind.recommend.tuning import (
 N_CLUSTERS, CLUSTER, PER_USER, N_USERS = 8, 60, 10, 960
 
 
-def clustered(seed: int = 0) -> Dataset:
+def clustered(seed: int = 0, crowded: bool = False) -> Dataset:
     """Users buy distinct items from one cluster of 60 over time; later events continue the cluster.
 
     Item-kNN with one neighbour per item scores only the targets whose single neighbour the user has
     (about one in eight of the cluster), so its top-10 is mostly arbitrary zero-score items; with hundreds
     of neighbours every unseen item of the user's cluster scores. The right answer is a large ``k``.
+    ``crowded``: half of the users share cluster 0, whose items become the most popular ones without
+    being relevant to anybody else (popularity misleads).
     """
     rng = np.random.default_rng(seed)
     rows = []
     for u in range(N_USERS):
-        c = u % N_CLUSTERS
+        c = 0 if crowded and u % 2 else u % N_CLUSTERS
         items = rng.choice(CLUSTER, PER_USER, replace=False) + c * CLUSTER
         times = np.sort(rng.uniform(0, 1_000_000, PER_USER)).astype(np.int64)
         rows += [(f"u{u}", f"i{i}", "purchase", t) for i, t in zip(items, times, strict=True)]
@@ -182,14 +184,17 @@ def test_train_records_the_choice_in_the_manifest(
     assert knn.config == type(knn).Config(**record["chosen"]["components"]["item_knn"])
 
 
-def test_composite_weights_are_learnt_when_training(data: Dataset) -> None:
+def test_composite_weights_are_learnt_when_training() -> None:
     fused = {
         "context": {"low_pass_rank": 0},
         "components": {"item_knn": {"k": 50}, "popularity": {}},
         "weights": {"item_knn": 0.1, "popularity": 2.0},  # a preset that overweights popularity here
     }
     result = tune(
-        data, {"popularity": {}, "ease_context_fused": fused}, budget_s=600, runtime=Runtime(seed=3)
+        clustered(crowded=True),
+        {"popularity": {}, "ease_context_fused": fused},
+        budget_s=600,
+        runtime=Runtime(seed=3),
     )
     learnt = next(t for t in result.trials if t.name == "ease_context_fused (learnt weights)")
     preset = next(t for t in result.trials if t.name == "ease_context_fused")

@@ -1,12 +1,12 @@
 """Automatic choice of the served recommender on a shop's own events (``shopmind train``).
 
-**Hold-out.** The events are split at a global time cut with the evaluation ``temporal`` protocol
-(:func:`shopmind.evaluate.protocols.temporal_protocol`): the latest ``test_fraction`` of the events
-are held out; a held-out interaction of a known user with an item new to them is relevant. Every
-candidate is fitted on the earlier events and scored by nDCG@10 of its top-10 for at most
-``max_users`` held-out users (a seeded sample), with the evaluation harness's
-:func:`~shopmind.evaluate.harness.rank` and :func:`~shopmind.evaluate.harness.measure` — the same
-numbers ``shopmind evaluate recommend --protocol temporal`` reports.
+**Hold-out.** The latest ``test_fraction`` of every user's events (users with at least 3 events) are
+held out (:func:`holdout`, ``how="user"``; ``how="global"`` is the evaluation ``temporal`` protocol, one
+time cut for everybody, which favours popularity where most late events come from users who are new
+at the cut, as on MovieLens). A held-out item new to the user is relevant. Every candidate is fitted
+on the rest and scored by nDCG@10 of its top-10 for at most ``max_users`` held-out users (a seeded
+sample), with the evaluation harness's :func:`~shopmind.evaluate.harness.rank` and
+:func:`~shopmind.evaluate.harness.measure`.
 
 **Candidates**, in this order: popularity (the baseline); each configured recommender with its
 default configuration; the hybrid of those defaults with equal weights (the untuned default when the
@@ -55,7 +55,7 @@ from shopmind.evaluate.harness import measure, rank
 from shopmind.evaluate.protocols import EvalSplit, temporal_protocol
 from shopmind.recommend import get_algorithm, make_algorithm
 from shopmind.recommend.base import Recommender, Runtime, zscore_unseen
-from shopmind.recommend.hybrid import mean_ndcg, normalise
+from shopmind.recommend.hybrid import holdout_split, mean_ndcg, normalise
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class TuningResult:
             return round(chosen / base - 1.0, 6)
 
         return {
-            "protocol": "temporal",
+            "protocol": self.split.get("protocol", "temporal"),
             "metric": METRIC,
             "split": self.split,
             "budget_s": self.budget_s,
@@ -187,9 +187,40 @@ class TuningResult:
 
 
 # ====================================================================== hold-out
-def holdout(dataset: Dataset, test_fraction: float = 0.2, max_users: int = 1000, seed: int = 42) -> EvalSplit:
-    """The temporal hold-out split, restricted to at most ``max_users`` seeded held-out users."""
-    split = temporal_protocol(dataset, test_fraction=test_fraction, name="shop")
+HOLDOUTS = ("user", "global")
+"""``user``: each user's latest events; ``global``: every event after one time cut."""
+
+
+def holdout(
+    dataset: Dataset,
+    test_fraction: float = 0.2,
+    max_users: int = 1000,
+    seed: int = 42,
+    how: str = "user",
+) -> EvalSplit:
+    """The temporal hold-out split, restricted to at most ``max_users`` seeded held-out users.
+
+    ``how="user"``: the latest ``max(1, ⌊n_u · test_fraction⌋)`` events of every user with at least 3
+    events (:func:`shopmind.recommend.hybrid.holdout_split`), so every held-out user has a history
+    before it. ``how="global"``: the evaluation ``temporal`` protocol (one time cut for everybody),
+    which favours popularity where most late events come from users new at the cut.
+    """
+    if how == "user":
+        _mask, inner, truth = holdout_split(dataset, test_fraction, "temporal", 3, seed)
+        users = np.flatnonzero(np.diff(truth.indptr) > 0).astype(np.int64)
+        split = EvalSplit(
+            dataset="shop",
+            protocol="temporal-per-user",
+            train=inner,
+            users=users,
+            truth=sp.csr_matrix(truth[users]),
+            truth_items=inner.items,
+            exclude=inner.seen,
+        )
+    elif how == "global":
+        split = temporal_protocol(dataset, test_fraction=test_fraction, name="shop")
+    else:
+        raise ConfigError("unknown hold-out", value=how, expected=" | ".join(HOLDOUTS))
     if len(split.users) == 0:
         raise DataError(
             "the temporal hold-out has no user with a new item in the later events",
@@ -428,6 +459,7 @@ def tune(
     runtime: Runtime | None = None,
     test_fraction: float = 0.2,
     max_users: int = 1000,
+    holdout_how: str = "user",
     progress: Callable[[str], None] | None = None,
 ) -> TuningResult:
     """Choose the served recommender and its main hyper-parameters (module docstring).
@@ -441,7 +473,7 @@ def tune(
         raise ConfigError("nothing to tune: no recommenders configured", value={})
     runtime = runtime or Runtime()
     clock = _Clock(budget_s)
-    split = holdout(dataset, test_fraction, max_users, runtime.seed)
+    split = holdout(dataset, test_fraction, max_users, runtime.seed, how=holdout_how)
     report = progress or (lambda message: None)
     singles = [n for n in components if n not in COMPOSITES and n != "popularity"]
     composites = [n for n in components if n in COMPOSITES and n != "hybrid"]
@@ -596,6 +628,7 @@ def tune(
         weights=hybrid_weights,
         trials=trials,
         split={
+            "protocol": split.protocol,
             "test_fraction": test_fraction,
             "cut_timestamp": split.info.get("cut_timestamp"),
             "users_held_out": split.info.get("users_held_out"),
