@@ -284,6 +284,8 @@ def test_item_listing_pages_from_the_store(shop: Shop, monkeypatch: pytest.Monke
         page = c.get(f"/items?limit=10&cursor={page['next_cursor']}", headers=h).json()
         assert "total" not in page
     assert seen == sorted(r["id"] for r in rows)
+    first = c.get("/items?limit=1", headers=h).json()["items"][0]
+    assert first == c.get(f"/items/{first['id']}", headers=h).json()  # the same fields as one item
     audio = c.get("/items?category=Audio&limit=500", headers=h).json()["items"]
     assert {i["id"] for i in audio} == {r["id"] for r in rows if "Audio" in r["category"]}
     assert c.get("/items?cursor=!!", headers=h).status_code == 422

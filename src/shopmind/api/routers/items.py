@@ -81,7 +81,8 @@ def _row_json(row: dict[str, Any]) -> dict[str, Any]:
     """A stored item row as JSON data; a row stored before today's limits whose attributes cannot be
     serialised is listed without them (and logged) rather than failing the page."""
     row = {
-        k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v) for k, v in row.items()
+        str(k): (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
+        for k, v in row.items()
     }
     try:
         orjson.dumps(row)
