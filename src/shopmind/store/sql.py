@@ -53,7 +53,8 @@ from shopmind.data.schema import (
     now_utc,
 )
 from shopmind.errors import DataError, PermissionDenied, StoreError, UnknownIdError
-from shopmind.store.base import ApiKeyRecord, Ticket, WriteResult
+from shopmind.privacy import erased_user_id, redact_pii, redact_value
+from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, TrainingRunRecord, WriteResult
 from shopmind.store.querylog import QueryLogWriter
 
 log = logging.getLogger(__name__)
@@ -274,11 +275,62 @@ item_changes_t = sa.Table(
     sa.Column("at", UtcMicros, nullable=False),
 )
 
+# Training attempts, shared by every worker process (one row per artifact run; see TrainingRunRecord).
+training_runs_t = sa.Table(
+    "training_runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("components", sa.JSON),
+    sa.Column("owner", sa.JSON, nullable=False),
+    sa.Column("started_at", UtcMicros, nullable=False, index=True),
+    sa.Column("heartbeat_at", UtcMicros, nullable=False),
+    sa.Column("finished_at", UtcMicros),
+    sa.Column("seconds", sa.Float),
+    sa.Column("error", sa.Text),
+    sa.Column("progress", sa.JSON, nullable=False),
+)
+
 meta_t = sa.Table(
     "shopmind_meta",
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# Audit log and rate-limit counters of anonymous order look-ups (shopmind.assistant.tools.VerificationGuard):
+# in the store, so every API worker counts the same failures.
+identity_checks_t = sa.Table(
+    "identity_checks",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("at", UtcMicros, nullable=False, index=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("order_id", sa.String(128)),
+    sa.Column("key_id", sa.String(128)),
+    sa.Column("client_ip", sa.String(64)),
+    sa.Column("conversation_id", sa.String(128)),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Index("ix_identity_checks_order", "order_id", "outcome", "at"),
+    sa.Index("ix_identity_checks_key", "key_id", "outcome", "at"),
+    sa.Index("ix_identity_checks_ip", "client_ip", "outcome", "at"),
+)
+
+# Privacy operations (shopmind.privacy): one row per erasure or retention purge. No personal data:
+# the subject is an HMAC of the customer id under the store's random salt (shopmind_meta).
+privacy_audit_t = sa.Table(
+    "privacy_audit",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("at", UtcMicros, nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("subject_hash", sa.String(64)),
+    sa.Column("requested_by", sa.String(128), nullable=False),
+    sa.Column("details", JSONType, nullable=False),
 )
 
 COUNTED_TABLES = (
@@ -562,7 +614,8 @@ class SqlStore:
                     sa.text("EXISTS (SELECT 1 FROM json_each(items.category) j WHERE j.value = :category)")
                 ).params(category=category)
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(stmt).mappings()]
+            # plain str keys: SQLAlchemy's quoted_name keys are a str subclass that orjson refuses
+            return [{str(k): v for k, v in row.items()} for row in conn.execute(stmt).mappings()]
 
     def count_items(self) -> int:
         """Number of items in the catalogue (one ``COUNT``, no rows read into Python)."""
@@ -1020,7 +1073,7 @@ class SqlStore:
                     conversation_id=conversation_id,
                     user_id=user_id,
                     role=role,
-                    text=text,
+                    text=redact_pii(text),  # transcripts never keep e-mails, phones, cards, addresses
                     meta=dict(meta or {}),
                     at=now_utc(),
                 )
@@ -1056,8 +1109,8 @@ class SqlStore:
                         id=stored.id,
                         conversation_id=stored.conversation_id,
                         user_id=stored.user_id,
-                        reason=stored.reason,
-                        transcript=json.loads(json.dumps(stored.transcript, default=str)),
+                        reason=redact_pii(stored.reason),
+                        transcript=_redacted_transcript(stored.transcript),
                         status=stored.status,
                         created_at=created,
                     )
@@ -1115,6 +1168,498 @@ class SqlStore:
                     .values(revoked_at=now_utc())
                 ).rowcount
                 > 0
+            )
+
+    # ------------------------------------------------------------------ privacy
+    def meta_secret(self, key: str) -> str:
+        """A random secret stored under ``key`` in ``shopmind_meta``, created on first use (race-safe)."""
+        import secrets
+
+        with self._begin() as conn:
+            stmt = self._insert(meta_t).values(key=key, value=secrets.token_hex(32))
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+            return str(conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == key)).scalar_one())
+
+    def erase_user(self, user_id: str) -> dict[str, int]:
+        """Delete what the store holds about one customer, in one transaction; row counts per kind.
+
+        Deleted: the user row, their events, reviews, searches (and clicks on them), API keys bound
+        to them, their conversations — signed-in ones, and anonymous ones whose state names one of
+        their orders — and the hand-off tickets of those conversations. Their orders are kept,
+        anonymised (``orders_anonymised``): ``user_id`` becomes a fresh random placeholder per order
+        (:func:`~shopmind.privacy.erased_user_id`), carrier and tracking number are cleared. Why keep them: the order lines (item, quantity, price, date)
+        are the shop's sales record, which forecasting and "bought together" aggregate; without the
+        customer link and the tracking number (which leads to a delivery address) they no longer
+        relate to a person. The order id stays, so re-importing the shop's order export would
+        re-link them: erase the customer in the shop system too.
+        """
+        self.query_log.flush()  # queued searches of this customer are written, then deleted
+        with self._begin() as conn:
+            order_ids = list(
+                conn.execute(sa.select(orders_t.c.id).where(orders_t.c.user_id == user_id)).scalars()
+            )
+            conversations = set(
+                conn.execute(
+                    sa.select(messages_t.c.conversation_id).where(messages_t.c.user_id == user_id).distinct()
+                ).scalars()
+            )
+            conversations |= self._anonymous_conversations_naming(conn, order_ids)
+            searches = list(
+                conn.execute(
+                    sa.select(search_log_t.c.search_id).where(search_log_t.c.user_id == user_id)
+                ).scalars()
+            )
+            counts = {"users": 0, "events": 0, "reviews": 0, "searches": len(searches), "clicks": 0}
+            for part in _chunks(searches, _IN_CHUNK):
+                counts["clicks"] += conn.execute(
+                    sa.delete(click_log_t).where(click_log_t.c.search_id.in_(list(part)))
+                ).rowcount
+            counts["searches"] = conn.execute(
+                sa.delete(search_log_t).where(search_log_t.c.user_id == user_id)
+            ).rowcount
+            counts["messages"] = counts["tickets"] = 0
+            for part in _chunks(sorted(conversations), _IN_CHUNK):
+                counts["messages"] += conn.execute(
+                    sa.delete(messages_t).where(messages_t.c.conversation_id.in_(list(part)))
+                ).rowcount
+                counts["tickets"] += conn.execute(
+                    sa.delete(tickets_t).where(tickets_t.c.conversation_id.in_(list(part)))
+                ).rowcount
+            counts["conversations"] = len(conversations)
+            counts["tickets"] += conn.execute(
+                sa.delete(tickets_t).where(tickets_t.c.user_id == user_id)
+            ).rowcount
+            counts["orders_anonymised"] = 0
+            if order_ids:
+                now = now_utc()
+                anonymise = (
+                    sa.update(orders_t)
+                    .where(orders_t.c.id == sa.bindparam("oid"), orders_t.c.user_id == user_id)
+                    .values(
+                        user_id=sa.bindparam("placeholder"),
+                        carrier=None,
+                        tracking_number=None,
+                        updated_at=now,
+                    )
+                )
+                params = [{"oid": oid, "placeholder": erased_user_id()} for oid in order_ids]
+                counts["orders_anonymised"] = conn.execute(anonymise, params).rowcount
+            counts["events"] = conn.execute(sa.delete(events_t).where(events_t.c.user_id == user_id)).rowcount
+            counts["reviews"] = conn.execute(
+                sa.delete(reviews_t).where(reviews_t.c.user_id == user_id)
+            ).rowcount
+            counts["api_keys"] = conn.execute(
+                sa.delete(api_keys_t).where(api_keys_t.c.user_id == user_id)
+            ).rowcount
+            counts["users"] = conn.execute(sa.delete(users_t).where(users_t.c.id == user_id)).rowcount
+        return {k: int(v) for k, v in counts.items()}
+
+    def _anonymous_conversations_naming(self, conn: Connection, order_ids: Sequence[str]) -> set[str]:
+        """Anonymous conversations whose stored assistant state mentions one of ``order_ids``.
+
+        An anonymous customer proves an order by e-mail; the dialogue keeps the order id in the
+        assistant message's ``meta.state`` (``order_id``, ``verified_orders``). The JSON is searched as
+        text for the quoted id — as each backend renders it (SQLite stores ``json.dumps`` with ASCII
+        escapes, PostgreSQL's ``jsonb::text`` keeps UTF-8).
+        """
+        found: set[str] = set()
+        meta_text = sa.cast(messages_t.c.meta, sa.Text)
+        ascii_only = self.dialect_name == "sqlite"
+        for part in _chunks(list(order_ids), 50):
+            likes = []
+            for oid in part:
+                needle = json.dumps(str(oid), ensure_ascii=ascii_only)
+                escaped = needle.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+                likes.append(meta_text.like(f"%{escaped}%", escape="!"))
+            stmt = (
+                sa.select(messages_t.c.conversation_id)
+                .where(messages_t.c.user_id.is_(None), messages_t.c.role == "assistant", sa.or_(*likes))
+                .distinct()
+            )
+            found.update(conn.execute(stmt).scalars())
+        return found
+
+    def purge_before(
+        self, *, events_before: datetime | None = None, conversations_before: datetime | None = None
+    ) -> dict[str, int]:
+        """Retention: delete behaviour and conversations older than the cut-offs; row counts per kind.
+
+        ``events_before``: events, searches and clicks with a time before it (and clicks on those
+        searches). ``conversations_before``: every message of a conversation whose *last* message is
+        older (a conversation is never cut in the middle), and tickets created before it. ``None``
+        leaves that kind alone.
+        """
+        counts: dict[str, int] = {}
+        self.query_log.flush()
+        with self._begin() as conn:
+            if events_before is not None:
+                cut = to_micros(events_before)
+                old_searches = sa.select(search_log_t.c.search_id).where(search_log_t.c.at < cut)
+                counts["events"] = conn.execute(
+                    sa.delete(events_t).where(events_t.c.timestamp < cut)
+                ).rowcount
+                counts["clicks"] = conn.execute(
+                    sa.delete(click_log_t).where(
+                        sa.or_(click_log_t.c.at < cut, click_log_t.c.search_id.in_(old_searches))
+                    )
+                ).rowcount
+                counts["searches"] = conn.execute(
+                    sa.delete(search_log_t).where(search_log_t.c.at < cut)
+                ).rowcount
+            if conversations_before is not None:
+                cut = to_micros(conversations_before)
+                stale = (
+                    sa.select(messages_t.c.conversation_id)
+                    .group_by(messages_t.c.conversation_id)
+                    .having(sa.func.max(messages_t.c.at) < cut)
+                )
+                counts["conversations"] = int(
+                    conn.execute(sa.select(sa.func.count()).select_from(stale.subquery())).scalar_one()
+                )
+                counts["messages"] = conn.execute(
+                    sa.delete(messages_t).where(messages_t.c.conversation_id.in_(stale))
+                ).rowcount
+                counts["tickets"] = conn.execute(
+                    sa.delete(tickets_t).where(tickets_t.c.created_at < cut)
+                ).rowcount
+        return {k: int(v) for k, v in counts.items()}
+
+    def add_privacy_audit(
+        self,
+        *,
+        action: str,
+        subject_hash: str | None,
+        requested_by: str,
+        details: dict[str, Any],
+        at: datetime | None = None,
+    ) -> int:
+        """Append one privacy audit record (no personal data: see :mod:`shopmind.privacy`); its id."""
+        with self._begin() as conn:
+            res = conn.execute(
+                privacy_audit_t.insert().values(
+                    at=at or now_utc(),
+                    action=action[:16],
+                    subject_hash=subject_hash,
+                    requested_by=requested_by[:128],
+                    details=json.loads(json.dumps(details, default=str)),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest ``limit`` privacy audit records, oldest first: id, at, action, subject_hash, requested_by, details."""
+        stmt = sa.select(privacy_audit_t).order_by(privacy_audit_t.c.seq.desc()).limit(max(int(limit), 0))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        for r in rows:
+            r["id"] = int(r.pop("seq"))
+        return rows[::-1]
+
+    # ------------------------------------------------------------------ training runs
+    _TRAINING_FIELDS = frozenset(
+        {"state", "components", "owner", "heartbeat_at", "finished_at", "seconds", "error", "progress"}
+    )
+
+    def add_training_run(self, record: TrainingRunRecord) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                sa.insert(training_runs_t).values(
+                    id=record.id,
+                    state=record.state,
+                    components=record.components,
+                    owner=dict(record.owner),
+                    started_at=record.started_at,
+                    heartbeat_at=record.heartbeat_at,
+                    finished_at=record.finished_at,
+                    seconds=record.seconds,
+                    error=record.error,
+                    progress=list(record.progress),
+                )
+            )
+
+    def update_training_run(self, run_id: str, **fields: Any) -> bool:
+        unknown = set(fields) - self._TRAINING_FIELDS
+        if unknown:
+            raise DataError(
+                "unknown training record fields",
+                value=sorted(unknown),
+                expected=str(sorted(self._TRAINING_FIELDS)),
+            )
+        if not fields:
+            return False
+        with self._begin() as conn:
+            done = conn.execute(
+                sa.update(training_runs_t).where(training_runs_t.c.id == run_id).values(**fields)
+            ).rowcount
+        return bool(done)
+
+    def training_runs(self, *, state: str | None = None, limit: int = 20) -> list[TrainingRunRecord]:
+        stmt = sa.select(training_runs_t).order_by(
+            training_runs_t.c.started_at.desc(), training_runs_t.c.id.desc()
+        )
+        if state is not None:
+            stmt = stmt.where(training_runs_t.c.state == state)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.limit(max(1, int(limit)))).mappings().all()
+        return [
+            TrainingRunRecord(
+                id=r["id"],
+                state=r["state"],
+                started_at=r["started_at"],
+                heartbeat_at=r["heartbeat_at"],
+                components=r["components"],
+                owner=dict(r["owner"] or {}),
+                finished_at=r["finished_at"],
+                seconds=r["seconds"],
+                error=r["error"],
+                progress=list(r["progress"] or []),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ privacy
+    def meta_secret(self, key: str) -> str:
+        """A random secret stored under ``key`` in ``shopmind_meta``, created on first use (race-safe)."""
+        import secrets
+
+        with self._begin() as conn:
+            stmt = self._insert(meta_t).values(key=key, value=secrets.token_hex(32))
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+            return str(conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == key)).scalar_one())
+
+    def erase_user(self, user_id: str) -> dict[str, int]:
+        """Delete what the store holds about one customer, in one transaction; row counts per kind.
+
+        Deleted: the user row, their events, reviews, searches (and clicks on them), API keys bound
+        to them, their conversations — signed-in ones, and anonymous ones whose state names one of
+        their orders — and the hand-off tickets of those conversations. Their orders are kept,
+        anonymised (``orders_anonymised``): ``user_id`` becomes a fresh random placeholder per order
+        (:func:`~shopmind.privacy.erased_user_id`), carrier and tracking number are cleared. Why keep them: the order lines (item, quantity, price, date)
+        are the shop's sales record, which forecasting and "bought together" aggregate; without the
+        customer link and the tracking number (which leads to a delivery address) they no longer
+        relate to a person. The order id stays, so re-importing the shop's order export would
+        re-link them: erase the customer in the shop system too.
+        """
+        self.query_log.flush()  # queued searches of this customer are written, then deleted
+        with self._begin() as conn:
+            order_ids = list(
+                conn.execute(sa.select(orders_t.c.id).where(orders_t.c.user_id == user_id)).scalars()
+            )
+            conversations = set(
+                conn.execute(
+                    sa.select(messages_t.c.conversation_id).where(messages_t.c.user_id == user_id).distinct()
+                ).scalars()
+            )
+            conversations |= self._anonymous_conversations_naming(conn, order_ids)
+            searches = list(
+                conn.execute(
+                    sa.select(search_log_t.c.search_id).where(search_log_t.c.user_id == user_id)
+                ).scalars()
+            )
+            counts = {"users": 0, "events": 0, "reviews": 0, "searches": len(searches), "clicks": 0}
+            for part in _chunks(searches, _IN_CHUNK):
+                counts["clicks"] += conn.execute(
+                    sa.delete(click_log_t).where(click_log_t.c.search_id.in_(list(part)))
+                ).rowcount
+            counts["searches"] = conn.execute(
+                sa.delete(search_log_t).where(search_log_t.c.user_id == user_id)
+            ).rowcount
+            counts["messages"] = counts["tickets"] = 0
+            for part in _chunks(sorted(conversations), _IN_CHUNK):
+                counts["messages"] += conn.execute(
+                    sa.delete(messages_t).where(messages_t.c.conversation_id.in_(list(part)))
+                ).rowcount
+                counts["tickets"] += conn.execute(
+                    sa.delete(tickets_t).where(tickets_t.c.conversation_id.in_(list(part)))
+                ).rowcount
+            counts["conversations"] = len(conversations)
+            counts["tickets"] += conn.execute(
+                sa.delete(tickets_t).where(tickets_t.c.user_id == user_id)
+            ).rowcount
+            counts["orders_anonymised"] = 0
+            if order_ids:
+                now = now_utc()
+                anonymise = (
+                    sa.update(orders_t)
+                    .where(orders_t.c.id == sa.bindparam("oid"), orders_t.c.user_id == user_id)
+                    .values(
+                        user_id=sa.bindparam("placeholder"),
+                        carrier=None,
+                        tracking_number=None,
+                        updated_at=now,
+                    )
+                )
+                params = [{"oid": oid, "placeholder": erased_user_id()} for oid in order_ids]
+                counts["orders_anonymised"] = conn.execute(anonymise, params).rowcount
+            counts["events"] = conn.execute(sa.delete(events_t).where(events_t.c.user_id == user_id)).rowcount
+            counts["reviews"] = conn.execute(
+                sa.delete(reviews_t).where(reviews_t.c.user_id == user_id)
+            ).rowcount
+            counts["api_keys"] = conn.execute(
+                sa.delete(api_keys_t).where(api_keys_t.c.user_id == user_id)
+            ).rowcount
+            counts["users"] = conn.execute(sa.delete(users_t).where(users_t.c.id == user_id)).rowcount
+        return {k: int(v) for k, v in counts.items()}
+
+    def _anonymous_conversations_naming(self, conn: Connection, order_ids: Sequence[str]) -> set[str]:
+        """Anonymous conversations whose stored assistant state mentions one of ``order_ids``.
+
+        An anonymous customer proves an order by e-mail; the dialogue keeps the order id in the
+        assistant message's ``meta.state`` (``order_id``, ``verified_orders``). The JSON is searched as
+        text for the quoted id — as each backend renders it (SQLite stores ``json.dumps`` with ASCII
+        escapes, PostgreSQL's ``jsonb::text`` keeps UTF-8).
+        """
+        found: set[str] = set()
+        meta_text = sa.cast(messages_t.c.meta, sa.Text)
+        ascii_only = self.dialect_name == "sqlite"
+        for part in _chunks(list(order_ids), 50):
+            likes = []
+            for oid in part:
+                needle = json.dumps(str(oid), ensure_ascii=ascii_only)
+                escaped = needle.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+                likes.append(meta_text.like(f"%{escaped}%", escape="!"))
+            stmt = (
+                sa.select(messages_t.c.conversation_id)
+                .where(messages_t.c.user_id.is_(None), messages_t.c.role == "assistant", sa.or_(*likes))
+                .distinct()
+            )
+            found.update(conn.execute(stmt).scalars())
+        return found
+
+    def purge_before(
+        self, *, events_before: datetime | None = None, conversations_before: datetime | None = None
+    ) -> dict[str, int]:
+        """Retention: delete behaviour and conversations older than the cut-offs; row counts per kind.
+
+        ``events_before``: events, searches and clicks with a time before it (and clicks on those
+        searches). ``conversations_before``: every message of a conversation whose *last* message is
+        older (a conversation is never cut in the middle), and tickets created before it. ``None``
+        leaves that kind alone.
+        """
+        counts: dict[str, int] = {}
+        self.query_log.flush()
+        with self._begin() as conn:
+            if events_before is not None:
+                cut = to_micros(events_before)
+                old_searches = sa.select(search_log_t.c.search_id).where(search_log_t.c.at < cut)
+                counts["events"] = conn.execute(
+                    sa.delete(events_t).where(events_t.c.timestamp < cut)
+                ).rowcount
+                counts["clicks"] = conn.execute(
+                    sa.delete(click_log_t).where(
+                        sa.or_(click_log_t.c.at < cut, click_log_t.c.search_id.in_(old_searches))
+                    )
+                ).rowcount
+                counts["searches"] = conn.execute(
+                    sa.delete(search_log_t).where(search_log_t.c.at < cut)
+                ).rowcount
+            if conversations_before is not None:
+                cut = to_micros(conversations_before)
+                stale = (
+                    sa.select(messages_t.c.conversation_id)
+                    .group_by(messages_t.c.conversation_id)
+                    .having(sa.func.max(messages_t.c.at) < cut)
+                )
+                counts["conversations"] = int(
+                    conn.execute(sa.select(sa.func.count()).select_from(stale.subquery())).scalar_one()
+                )
+                counts["messages"] = conn.execute(
+                    sa.delete(messages_t).where(messages_t.c.conversation_id.in_(stale))
+                ).rowcount
+                counts["tickets"] = conn.execute(
+                    sa.delete(tickets_t).where(tickets_t.c.created_at < cut)
+                ).rowcount
+        return {k: int(v) for k, v in counts.items()}
+
+    def add_privacy_audit(
+        self,
+        *,
+        action: str,
+        subject_hash: str | None,
+        requested_by: str,
+        details: dict[str, Any],
+        at: datetime | None = None,
+    ) -> int:
+        """Append one privacy audit record (no personal data: see :mod:`shopmind.privacy`); its id."""
+        with self._begin() as conn:
+            res = conn.execute(
+                privacy_audit_t.insert().values(
+                    at=at or now_utc(),
+                    action=action[:16],
+                    subject_hash=subject_hash,
+                    requested_by=requested_by[:128],
+                    details=json.loads(json.dumps(details, default=str)),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest ``limit`` privacy audit records, oldest first: id, at, action, subject_hash, requested_by, details."""
+        stmt = sa.select(privacy_audit_t).order_by(privacy_audit_t.c.seq.desc()).limit(max(int(limit), 0))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+        for r in rows:
+            r["id"] = int(r.pop("seq"))
+        return rows[::-1]
+
+    # ------------------------------------------------------------------ identity checks
+    def log_identity_check(self, check: IdentityCheck) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                identity_checks_t.insert().values(
+                    at=check.at or now_utc(),
+                    outcome=check.outcome[:16],
+                    order_id=None if check.order_id is None else check.order_id[:128],
+                    key_id=check.key_id,
+                    client_ip=None if check.client_ip is None else check.client_ip[:64],
+                    conversation_id=check.conversation_id,
+                    reason=check.reason[:32],
+                )
+            )
+
+    def identity_failure_times(
+        self,
+        *,
+        since: datetime,
+        limit: int,
+        order_id: str | None = None,
+        key_id: str | None = None,
+        client_ip: str | None = None,
+    ) -> dict[str, list[datetime]]:
+        subjects = {"order_id": order_id, "key_id": key_id, "client_ip": client_ip}
+        out: dict[str, list[datetime]] = {}
+        with self.engine.connect() as conn:
+            for column, value in subjects.items():
+                if value is None:
+                    continue
+                # served by the (subject, outcome, at) index: a range scan of at most `limit` rows
+                stmt = (
+                    sa.select(identity_checks_t.c.at)
+                    .where(
+                        identity_checks_t.c[column] == value,
+                        identity_checks_t.c.outcome == "failed",
+                        identity_checks_t.c.at >= since,
+                    )
+                    .order_by(identity_checks_t.c.at.desc())
+                    .limit(max(int(limit), 0))
+                )
+                out[column] = [r[0] for r in conn.execute(stmt)]
+        return out
+
+    def identity_checks(self, *, since: datetime | None = None, limit: int = 1000) -> list[IdentityCheck]:
+        stmt = sa.select(identity_checks_t).order_by(identity_checks_t.c.seq).limit(max(int(limit), 0))
+        if since is not None:
+            stmt = stmt.where(identity_checks_t.c.at >= since)
+        with self.engine.connect() as conn:
+            return [
+                IdentityCheck(**{k: v for k, v in r.items() if k != "seq"})
+                for r in conn.execute(stmt).mappings()
+            ]
+
+    def prune_identity_checks(self, before: datetime) -> int:
+        with self._begin() as conn:
+            return int(
+                conn.execute(sa.delete(identity_checks_t).where(identity_checks_t.c.at < before)).rowcount
             )
 
     # ------------------------------------------------------------------ housekeeping
@@ -1176,6 +1721,15 @@ def _order_row(order: Order) -> dict[str, Any]:
     row["status"] = order.status.value
     row["lines"] = [line.model_dump() for line in order.lines]
     return row
+
+
+def _redacted_transcript(transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ticket transcript as JSON-ready dicts with PII redacted from each turn's ``text``."""
+    out = json.loads(json.dumps(transcript, default=str))
+    return [
+        {**turn, "text": redact_value(turn["text"])} if isinstance(turn, dict) and "text" in turn else turn
+        for turn in out
+    ]
 
 
 def _key_from_row(row: Any) -> ApiKeyRecord:
