@@ -156,7 +156,9 @@ def run_recommend(args: argparse.Namespace, progress: Progress) -> list[dict[str
         progress.update(task, description=f"recommend: {dname} · automatic choice")
         t0 = _cpu()
         components = {m: _shop_config(m, {}, split.n_items) for m in AUTO_CANDIDATES}
-        choice = tune(split.train, components, budget_s=args.tune_budget_s, runtime=runtime)
+        choice = tune(
+            split.train, components, budget_s=args.tune_budget_s, runtime=runtime, holdout_how=args.holdout
+        )
         chosen = (
             Hybrid({"components": choice.components, "weights": choice.weights}, runtime)
             if choice.chosen == "hybrid"
@@ -167,7 +169,7 @@ def run_recommend(args: argparse.Namespace, progress: Progress) -> list[dict[str
             rows,
             split,
             "auto",
-            "automatic choice",
+            f"automatic choice, {args.holdout} hold-out",
             chosen,
             {
                 "chosen": choice.chosen_trial.name if choice.chosen_trial else choice.chosen,
@@ -199,7 +201,9 @@ def run_search(args: argparse.Namespace, progress: Progress) -> list[dict[str, A
     started = _cpu()
     modes = ["bm25", "semantic", "hybrid"] + (["ltr"] if args.search_ltr else [])
     res = evaluate(
-        load_chorus(args.data_dir / "chorus-icecat-search"), modes, cache_dir=args.cache / "search"
+        load_chorus(args.data_dir / "chorus-icecat-search"),
+        modes,
+        cache_dir=ROOT / "var" / "cache" / "search",  # shared with the CLI
     )
     progress.advance(task)
     rows = [
@@ -397,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / "var" / "bench-cache")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tune-budget-s", type=float, default=60.0, help="CPU seconds of the automatic choice")
+    ap.add_argument(
+        "--holdout",
+        choices=("user", "global"),
+        default="user",
+        help="hold-out of the automatic choice: each user's latest events, or one time cut",
+    )
     ap.add_argument("--forecast-series", type=int, default=100, help="series kept per forecasting data set")
     ap.add_argument("--search-ltr", action="store_true", help="also score the cross-fitted LTR mode")
     ap.add_argument("--out", type=Path, default=RESULTS / "generalisation.json")
