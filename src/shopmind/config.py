@@ -104,23 +104,6 @@ class TrainingSettings(_Section):
     poisoning: PoisoningSettings = Field(default_factory=PoisoningSettings)
 
 
-class PrivacySettings(_Section):
-    """Retention of personal data (``shopmind privacy purge`` and every training apply it; None = keep)."""
-
-    event_retention_days: int | None = Field(
-        default=None,
-        ge=1,
-        le=36_500,
-        description="delete behaviour events, searches and clicks older than this many days",
-    )
-    conversation_retention_days: int | None = Field(
-        default=None,
-        ge=1,
-        le=36_500,
-        description="delete chat conversations whose last message is older, and hand-off tickets",
-    )
-
-
 class ArtifactSettings(_Section):
     """Retention, disk-space check and crash detection of training runs (``shopmind.pipeline``)."""
 
@@ -192,8 +175,8 @@ class Settings(_Section):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
-    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:

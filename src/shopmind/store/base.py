@@ -228,35 +228,29 @@ class Store(Protocol):
     def api_key_by_prefix(self, prefix: str) -> list[ApiKeyRecord]: ...
     def revoke_api_key(self, key_id: str) -> bool: ...
 
-    # --- privacy (shopmind.privacy) ---------------------------------------------------------------
-    def meta_secret(self, key: str) -> str:
-        """A random secret kept in the store under ``key``, created on first use."""
-        ...
-
-    def erase_user(self, user_id: str) -> dict[str, int]:
-        """Delete one customer's data in one transaction (orders kept, anonymised); counts per kind."""
-        ...
-
-    def purge_before(
-        self, *, events_before: datetime | None = None, conversations_before: datetime | None = None
-    ) -> dict[str, int]:
-        """Retention: delete events/searches/clicks and whole conversations older than the cut-offs."""
-        ...
-
-    def add_privacy_audit(
+    # --- identity checks (rate limits of anonymous order look-ups, shared by all workers) -----------
+    def log_identity_check(self, check: IdentityCheck) -> None: ...
+    def identity_failure_times(
         self,
         *,
-        action: str,
-        subject_hash: str | None,
-        requested_by: str,
-        details: dict[str, Any],
-        at: datetime | None = None,
-    ) -> int:
-        """Append an audit record without personal data; returns its id."""
+        since: datetime,
+        limit: int,
+        order_id: str | None = None,
+        key_id: str | None = None,
+        client_ip: str | None = None,
+    ) -> dict[str, list[datetime]]:
+        """Times of ``failed`` checks at or after ``since``, newest first, at most ``limit`` each.
+
+        One entry per subject given (keys ``order_id``, ``key_id``, ``client_ip``).
+        """
         ...
 
-    def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
-        """The newest ``limit`` audit records, oldest first."""
+    def identity_checks(self, *, since: datetime | None = None, limit: int = 1000) -> list[IdentityCheck]:
+        """The audit log, oldest first."""
+        ...
+
+    def prune_identity_checks(self, before: datetime) -> int:
+        """Delete audit records older than ``before``; returns how many."""
         ...
 
     # --- training runs (shared by every worker; see TrainingRunRecord) ----------------------------
@@ -298,31 +292,6 @@ class Store(Protocol):
 
     def privacy_audit(self, *, limit: int = 1000) -> list[dict[str, Any]]:
         """The newest ``limit`` audit records, oldest first."""
-        ...
-
-    # --- identity checks (rate limits of anonymous order look-ups, shared by all workers) -----------
-    def log_identity_check(self, check: IdentityCheck) -> None: ...
-    def identity_failure_times(
-        self,
-        *,
-        since: datetime,
-        limit: int,
-        order_id: str | None = None,
-        key_id: str | None = None,
-        client_ip: str | None = None,
-    ) -> dict[str, list[datetime]]:
-        """Times of ``failed`` checks at or after ``since``, newest first, at most ``limit`` each.
-
-        One entry per subject given (keys ``order_id``, ``key_id``, ``client_ip``).
-        """
-        ...
-
-    def identity_checks(self, *, since: datetime | None = None, limit: int = 1000) -> list[IdentityCheck]:
-        """The audit log, oldest first."""
-        ...
-
-    def prune_identity_checks(self, before: datetime) -> int:
-        """Delete audit records older than ``before``; returns how many."""
         ...
 
     # --- housekeeping ----------------------------------------------------------------------------
