@@ -1131,10 +1131,20 @@ class ProductSearch:
 
 
 def _top(rows: np.ndarray, key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` rows with the largest ``key``, sorted (ties by row), with their keys."""
+    """The ``n`` rows with the largest ``key``, sorted (ties by row), with their keys.
+
+    Ties at the cut go to the lower rows: ``argpartition`` alone would pick among them by NumPy's SIMD
+    dispatch (AVX-512 and AVX2 differ), and the candidates would depend on the CPU.
+    """
     if n < len(rows):
-        part = np.argpartition(-key, n - 1)[:n]
-        rows, key = rows[part], key[part]
+        cut = np.partition(key, len(key) - n)[len(key) - n]  # the n-th largest value
+        better = np.flatnonzero(key > cut)
+        tied = np.flatnonzero(key == cut)
+        need = n - len(better)
+        if need < len(tied):  # rows are unique, so the `need` lowest are one definite set
+            tied = tied[np.argpartition(rows[tied], need - 1)[:need]]
+        pick = np.concatenate([better, tied])
+        rows, key = rows[pick], key[pick]
     order = np.lexsort((rows, -key))
     return rows[order], key[order]
 

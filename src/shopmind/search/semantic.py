@@ -9,6 +9,14 @@ packaged all-MiniLM-L6-v2, 384-d, L2-normalised), so cosine similarity is the do
 * Above it a usearch HNSW index (inner product, f32; connectivity 16, expansion 64) returns the
   top-N; similarities of other rows are computed on demand from the stored vectors.
 
+**Same ranking on every CPU.** float32 BLAS and usearch's SIMD kernels sum a dot product in an order
+that depends on the instruction set (OpenBLAS Haswell vs SkylakeX, SimSIMD ``haswell`` vs ``skylake``),
+and NumPy's ``argpartition``/``argsort`` leave equal keys in an order that depends on its SIMD dispatch
+(AVX-512 or AVX2). So the similarities returned are recomputed in float64 and rounded once to float32
+(:func:`exact_similarities`), and the top ``n`` are ordered by ``(−similarity, row)`` with ties at the
+cut going to the lower row (:func:`top_n`): duplicate products, whose vectors are equal, keep one order
+wherever the search runs.
+
 Rows follow the lexical index (row ``i`` = the same document); updates append rows, tombstones are
 applied by the caller through the ``alive`` mask. Vectors are saved as ``vectors.npy``; the HNSW
 graph in usearch's own file format (``hnsw.usearch``), never pickle.
@@ -41,6 +49,27 @@ ANN_THRESHOLD = 10_000
 # Measured on 200k random 384-d vectors, one core: HNSW ≈ 20 µs per fetched row (want 279: ~6 ms;
 # brand filter, 5 % pass, want 5,280: ~60 ms); exact ≈ 0.3 µs per passing row (gather + dot).
 EXACT_PER_WANT = 50
+SIM_MARGIN = 1e-4
+"""Candidates whose float32 similarity is within this of the ``n``-th best are re-scored exactly. A
+float32 dot product of unit vectors errs by at most ``d · 2⁻²⁴`` (2.3e-5 at d = 384) whatever the
+kernel, so no row that belongs in the top ``n`` is left out."""
+
+
+def exact_similarities(vectors: np.ndarray, qv: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """``vectors[rows] · qv`` accumulated in float64, rounded once to float32.
+
+    Products of float32 numbers are exact in float64 and the float64 sum errs by ~1e-14, far below
+    float32's spacing, so the result does not depend on the BLAS kernel or the CPU's vector width
+    (float32 BLAS differs in the last bit between kernels).
+    """
+    v = vectors if rows is None else vectors[rows]
+    return (v.astype(np.float64) @ np.asarray(qv, np.float64)).astype(np.float32)
+
+
+def top_n(rows: np.ndarray, sims: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best ``(rows, sims)`` ordered by ``(−sim, row)``: ties go to the lower row, on any CPU."""
+    order = np.lexsort((rows, -sims))[:n]
+    return rows[order], sims[order]
 
 
 def encode_cached(
@@ -156,10 +185,19 @@ class SemanticIndex:
         self.vectors = buf[: n + m]
 
     def similarities(self, qv: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Cosine similarity of ``qv`` to all rows (or to ``rows``)."""
+        """Cosine similarity of ``qv`` to all rows (or to ``rows``), the same on every CPU
+        (:func:`exact_similarities`)."""
+        return exact_similarities(self.vectors, qv, rows)
+
+    def _exact_top(self, rows: np.ndarray | None, qv: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Brute-force top ``n`` of ``rows`` (None: all): a float32 mat-vec short-lists, exact scores decide."""
+        sims = self.vectors @ qv if rows is None else self.vectors[rows] @ qv
         if rows is None:
-            return self.vectors @ qv
-        return self.vectors[rows] @ qv
+            rows = np.arange(len(sims))
+        if len(rows) > n:
+            cut = np.partition(sims, len(sims) - n)[len(sims) - n]  # the n-th largest (a value: no tie order)
+            rows = rows[sims >= cut - SIM_MARGIN]
+        return top_n(rows, exact_similarities(self.vectors, qv, rows), n)
 
     def top(self, qv: np.ndarray, n: int, alive: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, similarities)`` of the ``n`` nearest live rows, best first."""
@@ -171,28 +209,17 @@ class SemanticIndex:
         want = min(math.ceil(n * total / max(n_pass, 1) * 1.25) + 16, self._ann_rows)
         if self._ann is not None and alive is not None and n_pass <= EXACT_PER_WANT * want:
             # a selective filter: exact search over the rows that pass beats a deep graph walk
-            rows = np.flatnonzero(alive)
-            sims = self.vectors[rows] @ qv
-            alive = None
-        elif self._ann is not None:
-            m = self._ann.search(qv, want, threads=1)
-            rows = np.asarray(m.keys, dtype=np.int64)
-            sims = (1.0 - np.asarray(m.distances, dtype=np.float32)).astype(np.float32)
-            if total > self._ann_rows:  # delta rows: exact
-                extra = np.arange(self._ann_rows, total)
-                rows = np.concatenate([rows, extra])
-                sims = np.concatenate([sims, self.vectors[extra] @ qv])
-        else:
-            rows = np.arange(total)
-            sims = self.vectors @ qv
+            return self._exact_top(np.flatnonzero(alive), qv, n)
+        if self._ann is None:
+            return self._exact_top(None if alive is None else np.flatnonzero(alive), qv, n)
+        m = self._ann.search(qv, want, threads=1)
+        rows = np.asarray(m.keys, dtype=np.int64)
+        if total > self._ann_rows:  # delta rows: exact
+            rows = np.concatenate([rows, np.arange(self._ann_rows, total)])
         if alive is not None:
-            keep = alive[rows]
-            rows, sims = rows[keep], sims[keep]
-        if len(rows) > n:
-            part = np.argpartition(-sims, n - 1)[:n]
-            rows, sims = rows[part], sims[part]
-        order = np.argsort(-sims, kind="stable")
-        return rows[order], sims[order]
+            rows = rows[alive[rows]]
+        # usearch's distances carry its SIMD kernel's rounding: re-score the few candidates exactly
+        return top_n(rows, exact_similarities(self.vectors, qv, rows), n)
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
