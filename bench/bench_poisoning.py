@@ -192,7 +192,7 @@ def make_attack(
                 "timestamp": [r[3] for r in rows],
             }
         )
-    out: list[tuple[str, str, str, float, int]] = []
+    out: list[tuple[str, str, str, float, float]] = []
     for user, item, level, ts in rows:
         for k, kind in enumerate(SHOP_BUNDLES[level]):
             out.append((user, ids[item], kind, 1.0, ts + 20 * k))
@@ -243,7 +243,10 @@ def run_dataset(
     for attack in args.attacks:
         for size in args.sizes:
             n_fake = max(1, round(size * n_genuine))
-            acc = {"tp": 0, "fp": 0, "fn": 0, "genuine_flagged": [], "hr_attacked": [], "hr_defended": []}
+            tp = fp = fn = 0
+            genuine_flagged: list[float] = []
+            hr_attacked: list[float] = []
+            hr_defended: list[float] = []
             for t, tid in zip(targets, target_ids, strict=True):
                 fake = make_attack(clean, st, attack, t, n_fake, rng, args.spread_days)
                 events = pd.concat([clean.events, fake], ignore_index=True)
@@ -253,16 +256,15 @@ def run_dataset(
                 if args.verbose:
                     console.print(attack, size, tid, report.to_dict()["groups_detail"])
                 fake_ids = set(fake["user_id"].unique())
-                tp = len(flagged & fake_ids)
-                acc["tp"] += tp
-                acc["fp"] += len(flagged) - tp
-                acc["fn"] += len(fake_ids) - tp
-                acc["genuine_flagged"].append((len(flagged) - tp) / n_genuine)
+                hit = len(flagged & fake_ids)
+                tp += hit
+                fp += len(flagged) - hit
+                fn += len(fake_ids) - hit
+                genuine_flagged.append((len(flagged) - hit) / n_genuine)
                 undefended = hr(events)
-                acc["hr_attacked"].append(undefended[tid])
-                acc["hr_defended"].append(hr(events, flagged)[tid] if flagged else undefended[tid])
+                hr_attacked.append(undefended[tid])
+                hr_defended.append(hr(events, flagged)[tid] if flagged else undefended[tid])
                 progress.advance(task)
-            tp, fp, fn = acc["tp"], acc["fp"], acc["fn"]
             pre = float(np.mean([before[t] for t in target_ids]))
             rows.append(
                 {
@@ -271,12 +273,12 @@ def run_dataset(
                     "fake_accounts": n_fake,
                     "precision": tp / (tp + fp) if tp + fp else 1.0,
                     "recall": tp / (tp + fn) if tp + fn else 1.0,
-                    "genuine_flagged_share": float(np.max(acc["genuine_flagged"])),
+                    "genuine_flagged_share": float(np.max(genuine_flagged)),
                     "hr_before": pre,
-                    "hr_attacked": float(np.mean(acc["hr_attacked"])),
-                    "hr_defended": float(np.mean(acc["hr_defended"])),
-                    "hr_attacked_per_target": acc["hr_attacked"],
-                    "hr_defended_per_target": acc["hr_defended"],
+                    "hr_attacked": float(np.mean(hr_attacked)),
+                    "hr_defended": float(np.mean(hr_defended)),
+                    "hr_attacked_per_target": hr_attacked,
+                    "hr_defended_per_target": hr_defended,
                 }
             )
     return {
