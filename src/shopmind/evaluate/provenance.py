@@ -23,6 +23,8 @@ PACKAGES = (
     "bm25s",
     "onnxruntime",
     "sentence-transformers",
+    "transformers",
+    "usearch",
     "torch",
     "statsforecast",
 )
