@@ -110,11 +110,24 @@ def test_calibrate_threshold_known_answer():
     assert calibrate_threshold(scores, 0.0) == pytest.approx(0.01)  # rejects nothing
 
 
+def test_calibrate_threshold_with_confidence_is_clopper_pearson():
+    from scipy.stats import beta
+
+    scores = np.arange(1, 1411) / 1410.0
+    tau = calibrate_threshold(scores, 0.03, confidence=0.9)
+    m = int(np.sum(scores < tau))  # rejections allowed
+    assert m < int(0.03 * scores.size)  # stricter than the point estimate
+    assert beta.ppf(0.9, m + 1, scores.size - m) <= 0.03 < beta.ppf(0.9, m + 2, scores.size - m - 1)
+    # too few scores to guarantee the budget: reject nothing
+    assert calibrate_threshold(np.arange(1, 101) / 100.0, 0.03, confidence=0.9) == pytest.approx(0.01)
+
+
 def test_out_of_scope_decision(data):
     texts, labels = data
     held_intent = "warranty"
     train = [(t, lab) for t, lab in zip(texts, labels, strict=True) if lab != held_intent]
-    clf = IntentClassifier(IntentConfig(model="tfidf", max_in_scope_loss=0.05)).fit(
+    # a few hundred utterances cannot guarantee a budget with confidence: the point-estimate rule
+    clf = IntentClassifier(IntentConfig(model="tfidf", max_in_scope_loss=0.05, calibration_confidence=0)).fit(
         [t for t, _ in train], [lab for _, lab in train]
     )
     assert 0 < clf.threshold < 1

@@ -28,8 +28,9 @@ a check on the built-in intents); ``oos_score="msp"`` gives the plain rule (docs
 compares the two). ``τ`` is calibrated on held-back *in-scope*
 data by cross-fitting: ``calibration_folds`` disjoint stratified parts of ``calibration_fraction``
 of the training set are each held out in turn, the models are fitted on the rest and score the
-held-out part, and ``τ`` is the largest value that rejects at most ``max_in_scope_loss`` (3 %) of all
-held-out scores pooled; the models are then refitted on all data. One held-out split gives a
+held-out part, and ``τ`` is the largest value whose rejection rate has a Clopper–Pearson upper bound
+(at ``calibration_confidence``, 90 %) of at most ``max_in_scope_loss`` (3 %) over all held-out scores
+pooled (:func:`calibrate_threshold`); the models are then refitted on all data. One held-out split gives a
 quantile from a few hundred scores that swings with the split; pooling the folds gives the
 split-conformal bound (Vovk et al. 2005; Angelopoulos & Bates 2021) more scores, so the loss on
 unseen utterances stays near the budget. With fine-tuning one fold is used (the encoder is tuned on
@@ -85,6 +86,9 @@ class IntentConfig(BaseModel):
         default=5, ge=1, le=10, description="disjoint held-out folds whose scores calibrate τ together"
     )
     max_in_scope_loss: float = Field(default=0.03, ge=0.0, lt=1.0)
+    calibration_confidence: float = Field(
+        default=0.9, ge=0.0, lt=1.0, description="probability that the loss budget holds on new utterances"
+    )
     refit: bool = True
     max_iter: int = Field(default=2000, ge=10)
     class_weight: Literal["balanced"] | None = None
@@ -173,16 +177,26 @@ def _fit_logreg(
     return w, b
 
 
-def calibrate_threshold(in_scope_scores: np.ndarray, max_loss: float) -> float:
-    """Largest ``τ`` with ``mean(score < τ) ≤ max_loss`` over held-out in-scope scores.
+def calibrate_threshold(in_scope_scores: np.ndarray, max_loss: float, confidence: float = 0.0) -> float:
+    """Largest ``τ`` rejecting at most ``m`` of the held-out in-scope scores.
 
-    With sorted scores ``s_1 ≤ … ≤ s_n`` and ``m = ⌊max_loss · n⌋`` allowed rejections, ``τ = s_{m+1}``
-    rejects exactly the ``m`` lowest (ties at ``τ`` are kept, so the bound holds).
+    With sorted scores ``s_1 ≤ … ≤ s_n``, ``τ = s_{m+1}`` rejects exactly the ``m`` lowest (ties at
+    ``τ`` are kept). ``confidence`` 0: ``m = ⌊max_loss · n⌋`` (the loss on these scores is at most the
+    budget). ``confidence`` 1 − δ > 0: ``m`` is the largest count whose one-sided Clopper–Pearson upper
+    bound of the rejection rate is ≤ ``max_loss`` — the budget then holds on new in-scope utterances
+    with probability ≥ 1 − δ, not only on average (risk-controlling thresholds, Bates et al. 2021).
     """
     s = np.sort(np.asarray(in_scope_scores, dtype=np.float64))
     if s.size == 0:
         return 0.0
     m = int(np.floor(max_loss * s.size + 1e-9))
+    if confidence > 0 and m > 0:
+        from scipy.stats import beta
+
+        k = np.arange(m + 1)
+        upper = beta.ppf(confidence, k + 1, s.size - k)  # Clopper–Pearson bound after k rejections
+        ok = np.flatnonzero(upper <= max_loss)
+        m = int(ok[-1]) if ok.size else 0
     return float(s[min(m, s.size - 1)]) if m > 0 else float(s[0])
 
 
@@ -397,7 +411,9 @@ class IntentClassifier:
                 conf_parts.append(self._oos_scores(hold_texts, hold_emb, scores))
                 correct += int((scores.argmax(axis=1) == y[hold_idx]).sum())
             conf = np.concatenate(conf_parts)
-            self.threshold = calibrate_threshold(conf, self.config.max_in_scope_loss)
+            self.threshold = calibrate_threshold(
+                conf, self.config.max_in_scope_loss, self.config.calibration_confidence
+            )
             self.calibration = {
                 "held_out": int(conf.size),
                 "folds": len(folds),
