@@ -80,7 +80,7 @@ class IntentConfig(BaseModel):
     c_embedding: float = Field(default=20.0, gt=0)
     ensemble_weight: float = Field(default=0.5, ge=0.0, le=1.0, description="weight of the TF-IDF model")
     calibration_fraction: float = Field(
-        default=0.1, ge=0.0, lt=0.5, description="share of each held-out fold"
+        default=0.2, ge=0.0, lt=0.5, description="share of each held-out fold (5 × 0.2: every utterance once)"
     )
     calibration_folds: int = Field(
         default=5, ge=1, le=10, description="disjoint held-out folds whose scores calibrate τ together"
