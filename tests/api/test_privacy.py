@@ -307,3 +307,69 @@ def test_plain_logs_are_redacted_and_configured() -> None:
         handler = logging.getLogger().handlers[0]
         line = handler.format(_record("mail %s", "x@y.com"))
         assert "x@y.com" not in line and "[email]" in line
+
+
+# ---------------------------------------------------------------------------- erasure: tokens, audit rows, search log
+def test_erasure_revokes_customer_tokens_in_every_worker(engine: Engine) -> None:
+    """Tokens are stateless: after an erasure, every worker (two apps on one store) refuses a token
+    issued before it, at once; a token minted later (the shop re-created the customer) works."""
+    import time
+
+    from shopmind.api.auth import CustomerTokens
+
+    keys = ensure_demo_keys(engine.store)
+    other = Engine.open(engine.settings)  # a second worker process: its own store connection and app
+    try:
+        with (
+            TestClient(create_app(engine, watch_interval_s=None), raise_server_exceptions=False) as c1,
+            TestClient(create_app(other, watch_interval_s=None), raise_server_exceptions=False) as c2,
+        ):
+            r = c1.post(
+                "/customer-tokens", json={"user_id": "u1", "ttl_s": 3600}, headers=auth(keys["ingest"])
+            )
+            assert r.status_code == 200, r.text
+            page = auth(keys["read"]) | {"X-Customer-Token": r.json()["token"]}
+            for c in (c1, c2):
+                assert c.get("/users/u1/orders", headers=page).json()["orders"][0]["id"] == "o1"
+            assert c1.delete("/users/u1", headers=auth(keys["admin"])).status_code == 200
+            for c in (c2, c1):  # the other worker first: nothing was invalidated there
+                r = c.get("/users/u1/orders", headers=page)
+                assert r.status_code == 401 and "erased" in r.text, r.text
+            assert engine.store.customer_erased_at("u1") is not None
+            assert engine.store.customer_erased_at("u2") is None
+            later, _ = CustomerTokens(engine.store).mint("u1", 60, now=time.time() + 2)
+            r = c2.get("/users/u1/orders", headers=auth(keys["read"]) | {"X-Customer-Token": later})
+            assert r.status_code == 200 and r.json()["orders"] == []
+    finally:
+        other.close()
+    assert "u1" not in json.dumps(engine.store.privacy_audit(), default=str)
+
+
+def test_erasure_deletes_identity_checks_of_the_customers_orders(engine: Engine) -> None:
+    from shopmind.privacy import erase_customer
+    from shopmind.store.base import IdentityCheck
+
+    store = engine.store
+    for oid, outcome in (("o1", "failed"), ("o1", "verified"), ("o2", "failed"), (None, "refused")):
+        store.log_identity_check(
+            IdentityCheck(outcome=outcome, order_id=oid, key_id="k1", client_ip="10.0.0.7", reason="order")
+        )
+    report = erase_customer(store, "u1", requested_by="test")
+    assert report.counts["identity_checks"] == 2
+    left = store.identity_checks()
+    assert [(c.order_id, c.outcome) for c in left] == [("o2", "failed"), (None, "refused")]
+    # the kept rows still count as failures for the rate limit (audit semantics unchanged)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    assert len(store.identity_failure_times(since=since, limit=10, order_id="o2")["order_id"]) == 1
+    assert store.identity_failure_times(since=since, limit=10, order_id="o1")["order_id"] == []
+
+
+def test_search_log_queries_are_redacted(engine: Engine) -> None:
+    keys = ensure_demo_keys(engine.store)
+    engine.train(["search"])
+    with TestClient(create_app(engine, watch_interval_s=None)) as c:
+        q = "headphones for jane.doe@example.com 13812345678"
+        assert c.get("/search", params={"q": q}, headers=auth(keys["read"])).status_code == 200
+    engine.store.log_search(query="ring me on +44 20 7946 0958", user_id=None, n_results=0, result_ids=[])
+    logged = engine.store.search_log_frame()["query"].tolist()
+    assert logged == ["headphones for [email] [phone]", "ring me on [phone]"]

@@ -491,7 +491,9 @@ def test_erase_user_deletes_one_customer_and_anonymises_orders(store) -> None:
         "conversations": 2,
         "orders_anonymised": 1,
         "api_keys": 1,
+        "identity_checks": 0,
     }
+    assert store.customer_erased_at("u1") is not None and store.customer_erased_at("u2") is None
     assert store.get_user("u1") is None and store.get_user("u2") is not None
     assert store.events_frame(user_id="u1").empty and len(store.events_frame(user_id="u2")) == 2
     assert store.conversation("c-u1") == [] and store.conversation("c-anon") == []

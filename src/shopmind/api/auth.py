@@ -28,7 +28,11 @@ public read key; the request is then served as if the key were bound to that cus
 ``smc1.<payload>.<signature>``, payload = base64url of ``{"sub": customer id, "exp": unix
 seconds, "iat": ..., "kid": minting key id}``, signature = base64url of HMAC-SHA256 over
 ``smc1.<payload>`` (RFC 2104) with a 256-bit secret kept in the store (``Store.shared_secret``), so
-every worker verifies every token without a store query after the first.
+every worker checks every signature without a store query after the first. Tokens are stateless, so
+an erased customer's tokens are refused by one more check: a valid signature is followed by one
+primary-key lookup of the customer's erasure time (``Store.customer_erased_at``, written by the
+erasure in the same transaction), and a token issued at or before it is rejected — in every worker,
+at once, since they share the store.
 """
 
 from __future__ import annotations
@@ -270,7 +274,11 @@ class CustomerTokens:
         return token, datetime.fromtimestamp(issued + int(ttl_s), tz=UTC)
 
     def verify(self, token: str, *, now: float | None = None) -> str:
-        """The customer id of a valid, unexpired token; :class:`AuthError` otherwise."""
+        """The customer id of a valid, unexpired token of a customer not erased since it was issued.
+
+        :class:`AuthError` otherwise. Blocking (one store lookup after the signature check): call it
+        off the event loop.
+        """
         parts = token.split(".") if len(token) <= CUSTOMER_TOKEN_MAX_CHARS else []
         if len(parts) != 3 or parts[0] != CUSTOMER_TOKEN_VERSION:
             raise AuthError(
@@ -281,13 +289,21 @@ class CustomerTokens:
             raise AuthError("invalid customer token (bad signature)")
         try:
             payload = json.loads(_unb64(parts[1]))
-            user_id, expires = payload["sub"], int(payload["exp"])
+            user_id, expires, issued = payload["sub"], int(payload["exp"]), int(payload["iat"])
         except (ValueError, KeyError, TypeError) as exc:
             raise AuthError("malformed customer token payload") from exc
         if not isinstance(user_id, str) or not user_id:
             raise AuthError("malformed customer token payload")
         if expires <= (time.time() if now is None else now):
             raise AuthError("expired customer token", expected="a fresh token from the shop's backend")
+        erased = self.store.customer_erased_at(user_id)
+        # ``iat`` is whole seconds (rounded down), so ``>=`` also refuses a token minted before the
+        # erasure within the same second; one minted later for a re-created customer works.
+        if erased is not None and erased.timestamp() >= issued:
+            raise AuthError(
+                "revoked customer token: the customer was erased after it was issued",
+                expected="a token minted after the erasure",
+            )
         return user_id
 
 

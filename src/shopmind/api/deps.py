@@ -48,9 +48,8 @@ async def _principal(
         principal = await run_in_threadpool(verifier.verify, secret)
     if customer_token:
         tokens = request.app.state.customer_tokens
-        if not tokens.loaded:  # first token in this process: read the signing secret off the event loop
-            await run_in_threadpool(tokens.load)
-        principal = principal.bound_to(tokens.verify(customer_token.strip()))
+        # off the event loop: verifying reads the signing secret (once) and the customer's erasure time
+        principal = principal.bound_to(await run_in_threadpool(tokens.verify, customer_token.strip()))
     return principal
 
 

@@ -111,6 +111,8 @@ class Dataset:
                 raise DataError(f"column {name} has {len(col)} rows", expected=f"{n} rows like user_idx")
         self.users = users
         self.items = items
+        # stored records left out when this dataset was read from a store (shopmind.data.setaside)
+        self.set_aside: list[dict[str, Any]] = []
         self.user_idx = np.ascontiguousarray(user_idx, dtype=np.int32)
         self.item_idx = np.ascontiguousarray(item_idx, dtype=np.int32)
         self.event_type = np.ascontiguousarray(event_type, dtype=np.int8)

@@ -307,10 +307,16 @@ def aggregate_levels(items: pd.DataFrame, category_of: dict[str, str]) -> list[p
 
 
 def series_from_store(
-    store: Any, *, freq: Freq = "D", category_level: int = 1, **kwargs: Any
+    store: Any, *, freq: Freq = "D", category_level: int = 1, set_aside: Any = None, **kwargs: Any
 ) -> DemandSeries:
-    """:func:`build_series` on a store's ``sales_frame()``, ``orders_frame()`` and ``items_frame()``."""
+    """:func:`build_series` on a store's ``sales_frame()``, ``orders_frame()`` and ``items_frame()``.
+
+    ``set_aside``: a :class:`shopmind.data.setaside.SetAside` that counts the stored records the
+    store's readers left out.
+    """
     sales = store.sales_frame()
     items = store.items_frame()
     orders = store.orders_frame() if sales is None or sales.empty else None
+    if set_aside is not None:
+        set_aside.gather(sales, items, orders)
     return build_series(sales, items, orders=orders, freq=freq, category_level=category_level, **kwargs)

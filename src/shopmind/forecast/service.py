@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopmind.data import setaside
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.forecast.inventory import InventoryPolicy, advise_item
 from shopmind.forecast.models import AutoForecaster, Calibration, ForecastConfig, ForecastResult
@@ -170,18 +171,22 @@ def train(ctx: Any, out_dir: Path, config: ForecastTrainConfig | None = None) ->
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx.progress("forecast: building demand series")
+    aside = setaside.SetAside("forecast")  # unreadable stored sales, orders and items are left out
     series = series_from_store(
-        ctx.store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level
+        ctx.store, freq="D" if cfg.freq == "D" else "W", category_level=cfg.category_level, set_aside=aside
     )
+    summary = aside.summary()
+    setaside.write_summary(out_dir, summary)
     if series.items.empty:
         log.warning("forecast: the store has no sales or orders; no forecasts trained")
         info = {"n_items": 0, "note": "no sales history", "format_version": FORMAT_VERSION}
         save_json(out_dir / "manifest.json", info)
-        return info
+        return info | {"set_aside": summary}
     ctx.progress(f"forecast: choosing models for {series.items['unique_id'].nunique()} items")
     sf = fit_store(series, cfg, n_jobs=_threads(ctx))
     _write(sf, out_dir)
-    return {k: v for k, v in sf.info.items() if k in ("n_items", "n_top", "n_tail", "models", "history_end")}
+    keys = ("n_items", "n_top", "n_tail", "models", "history_end")
+    return {k: v for k, v in sf.info.items() if k in keys} | {"set_aside": summary}
 
 
 def _write(sf: StoreForecast, out_dir: Path) -> None:
@@ -201,6 +206,7 @@ class ForecastService:
     def __init__(self, data: StoreForecast, store: Any | None = None) -> None:
         self.data = data
         self.store = store
+        self._set_aside: dict[str, Any] = {"count": 0, "by_kind": {}, "items": []}
         self.horizon = int(data.info.get("config", {}).get("horizon", 0)) or int(data.forecasts["step"].max())
         freq = data.info.get("config", {}).get("freq", "D")
         self.period_days = 1.0 if freq == "D" else 7.0
@@ -236,7 +242,13 @@ class ForecastService:
             category_of=load_json(path / "categories.json"),
             info=info,
         )
-        return cls(data, store)
+        service = cls(data, store)
+        service._set_aside = setaside.read_summary(path)
+        return service
+
+    def set_aside_summary(self) -> dict[str, Any]:
+        """Stored records the training of these forecasts left out (:mod:`shopmind.data.setaside`)."""
+        return self._set_aside
 
     @classmethod
     def live(

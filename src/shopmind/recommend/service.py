@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopmind.data import setaside
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
@@ -108,10 +109,16 @@ def strongest_events(dataset: Dataset) -> sp.csr_matrix:
     return sp.csr_matrix((agg.to_numpy(np.int8), (u, i)), shape=(dataset.n_users, dataset.n_items))
 
 
-def baskets(store: Any, dataset: Dataset, exclude_users: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+def baskets(
+    store: Any,
+    dataset: Dataset,
+    exclude_users: Sequence[str] = (),
+    set_aside: setaside.SetAside | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(basket code, item index) pairs: orders, cart/purchase sessions, else purchases per user-day.
 
     Orders and events of ``exclude_users`` (accounts flagged by the poisoning screen) are left out.
+    Stored orders and events the store could not read are counted in ``set_aside``.
     """
     keys: list[np.ndarray] = []
     items: list[np.ndarray] = []
@@ -125,11 +132,15 @@ def baskets(store: Any, dataset: Dataset, exclude_users: Sequence[str] = ()) -> 
 
     excluded = set(exclude_users)
     orders = store.orders_frame()
+    if set_aside is not None:
+        set_aside.gather(orders)
     if len(orders) and excluded:
         orders = orders[~orders["user_id"].isin(excluded)]
     if len(orders):
         add("o:", orders["order_id"], orders["item_id"])
     events = store.events_frame(types=["cart", "purchase"])
+    if set_aside is not None:
+        set_aside.gather(events)
     if len(events) and excluded:
         events = events[~events["user_id"].isin(excluded)]
     if len(events) and "session_id" in events:
@@ -197,6 +208,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     """Fit the configured recommenders + trending + bought-together and write them to ``out_dir``."""
     started = time.perf_counter()
     t = ctx.settings.training
+    aside = setaside.SetAside("recommend").gather(ctx.dataset)  # unreadable stored records left out
     dataset, screen = screen_training_data(ctx.dataset, t.poisoning)
     runtime = Runtime(seed=t.seed, threads=t.threads)
     components = build_components(t.recommenders, dataset, t.recommender_presets)
@@ -221,7 +233,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
     hybrid = Hybrid({"components": components, "weights": weights}, runtime).fit(dataset)
     trending = Trending(runtime=runtime).fit(dataset)
-    basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else ())
+    basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else (), aside)
     together = BoughtTogether().fit(basket, item, dataset.n_items)
     out_dir.mkdir(parents=True, exist_ok=True)
     hybrid.save(out_dir / "models" / "hybrid")
@@ -235,6 +247,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     )
     (out_dir / "users.json").write_text(json.dumps(dataset.users.to_list(), ensure_ascii=False))
     (out_dir / "items.json").write_text(json.dumps(dataset.items.to_list(), ensure_ascii=False))
+    set_aside = aside.summary()
     manifest = {
         "format": FORMAT,
         "default": default,
@@ -249,11 +262,13 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - started, 3),
         "tuning": tuning.manifest() if tuning is not None else None,
         "poisoning": screen.manifest(),
+        "set_aside": set_aside,
     }
+    setaside.write_summary(out_dir, set_aside)
     (out_dir / "poisoning.json").write_text(json.dumps(screen.report.to_dict(), indent=2, ensure_ascii=False))
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     log.info("recommend: trained %s in %.1fs", manifest["algorithms"], manifest["seconds"])
-    keys = ("default", "algorithms", "hybrid_weights", "n_users", "n_items", "poisoning")
+    keys = ("default", "algorithms", "hybrid_weights", "n_users", "n_items", "poisoning", "set_aside")
     return {k: manifest[k] for k in keys}
 
 
@@ -293,6 +308,7 @@ class RecommendService:
         self._pending: dict[str, dict[int, float]] = {}
         self._pending_strength: dict[str, dict[int, int]] = {}
         self._lock = threading.RLock()
+        self._set_aside: dict[str, Any] = {"count": 0, "by_kind": {}, "items": []}
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -330,9 +346,14 @@ class RecommendService:
             store,
             Pools.load(path / "pools.npz"),
         )
+        service._set_aside = setaside.read_summary(path)
         if store is not None:
             service.refresh_catalog()
         return service
+
+    def set_aside_summary(self) -> dict[str, Any]:
+        """Stored records the training of these artifacts left out (:mod:`shopmind.data.setaside`)."""
+        return self._set_aside
 
     def refresh_catalog(self) -> int:
         """Re-read prices, stock and titles from the store (stock changes between trainings)."""

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from shopmind.data import setaside
 from shopmind.data.schema import Item, error_field
 from shopmind.errors import ConfigError, DataError
 from shopmind.search.analyzers import Synonyms
@@ -145,7 +146,8 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     rules = _read_json(sdir / "rules.json", [])
     # read before the catalogue: a change committed in between is applied again later (idempotent)
     change_seq = ctx.store.item_change_seq() if hasattr(ctx.store, "item_change_seq") else None
-    items = ctx.store.items_frame()
+    items = ctx.store.items_frame()  # items that do not read back are left out (attrs["set_aside"])
+    aside = setaside.SetAside("search").gather(items).summary()
     if not len(items):
         raise DataError("the catalogue is empty", expected="items in the store (shopmind data load)")
     popularity, rating = _dataset_stats(ctx)
@@ -167,6 +169,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
     if data is not None:
         engine.reranker = ranker = Reranker().fit(data)
     engine.save(Path(out_dir))
+    setaside.write_summary(Path(out_dir), aside)
     if change_seq is not None:
         (Path(out_dir) / SYNC_FILE).write_text(json.dumps({"item_change_seq": change_seq}), encoding="utf-8")
     return {
@@ -174,6 +177,7 @@ def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
         "semantic": engine.semantic is not None,
         "reranker": "clicks" if ranker is not None else None,
         "queries_mined": len(queries),
+        "set_aside": aside,
     }
 
 
@@ -223,13 +227,17 @@ class SearchService:
         engine = ProductSearch.load(Path(path), encoder=encoder)
         rules_path = settings_dir(settings) / "rules.json" if settings is not None else None
         sync = _read_json(Path(path) / SYNC_FILE, {})
-        return cls(
+        service = cls(
             engine,
             store,
             rules_path=rules_path,
             change_seq=sync.get("item_change_seq"),
             sync_interval_s=sync_interval_s,
         )
+        trained = setaside.read_summary(Path(path))  # items left out when the index was built
+        service.set_aside.update({r["id"]: r["reason"] for r in trained["items"] if r.get("kind") == "item"})
+        service.set_aside_total = int(trained["count"])
+        return service
 
     # ----------------------------------------------------------------- other workers' updates
     def sync(self, *, force: bool = False) -> int:

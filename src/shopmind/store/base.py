@@ -272,6 +272,10 @@ class Store(Protocol):
         """Delete one customer's data in one transaction (orders kept, anonymised); counts per kind."""
         ...
 
+    def customer_erased_at(self, user_id: str) -> datetime | None:
+        """When ``user_id`` was last erased by :meth:`erase_user` (which records it), or None."""
+        ...
+
     def purge_before(
         self, *, events_before: datetime | None = None, conversations_before: datetime | None = None
     ) -> dict[str, int]:

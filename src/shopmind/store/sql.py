@@ -40,7 +40,8 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from shopmind.data.dataset import Dataset, EventWeights
+from shopmind.data import setaside
+from shopmind.data.dataset import EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import (
     Document,
     Event,
@@ -53,7 +54,7 @@ from shopmind.data.schema import (
     now_utc,
 )
 from shopmind.errors import DataError, PermissionDenied, StoreError, UnknownIdError
-from shopmind.privacy import erased_user_id, redact_pii, redact_value
+from shopmind.privacy import erased_user_id, redact_pii, redact_value, subject_hash
 from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, TrainingRunRecord, WriteResult
 from shopmind.store.querylog import QueryLogWriter
 
@@ -333,6 +334,15 @@ privacy_audit_t = sa.Table(
     sa.Column("details", JSONType, nullable=False),
 )
 
+# Customers erased by shopmind.privacy.erase_customer, named by the audit's salted hash (no personal
+# data): customer tokens issued before the erasure are refused (shopmind.api.auth.CustomerTokens).
+erased_customers_t = sa.Table(
+    "erased_customers",
+    metadata,
+    sa.Column("subject_hash", sa.String(64), primary_key=True),
+    sa.Column("at", UtcMicros, nullable=False),
+)
+
 COUNTED_TABLES = (
     items_t,
     users_t,
@@ -411,6 +421,7 @@ class SqlStore:
         self._lock = threading.Lock()
         # searches and clicks are queued and written in batches off the request path (see querylog)
         self.query_log = QueryLogWriter(self._write_query_log)
+        self._meta_secrets: dict[str, str] = {}  # meta_secret values never change once written
         if create:
             self.create_tables()
 
@@ -638,11 +649,18 @@ class SqlStore:
             return str(conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == key)).scalar_one())
 
     def _entity_frame(self, table: sa.Table) -> pd.DataFrame:
-        """Every row of an entity table (items, users) in id order, ``created_at`` as UTC datetimes."""
+        """Every row of an entity table (items, users) in id order, ``created_at`` as UTC datetimes.
+
+        Rows that do not read back (JSON that does not parse; for items, see
+        :func:`~shopmind.data.setaside.screen_items`) are left out and named in ``attrs["set_aside"]``.
+        """
+        kind = table.name.removesuffix("s")
         with self.engine.connect() as conn:
-            frame = _frame(conn, sa.select(table).order_by(table.c.id), table)
+            frame, unreadable = _frame_lenient(conn, sa.select(table).order_by(table.c.id), table, kind)
         frame["created_at"] = _micros_to_datetime(frame["created_at"])
-        return frame
+        if table is items_t:
+            frame = setaside.split(frame, setaside.screen_items(frame), kind)
+        return setaside.attach(frame, unreadable)
 
     def _ids(self, table: sa.Table) -> set[str]:
         with self.engine.connect() as conn:
@@ -761,6 +779,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
         frame = pd.DataFrame(rows, columns=[c for c in EVENT_COLUMNS if c != "timestamp"] + ["timestamp"])
+        frame = setaside.split(frame, setaside.screen_events(frame, EVENT_TYPES), "event")
         frame["value"] = frame["value"].astype("float64")
         frame["quantity"] = frame["quantity"].astype("int64")
         frame["timestamp"] = _micros_to_datetime(frame["timestamp"])
@@ -771,21 +790,32 @@ class SqlStore:
             return self._existing_ids(conn, events_t.c.id, ids)
 
     def load_dataset(self, weights: EventWeights | None = None) -> Dataset:
-        """Catalogue items (even untouched ones), users, and every event that names an item."""
+        """Catalogue items (even untouched ones), users, and every event that names an item.
+
+        Stored rows that cannot be used are left out and listed in the Dataset's ``set_aside``
+        (:mod:`shopmind.data.setaside`), with the items and users the catalogue readers set aside.
+        """
         ts = sa.type_coerce(events_t.c.timestamp, sa.BigInteger)
-        stmt = sa.select(events_t.c.user_id, events_t.c.item_id, events_t.c.type, events_t.c.value, ts).where(
-            events_t.c.item_id.is_not(None)
-        )
+        columns = ["user_id", "item_id", "type", "value", "timestamp"]
+        stmt = sa.select(*[events_t.c[c] for c in columns[:-1]], ts).where(events_t.c.item_id.is_not(None))
         if self.dialect_name != "sqlite":
             # SQLite returns rowid (insertion) order without a sort; elsewhere ask for a stable order.
             stmt = stmt.order_by(ts, events_t.c.id)
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        events = pd.DataFrame(rows, columns=["user_id", "item_id", "type", "value", "timestamp"])
+            events = pd.DataFrame(conn.execute(stmt).all(), columns=columns)
+            reasons = setaside.screen_events(events, EVENT_TYPES)
+            if reasons.notna().any():  # rare: read again with the ids, to name what is set aside
+                events = pd.DataFrame(
+                    conn.execute(stmt.add_columns(events_t.c.id)).all(), columns=[*columns, "id"]
+                )
+                events = setaside.split(events, setaside.screen_events(events, EVENT_TYPES), "event")
         events["value"] = events["value"].astype("float64")
         events["timestamp"] = (events["timestamp"].astype("int64") // 1_000_000).astype("int64")
         events = events.sort_values("timestamp", kind="stable", ignore_index=True)
-        return Dataset.from_frame(events, items=self.items_frame(), users=self.users_frame(), weights=weights)
+        items, users = self.items_frame(), self.users_frame()
+        dataset = Dataset.from_frame(events, items=items, users=users, weights=weights)
+        dataset.set_aside = setaside.of(items) + setaside.of(users) + setaside.of(events)
+        return dataset
 
     # ------------------------------------------------------------------ orders
     def upsert_orders(self, orders: Iterable[Order]) -> WriteResult:
@@ -844,12 +874,17 @@ class SqlStore:
             sa.type_coerce(orders_t.c.created_at, sa.BigInteger),
         ).order_by(orders_t.c.created_at, orders_t.c.id)
         records: list[tuple[Any, ...]] = []
+        unreadable: list[dict[str, Any]] = []  # orders whose lines or time do not read back: set aside
         with self.engine.connect() as conn:
-            for oid, uid, lines, status, created in conn.execute(stmt):
-                for line in lines:
-                    records.append(
-                        (oid, uid, line["item_id"], line["quantity"], line["unit_price"], status, created)
-                    )
+            for oid, uid, lines, status, created in _rows_lenient(conn, stmt, orders_t, "order", unreadable):
+                try:
+                    if isinstance(created, bool) or not isinstance(created, int):
+                        raise ValueError("created_at is not a stored time")
+                    parsed = setaside.order_lines(lines)
+                except ValueError as exc:
+                    unreadable.append(setaside.record("order", oid, str(exc)))
+                    continue
+                records.extend((oid, uid, item, qty, price, status, created) for item, qty, price in parsed)
         frame = pd.DataFrame(
             records,
             columns=["order_id", "user_id", "item_id", "quantity", "unit_price", "status", "created_at"],
@@ -857,7 +892,7 @@ class SqlStore:
         frame["quantity"] = frame["quantity"].astype("int64")
         frame["unit_price"] = frame["unit_price"].astype("float64")
         frame["created_at"] = _micros_to_datetime(frame["created_at"])
-        return frame
+        return setaside.attach(frame, unreadable)
 
     # ------------------------------------------------------------------ documents
     def upsert_documents(self, docs: Iterable[Document]) -> WriteResult:
@@ -958,8 +993,15 @@ class SqlStore:
         return WriteResult(inserted=inserted, updated=updated, duplicates=existing - updated + repeated)
 
     def sales_frame(self, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Columns item_id, date (datetime64, midnight), units, price, promo; sorted by item, date."""
-        stmt = sa.select(sales_t).order_by(sales_t.c.item_id, sales_t.c.date)
+        """Columns item_id, date (datetime64, midnight), units, price, promo; sorted by item, date.
+
+        Rows that do not read back as a sale are left out and named in ``attrs["set_aside"]``.
+        """
+        # the date is parsed below, vectorised, so that one unparseable stored date fails only its row
+        raw_date = sa.type_coerce(sales_t.c.date, sa.String).label("date")
+        stmt = sa.select(*[raw_date if c.name == "date" else c for c in sales_t.columns]).order_by(
+            sales_t.c.item_id, sales_t.c.date
+        )
         chunks: list[list[Any]] = []
         with self.engine.connect() as conn:
             if item_ids is None:
@@ -969,7 +1011,8 @@ class SqlStore:
                     chunks.append(list(conn.execute(stmt.where(sales_t.c.item_id.in_(list(part)))).all()))
         rows = [r for c in chunks for r in c]
         frame = pd.DataFrame(rows, columns=["item_id", "date", "units", "price", "promo"])
-        frame["date"] = pd.to_datetime(frame["date"])
+        frame = setaside.split(frame, setaside.screen_sales(frame), "sale", ("item_id", "date"))
+        frame["date"] = pd.to_datetime(frame["date"], format="ISO8601")
         frame["units"] = frame["units"].astype("float64")
         frame["price"] = frame["price"].astype("float64")
         frame["promo"] = frame["promo"].astype(bool)
@@ -1030,10 +1073,14 @@ class SqlStore:
         )
 
     def _write_query_log(self, searches: list[dict[str, Any]], clicks: list[dict[str, Any]]) -> None:
-        """One transaction for a batch of the query log writer."""
+        """One transaction for a batch of the query log writer.
+
+        Query texts are PII-redacted here, in the writer thread (off the search's path): shoppers
+        type e-mails, phone numbers and addresses into search boxes, and the log feeds analytics.
+        """
         with self._begin() as conn:
             if searches:
-                conn.execute(search_log_t.insert(), searches)
+                conn.execute(search_log_t.insert(), [r | {"query": redact_pii(r["query"])} for r in searches])
             if clicks:
                 conn.execute(click_log_t.insert(), clicks)
 
@@ -1294,13 +1341,19 @@ class SqlStore:
 
     # ------------------------------------------------------------------ privacy
     def meta_secret(self, key: str) -> str:
-        """A random secret stored under ``key`` in ``shopmind_meta``, created on first use (race-safe)."""
-        import secrets
+        """A random secret stored under ``key`` in ``shopmind_meta``, created on first use (race-safe).
 
+        Cached in memory after the first read: the first writer wins and the value never changes.
+        """
+        cached = self._meta_secrets.get(key)
+        if cached is not None:
+            return cached
         with self._begin() as conn:
             stmt = self._insert(meta_t).values(key=key, value=secrets.token_hex(32))
             conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-            return str(conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == key)).scalar_one())
+            value = str(conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == key)).scalar_one())
+        self._meta_secrets[key] = value
+        return value
 
     def erase_user(self, user_id: str) -> dict[str, int]:
         """Delete what the store holds about one customer, in one transaction; row counts per kind.
@@ -1314,8 +1367,14 @@ class SqlStore:
         customer link and the tracking number (which leads to a delivery address) they no longer
         relate to a person. The order id stays, so re-importing the shop's order export would
         re-link them: erase the customer in the shop system too.
+
+        The anonymous order look-ups of their orders (``identity_checks`` rows naming those order
+        ids: client IP, key, conversation) are deleted too; the rest of that audit log is kept. When
+        anything was deleted, the erasure is recorded in ``erased_customers`` under the audit's salted
+        hash, so customer tokens issued before it are refused (:meth:`customer_erased_at`).
         """
         self.query_log.flush()  # queued searches of this customer are written, then deleted
+        digest = subject_hash(self, user_id)  # before the transaction: may create the salt (a write)
         with self._begin() as conn:
             order_ids = list(
                 conn.execute(sa.select(orders_t.c.id).where(orders_t.c.user_id == user_id)).scalars()
@@ -1374,7 +1433,27 @@ class SqlStore:
                 sa.delete(api_keys_t).where(api_keys_t.c.user_id == user_id)
             ).rowcount
             counts["users"] = conn.execute(sa.delete(users_t).where(users_t.c.id == user_id)).rowcount
+            counts["identity_checks"] = 0
+            for part in _chunks(order_ids, _IN_CHUNK):
+                counts["identity_checks"] += conn.execute(
+                    sa.delete(identity_checks_t).where(identity_checks_t.c.order_id.in_(list(part)))
+                ).rowcount
+            if any(counts.values()):
+                upsert = self._insert(erased_customers_t).values(subject_hash=digest, at=now_utc())
+                conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["subject_hash"], set_={"at": upsert.excluded.at}
+                    )
+                )
         return {k: int(v) for k, v in counts.items()}
+
+    def customer_erased_at(self, user_id: str) -> datetime | None:
+        """When ``user_id`` was last erased (:meth:`erase_user`), or None; one primary-key lookup."""
+        digest = subject_hash(self, user_id)
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(erased_customers_t.c.at).where(erased_customers_t.c.subject_hash == digest)
+            ).scalar_one_or_none()
 
     def _anonymous_conversations_naming(self, conn: Connection, order_ids: Sequence[str]) -> set[str]:
         """Anonymous conversations whose stored assistant state mentions one of ``order_ids``.
@@ -1579,6 +1658,51 @@ def _frame(conn: Connection, stmt: Any, table: sa.Table) -> pd.DataFrame:
     ]
     rows = conn.execute(stmt.with_only_columns(*cols)).all()
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+
+def _frame_lenient(
+    conn: Connection, stmt: Any, table: sa.Table, kind: str
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """:func:`_frame`, but a row whose JSON column does not parse is left out and returned as set aside."""
+    try:
+        return _frame(conn, stmt, table), []
+    except ValueError:  # json.JSONDecodeError of one row: decode row by row below
+        pass
+    unreadable: list[dict[str, Any]] = []
+    cols = [
+        sa.type_coerce(c, sa.BigInteger).label(c.name) if isinstance(c.type, UtcMicros) else c
+        for c in table.columns
+    ]
+    rows = list(_rows_lenient(conn, stmt.with_only_columns(*cols), table, kind, unreadable))
+    return pd.DataFrame(rows, columns=[c.name for c in table.columns]), unreadable
+
+
+def _rows_lenient(
+    conn: Connection, stmt: Any, table: sa.Table, kind: str, unreadable: list[dict[str, Any]]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``stmt``; JSON columns decoded here, so a row that does not parse is skipped and
+    recorded in ``unreadable`` (its first column is taken as its id) instead of failing the read."""
+    selected = list(stmt.selected_columns)
+    is_json = [
+        isinstance(c.type, sa.JSON) or isinstance(getattr(c.type, "impl", None), sa.JSON) for c in selected
+    ]
+    if not any(is_json) or conn.dialect.name != "sqlite":  # PostgreSQL checks JSON when it is written
+        yield from conn.execute(stmt)
+        return
+    raw = stmt.with_only_columns(
+        *[
+            sa.type_coerce(c, sa.Text).label(c.name) if j else c
+            for c, j in zip(selected, is_json, strict=True)
+        ]
+    )
+    for row in conn.execute(raw):
+        try:
+            yield tuple(
+                (v if not isinstance(v, str) else json.loads(v)) if j else v
+                for v, j in zip(row, is_json, strict=True)
+            )
+        except ValueError as exc:
+            unreadable.append(setaside.record(kind, row[0], f"stored JSON does not parse: {exc}"))
 
 
 def _frame_raw(conn: Connection, stmt: Any, cols: list[str], *, time_cols: tuple[str, ...]) -> pd.DataFrame:
