@@ -253,22 +253,30 @@ def test_strongly_seasonal_sparse_series_never_gets_an_intermittent_model():
     assert mean[weekend].min() > 4 * max(mean[~weekend].max(), 0.5)
 
 
-def test_a_choice_that_does_not_beat_the_benchmark_falls_back_to_it():
-    """Pooling prefers AutoTheta (the group median), but on series 'b' itself SeasonalNaive is better."""
+def test_a_series_where_nothing_beats_the_benchmark_gets_it():
+    """Pooling prefers AutoTheta (the group median) everywhere; on 'b' no candidate beats SeasonalNaive
+    on its own windows (fallback), on 'd' AutoETS does (pooling keeps its choice)."""
+    scores = {  # series: (AutoTheta, SeasonalNaive, AutoETS)
+        "a": (0.5, 1.0, 2.0),
+        "b": (1.2, 0.8, 2.0),
+        "c": (0.6, 1.0, 2.0),
+        "d": (1.2, 0.8, 0.7),
+    }
     rows = []
-    for uid, theta, snaive in (("a", 0.5, 1.0), ("b", 1.2, 0.8), ("c", 0.6, 1.0)):
-        for cutoff in (1, 2):
-            rows += [(uid, "AutoTheta", cutoff, theta), (uid, "SeasonalNaive", cutoff, snaive)]
+    for uid, values in scores.items():
+        for model, value in zip(("AutoTheta", "SeasonalNaive", "AutoETS"), values, strict=True):
+            rows += [(uid, model, cutoff, value) for cutoff in (1, 2)]
     ws = pd.DataFrame(rows, columns=["unique_id", "model", "cutoff", "mase"]).assign(
         rmsse=lambda d: d["mase"]
     )
-    order = ["SeasonalNaive", "AutoTheta"]
+    order = ["AutoTheta", "SeasonalNaive", "AutoETS"]
     pooled = choose_models(ws, order, "mase", pooling=1.0, benchmark=None)
-    assert pooled.set_index("unique_id")["model"].to_dict() == {
-        "a": "AutoTheta",
-        "b": "AutoTheta",
-        "c": "AutoTheta",
-    }
+    assert set(pooled["model"]) == {"AutoTheta"}
     chosen = choose_models(ws, order, "mase", pooling=1.0).set_index("unique_id")
-    assert chosen["model"].to_dict() == {"a": "AutoTheta", "b": "SeasonalNaive", "c": "AutoTheta"}
+    assert chosen["model"].to_dict() == {
+        "a": "AutoTheta",
+        "b": "SeasonalNaive",
+        "c": "AutoTheta",
+        "d": "AutoTheta",
+    }
     assert chosen.loc["b", "cv_mase"] == pytest.approx(0.8)

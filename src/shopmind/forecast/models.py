@@ -23,9 +23,9 @@ Pipeline (:class:`AutoForecaster`):
    (m = season length; Hyndman & Koehler 2006). Defaults: RMSSE, 3 windows, and each series'
    score shrunk half-way to the model's median score over the series of its group
    (``pooling=0.5``; a per-series choice from three windows is noisy). The lowest score wins;
-   ties go to the simpler model (candidate order). A chosen model whose own mean score over the
-   windows is worse than SeasonalNaive's is replaced by SeasonalNaive (the benchmark): pooling never
-   makes a series worse than its benchmark by choice.
+   ties go to the simpler model (candidate order). A series on which no candidate beats
+   SeasonalNaive (the benchmark) on its own mean score over the windows gets SeasonalNaive: pooling
+   never overrides a series' own evidence that nothing beats its benchmark.
 4. **Intervals**: split-conformal on the same cross-validation errors (Vovk et al. 2005; Stankeviciute
    et al. 2021 for multi-step): for each class group, model and horizon step k the signed scaled
    errors ε = (y − ŷ)/s₁ are pooled across series and windows, and the interval at level 1 − α is
@@ -540,8 +540,8 @@ def choose_models(
 
     ``pooling`` w ∈ [0, 1] shrinks each series' score towards the model's median score over all
     series passed in: score = (1 − w)·own + w·median. With few CV windows a per-series choice is
-    noisy; w = 1 picks one model for the whole group. A series whose chosen model scores worse than
-    ``benchmark`` on its own (unpooled) mean gets the benchmark instead. Returns
+    noisy; w = 1 picks one model for the whole group. A series on which no candidate beats
+    ``benchmark`` on its own (unpooled) mean gets the benchmark. Returns
     ``unique_id, model, cv_mase, cv_rmsse, n_windows``.
     """
     if window_scores.empty:
@@ -560,10 +560,14 @@ def choose_models(
     mean["_key"] = score.fillna(np.inf).round(12)
     best = mean.sort_values(["unique_id", "_key", "_rank"], kind="stable").drop_duplicates("unique_id")
     if benchmark is not None:
+        # the candidate with the best own (unpooled) score per series, ties to the simpler model
+        mean["_own"] = mean[f"cv_{metric}"].fillna(np.inf).round(12)
+        own_best = mean.sort_values(["unique_id", "_own", "_rank"], kind="stable")
+        own_best = own_best.drop_duplicates("unique_id").set_index("unique_id")["model"]
         bench = mean[mean["model"] == benchmark].set_index("unique_id")
-        own = best[f"cv_{metric}"].to_numpy()
-        ref = best["unique_id"].map(bench[f"cv_{metric}"]).to_numpy(dtype=float)
-        worse = np.isfinite(ref) & ~(own <= ref)  # a NaN own score (a failed model) counts as worse
+        worse = (best["unique_id"].map(own_best) == benchmark).to_numpy() & (
+            best["model"] != benchmark
+        ).to_numpy()
         if worse.any():
             swap = bench.loc[best.loc[worse, "unique_id"]].reset_index()
             best = pd.concat([best[~worse], swap], ignore_index=True).sort_values("unique_id", kind="stable")
