@@ -915,15 +915,18 @@ def _integrity_text(report: Any) -> str:
 def _record_dict(rec: Any) -> dict[str, Any]:
     """A store ``TrainingRunRecord`` in :meth:`TrainingStatus.to_dict`'s shape (plus who and when)."""
     owner = rec.owner or {}
+    status = TrainingStatus(
+        state=rec.state,
+        run_id=rec.id,
+        components=rec.components,
+        started_at=rec.started_at,
+        finished_at=rec.finished_at,
+        seconds=rec.seconds,
+        error=rec.error,
+        progress=list(rec.progress),
+    )
     return {
-        "state": rec.state,
-        "run_id": rec.id,
-        "components": rec.components,
-        "started_at": rec.started_at.isoformat() if rec.started_at else None,
-        "finished_at": rec.finished_at.isoformat() if rec.finished_at else None,
-        "seconds": rec.seconds,
-        "error": rec.error,
-        "progress": list(rec.progress[-20:]),
+        **status.to_dict(),
         "heartbeat_at": rec.heartbeat_at.isoformat() if rec.heartbeat_at else None,
         "host": owner.get("host"),
         "pid": owner.get("pid"),
