@@ -3,7 +3,7 @@
 **Hold-out.** The latest ``test_fraction`` of every user's events (users with at least 3 events) are
 held out (:func:`holdout`, ``how="user"``; ``how="global"`` is the evaluation ``temporal`` protocol, one
 time cut for everybody, which favours popularity where most late events come from users who are new
-at the cut, as on MovieLens). A held-out item new to the user is relevant. Every candidate is fitted
+at the cut, as in a rating data set collected over a few months). A held-out item new to the user is relevant. Every candidate is fitted
 on the rest and scored by nDCG@10 of its top-10 for at most ``max_users`` held-out users (a seeded
 sample), with the evaluation harness's :func:`~shopmind.evaluate.harness.rank` and
 :func:`~shopmind.evaluate.harness.measure`.

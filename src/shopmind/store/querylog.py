@@ -72,6 +72,7 @@ class QueryLogWriter:
         self.max_queue = max_queue
         self.on_drop = on_drop
         self._queue: deque[tuple[str, Row]] = deque()
+        self._in_flight = 0  # rows of the batch being written: they return to the queue if it fails
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()  # one batch at a time, in queue order
         self._thread: threading.Thread | None = None
@@ -89,7 +90,7 @@ class QueryLogWriter:
         """
         with self._cond:
             closed = self._closed
-            full = not closed and len(self._queue) >= self.max_queue
+            full = not closed and len(self._queue) + self._in_flight >= self.max_queue
             if full:
                 self.dropped += 1
             elif not closed:
@@ -110,7 +111,8 @@ class QueryLogWriter:
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        """Rows not written yet: queued, or in the batch being written."""
+        return len(self._queue) + self._in_flight
 
     # ------------------------------------------------------------------ writing
     def flush(self) -> None:
@@ -128,6 +130,7 @@ class QueryLogWriter:
                 if not self._queue:
                     return None
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+                self._in_flight = len(batch)
             searches = [row for kind, row in batch if kind == "search"]
             clicks = [row for kind, row in batch if kind == "click"]
             try:
@@ -136,7 +139,10 @@ class QueryLogWriter:
                 with self._cond:
                     self.failed_batches += 1
                     self._queue.extendleft(reversed(batch))  # retried first, in order
+                    self._in_flight = 0
                 raise
+            with self._cond:
+                self._in_flight = 0
             self.written += len(batch)
             return len(batch)
 
