@@ -23,9 +23,10 @@ Pipeline (:class:`AutoForecaster`):
    (m = season length; Hyndman & Koehler 2006). Defaults: RMSSE, 3 windows, and each series'
    score shrunk half-way to the model's median score over the series of its group
    (``pooling=0.5``; a per-series choice from three windows is noisy). The lowest score wins;
-   ties go to the simpler model (candidate order). A series on which no candidate beats
-   SeasonalNaive (the benchmark) on its own mean score over the windows gets SeasonalNaive: pooling
-   never overrides a series' own evidence that nothing beats its benchmark.
+   ties go to the simpler model (candidate order). With ``benchmark_fallback`` a series on which no
+   candidate beats SeasonalNaive (the benchmark) on its own mean score over the windows gets
+   SeasonalNaive; it is off by default, because three windows are too few to trust one series'
+   own evidence over the pooled choice (docs/benchmarks.md, forecast).
 4. **Intervals**: split-conformal on the same cross-validation errors (Vovk et al. 2005; Stankeviciute
    et al. 2021 for multi-step): for each class group, model and horizon step k the signed scaled
    errors ε = (y − ŷ)/s₁ are pooled across series and windows, and the interval at level 1 − α is
@@ -121,6 +122,11 @@ class ForecastConfig(BaseModel):
     )
     pooling: float = Field(
         default=0.5, ge=0.0, le=1.0, description="shrink per-series CV scores towards the group median"
+    )
+    benchmark_fallback: bool = Field(
+        default=False,
+        description="SeasonalNaive for a series on which no candidate beats it in its own CV windows "
+        "(off: on aus-retail it moved the backtest MASE from 0.845 to 0.857 × SeasonalNaive)",
     )
     interval_method: Literal["conformal", "model"] = "conformal"
     min_calibration: int = Field(default=50, ge=5)
@@ -534,7 +540,7 @@ def choose_models(
     order: Sequence[str],
     metric: str = "mase",
     pooling: float = 0.0,
-    benchmark: str | None = BENCHMARK,
+    benchmark: str | None = None,
 ) -> pd.DataFrame:
     """Lowest mean ``metric`` over windows per series; ties go to the earlier model in ``order``.
 
@@ -730,11 +736,12 @@ class AutoForecaster:
             last_rank = ws.groupby("unique_id")["cutoff"].rank(method="dense", ascending=False)
             ws = ws[last_rank.to_numpy() <= cfg.n_windows]
             order = list(dict.fromkeys((*cfg.smooth_models, *cfg.intermittent_models)))
+            fallback = BENCHMARK if cfg.benchmark_fallback else None
             interm = set(classes.index[classes["demand_class"].isin(["intermittent", "lumpy"])])
             is_int = ws["unique_id"].isin(interm)
             parts = [
-                choose_models(ws[~is_int], order, cfg.selection_metric, cfg.pooling),
-                choose_models(ws[is_int], order, cfg.intermittent_metric, cfg.pooling),
+                choose_models(ws[~is_int], order, cfg.selection_metric, cfg.pooling, fallback),
+                choose_models(ws[is_int], order, cfg.intermittent_metric, cfg.pooling, fallback),
             ]
             chosen = pd.concat([p for p in parts if len(p)], ignore_index=True)
         groups = classes["demand_class"].map(class_group)
