@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -59,7 +60,7 @@ from shopmind.recommend import get_algorithm
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-ML100K = Path("/work/shared/datasets/ml-100k")
+ML100K = Path(os.environ.get("SHOPMIND_DATASETS", ROOT.parent / "shared" / "datasets")) / "ml-100k"
 ATTACKS = ("random", "average", "bandwagon", "segment")
 SIZES = (0.01, 0.03, 0.05)
 SHOP_BUNDLES: dict[int, list[str]] = {
