@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shopmind import pipeline
+from shopmind.capability import TrainContext
 from shopmind.config import Settings
 from shopmind.store.artifacts import ArtifactStore
 
@@ -39,8 +40,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch):
     return calls
 
 
-def _ctx() -> pipeline.TrainContext:
-    return pipeline.TrainContext(store=None, settings=Settings())  # type: ignore[arg-type]
+def _ctx() -> TrainContext:
+    return TrainContext(store=None, settings=Settings())  # type: ignore[arg-type]
 
 
 def test_partial_training_carries_other_components_over(tmp_path: Path, fakes: list[str]) -> None:

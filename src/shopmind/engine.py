@@ -471,7 +471,8 @@ class Engine:
         return self._training
 
     def _begin_training(self, components: Sequence[str] | None) -> tuple[TrainingStatus, Any]:
-        from shopmind.pipeline import TrainContext, TrainingAttempt
+        from shopmind.capability import TrainContext
+        from shopmind.pipeline import TrainingAttempt
 
         ctx = TrainContext(store=self.store, settings=self.settings)
         attempt = TrainingAttempt.begin(ctx, self._artifacts(), components)
@@ -506,7 +507,8 @@ class Engine:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _train_locked(self, components: Sequence[str] | None, status: TrainingStatus, attempt: Any) -> str:
-        from shopmind.pipeline import TrainContext, train_all
+        from shopmind.capability import TrainContext
+        from shopmind.pipeline import train_all
 
         started = time.perf_counter()
         ctx = TrainContext(store=self.store, settings=self.settings, progress=status.progress.append)

@@ -36,17 +36,15 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from shopmind.capability import TrainContext
 from shopmind.config import Settings
-from shopmind.data.dataset import Dataset, EventWeights
 from shopmind.errors import ArtifactError
 from shopmind.store.artifacts import ArtifactIntegrityError, IntegrityReport, owner_alive, process_identity
-from shopmind.store.base import Store, TrainingRunRecord
+from shopmind.store.base import TrainingRunRecord
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +55,6 @@ COMPONENTS: tuple[str, ...] = (
     "shopmind.forecast.service",
 )
 """Modules trained by ``shopmind train``, in order. A module that does not exist yet is skipped."""
-
-
-@dataclass
-class TrainContext:
-    """What a component may read while training: the store, the settings, a shared Dataset."""
-
-    store: Store
-    settings: Settings
-    progress: Callable[[str], None] = field(default=lambda message: None)
-
-    @cached_property
-    def weights(self) -> EventWeights:
-        t = self.settings.training
-        return EventWeights(weights=t.event_weights, half_life_days=t.half_life_days)
-
-    @cached_property
-    def dataset(self) -> Dataset:
-        return self.store.load_dataset(self.weights)
 
 
 def available_components(names: Sequence[str] | None = None) -> list[Any]:

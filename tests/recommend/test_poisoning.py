@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shopmind.capability import TrainContext
 from shopmind.config import Settings
 from shopmind.data.dataset import Dataset
 from shopmind.data.schema import Event, Item, User
 from shopmind.errors import ConfigError
 from shopmind.ingest.poisoning import PoisoningConfig, detect_poisoning, screen_dataset
 from shopmind.ingest.quality import quality_report
-from shopmind.pipeline import TrainContext
 from shopmind.recommend.service import NAME, RecommendService, screen_training_data, train
 from shopmind.store import open_store
 

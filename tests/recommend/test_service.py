@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from recfixtures import block_frames
 
+from shopmind.capability import TrainContext
 from shopmind.config import Settings
 from shopmind.data.schema import Event, Item, Order, OrderLine
 from shopmind.errors import ConfigError, UnknownIdError
-from shopmind.pipeline import TrainContext
 from shopmind.recommend.filters import RecFilters
 from shopmind.recommend.service import NAME, RecommendService, train
 from shopmind.store import open_store

@@ -163,8 +163,8 @@ def test_train_records_the_choice_in_the_manifest(
     tmp_path, data: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shopmind.recommend.service as service
+    from shopmind.capability import TrainContext
     from shopmind.config import Settings
-    from shopmind.pipeline import TrainContext
 
     settings = Settings(
         training={"threads": 1, "tune_budget_s": 120, "recommenders": ["popularity", "item_knn"]}

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from shopmind.capability import TrainContext
 from shopmind.config import ArtifactSettings, Settings
 from shopmind.errors import ArtifactError, DataError
 from shopmind.store.artifacts import (
@@ -331,7 +332,7 @@ def test_train_all_records_state_in_the_store_and_prunes(
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", keep_runs=2)
     store = SqlStore(settings.store_url)
     art = ArtifactStore(settings.artifacts_dir)
-    ctx = pipeline.TrainContext(store=store, settings=settings)
+    ctx = TrainContext(store=store, settings=settings)
     seen: list[str] = []
 
     def slow(ctx: Any, out: Path) -> dict[str, Any]:

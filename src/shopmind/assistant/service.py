@@ -25,6 +25,7 @@ from shopmind.assistant.dialogue import Assistant, ChatReply
 from shopmind.assistant.intents import IntentClassifier, IntentConfig, read_intent_csv
 from shopmind.assistant.knowledge import KnowledgeBase
 from shopmind.assistant.tools import Client, VerificationGuard, VerifyLimits
+from shopmind.capability import TrainContext
 from shopmind.content.descriptions import Description, describe
 from shopmind.content.sentiment import ReviewAnalyzer
 from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
@@ -89,7 +90,7 @@ def train_assistant(
     return info
 
 
-def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
+def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     """Pipeline entry point (see :mod:`shopmind.pipeline`)."""
     ctx.progress("assistant: intents, knowledge, sentiment")
     training = ctx.settings.training

@@ -17,7 +17,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
 
 def _train(s, store, components: list[str] | None) -> str:
-    from shopmind.pipeline import TrainContext, train_all
+    from shopmind.capability import TrainContext
+    from shopmind.pipeline import train_all
     from shopmind.store.artifacts import ArtifactStore
 
     artifacts = ArtifactStore(s.artifacts_dir)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopmind.capability import TrainContext
 from shopmind.data import setaside
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.forecast.inventory import InventoryPolicy, advise_item
@@ -163,7 +164,7 @@ def fit_store(
     return StoreForecast(fc, agg_hist, merged.choice, calibrations, series.category_of, info)
 
 
-def train(ctx: Any, out_dir: Path, config: ForecastTrainConfig | None = None) -> dict[str, Any]:
+def train(ctx: TrainContext, out_dir: Path, config: ForecastTrainConfig | None = None) -> dict[str, Any]:
     """Training component (see the module docstring): store → artifacts under ``out_dir``."""
     from shopmind.store.artifacts import save_json
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from shopmind.capability import TrainContext
 from shopmind.data import setaside
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import Event
@@ -204,7 +205,7 @@ def screen_training_data(dataset: Dataset, settings: Any) -> tuple[Dataset, Scre
     return dataset, Screen(report, excluded=exclude, enabled=True)
 
 
-def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
+def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     """Fit the configured recommenders + trending + bought-together and write them to ``out_dir``."""
     started = time.perf_counter()
     t = ctx.settings.training

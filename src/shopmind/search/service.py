@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from shopmind.capability import TrainContext
 from shopmind.data import setaside
 from shopmind.data.schema import Item, error_field
 from shopmind.errors import ConfigError, DataError
@@ -138,7 +139,7 @@ def click_training_data(
     return RankingData.stack(parts)
 
 
-def train(ctx: Any, out_dir: Path) -> dict[str, Any]:
+def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     """Build the search artifacts from the store (see the module docstring)."""
     sdir = settings_dir(ctx.settings)
     config = SearchConfig.from_dict(_read_json(sdir / "config.json", {}))
