@@ -362,8 +362,7 @@ def _build(products: pd.DataFrame, enc: Any, args: argparse.Namespace, out: dict
         vecs = np.random.default_rng(0).normal(size=(n, 384)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     else:
-        from shopmind.search.judged import item_text
-        from shopmind.search.semantic import encode_cached
+        from shopmind.search.semantic import encode_cached, item_text
 
         t0 = time.perf_counter()
         vecs = encode_cached(enc, [item_text(r) for r in products.to_dict("records")], Path(args.cache_dir))

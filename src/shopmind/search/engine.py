@@ -45,10 +45,9 @@ from shopmind.errors import ArtifactError, ConfigError
 from shopmind.search.analyzers import QueryGroup, Synonyms, flatten_groups, normalize
 from shopmind.search.fusion import rrf, weighted
 from shopmind.search.highlight import highlight, snippet
-from shopmind.search.judged import item_text
 from shopmind.search.lexical import LexicalIndex, MatchResult, field_text
 from shopmind.search.ltr import FEATURES, Reranker
-from shopmind.search.semantic import SemanticIndex
+from shopmind.search.semantic import SemanticIndex, item_text
 from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
 

@@ -190,16 +190,3 @@ def _read_chorus(d: Path) -> JudgedSet:
                 queries[by_text[text]] = text
             qrels.setdefault(by_text[text], {})[str(row["docid"]).strip()] = int(float(row["rating"]))
     return JudgedSet("chorus-icecat", products, queries, qrels)
-
-
-def item_text(row: Any) -> str:
-    """The text embedded for semantic search: title, then brand and leaf category when not in it."""
-    title = str(row.get("title") or "")
-    extra = []
-    brand = row.get("brand")
-    if isinstance(brand, str) and brand and brand.lower() not in title.lower():
-        extra.append(brand)
-    cat = row.get("category")
-    if isinstance(cat, (list, tuple)) and len(cat) and str(cat[-1]).lower() not in title.lower():
-        extra.append(str(cat[-1]))
-    return " · ".join([title, *extra]) if extra else title
