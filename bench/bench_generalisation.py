@@ -233,14 +233,23 @@ def run_search(args: argparse.Namespace, progress: Progress) -> list[dict[str, A
 
 
 # ====================================================================== intents
+INTENT_SETTINGS: tuple[tuple[str, int | None, str], ...] = (
+    ("full training set", None, "banking77"),
+    ("10 examples per intent", 10, "banking77-10shot"),
+)
+"""(setting, shots per intent, the shipped preset for that setting): each runs with neutral defaults and
+with the preset, on every data set."""
+
+
 def run_intents(args: argparse.Namespace, progress: Progress) -> list[dict[str, Any]]:
     from shopmind.assistant.evaluation import evaluate_intents, stratified_split
-    from shopmind.assistant.intents import read_intent_csv
+    from shopmind.assistant.intents import IntentConfig, read_intent_csv
     from shopmind.datasets.dialogue import load_bitext
+    from shopmind.presets import intents_config, load_presets
 
-    def banking() -> tuple[list[str], list[str], list[str], list[str]]:
-        tr_t, tr_l = read_intent_csv(args.data_dir / "banking77" / "train.csv")
-        te_t, te_l = read_intent_csv(args.data_dir / "banking77" / "test.csv")
+    def official(folder: str) -> tuple[list[str], list[str], list[str], list[str]]:
+        tr_t, tr_l = read_intent_csv(args.data_dir / folder / "train.csv")
+        te_t, te_l = read_intent_csv(args.data_dir / folder / "test.csv")
         return tr_t, tr_l, te_t, te_l
 
     def bitext() -> tuple[list[str], list[str], list[str], list[str]]:
@@ -255,29 +264,46 @@ def run_intents(args: argparse.Namespace, progress: Progress) -> list[dict[str, 
         )
 
     out: list[dict[str, Any]] = []
-    sets = {"BANKING77 (official split)": banking, "Bitext (seeded 80/20)": bitext}
-    task = progress.add_task("intents", total=len(sets))
+    sets: dict[str, Callable[[], tuple[list[str], list[str], list[str], list[str]]]] = {
+        "BANKING77 (official split)": lambda: official("banking77"),
+        "Bitext (seeded 80/20)": bitext,
+        "SMP2017 zh (official split)": lambda: official("zh-intents"),
+    }
+    task = progress.add_task("intents", total=len(sets) * len(INTENT_SETTINGS) * 2)
     for name, load in sets.items():
-        started = _cpu()
-        progress.update(task, description=f"intents: {name}")
-        rows = evaluate_intents(
-            *load(), name=name, model="ensemble", seed=42, cache_dir=args.cache / "intents"
-        )
-        out.append(
-            {
-                "capability": "intents",
-                "dataset": name,
-                "metric": "accuracy",
-                "baseline": "tfidf",
-                "protocol": "full training set, default IntentConfig",
-                "cpu_s": round(_cpu() - started, 1),
-                "rows": [
-                    {"method": r["name"], "variant": "default", "score": r["metrics"]["accuracy"]}
-                    for r in rows
-                ],
-            }
-        )
-        progress.advance(task)
+        data = load()
+        for setting, shots, preset in INTENT_SETTINGS:
+            started = _cpu()
+            rows: list[dict[str, Any]] = []
+            for variant in ("default", f"preset {preset}"):
+                progress.update(task, description=f"intents: {name}, {setting}, {variant}")
+                config = (
+                    IntentConfig(**intents_config(load_presets([preset]))) if variant != "default" else None
+                )
+                for r in evaluate_intents(
+                    *data,
+                    name=name,
+                    model="ensemble",
+                    shots=shots,
+                    seed=42,
+                    config=config,
+                    cache_dir=args.cache / "intents",
+                ):
+                    if r["model"] == "tfidf" and variant != "default":
+                        continue  # a preset does not change the TF-IDF part: one baseline row
+                    rows.append({"method": r["model"], "variant": variant, "score": r["metrics"]["accuracy"]})
+                progress.advance(task)
+            out.append(
+                {
+                    "capability": "intents",
+                    "dataset": f"{name}, {setting}",
+                    "metric": "accuracy",
+                    "baseline": "tfidf",
+                    "protocol": f"{setting} (seed 42); neutral IntentConfig and preset {preset}",
+                    "cpu_s": round(_cpu() - started, 1),
+                    "rows": rows,
+                }
+            )
     out.append(
         {
             "capability": "intents",
@@ -306,6 +332,17 @@ def run_forecast(args: argparse.Namespace, progress: Progress) -> list[dict[str,
             for r in res.rows
             if isinstance(r.get("metrics", {}).get("mase"), float)
         ]
+        # the same windows re-scored with the SeasonalNaive fallback of the per-series choice
+        fallback = backtest(
+            df, benchmark_config(name, benchmark_fallback=True), n_test=2, n_jobs=1, cv=res.cv
+        )
+        rows.append(
+            {
+                "method": "auto",
+                "variant": "SeasonalNaive fallback",
+                "score": fallback.row("auto")["metrics"]["mase"],
+            }
+        )
         out.append(
             {
                 "capability": "forecast",
