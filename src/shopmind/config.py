@@ -104,6 +104,18 @@ class TrainingSettings(_Section):
     poisoning: PoisoningSettings = Field(default_factory=PoisoningSettings)
 
 
+class RecommendSettings(_Section):
+    """Per-recommender hyper-parameters, e.g. ``[recommend.params.ease]`` ``l2 = 500``: applied over the
+    ``training.recommender_presets`` when training; each table is checked against the algorithm's config
+    before any model is fitted (``shopmind.recommend.service.build_components``)."""
+
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="algorithm name → hyper-parameters (missing keys: presets, then library defaults)",
+    )
+
+
 class ArtifactSettings(_Section):
     """Retention, disk-space check and crash detection of training runs (``shopmind.pipeline``)."""
 
@@ -173,6 +185,7 @@ class Settings(_Section):
     log_json: bool = False
     server: ServerSettings = Field(default_factory=ServerSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    recommend: RecommendSettings = Field(default_factory=RecommendSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
