@@ -81,8 +81,8 @@ INTENT_SETTINGS = (
 def bench_intents(data_dir: Path, oos: int, settings: list[str]) -> None:
     import torch
 
-    from shopmind.assistant.evaluation import evaluate_intents
     from shopmind.assistant.intents import IntentConfig, read_intent_csv
+    from shopmind.evaluate.assistant import evaluate_intents
 
     torch.set_num_threads(1)
     d = data_dir / "banking77"
@@ -136,8 +136,8 @@ def bench_intents(data_dir: Path, oos: int, settings: list[str]) -> None:
 
 
 def bench_bitext(data_dir: Path) -> None:
-    from shopmind.assistant.evaluation import evaluate_intents, stratified_split
     from shopmind.datasets.dialogue import load_bitext
+    from shopmind.evaluate.assistant import evaluate_intents, stratified_split
 
     frame = load_bitext(data_dir / "bitext-customer-support")
     texts, labels = frame["text"].tolist(), frame["intent"].tolist()
@@ -157,8 +157,8 @@ def bench_bitext(data_dir: Path) -> None:
 
 
 def bench_responses(data_dir: Path) -> None:
-    from shopmind.assistant.evaluation import evaluate_response_selection
     from shopmind.datasets.dialogue import ecd_groups, load_ecd
+    from shopmind.evaluate.assistant import evaluate_response_selection
 
     groups = ecd_groups(load_ecd(data_dir / "ecd-taobao-cs-sample" / "test.txt"))
     rows = [{"name": "ecd/tfidf-cosine", "metrics": evaluate_response_selection(groups)}]
@@ -167,8 +167,8 @@ def bench_responses(data_dir: Path) -> None:
 
 
 def bench_sentiment(data_dir: Path) -> None:
-    from shopmind.assistant.evaluation import evaluate_sentiment
     from shopmind.datasets.reviews import load_amazon_reviews
+    from shopmind.evaluate.assistant import evaluate_sentiment
 
     rows = evaluate_sentiment(
         load_amazon_reviews(data_dir / "amazon-fashion-5core" / "AMAZON_FASHION_5.json.gz")
@@ -183,12 +183,12 @@ def bench_sentiment(data_dir: Path) -> None:
 def bench_chat(n_pairs: int, encoder: str | None = None) -> None:
     import torch
 
-    from shopmind.assistant.adversarial import build_cases, run_adversarial
     from shopmind.assistant.intents import IntentConfig
     from shopmind.assistant.service import AssistantService, train_assistant
     from shopmind.data.schema import Document, Item, Order, Review, User
     from shopmind.datasets.synthetic import ShopConfig
     from shopmind.datasets.synthetic.generate import generate
+    from shopmind.evaluate.adversarial import build_cases, run_adversarial
     from shopmind.store import open_store
 
     torch.set_num_threads(1)

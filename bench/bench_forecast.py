@@ -89,7 +89,7 @@ def speed(args: argparse.Namespace) -> dict:
 
 
 def backtest_cmd(args: argparse.Namespace) -> dict:
-    from shopmind.forecast.backtest import backtest, benchmark_config, load_benchmark
+    from shopmind.evaluate.forecast import backtest, benchmark_config, load_benchmark
 
     df = load_benchmark(args.dataset, Path(args.data_dir) if args.data_dir else None, n_series=args.n_series)
     over = {"horizon": args.horizon, "n_windows": args.windows, "input_size": args.input_size}

@@ -194,8 +194,7 @@ def run_recommend(args: argparse.Namespace, progress: Progress) -> list[dict[str
 
 # ====================================================================== search
 def run_search(args: argparse.Namespace, progress: Progress) -> list[dict[str, Any]]:
-    from shopmind.search.evaluation import BASELINE, evaluate
-    from shopmind.search.judged import load_chorus
+    from shopmind.evaluate.search import BASELINE, evaluate, load_chorus
 
     task = progress.add_task("search: chorus", total=1)
     started = _cpu()
@@ -242,9 +241,9 @@ with the preset, on every data set."""
 
 
 def run_intents(args: argparse.Namespace, progress: Progress) -> list[dict[str, Any]]:
-    from shopmind.assistant.evaluation import evaluate_intents, stratified_split
     from shopmind.assistant.intents import IntentConfig, read_intent_csv
     from shopmind.datasets.dialogue import load_bitext
+    from shopmind.evaluate.assistant import evaluate_intents, stratified_split
     from shopmind.presets import intents_config, load_presets
 
     def official(folder: str) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -317,7 +316,7 @@ def run_intents(args: argparse.Namespace, progress: Progress) -> list[dict[str, 
 
 # ====================================================================== forecast
 def run_forecast(args: argparse.Namespace, progress: Progress) -> list[dict[str, Any]]:
-    from shopmind.forecast.backtest import backtest, benchmark_config, load_benchmark
+    from shopmind.evaluate.forecast import backtest, benchmark_config, load_benchmark
 
     out: list[dict[str, Any]] = []
     names = ("walmart", "aus-retail", "us-retail", "synthetic")

@@ -77,8 +77,7 @@ def dir_mb(path: Path) -> float:
 
 # --------------------------------------------------------------------------- quality
 def cmd_quality(args: argparse.Namespace) -> dict[str, Any]:
-    from shopmind.search.evaluation import evaluate, write_run
-    from shopmind.search.judged import load_chorus
+    from shopmind.evaluate.search import evaluate, load_chorus, write_run
 
     judged = load_chorus(Path(args.data_dir))
     out = evaluate(judged, ["bm25", "semantic", "hybrid", "ltr"], cache_dir=Path(args.cache_dir))
@@ -149,14 +148,14 @@ def _tantivy_runs(
 
 def cmd_engines(args: argparse.Namespace) -> dict[str, Any]:
     """Quality and latency of bm25s (this project's multi-field index) vs tantivy, same fields/boosts."""
+    from shopmind.evaluate.search import load_chorus, score_runs
     from shopmind.search.engine import SearchConfig
-    from shopmind.search.evaluation import score_runs
-    from shopmind.search.judged import load_chorus
 
     judged = load_chorus(Path(args.data_dir))
     cfg = SearchConfig(semantic=False, typo=False)
     rows = []
-    from shopmind.search.engine import _lexical_doc, _records
+    from shopmind.catalog import records_of as _records
+    from shopmind.search.engine import _lexical_doc
     from shopmind.search.lexical import LexicalIndex
 
     docs = [_lexical_doc(r) for r in _records(judged.products)]
@@ -303,7 +302,7 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
         filters = {"price": "..500", "in_stock": True}
         brand = "Acme"
     else:
-        from shopmind.search.judged import load_chorus
+        from shopmind.evaluate.search import load_chorus
 
         judged = load_chorus(Path(args.data_dir))
         name = "chorus-icecat"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shopmind.assistant.adversarial import build_cases, run_adversarial
 from shopmind.data.schema import now_utc
+from shopmind.evaluate.adversarial import build_cases, run_adversarial
 
 
 def test_adversarial_set_has_zero_leaks(service, store):
@@ -39,8 +39,8 @@ def test_leak_detector_detects_a_leak(store):
 
 def test_bruteforce_case_catches_a_missing_cross_conversation_limit(service, store):
     """With a per-order limit above the number of guesses, the brute-force case must report a leak."""
-    from shopmind.assistant.adversarial import BRUTE_FORCE_GUESSES
     from shopmind.assistant.tools import VerificationGuard, VerifyLimits
+    from shopmind.evaluate.adversarial import BRUTE_FORCE_GUESSES
 
     cases = [c for c in build_cases(store, n_pairs=2, seed=5) if c.kind == "bruteforce"]
     assert cases and all(len(c.turns) == BRUTE_FORCE_GUESSES + 1 for c in cases)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from shopmind.assistant import service as assistant_service
-from shopmind.assistant.evaluation import evaluate_intents, sample_shots
 from shopmind.assistant.intents import read_intent_csv
 from shopmind.capability import TrainContext
 from shopmind.config import Settings
 from shopmind.errors import ArtifactError, UnknownIdError
+from shopmind.evaluate.assistant import evaluate_intents, sample_shots
 
 
 def test_pipeline_component_trains_and_serves(store, tmp_path, encoder):

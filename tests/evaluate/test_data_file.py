@@ -82,7 +82,7 @@ def test_forecast_data_file_csv_and_parquet(tmp_path: Path) -> None:
 
 def test_forecast_data_file_equals_the_same_frame_in_python(tmp_path: Path) -> None:
     """The file path is the library's backtest on the same long frame and config (nothing else)."""
-    from shopmind.forecast.backtest import backtest, file_config
+    from shopmind.evaluate.forecast import backtest, file_config
 
     frame = sales_frame(n_series=2)
     path = tmp_path / "s.csv"

@@ -31,7 +31,7 @@ def test_evaluate_forecast_writes_rows_with_seasonal_naive(tmp_path):
     for r in payload["rows"]:
         assert {"mase", "rmsse", "smape", "bias", "coverage_80", "coverage_95"} <= set(r["metrics"])
     # recompute every model's MASE from the dump with an independent scale computation
-    from shopmind.forecast.backtest import load_benchmark
+    from shopmind.evaluate.forecast import load_benchmark
 
     hist = load_benchmark("synthetic", None, n_series=4)
     scored = pd.read_csv(dump, parse_dates=["cutoff", "ds"])

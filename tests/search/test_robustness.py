@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from shopmind.datasets.judged import read_products
+from shopmind.evaluate.search import JudgedSet, baseline_runs, evaluate
 from shopmind.search.engine import ProductSearch
-from shopmind.search.evaluation import baseline_runs, evaluate
-from shopmind.search.judged import JudgedSet, read_products
 
 from .conftest import HashEncoder
 
@@ -110,7 +110,7 @@ def test_baseline_scores_tokenless_query_as_empty(judged_with_tokenless) -> None
 
 
 def test_evaluate_every_mode_keeps_and_reports_tokenless_queries(judged_with_tokenless) -> None:
-    from shopmind.search.judged import read_qrels, read_queries
+    from shopmind.datasets.judged import read_qrels, read_queries
 
     p, q, r = judged_with_tokenless
     judged = JudgedSet("t", read_products(p), read_queries(q), read_qrels(r))

@@ -194,12 +194,12 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """Intent accuracy / macro-F1 (and out-of-scope recall with --oos-holdout)."""
-        from shopmind.assistant.evaluation import (
+        from shopmind.assistant.intents import IntentConfig, read_intent_csv
+        from shopmind.evaluate.assistant import (
             evaluate_intents,
             evaluate_intents_oos_label,
             stratified_split,
         )
-        from shopmind.assistant.intents import IntentConfig, read_intent_csv
 
         if dataset:
             if dataset != "bitext" or data_dir is None:
@@ -283,8 +283,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """ECD Taobao response selection (Chinese): R10@1/2/5 and MRR on test.txt."""
-        from shopmind.assistant.evaluation import evaluate_response_selection
         from shopmind.datasets.dialogue import ecd_groups, load_ecd
+        from shopmind.evaluate.assistant import evaluate_response_selection
 
         groups = ecd_groups(load_ecd(data_dir / "test.txt" if data_dir.is_dir() else data_dir))
         metrics = evaluate_response_selection(groups, last_turns=last_turns)
@@ -301,8 +301,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
         """Review sentiment (stars → neg/neu/pos): accuracy and macro-F1 on a seeded, text-grouped split."""
-        from shopmind.assistant.evaluation import evaluate_sentiment
         from shopmind.datasets.reviews import load_amazon_reviews
+        from shopmind.evaluate.assistant import evaluate_sentiment
 
         path = data_dir / "AMAZON_FASHION_5.json.gz" if data_dir.is_dir() else data_dir
         rows = evaluate_sentiment(load_amazon_reviews(path), seed=seed)

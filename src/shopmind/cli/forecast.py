@@ -188,7 +188,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         """Rolling-origin backtest: MASE, RMSSE, sMAPE, bias, 80/95 % coverage per model and the per-series choice."""
 
         from shopmind.errors import ConfigError
-        from shopmind.forecast.backtest import (
+        from shopmind.evaluate.forecast import (
             BENCHMARKS,
             backtest,
             benchmark_config,
@@ -251,7 +251,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             json_out,
             {
                 "dataset": dataset,
-                "protocol": "rolling-origin backtest, nested per-series model choice (shopmind.forecast.backtest)",
+                "protocol": "rolling-origin backtest, nested per-series model choice (shopmind.evaluate.forecast)",
                 "config": cfg.model_dump(),
                 "info": res.info,
                 "seconds": round(res.seconds, 2),
@@ -261,7 +261,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
 
 def backtest_table(title: str, res: Any) -> Any:
-    """A rich table of a :class:`~shopmind.forecast.backtest.BacktestResult`, one row per model."""
+    """A rich table of a :class:`~shopmind.evaluate.forecast.BacktestResult`, one row per model."""
     from rich.table import Table
 
     t = Table(title=title)

@@ -135,6 +135,17 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         ),
         queries: Path | None = typer.Option(None, "--queries", help="TSV qid<TAB>query"),
         qrels: Path | None = typer.Option(None, "--qrels", help="TREC qrels: qid 0 docid grade"),
+        items: Path | None = typer.Option(
+            None, "--items", help="A shop's catalogue (JSONL/CSV), judged from --events"
+        ),
+        events: Path | None = typer.Option(
+            None,
+            "--events",
+            help="A shop's events (the ingest format): searches judged by what sessions did next",
+        ),
+        max_queries: int = typer.Option(
+            500, "--max-queries", min=1, help="--events: the most frequent judged queries kept"
+        ),
         mode: str = typer.Option("all", "--mode", help="bm25 | semantic | hybrid | ltr | all"),
         folds: int = typer.Option(5, "--folds", help="GroupKFold folds for ltr"),
         encoder: str | None = typer.Option(
@@ -149,9 +160,18 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         """Judged search quality of every mode beside the plain bm25s-title baseline."""
         from rich.table import Table
 
+        from shopmind.datasets.judged import read_products, read_qrels, read_queries
+        from shopmind.evaluate.search import (
+            BASELINE,
+            EVAL_MODES,
+            JudgedSet,
+            evaluate,
+            judged_from_events,
+            load_chorus,
+            read_events,
+            write_run,
+        )
         from shopmind.search.engine import SearchConfig
-        from shopmind.search.evaluation import BASELINE, EVAL_MODES, evaluate, write_run
-        from shopmind.search.judged import JudgedSet, load_chorus, read_products, read_qrels, read_queries
 
         if dataset is not None:
             if dataset.lower() not in ("chorus", "chorus-icecat"):
@@ -161,10 +181,20 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     "--dataset chorus needs --data-dir", expected="the chorus-icecat-search folder"
                 )
             judged = load_chorus(data_dir)
+        elif items is not None or events is not None:
+            if items is None or events is None:
+                raise ConfigError("--items and --events go together", value=str(items or events))
+            judged = judged_from_events(
+                read_products(items),
+                read_events(events),
+                max_queries=max_queries,
+                name=f"{events.name} search log",
+            )
         else:
             if not (products and queries and qrels):
                 raise ConfigError(
-                    "give --dataset chorus --data-dir DIR, or all of --products, --queries and --qrels"
+                    "give --dataset chorus --data-dir DIR, --items and --events, "
+                    "or all of --products, --queries and --qrels"
                 )
             judged = JudgedSet(
                 products.stem, read_products(products), read_queries(queries), read_qrels(qrels)

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from shopmind.data.dataset import EVENT_CODE, Dataset, EventWeights
 from shopmind.data.vocabulary import Vocabulary
-from shopmind.datasets.sequences import load_s3rec_attributes
+from shopmind.datasets.sequences import load_s3rec_attributes, read_s3rec_sequences
 from shopmind.errors import ConfigError, DataError, Location
 
 log = logging.getLogger(__name__)
@@ -101,85 +101,43 @@ def find_inter_file(path: Path) -> Path:
 
 
 def read_ml100k(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(ratings, items, users)`` from RecBole atomic files ``<name>.{inter,item,user}``.
+    """``(ratings, items, users)`` of ml-100k in RecBole atomic files ``<name>.{inter,item,user}``.
 
     ``data_dir`` is the ``.inter`` file itself or a folder holding it (see :func:`find_inter_file`);
-    the ``.item`` and ``.user`` files with the same stem are read when they exist.
-    ``ratings`` keeps FILE order (the MS split depends on it): ``user_id, item_id, rating, timestamp``.
-    ``items`` has ``id, title, category (genres), attributes``; ``users`` has ``id, age, gender, occupation``.
+    the ``.item`` and ``.user`` files with the same stem are read when they exist. The files are read
+    by :mod:`shopmind.datasets.movielens`; ``ratings`` keeps FILE order (the MS split depends on it):
+    ``user_id, item_id, rating, timestamp``. ``items`` has ``id, title, description, category
+    (genres), attributes``; ``users`` has ``id`` and the user attributes as columns (``age, gender,
+    occupation, zip_code``), which :func:`msr_protocol` groups users by.
     """
-    inter = find_inter_file(Path(data_dir))
-    ratings = pd.read_csv(inter, sep="\t", dtype=str)
-    ratings.columns = [c.split(":")[0] for c in ratings.columns]
-    need = {"user_id", "item_id", "rating", "timestamp"}
-    if not need <= set(ratings.columns):
-        raise DataError(
-            f"{inter.name} lacks columns",
-            value=sorted(need - set(ratings.columns)),
-            expected=str(sorted(need)),
-            location=Location(file=str(inter), line=1),
-        )
-    ratings = pd.DataFrame(
-        {
-            "user_id": ratings["user_id"],
-            "item_id": ratings["item_id"],
-            "rating": ratings["rating"].astype(np.float64),
-            "timestamp": ratings["timestamp"].astype(np.float64).astype(np.int64),
-        }
+    from shopmind.datasets.movielens import (
+        load_movielens_items,
+        load_movielens_ratings,
+        load_movielens_users,
     )
+
+    inter = find_inter_file(Path(data_dir))
+    ratings = load_movielens_ratings(inter)
     items = pd.DataFrame({"id": pd.Series(dtype=str)})
     users = pd.DataFrame({"id": pd.Series(dtype=str)})
     item_file, user_file = inter.with_suffix(".item"), inter.with_suffix(".user")
     if item_file.exists():
-        raw = pd.read_csv(item_file, sep="\t", dtype=str, keep_default_na=False, quoting=3)
-        raw.columns = [c.split(":")[0] for c in raw.columns]
-        genres = raw.get("class", pd.Series("", index=raw.index)).fillna("").str.split()
-        items = pd.DataFrame(
-            {
-                "id": raw["item_id"],
-                "title": raw.get("movie_title", raw["item_id"]),
-                "description": "",
-                "category": genres,
-                "attributes": [
-                    {"year": y, "genres": g}
-                    for y, g in zip(
-                        raw.get("release_year", pd.Series("", index=raw.index)), genres, strict=True
-                    )
-                ],
-            }
-        )
+        items = load_movielens_items(item_file)
+        items.insert(2, "description", "")
     if user_file.exists():
-        raw = pd.read_csv(user_file, sep="\t", dtype=str, keep_default_na=False)
-        raw.columns = [c.split(":")[0] for c in raw.columns]
-        users = raw.rename(columns={"user_id": "id"})
-        if "age" in users:
-            users["age"] = pd.to_numeric(users["age"], errors="coerce")
+        table = load_movielens_users(user_file)
+        users = pd.concat(
+            [table[["id"]], pd.DataFrame(table["attributes"].tolist(), index=table.index)], axis=1
+        )
     return ratings, items, users
 
 
 def read_sequences(path: Path) -> tuple[list[str], list[list[str]]]:
-    """S3Rec-format file: one line per user ``user item_1 item_2 …`` in time order."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError("sequence file missing", value=str(path), expected="an S3Rec-format text file")
-    users: list[str] = []
-    seqs: list[list[str]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < 2:
-                raise DataError(
-                    "a sequence line needs a user and at least one item",
-                    value=line.strip(),
-                    location=Location(file=str(path), line=lineno),
-                )
-            users.append(parts[0])
-            seqs.append(parts[1:])
-    if not users:
-        raise DataError("sequence file is empty", value=str(path))
-    return users, seqs
+    """``(users, sequences)`` of an S3Rec file (:func:`shopmind.datasets.sequences.read_s3rec_sequences`)."""
+    seqs = read_s3rec_sequences(path)
+    if not seqs:
+        raise DataError("sequence file is empty", value=str(path), expected="lines 'user item1 item2 …'")
+    return list(seqs), list(seqs.values())
 
 
 INTERACTION_COLUMNS = ("user_id", "item_id", "rating", "timestamp")

@@ -3,11 +3,11 @@
 * :mod:`~shopmind.forecast.series` — store sales/orders → regular per-item demand series;
 * :mod:`~shopmind.forecast.models` — classification, rolling-origin model choice, conformal intervals;
 * :mod:`~shopmind.forecast.reconcile` — bottom-up category and total forecasts;
-* :mod:`~shopmind.forecast.backtest` — rolling-origin evaluation with nested model choice;
 * :mod:`~shopmind.forecast.inventory` — safety stock, reorder point, EOQ, cover, risk;
 * :mod:`~shopmind.forecast.service` — training component and ``ForecastService``.
 
-statsforecast is imported lazily (inside functions), so importing this package is cheap.
+The rolling-origin backtest (evaluation) is :mod:`shopmind.evaluate.forecast`. statsforecast is
+imported lazily (inside functions), so importing this package is cheap.
 """
 
 from shopmind.forecast.inventory import InventoryPolicy, advise_item

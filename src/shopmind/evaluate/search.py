@@ -1,5 +1,9 @@
 """Judged-search evaluation (DESIGN.md §4 "Judged product search").
 
+A judged set (:class:`JudgedSet`: products, queries, graded qrels) comes from the Chorus/Icecat
+benchmark (:func:`load_chorus`), from TREC-layout files (:mod:`shopmind.datasets.judged`) or from a
+shop's own search log (:func:`judged_from_events`).
+
 For every query the ranking of each mode is cut at ``depth`` (100) and scored against the qrels:
 
 * **nDCG@10** — ``DCG = Σ_{i≤10} (2^{g_i} − 1) / log2(i + 1)``, ideal DCG from the query's judged
@@ -28,14 +32,15 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from shopmind.errors import ConfigError
+from shopmind.errors import ConfigError, DataError, Location
 from shopmind.search.engine import ProductSearch, SearchConfig
-from shopmind.search.judged import JudgedSet
 from shopmind.search.ltr import RankingData, Reranker
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,178 @@ log = logging.getLogger(__name__)
 BASELINE = "bm25s-title"
 EVAL_MODES = ("bm25", "semantic", "hybrid", "ltr")
 Ranking = list[tuple[str, float]]
+
+
+@dataclass
+class JudgedSet:
+    """Products, queries and graded judgements of one judged search set."""
+
+    name: str
+    products: pd.DataFrame  # id, title, description, brand, category (list), attributes (dict), price
+    queries: dict[str, str]  # qid -> query text
+    qrels: dict[str, dict[str, int]]  # qid -> docid -> grade
+
+
+def load_chorus(data_dir: Path) -> JudgedSet:
+    """The Chorus/Icecat judged set read by :func:`shopmind.datasets.icecat.load_chorus_icecat`.
+
+    Query ids are ``q001…`` in order of first appearance in ``Broad_Query_Set_rated.csv`` (the fuller
+    judgement file: 3,668 pairs).
+    """
+    from shopmind.datasets.icecat import load_chorus_icecat
+
+    bench = load_chorus_icecat(data_dir)
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    qid_of: dict[str, str] = {}
+    for text in bench.queries:
+        qid_of[text] = f"q{len(qid_of) + 1:03d}"
+        queries[qid_of[text]] = text
+    for text, docs in bench.qrels.items():
+        qrels[qid_of[text]] = dict(docs)
+    return JudgedSet("chorus-icecat", bench.products, queries, qrels)
+
+
+# --- judged queries from a shop's own search log -----------------------------------------------------
+
+LOG_GRADES: dict[str, int] = {"click": 1, "cart": 2, "wishlist": 2, "purchase": 3}
+"""Grade of an item by the strongest thing the searching session did with it after the search."""
+
+MAX_LOG_QUERIES = 500
+"""Default cap on the judged queries taken from a search log (the most frequent ones)."""
+
+MAX_EVENT_ROWS = 50_000_000
+"""Rows read from one events file."""
+
+
+def read_events(path: Path, *, max_rows: int = MAX_EVENT_ROWS) -> pd.DataFrame:
+    """A shop's event export (CSV/TSV/JSONL/Parquet, the ``shopmind ingest`` events format) as a frame.
+
+    Read and checked by the ingest readers and :func:`shopmind.ingest.validate.validate_events`
+    (the same rules as ``shopmind ingest``; item and user ids are not checked against a store). A
+    file without an ``id`` column gets one per row. The first bad row raises :class:`DataError` with
+    the file, line and column. Returns ``type, item_id, query, session_id, timestamp`` in file order.
+    """
+    from shopmind.ingest.readers import read_chunks
+    from shopmind.ingest.validate import References, SeenKeys, _str_col, validate_events
+
+    path = Path(path)
+    parts: list[pd.DataFrame] = []
+    seen = SeenKeys()
+    n_rows = 0
+    for chunk in read_chunks(path):
+        if chunk.malformed:
+            bad = chunk.malformed[0]
+            raise DataError(
+                bad.message, value=bad.raw, expected=bad.expected, location=Location(str(path), bad.line)
+            )
+        frame = chunk.frame
+        n_rows += len(frame)
+        if n_rows > max_rows:
+            raise DataError("events file too large", value=str(path), expected=f"<= {max_rows:,} rows")
+        if "id" not in frame.columns:  # unique per row: identical events are still separate events
+            frame = frame.assign(id=[f"row{int(line)}" for line in chunk.lines])
+        # every item the chunk names is a known reference: the catalogue is matched afterwards
+        refs = References(
+            item_ids=set(_str_col(frame, "item_id").dropna()), user_ids=set(), check_users=False
+        )
+        checked = validate_events(frame, chunk.lines, refs, seen)
+        if checked.issues:
+            issue = checked.issues[min(checked.issues)][0]
+            raise DataError(
+                issue.message,
+                value=issue.value,
+                expected=issue.expected,
+                location=Location(str(path), issue.line, issue.field),
+            )
+        assert checked.frame is not None  # the column-wise validator always returns a frame
+        parts.append(checked.frame[["type", "item_id", "query", "session_id", "timestamp"]])
+    if not parts or not sum(len(p) for p in parts):
+        raise DataError("events file has no rows", value=str(path), location=Location(str(path)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def normalise_query(text: pd.Series) -> pd.Series:
+    """Queries as judged: surrounding white space stripped, case folded (``str.casefold``)."""
+    return text.astype(str).str.strip().str.casefold()
+
+
+def judged_from_events(
+    products: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    max_queries: int = MAX_LOG_QUERIES,
+    name: str = "search-log",
+) -> JudgedSet:
+    """A judged set from a shop's own search log: what searching sessions did next.
+
+    Each ``search`` event's query is normalised (:func:`normalise_query`). Within a session
+    (``session_id``), events are taken in time order (file order among equal times) and every
+    ``click`` (grade 1), ``cart``/``wishlist`` (2) or ``purchase`` (3) is credited to the session's
+    latest search before it, so an item found through a later query is not credited to an earlier
+    one. A (query, item) pair keeps its highest grade over all sessions. Items missing from
+    ``products`` and events without a session are left out. Queries with at least one judged item
+    are kept, the ``max_queries`` most frequent in the log first (ties by query text); query ids are
+    ``q0001…`` in that order.
+
+    These are implicit judgements (Joachims et al., *Accurately interpreting clickthrough data as
+    implicit feedback*, SIGIR 2005): they carry the position bias of the ranking that was live, so
+    compare modes against each other on the same log rather than reading them as absolute quality.
+    """
+    if max_queries < 1:
+        raise ConfigError("max_queries must be >= 1", value=max_queries)
+    need = {"type", "item_id", "query", "session_id", "timestamp"} - set(events.columns)
+    if need:
+        raise DataError(
+            "events lack columns", value=sorted(need), expected="type, item_id, query, session_id, timestamp"
+        )
+    ev = events[["type", "item_id", "query", "session_id", "timestamp"]].copy()
+    ev = ev[ev["session_id"].notna() & ev["type"].isin(["search", *LOG_GRADES])]
+    ev["_pos"] = np.arange(len(ev))
+    ev = ev.sort_values(["session_id", "timestamp", "_pos"], kind="stable")
+    is_search = (ev["type"] == "search").to_numpy()
+    q = pd.Series(None, index=ev.index, dtype=object)
+    q[is_search] = normalise_query(ev.loc[is_search, "query"].fillna(""))
+    q = q.where(q != "", None)
+    ev["_q"] = q.groupby(ev["session_id"], sort=False).ffill()
+    # a search without a usable query ends the previous query's attribution
+    ev.loc[is_search & q.isna().to_numpy(), "_q"] = None
+    known = set(products["id"].astype(str))
+    acts = ev[~is_search & ev["_q"].notna() & ev["item_id"].astype(str).isin(known)]
+    acts = acts.assign(grade=acts["type"].map(LOG_GRADES).astype(np.int64), item=acts["item_id"].astype(str))
+    graded = acts.groupby(["_q", "item"], sort=False)["grade"].max()
+    freq = q.dropna().value_counts()
+    judged_q = freq[freq.index.isin(graded.index.get_level_values(0))]
+    order = (
+        judged_q.rename_axis("query")
+        .reset_index(name="n")
+        .sort_values(["n", "query"], ascending=[False, True], kind="stable")["query"]
+        .head(max_queries)
+        .tolist()
+    )
+    if not order:
+        raise DataError(
+            "no search in the log is followed by a click, cart, wishlist or purchase in its session",
+            value=int(is_search.sum()),
+            expected="search events with a session_id, followed by item events of the same session",
+        )
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    keep = graded[graded.index.get_level_values(0).isin(set(order))]
+    by_query: dict[str, dict[str, int]] = {}
+    for (text, item), grade in keep.items():
+        by_query.setdefault(str(text), {})[str(item)] = int(grade)
+    for i, text in enumerate(order, 1):
+        qid = f"q{i:04d}"
+        queries[qid] = text
+        qrels[qid] = by_query[text]
+    log.info(
+        "search log: %d judged queries (of %d distinct), %d judged pairs",
+        len(order),
+        int(freq.size),
+        sum(len(v) for v in qrels.values()),
+    )
+    return JudgedSet(name, products, queries, qrels)
 
 
 def ndcg_at(ranking: Sequence[str], judged: Mapping[str, int], k: int = 10) -> float:

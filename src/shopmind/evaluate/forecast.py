@@ -1,4 +1,8 @@
-"""Rolling-origin backtest with nested model choice (no peeking at the test window).
+"""Forecast evaluation: rolling-origin backtest with nested model choice (no peeking at the test window).
+
+The benchmarks (:data:`BENCHMARKS`) are read by :mod:`shopmind.datasets.sales`; a shop's own sales
+file by :func:`load_sales_file`. The per-series model choice itself is
+:class:`shopmind.forecast.models.AutoForecaster`, the same code that training uses.
 
 Protocol (:func:`backtest`):
 
@@ -245,8 +249,7 @@ def load_benchmark(
 ) -> pd.DataFrame:
     """Long ``unique_id, ds, y`` frame of a benchmark (``data_dir`` = the shared datasets folder).
 
-    Uses the ``shopmind.datasets.sales`` loaders when present, else reads the CSVs described in
-    each folder's README. ``synthetic``: the ``sales.csv`` of a generated shop when ``data_dir``
+    The public sets are read by the :mod:`shopmind.datasets.sales` loaders. ``synthetic``: the ``sales.csv`` of a generated shop when ``data_dir``
     holds one (``shopmind generate``), else :func:`~shopmind.forecast.synthetic.synthetic_demand`
     (seeded, 730 days). ``n_series`` keeps the first series in id order.
     """
@@ -279,36 +282,10 @@ def load_benchmark(
 
 
 def _read_benchmark(name: str, folder: Path) -> pd.DataFrame:
-    import importlib
+    from shopmind.datasets.sales import load_aus_retail, load_us_retail, load_walmart_weekly
 
-    try:
-        loaders: Any = importlib.import_module("shopmind.datasets.sales")
-    except ImportError:  # the loaders package is optional here: read the files directly
-        loaders = None
-    if loaders is not None:
-        fn = {
-            "walmart": "load_walmart_weekly",
-            "aus-retail": "load_aus_retail",
-            "us-retail": "load_us_retail",
-        }[name]
-        if hasattr(loaders, fn):
-            return getattr(loaders, fn)(folder)
-    if name == "walmart":
-        raw = pd.read_csv(folder / "walmart_sales_weekly.csv")
-        return pd.DataFrame(
-            {"unique_id": raw["id"].astype(str), "ds": pd.to_datetime(raw["Date"]), "y": raw["Weekly_Sales"]}
-        )
-    if name == "aus-retail":
-        raw = pd.read_csv(folder / "aus_retail.csv.gz")
-        return pd.DataFrame(
-            {
-                "unique_id": raw["Series ID"].astype(str),
-                "ds": pd.to_datetime(raw["Month"] + "-01"),
-                "y": raw["Turnover"],
-            }
-        )
-    raw = pd.read_csv(folder / "example_retail_sales.csv")
-    return pd.DataFrame({"unique_id": "us_retail", "ds": pd.to_datetime(raw["ds"]), "y": raw["y"]})
+    loaders = {"walmart": load_walmart_weekly, "aus-retail": load_aus_retail, "us-retail": load_us_retail}
+    return loaders[name](folder)
 
 
 def benchmark_config(name: str, **overrides: Any) -> ForecastConfig:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from shopmind.errors import DataError
-from shopmind.forecast.backtest import AUTO, backtest, benchmark_config, load_benchmark
+from shopmind.evaluate.forecast import AUTO, backtest, benchmark_config, load_benchmark
 from shopmind.forecast.models import ForecastConfig
 
 

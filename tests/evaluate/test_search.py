@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from shopmind.search.evaluation import ndcg_at, precision_at, reciprocal_rank, score_runs
+from shopmind.evaluate.search import ndcg_at, precision_at, reciprocal_rank, score_runs
 
 
 def test_metric_known_values():
@@ -110,8 +110,7 @@ def test_cli_rejects_incomplete_inputs(judged_files):
 @pytest.mark.slow
 def test_chorus_keyword_quality_floor(datasets_dir):
     """Real data: the multi-field keyword mode alone beats the bm25s title baseline by ≥ 20 %."""
-    from shopmind.search.evaluation import evaluate
-    from shopmind.search.judged import load_chorus
+    from shopmind.evaluate.search import evaluate, load_chorus
 
     judged = load_chorus(datasets_dir / "chorus-icecat-search")
     assert len(judged.qrels) == 135

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from shopmind.assistant.evaluation import evaluate_intents, evaluate_intents_oos_label
 from shopmind.assistant.intents import IntentConfig, read_intent_csv
 from shopmind.cli import app
 from shopmind.errors import DataError
+from shopmind.evaluate.assistant import evaluate_intents, evaluate_intents_oos_label
 
 INTENTS = {
     "order_status": ["where is my order", "track my package", "has my parcel shipped", "order status please",

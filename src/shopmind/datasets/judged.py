@@ -1,36 +1,23 @@
-"""Judged search data: products, queries and TREC qrels from files or the Chorus/Icecat set.
+"""Judged search files in the TREC layout: a product catalogue, topics and qrels.
 
 * products: JSONL or CSV with ``id``, ``title`` and optional ``description``, ``brand``,
   ``category`` (list or ``a > b`` string), ``attributes`` (dict or JSON text), ``price``;
 * queries: TSV ``qid<TAB>query``;
 * qrels: TREC ``qid 0 docid grade``.
 
-:func:`load_chorus` reads ``chorus-icecat-search`` (Icecat products from querqy/chorus + the Broad
-Query Set judgements). Query ids are ``q001…`` in order of first appearance in
-``Broad_Query_Set_rated.csv`` (the fuller judgement file: 3,668 pairs); product price is in cents in
-the source and becomes a currency amount; ``attr_t_*`` become text attributes; there is no category.
+The Chorus/Icecat set has its own reader (:mod:`shopmind.datasets.icecat`);
+:mod:`shopmind.evaluate.search` turns either into a judged set.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from shopmind.errors import DataError, Location
-
-
-@dataclass
-class JudgedSet:
-    name: str
-    products: pd.DataFrame  # id, title, description, brand, category (list), attributes (dict), price
-    queries: dict[str, str]  # qid -> query text
-    qrels: dict[str, dict[str, int]]  # qid -> docid -> grade
 
 
 def _normalise_products(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -127,66 +114,3 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
                 ) from exc
             out.setdefault(parts[0], {})[parts[2]] = grade
     return out
-
-
-def load_chorus(data_dir: Path) -> JudgedSet:
-    """Read the Chorus/Icecat judged set with ``shopmind.datasets.icecat`` (or the fallback reader)."""
-    try:
-        from shopmind.datasets.icecat import load_chorus_icecat
-    except ImportError:
-        return _read_chorus(Path(data_dir))
-    bench = load_chorus_icecat(data_dir)
-    queries: dict[str, str] = {}
-    qrels: dict[str, dict[str, int]] = {}
-    qid_of: dict[str, str] = {}
-    for text in bench.queries:
-        qid_of[text] = f"q{len(qid_of) + 1:03d}"
-        queries[qid_of[text]] = text
-    for text, docs in bench.qrels.items():
-        qrels[qid_of[text]] = dict(docs)
-    return JudgedSet("chorus-icecat", bench.products, queries, qrels)
-
-
-def _read_chorus(d: Path) -> JudgedSet:
-    """Fallback reader of the Chorus files (used when ``shopmind.datasets`` is not installed)."""
-    parts = sorted(d.glob("icecat_products_part*.json.zip"))
-    if not parts:
-        raise DataError(
-            "no icecat_products_part*.json.zip files",
-            value=str(d),
-            expected="the chorus-icecat-search folder",
-        )
-    rows = []
-    for zp in parts:
-        with zipfile.ZipFile(zp) as zf:
-            for name in zf.namelist():
-                if name.endswith(".json"):
-                    rows.extend(json.loads(zf.read(name)))
-    recs = []
-    for p in rows:
-        attrs = {k.removeprefix("attr_t_"): v for k, v in p.items() if k.startswith("attr_t_") and v}
-        price = p.get("price")
-        recs.append(
-            {
-                "id": str(p["id"]),
-                "title": p.get("title") or p.get("name") or "",
-                "description": p.get("short_description") or "",
-                "brand": p.get("supplier"),
-                "category": [],
-                "attributes": attrs,
-                "price": (float(price) / 100.0) if isinstance(price, (int, float)) else None,
-                "created_at": p.get("date_released"),
-            }
-        )
-    products = pd.DataFrame(recs).drop_duplicates("id", keep="first").reset_index(drop=True)
-    queries: dict[str, str] = {}
-    by_text: dict[str, str] = {}
-    qrels: dict[str, dict[str, int]] = {}
-    with (d / "Broad_Query_Set_rated.csv").open(encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            text = row["query"].strip()
-            if text not in by_text:
-                by_text[text] = f"q{len(by_text) + 1:03d}"
-                queries[by_text[text]] = text
-            qrels.setdefault(by_text[text], {})[str(row["docid"]).strip()] = int(float(row["rating"]))
-    return JudgedSet("chorus-icecat", products, queries, qrels)

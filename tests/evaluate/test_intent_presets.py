@@ -11,7 +11,7 @@ from shopmind.assistant.intents import IntentConfig
 from shopmind.errors import ConfigError
 from shopmind.presets import available, intents_config, load_preset, load_presets
 
-from .test_eval_oos import files, invoke  # noqa: F401 - the fixture is used by name
+from .test_assistant_oos import files, invoke  # noqa: F401 - the fixture is used by name
 
 
 def test_library_default_is_not_the_benchmark_tuned_weight() -> None:
