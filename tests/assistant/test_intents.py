@@ -14,8 +14,8 @@ from shopmind.assistant.intents import (
     read_intent_csv,
 )
 from shopmind.assistant.service import builtin_intents
-from shopmind.assistant.text import detect_language, word_tokens
 from shopmind.errors import ArtifactError, ConfigError, DataError, NotFittedError
+from shopmind.text import detect_language
 
 # unseen paraphrases (not in the packaged training set), English and Chinese
 HELD_OUT = [
@@ -55,11 +55,6 @@ def test_builtin_set_is_bilingual_and_balanced(data):
     for intent in counts:
         langs = {detect_language(t) for t, lab in zip(texts, labels, strict=True) if lab == intent}
         assert langs == {"en", "zh"}, intent
-
-
-def test_chinese_word_tokens():
-    toks = word_tokens("我的订单ORD-1到哪了")
-    assert "订单" in toks and "ord" in toks
 
 
 def test_tfidf_model_on_unseen_paraphrases(tfidf):

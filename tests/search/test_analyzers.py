@@ -5,16 +5,12 @@ from __future__ import annotations
 import pytest
 
 from shopmind.errors import ConfigError
-from shopmind.search.analyzers import Analyzer, Synonyms, flatten_groups, normalize
+from shopmind.search.analyzers import Analyzer, Synonyms, flatten_groups
 
 
 @pytest.fixture(scope="module")
 def an() -> Analyzer:
     return Analyzer()
-
-
-def test_nfkc_and_lowercase():
-    assert normalize("ＡＢＣ１２３ Ｔｂ") == "abc123 tb"
 
 
 def test_english_stems_and_drops_stop_words(an):

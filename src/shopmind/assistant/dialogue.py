@@ -34,7 +34,6 @@ from typing import Any
 
 from shopmind.assistant.intents import OUT_OF_SCOPE, IntentClassifier, IntentPrediction
 from shopmind.assistant.knowledge import Answer, KnowledgeBase
-from shopmind.assistant.text import detect_language
 from shopmind.assistant.tools import (
     Client,
     Identity,
@@ -49,6 +48,7 @@ from shopmind.assistant.tools import (
 )
 from shopmind.errors import PermissionDenied
 from shopmind.store.base import Ticket
+from shopmind.text import CJK_CLASS, detect_language
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ _NO_ZH = {
 }
 _NO_FILLER = {"thanks", "thank", "you", "please", "do", "it", "i", "now", "that"}
 _ANSWER_SPLIT = re.compile(r"[\s.,!?;:~…。，！？；：、\"“”‘()（）]+")  # not ' (don't)
-_LETTERS = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+_LETTERS = re.compile(f"[A-Za-z{CJK_CLASS}]")
 
 
 def canned(key: str, language: str, **kw: Any) -> str:

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.assistant.text import CJK_RE, detect_language
 from shopmind.data.schema import Document
 from shopmind.errors import ArtifactError, DataError
+from shopmind.text import CJK_RE, detect_language
 
 # a sentence ends at . ! ? followed by white space (not "$12.99"), or at Chinese 。！？
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")

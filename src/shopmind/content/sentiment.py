@@ -3,8 +3,8 @@
 **Classifier** (when the shop has enough star-rated reviews): labels from stars — ``neg`` ≤ 2,
 ``neu`` = 3, ``pos`` ≥ 4 — and a TF-IDF (word 1–2-grams, jieba for Chinese, + character 1–5-grams)
 multinomial logistic regression with balanced class weights (reviews are mostly 5-star; balancing
-trades a little accuracy for macro-F1). It is the same linear text model as the intent classifier
-(:class:`shopmind.assistant.intents.IntentClassifier` with ``model="tfidf"``), saved without pickle.
+trades a little accuracy for macro-F1). It is the linear text model the intent classifier uses too
+(:class:`shopmind.text_classifier.TextClassifier`), saved without pickle.
 
 **Lexicon fallback** (fewer than ``min_reviews`` reviews or a missing class): VADER (Hutto & Gilbert
 2014) for English — compound ≥ 0.05 → pos, ≤ −0.05 → neg — and SnowNLP's naive-Bayes sentiment for
@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.assistant.text import detect_language
 from shopmind.errors import ArtifactError, DataError
+from shopmind.text import detect_language
+from shopmind.text_classifier import TextClassifier, TfidfParams
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ class AspectSummary:
 class ReviewAnalyzer:
     """Sentiment of review texts (trained classifier or lexicons) and per-product aspect insight."""
 
-    def __init__(self, classifier: Any = None, *, min_reviews: int = 50) -> None:
+    def __init__(self, classifier: TextClassifier | None = None, *, min_reviews: int = 50) -> None:
         self.classifier = classifier
         self.min_reviews = min_reviews
 
@@ -251,11 +252,8 @@ class ReviewAnalyzer:
         *,
         min_reviews: int = 50,
         c: float = 5.0,
-        seed: int = 42,
     ) -> ReviewAnalyzer:
         """Fit the TF-IDF classifier when there are ≥ ``min_reviews`` texts and all three labels; else lexicons."""
-        from shopmind.assistant.intents import IntentClassifier, IntentConfig
-
         pairs = [(str(t), star_label(float(s))) for t, s in zip(texts, stars, strict=True) if str(t).strip()]
         labels = {lab for _, lab in pairs}
         if len(pairs) < min_reviews or len(labels) < 3:
@@ -263,10 +261,8 @@ class ReviewAnalyzer:
                 "sentiment: %d reviews with labels %s; using the lexicon fallback", len(pairs), sorted(labels)
             )
             return cls(None, min_reviews=min_reviews)
-        cfg = IntentConfig(
-            model="tfidf", c_tfidf=c, calibration_fraction=0.0, class_weight="balanced", seed=seed
-        )
-        clf = IntentClassifier(cfg).fit([p[0] for p in pairs], [p[1] for p in pairs])
+        clf = TextClassifier(TfidfParams(c=c, class_weight="balanced"))
+        clf.fit([p[0] for p in pairs], [p[1] for p in pairs])
         return cls(clf, min_reviews=min_reviews)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
@@ -274,8 +270,7 @@ class ReviewAnalyzer:
             return []
         if self.classifier is None:
             return [lexicon_sentiment(t)[0] for t in texts]
-        p = self.classifier.predict_proba(list(texts))
-        return [self.classifier.classes_[i] for i in p.argmax(axis=1)]
+        return self.classifier.predict(list(texts))
 
     def insights(self, reviews: Any) -> dict[str, Any]:
         """Summary of a product's reviews (a frame or records with ``text``, ``rating``, optional ``title``).
@@ -323,14 +318,12 @@ class ReviewAnalyzer:
 
     @classmethod
     def load(cls, path: str | Path) -> ReviewAnalyzer:
-        from shopmind.assistant.intents import IntentClassifier
-
         path = Path(path)
         meta_file = path / "sentiment.json"
         if not meta_file.exists():
             raise ArtifactError("sentiment model not found", value=str(meta_file))
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        clf = IntentClassifier.load(path / "classifier") if meta.get("method") == "classifier" else None
+        clf = TextClassifier.load(path / "classifier") if meta.get("method") == "classifier" else None
         return cls(clf, min_reviews=int(meta.get("min_reviews", 50)))
 
 

@@ -3,9 +3,9 @@
 Item profile ``v_i``: the item's title, description, category path, brand and attributes as one
 document, vectorised by
 
-* ``tfidf`` — scikit-learn ``TfidfVectorizer`` (sublinear tf, L2-normalised rows); Chinese runs
-  become character unigrams + bigrams (or jieba words with ``chinese="jieba"``); mixed
-  Chinese/English titles keep their Latin words;
+* ``tfidf`` — scikit-learn ``TfidfVectorizer`` (sublinear tf, L2-normalised rows) over
+  :func:`shopmind.text.tokenize` tokens: Chinese runs become character unigrams + bigrams (or jieba
+  words with ``chinese="jieba"``); mixed Chinese/English titles keep their Latin words;
 * ``embedding`` — the shared sentence encoder (``shopmind.embeddings.get_encoder``; the packaged
   all-MiniLM-L6-v2 by default, English only).
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,11 +39,11 @@ from shopmind.recommend.base import (
     row_normalise,
     save_sparse,
 )
+from shopmind.text import TERM_RE
+from shopmind.text import tokenize as _tokenize
 
 log = logging.getLogger(__name__)
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_TOKEN = re.compile(r"(?u)\b\w\w+\b|\d")
 DEFAULT_FIELDS = ("title", "description", "category", "brand", "attributes")
 _VECTOR_CACHE: dict[str, tuple[Any, Any, list[str]]] = {}
 """Item vectors of the last catalogue seen, keyed by config and held with the item Vocabulary object:
@@ -79,40 +78,18 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-
-
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens; Chinese runs become character unigrams + bigrams.
+    """Document tokens (:data:`shopmind.text.TERM_RE` words); Chinese runs as character uni+bigrams.
 
     Character n-grams need no dictionary and are fast (20k products in about a second); use
     :func:`tokenize_jieba` (``chinese="jieba"``) for dictionary word segmentation instead.
     """
-    text = text.lower()
-    tokens = _LATIN_TOKEN.findall(_CJK_RUN.sub(" ", text))
-    for run in _CJK_RUN.findall(text):
-        tokens.extend(run)
-        tokens.extend(run[k : k + 2] for k in range(len(run) - 1))
-    return tokens
+    return _tokenize(text, chinese="ngrams", words=TERM_RE)
 
 
 def tokenize_jieba(text: str) -> list[str]:
-    """Lower-cased word tokens; Chinese runs are segmented with jieba."""
-    text = text.lower()
-    if not _CJK.search(text):
-        return _LATIN_TOKEN.findall(text)
-    import jieba
-
-    tokens = []
-    for tok in jieba.lcut(text):
-        tok = tok.strip()
-        if not tok:
-            continue
-        if _CJK.search(tok):
-            tokens.append(tok)
-        else:
-            tokens.extend(_LATIN_TOKEN.findall(tok))
-    return tokens
+    """Document tokens (:data:`shopmind.text.TERM_RE` words); Chinese runs are segmented with jieba."""
+    return _tokenize(text, chinese="words", words=TERM_RE)
 
 
 class ContentConfig(AlgorithmConfig):

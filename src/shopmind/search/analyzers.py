@@ -3,19 +3,21 @@
 One :class:`Analyzer` turns text into index terms; the same code runs at index and at query time so
 that both sides agree.
 
-* **Normalisation**: Unicode NFKC (full-width ``ＡＢＣ１２`` → ``abc12``), lower-casing.
+* **Normalisation**: Unicode NFKC (full-width ``ＡＢＣ１２`` → ``abc12``), lower-casing
+  (:func:`shopmind.text.normalize`).
 * **English / Latin script**: alphanumeric tokens; stop words removed; pure-letter tokens stemmed
   with the Snowball English stemmer (PyStemmer); hyphenated model numbers also index their joined
   form (``tn-2110`` → ``tn``, ``2110``, ``tn2110``).
 * **Numbers with units**: ``1tb``, ``1 tb``, ``1 TB``, ``1.0 TB`` all become the single term ``1tb``;
   unit aliases map to one spelling (``inch``/``in``/``"`` → ``in``, ``gig`` → ``gb`` …).
-* **Chinese** (Han runs): jieba search-mode segmentation (``cut_for_search`` yields the long word
-  and its sub-words) **plus character bigrams** of the run, de-duplicated per run. Word-only
-  segmentation misses "待处理" for the query "处理" when jieba keeps "待处理" whole; the bigram
-  "处理" is always indexed, so recall no longer depends on the segmenter's choice. A one-character
-  run indexes the character.
-* **Mixed titles** (``Apple iPhone 15 手机壳 256GB``): the text is split into Han and non-Han runs
-  first and each run gets its own analysis, so jieba never sees Latin words.
+* **Chinese** (runs of :data:`shopmind.text.CJK_RANGES` ideographs): jieba search-mode segmentation
+  (``cut_for_search`` yields the long word and its sub-words) **plus character bigrams** of the run,
+  de-duplicated per run. Word-only segmentation misses "待处理" for the query "处理" when jieba keeps
+  "待处理" whole; the bigram "处理" is always indexed, so recall no longer depends on the segmenter's
+  choice. A one-character run indexes the character.
+* **Mixed titles** (``Apple iPhone 15 手机壳 256GB``): the text is split into CJK and non-CJK runs
+  first (:func:`shopmind.text.split_scripts`) and each run gets its own analysis, so jieba never sees
+  Latin words. Segmentation and bigrams are :mod:`shopmind.text`'s, shared with the other capabilities.
 * **Synonyms** (:class:`Synonyms`, per shop): expanded at query time only, so changing them needs
   no re-index. Each query word becomes a *group* of alternative terms; a document "matches the word"
   when it has any term of the group.
@@ -25,17 +27,16 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from shopmind.errors import ConfigError
+from shopmind.text import char_bigrams, normalize, segment, segment_for_search, split_scripts
 
 log = logging.getLogger(__name__)
 
-HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUNS = re.compile(rf"([{HAN}]+)|([^{HAN}]+)")
 # Alphanumeric words, a decimal point inside a number, and the joiners we want to see (- / ").
 _LATIN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?(?:[-/][a-z0-9]+(?:\.[0-9]+)?)*|\"")
 _NUM = re.compile(r"^\d+(?:\.\d+)?$")
@@ -105,34 +106,16 @@ ENGLISH_STOP_WORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # lazy: jieba builds its prefix dictionary on first use (~0.5 s)
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
+def _stemmer() -> Any:  # PyStemmer ships no type hints
     import Stemmer
 
     return Stemmer.Stemmer("english")
-
-
-def normalize(text: str) -> str:
-    """NFKC + lower-case (full-width forms, ligatures and compatibility digits fold to ASCII)."""
-    return unicodedata.normalize("NFKC", text).lower()
 
 
 def _canonical_number(num: str) -> str:
     if "." in num:
         num = num.rstrip("0").rstrip(".")
     return num or "0"
-
-
-def _cjk_bigrams(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 @dataclass(frozen=True)
@@ -249,23 +232,15 @@ class Analyzer:
     # ------------------------------------------------------------------ chinese
     @staticmethod
     def han_terms(run: str) -> list[str]:
-        """Index terms of one Han run: jieba search-mode words + character bigrams, de-duplicated."""
+        """Index terms of one CJK run: jieba search-mode words + character bigrams, de-duplicated."""
         if len(run) == 1:
             return [run]
-        seen: dict[str, None] = {}
-        for w in _jieba().cut_for_search(run):
-            if w.strip():
-                seen.setdefault(w, None)
-        for bg in _cjk_bigrams(run):
-            seen.setdefault(bg, None)
-        return list(seen)
+        return list(dict.fromkeys([*segment_for_search(run), *char_bigrams(run)]))
 
     @staticmethod
     def han_words(run: str) -> list[str]:
-        """Accurate-mode jieba words of one Han run (the query's "words")."""
-        if len(run) == 1:
-            return [run]
-        return [w for w in _jieba().cut(run) if w.strip()]
+        """Accurate-mode jieba words of one CJK run (the query's "words")."""
+        return list(segment(run))
 
     # ------------------------------------------------------------------ public
     def analyze(self, text: str | None) -> list[str]:
@@ -284,7 +259,7 @@ class Analyzer:
     def _analyze(self, text: str) -> list[str]:
         text = normalize(text)
         out: list[str] = []
-        for han, other in _RUNS.findall(text):
+        for han, other in split_scripts(text):
             if han:
                 out.extend(self.han_terms(han))
             else:
@@ -303,10 +278,10 @@ class Analyzer:
         """
         text = normalize(query)
         groups: list[QueryGroup] = []
-        for han, other in _RUNS.findall(text):
+        for han, other in split_scripts(text):
             if han:
                 for w in self.han_words(han):
-                    alts = [w, *(bg for bg in _cjk_bigrams(w) if bg != w)] if len(w) > 1 else [w]
+                    alts = [w, *(bg for bg in char_bigrams(w) if bg != w)] if len(w) > 1 else [w]
                     groups.append(QueryGroup(w, tuple((t, 1.0 if t == w else 0.5) for t in alts)))
             else:
                 for terms in self.latin_words(other):

@@ -42,7 +42,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopmind.errors import ArtifactError, ConfigError
-from shopmind.search.analyzers import QueryGroup, Synonyms, flatten_groups, normalize
+from shopmind.search.analyzers import QueryGroup, Synonyms, flatten_groups
 from shopmind.search.fusion import rrf, weighted
 from shopmind.search.highlight import highlight, snippet
 from shopmind.search.lexical import LexicalIndex, MatchResult, field_text
@@ -50,6 +50,7 @@ from shopmind.search.ltr import FEATURES, Reranker
 from shopmind.search.semantic import SemanticIndex, item_text
 from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
+from shopmind.text import normalize
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ import html
 import re
 from collections.abc import Iterable
 
-from shopmind.search.analyzers import HAN, Analyzer
+from shopmind.search.analyzers import Analyzer
+from shopmind.text import CJK_CLASS
 
 _WORD_SPAN = re.compile(r"[0-9A-Za-z\u00c0-\u024f\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+(?:\.[0-9]+)?")
-_HAN_TERM = re.compile(rf"^[{HAN}]+$")
+_HAN_TERM = re.compile(rf"^[{CJK_CLASS}]+$")
 _HAS_DIGIT = re.compile(r"[0-9\uff10-\uff19]")
 
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from shopmind.search.analyzers import normalize
+from shopmind.text import normalize
 
 MAX_SCAN = 5000  # entries scanned for a very short prefix; heavier ones are found first anyway
 

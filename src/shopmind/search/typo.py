@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from shopmind.search.analyzers import normalize
+from shopmind.text import normalize
 
 _WORD = re.compile(r"[a-z]+")
 
