@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopmind.data.dataset import DEFAULT_WEIGHTS
 from shopmind.errors import ConfigError
+from shopmind.search.config import SearchConfig
 
 ENV_PREFIX = "SHOPMIND_"
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -116,6 +116,30 @@ class RecommendSettings(_Section):
     )
 
 
+class ForecastTrainConfig(_Section):
+    """The ``[forecast]`` section: what ``shopmind train`` forecasts (``shopmind.forecast.service``).
+
+    Daily (``freq = "D"``) or weekly (``"W"``) demand, ``horizon`` periods ahead; the ``top_n`` best
+    sellers get the full model choice over ``n_windows`` rolling-origin windows, the rest a cheap one
+    over ``tail_windows``; fitting uses the last ``input_size`` periods (None = all).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    horizon: int = Field(default=28, ge=1, le=366, description="periods forecast ahead")
+    n_windows: int = Field(default=2, ge=1, le=20, description="CV windows of the top sellers' model choice")
+    tail_windows: int = Field(default=1, ge=1, le=20, description="CV windows of the other items' choice")
+    top_n: int = Field(
+        default=100, ge=0, le=1_000_000, description="best sellers (last 90 days) fully modelled"
+    )
+    input_size: int | None = Field(
+        default=364, ge=1, le=100_000, description="periods of history used to fit; None = all"
+    )
+    history_days: int = Field(default=182, ge=1, le=36_500, description="days of history kept for charts")
+    category_level: int = Field(default=1, ge=1, le=20, description="category depth forecasts add up to")
+    freq: Literal["D", "W"] = Field(default="D", description="D: daily series; W: weekly (weeks end Sunday)")
+
+
 class ArtifactSettings(_Section):
     """Retention, disk-space check and crash detection of training runs (``shopmind.pipeline``)."""
 
@@ -186,6 +210,8 @@ class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     recommend: RecommendSettings = Field(default_factory=RecommendSettings)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    forecast: ForecastTrainConfig = Field(default_factory=ForecastTrainConfig)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
@@ -215,13 +241,15 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = _env_value(raw)
+    where = f"{source}" if source else "environment"
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(x) for x in first["loc"])
-        where = f"{source}" if source else "environment"
         raise ConfigError(f"{where}: setting '{field}': {first['msg']}", value=first.get("input")) from exc
+    except ConfigError as exc:  # a section that validates itself (e.g. SearchConfig) names its field
+        raise ConfigError(f"{where}: {exc.message}", value=exc.value, expected=exc.expected) from exc
 
 
 def _env_value(raw: str) -> Any:

@@ -274,8 +274,6 @@ def flip_byte(path: Path) -> bytes:
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, dict[str, str]]]:
     """Every component, with every optional artifact: help pages (knowledge base), a usearch HNSW
     index (ann_threshold below the catalogue size) and a click-trained LightGBM ranker."""
-    import json
-
     from shopmind.data.schema import Document
 
     root = tmp_path_factory.mktemp("full")
@@ -287,9 +285,8 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine,
             Document(id="shipping", title="Shipping", body="Orders ship within two working days."),
         ]
     )
-    search_dir = Path(engine.settings.artifacts_dir).parent / "search"
-    search_dir.mkdir(parents=True, exist_ok=True)
-    (search_dir / "config.json").write_text(json.dumps({"ann_threshold": 4}))
+    # the [search] section: a usearch HNSW index even for this tiny catalogue
+    engine.settings.search = engine.settings.search.model_copy(update={"ann_threshold": 4})
     queries = ["wireless headphones", "smartphone case", "coffee grinder", "model", "fine product"]
     for i in range(60):
         ids = [f"sku-{(i + j) % 12}" for j in range(5)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shopmind.search.engine import _top
+from shopmind.search.retrieval import top_rows as _top
 from shopmind.search.semantic import SemanticIndex
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shopmind.search.engine import _top
+from shopmind.search.retrieval import top_rows as _top
 from shopmind.search.semantic import SemanticIndex, exact_similarities, top_n
 
 HERE = Path(__file__).parent

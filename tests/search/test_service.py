@@ -145,10 +145,13 @@ def test_train_and_serve_with_the_real_store(tmp_path):
     from shopmind.search import service as svc_mod
 
     store.upsert_items([Item(**{k: v for k, v in it.items() if k != "created_at"}) for it in ITEMS])
-    settings = Settings(store_url=f"sqlite:///{tmp_path / 'shop.db'}", artifacts_dir=tmp_path / "artifacts")
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'shop.db'}",
+        artifacts_dir=tmp_path / "artifacts",
+        search={"semantic": False},
+    )
     sdir = tmp_path / "search"
     sdir.mkdir()
-    (sdir / "config.json").write_text(json.dumps({"semantic": False}))
     (sdir / "synonyms.json").write_text(json.dumps({"groups": [["telly", "television"]]}))
     ctx = SimpleNamespace(store=store, settings=settings, progress=lambda m: None)
     ctx.dataset = store.load_dataset()
@@ -176,9 +179,7 @@ def test_cli_search_prints_hits_and_facets(tmp_path, monkeypatch):
 
     store.upsert_items([Item(**{k: v for k, v in it.items() if k != "created_at"}) for it in ITEMS])
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    settings = Settings(store_url=url, artifacts_dir=tmp_path / "artifacts")
-    (tmp_path / "search").mkdir()
-    (tmp_path / "search" / "config.json").write_text(json.dumps({"semantic": False}))
+    settings = Settings(store_url=url, artifacts_dir=tmp_path / "artifacts", search={"semantic": False})
     arts = ArtifactStore(settings.artifacts_dir)
     run = arts.new_run()
     ctx = SimpleNamespace(store=store, settings=settings, progress=lambda m: None)
@@ -217,9 +218,11 @@ def test_updates_reach_every_worker_through_the_store(tmp_path):
     from shopmind.search import service as svc_mod
 
     store.upsert_items([Item(**{k: v for k, v in it.items() if k != "created_at"}) for it in ITEMS])
-    settings = Settings(store_url=f"sqlite:///{tmp_path / 'shop.db'}", artifacts_dir=tmp_path / "artifacts")
-    (tmp_path / "search").mkdir()
-    (tmp_path / "search" / "config.json").write_text(json.dumps({"semantic": False}))
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'shop.db'}",
+        artifacts_dir=tmp_path / "artifacts",
+        search={"semantic": False},
+    )
     ctx = SimpleNamespace(store=store, settings=settings, progress=lambda m: None)
     ctx.dataset = store.load_dataset()
     art = tmp_path / "artifacts" / "run1" / "search"

@@ -52,7 +52,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         store = open_configured_store(s)
         try:
             if live:
-                svc = ForecastService.live(store, n_jobs=n_jobs)
+                svc = ForecastService.live(store, s.forecast, n_jobs=n_jobs)
             else:
                 from shopmind.store.artifacts import ArtifactStore
 

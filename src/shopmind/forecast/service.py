@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from shopmind.capability import TrainContext
+from shopmind.config import ForecastTrainConfig
 from shopmind.data import setaside
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.forecast.inventory import InventoryPolicy, advise_item
@@ -46,44 +47,34 @@ NAME = "forecast"
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class ForecastTrainConfig:
-    """What ``train`` fits: daily series, ``horizon`` days ahead, full selection for the top sellers."""
+def full_config(cfg: ForecastTrainConfig) -> ForecastConfig:
+    """The top sellers' model choice: Naive, SeasonalNaive, AutoETS, AutoTheta and their Combo."""
+    season = 7 if cfg.freq == "D" else 52
+    return ForecastConfig(
+        freq="D" if cfg.freq == "D" else "W-SUN",
+        season_length=season,
+        horizon=cfg.horizon,
+        n_windows=cfg.n_windows,
+        input_size=cfg.input_size,
+        on_short="fallback",
+        # The shop tier keeps the ETS + Theta set that was timed on daily data (AutoCES, in the
+        # library default for the monthly benchmarks, has not been timed on 1,000 daily series).
+        smooth_models=("Naive", "SeasonalNaive", "AutoETS", "AutoTheta", "Combo"),
+        combo_models=("AutoETS", "AutoTheta"),
+    )
 
-    horizon: int = 28
-    n_windows: int = 2
-    tail_windows: int = 1
-    top_n: int = 100
-    input_size: int | None = 364
-    history_days: int = 182
-    category_level: int = 1
-    freq: str = "D"
 
-    def full_config(self) -> ForecastConfig:
-        season = 7 if self.freq == "D" else 52
-        return ForecastConfig(
-            freq="D" if self.freq == "D" else "W-SUN",
-            season_length=season,
-            horizon=self.horizon,
-            n_windows=self.n_windows,
-            input_size=self.input_size,
-            on_short="fallback",
-            # The shop tier keeps the ETS + Theta set that was timed on daily data (AutoCES, in the
-            # library default for the monthly benchmarks, has not been timed on 1,000 daily series).
-            smooth_models=("Naive", "SeasonalNaive", "AutoETS", "AutoTheta", "Combo"),
-            combo_models=("AutoETS", "AutoTheta"),
-        )
-
-    def tail_config(self) -> ForecastConfig:
-        # Speed: one CV window (the choice is pooled half-way to the tier's median anyway) and the
-        # plain Theta method instead of AutoTheta.
-        return self.full_config().model_copy(
-            update={
-                "n_windows": self.tail_windows,
-                "smooth_models": ("SeasonalNaive", "Theta"),
-                "intermittent_models": ("SeasonalNaive", "CrostonSBA", "ADIDA", "IMAPA", "TSB"),
-            }
-        )
+def tail_config(cfg: ForecastTrainConfig) -> ForecastConfig:
+    """The other items' choice: cheap candidates over ``tail_windows`` windows."""
+    # Speed: one CV window (the choice is pooled half-way to the tier's median anyway) and the
+    # plain Theta method instead of AutoTheta.
+    return full_config(cfg).model_copy(
+        update={
+            "n_windows": cfg.tail_windows,
+            "smooth_models": ("SeasonalNaive", "Theta"),
+            "intermittent_models": ("SeasonalNaive", "CrostonSBA", "ADIDA", "IMAPA", "TSB"),
+        }
+    )
 
 
 def _threads(ctx: Any) -> int:
@@ -123,7 +114,7 @@ def fit_store(
     tail_ids = set(items["unique_id"].unique()) - head_ids
     results: list[ForecastResult] = []
     calibrations: dict[str, Calibration] = {}
-    for ids, fcfg, tag in ((head_ids, cfg.full_config(), "top"), (tail_ids, cfg.tail_config(), "tail")):
+    for ids, fcfg, tag in ((head_ids, full_config(cfg), "top"), (tail_ids, tail_config(cfg), "tail")):
         if not ids:
             continue
         r = AutoForecaster(fcfg, n_jobs=n_jobs).fit(items[items["unique_id"].isin(ids)])
@@ -138,7 +129,7 @@ def fit_store(
         if any(not r.cv.empty for r in results)
         else results[0].cv,
         calibration=results[0].calibration,
-        config=cfg.full_config(),
+        config=full_config(cfg),
     )
     agg = bottom_up(merged, items, series.category_of)
     fc = pd.concat([merged.forecasts.assign(level="item"), agg], ignore_index=True)
@@ -151,7 +142,7 @@ def fit_store(
         np.where(agg_hist["unique_id"].str.startswith(CATEGORY_PREFIX), "category", "item"),
     )
     info = {
-        "config": asdict(cfg),
+        "config": cfg.model_dump(),
         "n_items": len(merged.choice),
         "n_top": len(head_ids),
         "n_tail": len(tail_ids),
@@ -165,10 +156,13 @@ def fit_store(
 
 
 def train(ctx: TrainContext, out_dir: Path, config: ForecastTrainConfig | None = None) -> dict[str, Any]:
-    """Training component (see the module docstring): store → artifacts under ``out_dir``."""
+    """Training component (see the module docstring): store → artifacts under ``out_dir``.
+
+    ``config``: what to fit; None = the ``[forecast]`` section of the settings.
+    """
     from shopmind.store.artifacts import save_json
 
-    cfg = config or ForecastTrainConfig()
+    cfg = config or ctx.settings.forecast
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx.progress("forecast: building demand series")

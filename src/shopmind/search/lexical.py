@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.catalog import field_text
 from shopmind.errors import ArtifactError, ConfigError, DataError
 from shopmind.search.analyzers import Analyzer, QueryGroup, Synonyms, flatten_groups
 
@@ -42,21 +43,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 1
-
-
-def field_text(value: Any) -> str:
-    """A document field as text: lists joined (category paths), dicts as ``key value`` pairs."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return " ".join(f"{k} {field_text(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return " ".join(field_text(v) for v in value)
-    return str(value)
 
 
 def import_bm25s() -> Any:

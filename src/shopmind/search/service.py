@@ -5,11 +5,16 @@ click-through rates, mined queries and (when there are enough clicks) the learne
 data from the search and click logs, and writes :class:`~shopmind.search.engine.ProductSearch`'s
 artifacts (npy/npz/JSON, bm25s score arrays, a usearch file, a LightGBM text model — no pickle).
 
-Per-shop settings live next to the artifacts folder, in ``<artifacts_dir>/../search/``:
+Index and ranking settings (field boosts, encoder, fusion, …) are the ``[search]`` section of
+``shopmind.toml`` (:class:`~shopmind.search.config.SearchConfig`, ``Settings.search``). The shop's own
+search *data* lives next to the artifacts folder, in ``<artifacts_dir>/../search/``:
 
-* ``config.json`` — :class:`~shopmind.search.engine.SearchConfig` overrides (field boosts, encoder, …);
 * ``synonyms.json`` — ``{"groups": [["tv", "television"]], "one_way": {"phone": ["smartphone"]}}``;
-* ``rules.json`` — merchandising rules (``SearchService.set_rules`` writes it).
+* ``rules.json`` — merchandising rules (``SearchService.set_rules`` writes it at run time).
+
+Both are vocabulary and merchandising the shop edits (the rules through the API), possibly thousands
+of entries, not settings of the engine; a ``config.json`` there (the former settings file) is refused
+with a message naming the section to move it to, so no setting is silently dropped.
 
 Serving: :class:`SearchService` answers queries, logs each search and click to the store, and applies
 catalogue updates at once (delta index + tombstones) — visible in this process immediately, in the
@@ -49,8 +54,9 @@ from shopmind.data import setaside
 from shopmind.data.schema import Item, error_field
 from shopmind.errors import ConfigError, DataError
 from shopmind.search.analyzers import Synonyms
-from shopmind.search.engine import ProductSearch, SearchConfig, SearchResult, parse_rules
+from shopmind.search.engine import ProductSearch, SearchResult
 from shopmind.search.ltr import RankingData, Reranker, click_labels
+from shopmind.search.rules import parse_rules
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,8 @@ SYNC_INTERVAL_S = 0.05
 a busy worker does not pay a store round trip (≈ 0.4–0.9 ms of CPU) on every search."""
 
 
-def settings_dir(settings: Any) -> Path:
+def data_dir(settings: Any) -> Path:
+    """The shop's search data folder (``synonyms.json``, ``rules.json``): ``<artifacts_dir>/../search``."""
     return Path(settings.artifacts_dir).parent / "search"
 
 
@@ -141,8 +148,15 @@ def click_training_data(
 
 def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     """Build the search artifacts from the store (see the module docstring)."""
-    sdir = settings_dir(ctx.settings)
-    config = SearchConfig.from_dict(_read_json(sdir / "config.json", {}))
+    sdir = data_dir(ctx.settings)
+    legacy = sdir / "config.json"
+    if legacy.exists():
+        raise ConfigError(
+            "search settings are no longer read from a config.json beside the artifacts",
+            value=str(legacy),
+            expected="its keys in the [search] section of shopmind.toml, and the file removed",
+        )
+    config = ctx.settings.search
     synonyms = Synonyms.from_dict(_read_json(sdir / "synonyms.json", {}))
     rules = _read_json(sdir / "rules.json", [])
     # read before the catalogue: a change committed in between is applied again later (idempotent)
@@ -226,7 +240,7 @@ class SearchService:
         **_: Any,
     ) -> SearchService:
         engine = ProductSearch.load(Path(path), encoder=encoder)
-        rules_path = settings_dir(settings) / "rules.json" if settings is not None else None
+        rules_path = data_dir(settings) / "rules.json" if settings is not None else None
         sync = _read_json(Path(path) / SYNC_FILE, {})
         service = cls(
             engine,
