@@ -42,7 +42,7 @@ import pandas as pd
 
 from shopmind.catalog import Catalog, records_of
 from shopmind.errors import ArtifactError, ConfigError
-from shopmind.search.analyzers import Synonyms, flatten_groups, normalize
+from shopmind.search.analyzers import Synonyms, flatten_groups
 from shopmind.search.config import MODES, SORT_ALIASES, SORTS, SearchConfig
 from shopmind.search.facets import choose_facet_keys, facet_counts
 from shopmind.search.features import RankSignals, affinity_vector, feature_matrix
@@ -56,6 +56,7 @@ from shopmind.search.rules import Rule, apply_rules, parse_rules
 from shopmind.search.semantic import SemanticIndex, item_text
 from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
+from shopmind.text import normalize
 
 __all__ = ["MODES", "SORTS", "Hit", "ProductSearch", "Rule", "SearchConfig", "SearchResult", "parse_rules"]
 
