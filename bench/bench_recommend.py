@@ -296,7 +296,7 @@ def _sasrec_ce(stage1, cfg: dict[str, Any], train, valid, args: argparse.Namespa
     """``stage1`` (SASRec, sampled softmax) fine-tuned with the full softmax, early-stopped on the
     validation item; saved/reused under ``--models DIR/sasrec_ce`` with ``ce_epochs`` = the best epoch."""
     from shopmind.recommend.base import Runtime
-    from shopmind.recommend.sequential import SASRec
+    from shopmind.recommend.sasrec import SASRec
 
     folder = args.models / "sasrec_ce" if args.models else None
     if folder is not None and (folder / "fit.json").exists():
@@ -340,7 +340,7 @@ def _tune_hybrid(
     is then scored exactly. Weights are returned normalised to sum 1."""
     from shopmind.evaluate.harness import measure
     from shopmind.recommend.base import top_k
-    from shopmind.recommend.seqhybrid import SequentialHybrid
+    from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     names = list(models)
     hybrid = SequentialHybrid.from_fitted(
@@ -423,7 +423,7 @@ def run_beauty(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str,
     from shopmind.evaluate.harness import measure, rank
     from shopmind.evaluate.protocols import loo_protocol
     from shopmind.evaluate.report import payload, table
-    from shopmind.recommend.seqhybrid import SequentialHybrid
+    from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     console = Console(width=220)
     path = args.data_dir / "amazon-beauty-seq" / "Beauty.txt"

@@ -1,7 +1,7 @@
 """Contract test kit: every algorithm in ``shopmind.recommend.ALGORITHMS`` passes these tests.
 
-Adding an algorithm = one line in ``ALGORITHMS`` (and, if the defaults are slow, one line in
-``FAST`` below with a tiny config). Known-answer checks use the block dataset of ``conftest``.
+Adding an algorithm = a ``@register``-ed class in its own module (``shopmind.recommend.registry``), and,
+if the defaults are slow, one line in ``FAST`` below with a tiny config. Known-answer checks use the block dataset of ``conftest``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from recfixtures import GROUP, N_USERS, group_items, missing_item
 
 from shopmind.errors import NotFittedError, UnknownIdError
-from shopmind.recommend import ALGORITHMS, NEURAL, get_algorithm, register
+from shopmind.recommend import ALGORITHMS, NEURAL, get_algorithm
 from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime
 
 FAST: dict[str, dict] = {
@@ -112,7 +112,7 @@ def test_registry_lists_every_family() -> None:
 def test_construction_and_registration(name: str) -> None:
     cls = get_algorithm(name)
     assert cls.name == name
-    assert register.classes[name] is cls
+    assert ALGORITHMS[name] is cls
     assert issubclass(cls.Config, AlgorithmConfig)
     model = cls()
     assert isinstance(model.config, cls.Config)

@@ -15,8 +15,8 @@ from shopmind.recommend.base import Runtime, top_k
 
 pytest.importorskip("torch")
 
-from shopmind.recommend.neural import NeuMF, sample_negatives
-from shopmind.recommend.sequential import SASRec, pad_sequences
+from shopmind.recommend.neumf import NeuMF, sample_negatives
+from shopmind.recommend.sasrec import SASRec, pad_sequences
 
 RT = Runtime(seed=3, threads=1)
 

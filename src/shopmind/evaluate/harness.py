@@ -8,8 +8,6 @@ seeds and reports mean ± sample standard deviation.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,40 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.errors import ConfigError
 from shopmind.evaluate.metrics import beyond_accuracy, group_metrics, per_user_metrics, summarize
 from shopmind.evaluate.protocols import EvalSplit
 from shopmind.recommend.base import Recommender, Runtime, top_k
+from shopmind.recommend.registry import ALGORITHMS, get_algorithm
 
 log = logging.getLogger(__name__)
 
 
-# Our own neural models, resolved here until ``shopmind.recommend.ALGORITHMS`` lists them.
-_OWN = {"neumf": "shopmind.recommend.neural", "sasrec": "shopmind.recommend.sequential"}
-
-
 def algorithm_names() -> list[str]:
-    """Names of every available recommender (``shopmind.recommend.ALGORITHMS`` plus the neural models)."""
-    import shopmind.recommend as pkg
-
-    names = set(getattr(pkg, "ALGORITHMS", {}) or {})
-    names |= {n for n, mod in _OWN.items() if importlib.util.find_spec(mod) is not None}
-    return sorted(names)
-
-
-def get_algorithm(name: str) -> type[Recommender]:
-    """The recommender class registered under ``name`` (``shopmind.recommend.get_algorithm`` first)."""
-    import shopmind.recommend as pkg
-    from shopmind.recommend.base import register
-
-    getter = getattr(pkg, "get_algorithm", None)
-    if callable(getter) and name in (getattr(pkg, "ALGORITHMS", {}) or {}):
-        return getter(name)
-    if name in _OWN:
-        importlib.import_module(_OWN[name])
-    if name in register.classes:
-        return register.classes[name]
-    raise ConfigError("unknown algorithm", value=name, expected=", ".join(algorithm_names()))
+    """Names of every registered recommender (:data:`shopmind.recommend.registry.ALGORITHMS`)."""
+    return sorted(ALGORITHMS)
 
 
 ModelFactory = Callable[[EvalSplit, int], Recommender]

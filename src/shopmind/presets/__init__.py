@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shopmind.errors import ConfigError
+from shopmind.recommend.registry import ALGORITHMS, get_algorithm
 
 PRESET_DIR = Path(__file__).resolve().parent
 """Where the named presets are (package data)."""
@@ -165,9 +166,12 @@ def _validate(where: str, model: Any, cfg: dict[str, Any]) -> None:
 
 
 def _validate_recommend(path: Path, algorithm: str, cfg: Any) -> None:
-    from shopmind.recommend import ALGORITHMS, get_algorithm
+    validate_recommend(f"{path}: [recommend.{algorithm}]", algorithm, cfg)
 
-    where = f"{path}: [recommend.{algorithm}]"
+
+def validate_recommend(where: str, algorithm: str, cfg: Any) -> None:
+    """``ConfigError`` starting with ``where`` (the file and table) unless ``algorithm`` is a registered
+    recommender and ``cfg`` a table its ``Config`` accepts (presets, ``[recommend.params]`` settings)."""
     if algorithm not in ALGORITHMS:
         raise ConfigError(
             f"{where}: unknown recommender", value=algorithm, expected=", ".join(sorted(ALGORITHMS))

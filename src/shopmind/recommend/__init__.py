@@ -1,62 +1,37 @@
 """Recommendation algorithms behind one interface (``shopmind.recommend.base.Recommender``).
 
-``ALGORITHMS`` maps each algorithm name to ``"module:Class"``; modules are imported lazily by
-:func:`get_algorithm`, so torch is only loaded for the neural models. Every module registers its
-classes with ``@register`` (``shopmind.recommend.base.register``) as well.
+Every model module is imported here, at the top, so the one registry
+(:mod:`shopmind.recommend.registry`: ``ALGORITHMS``, name → class) is complete whenever anything in
+this package is used. A model's module is named after it (``ease_context_fused`` →
+``ease_context_fused.py``) except the families listed in ``registry.GROUPS``. torch is imported only
+when a neural model (``uses_torch``) is fitted or loaded.
 """
 
 from __future__ import annotations
 
-import importlib
+from shopmind.recommend import (  # noqa: F401 - imported to register their models
+    als,
+    bpr,
+    content,
+    ease,
+    ease_context,
+    ease_context_fused,
+    hybrid,
+    knn,
+    neumf,
+    popularity,
+    sar,
+    sasrec,
+    seq_cooc,
+    seq_hybrid,
+    seq_rules,
+    stacked,
+)
+from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime
+from shopmind.recommend.registry import ALGORITHMS, get_algorithm, make_algorithm, register, torch_models
 
-from shopmind.errors import ConfigError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, register
-
-ALGORITHMS: dict[str, str] = {
-    "popularity": "shopmind.recommend.popularity:Popularity",
-    "trending": "shopmind.recommend.popularity:Trending",
-    "user_knn": "shopmind.recommend.knn:UserKNN",
-    "item_knn": "shopmind.recommend.knn:ItemKNN",
-    "sar": "shopmind.recommend.sar:SAR",
-    "seq_cooc": "shopmind.recommend.seqcooc:SeqCooc",
-    "ease": "shopmind.recommend.ease:EASE",
-    "ease_context": "shopmind.recommend.ease_context:ContextEASE",
-    "ease_context_fused": "shopmind.recommend.ease_fusion:FusedContextEASE",
-    "als": "shopmind.recommend.mf:ALS",
-    "bpr": "shopmind.recommend.mf:BPR",
-    "content": "shopmind.recommend.content:ContentBased",
-    "hybrid": "shopmind.recommend.hybrid:Hybrid",
-    "seq_rules": "shopmind.recommend.seqrules:SequentialRules",
-    "stacked": "shopmind.recommend.stacking:Stacked",
-    # neural models: torch is imported only when one of these is asked for
-    "neumf": "shopmind.recommend.neural:NeuMF",
-    "sasrec": "shopmind.recommend.sequential:SASRec",
-    "seq_hybrid": "shopmind.recommend.seqhybrid:SequentialHybrid",
-}
-"""Algorithm name → ``"module:Class"`` (lazily imported)."""
-
-NEURAL: frozenset[str] = frozenset({"neumf", "sasrec", "seq_hybrid"})
-"""Names whose modules import torch (callers may skip them when torch is unwanted)."""
-
-
-def get_algorithm(name: str) -> type[Recommender]:
-    """The recommender class registered under ``name``; raises ``ConfigError`` for unknown names."""
-    if name not in ALGORITHMS:
-        raise ConfigError("unknown recommender", value=name, expected=", ".join(sorted(ALGORITHMS)))
-    module, _, cls_name = ALGORITHMS[name].partition(":")
-    mod = importlib.import_module(module)
-    if name in register.classes:
-        return register.classes[name]
-    cls = getattr(mod, cls_name, None)
-    if cls is None:
-        raise ConfigError("algorithm class not found", value=ALGORITHMS[name], expected="module:Class")
-    return cls
-
-
-def make_algorithm(name: str, config: dict | None = None, runtime: Runtime | None = None) -> Recommender:
-    """Instantiate ``name`` with a config dict (validated by its ``Config``)."""
-    return get_algorithm(name)(config or None, runtime)
-
+NEURAL: frozenset[str] = torch_models()
+"""Names whose models import torch (callers may skip them when torch is unwanted)."""
 
 __all__ = [
     "ALGORITHMS",

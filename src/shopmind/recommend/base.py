@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -152,6 +152,8 @@ class Recommender(ABC):
     Config: ClassVar[type[AlgorithmConfig]]
     supports_fold_in: ClassVar[bool] = False
     supports_similar: ClassVar[bool] = False
+    uses_torch: ClassVar[bool] = False
+    """True where fitting or loading imports torch (callers may skip such models when torch is unwanted)."""
 
     def __init__(
         self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None
@@ -165,6 +167,13 @@ class Recommender(ABC):
         self.n_users = 0
         self.n_items = 0
         self._fitted = False
+
+    @classmethod
+    def shop_config(cls, dataset: Dataset) -> dict[str, Any]:
+        """Config the shop's training (``shopmind.recommend.service.build_components``) starts this
+        model from on ``dataset``: capacity settings for a live catalogue, below presets and
+        ``[recommend.params]`` settings. Default: none (the library defaults)."""
+        return {}
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -353,20 +362,6 @@ def load_sparse(prefix: str, arrays: dict[str, np.ndarray]) -> sp.csr_matrix:
     return sp.csr_matrix(
         (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
     )
-
-
-@dataclass
-class Registry:
-    """Algorithm name → class, filled by each module with ``@register``."""
-
-    classes: dict[str, type[Recommender]] = field(default_factory=dict)
-
-    def __call__(self, cls: type[Recommender]) -> type[Recommender]:
-        self.classes[cls.name] = cls
-        return cls
-
-
-register = Registry()
 
 
 def interaction_matrix(dataset: Dataset, binary: bool = False) -> sp.csr_matrix:

@@ -35,10 +35,10 @@ from shopmind.recommend.base import (
     csr_row_positions,
     interaction_matrix,
     load_sparse,
-    register,
     row_normalise,
     save_sparse,
 )
+from shopmind.recommend.registry import register
 from shopmind.text import TERM_RE
 from shopmind.text import tokenize as _tokenize
 

@@ -39,6 +39,7 @@ columns; it reuses the library EASE's Gram and solver.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -46,8 +47,9 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
-from shopmind.recommend.base import load_sparse, register, save_sparse, zscore_unseen
+from shopmind.recommend.base import load_sparse, save_sparse, zscore_unseen
 from shopmind.recommend.ease import EASE, EASEConfig, _blas_threads
+from shopmind.recommend.registry import register
 
 DAY = 86_400
 UNAVAILABLE = 1e6
@@ -86,6 +88,12 @@ class ContextEASE(EASE):
     name = "ease_context"
     Config = ContextEASEConfig  # type: ignore[assignment]  # mypy reads EASE.Config as an alias
     config: ContextEASEConfig
+
+    @classmethod
+    def shop_config(cls, dataset: Dataset) -> dict[str, Any]:
+        """None: EASE's shop settings (float32, top items) were checked on plain EASE only, so
+        ContextEASE keeps its library defaults in the shop."""
+        return {}
 
     def _fit(self, dataset: Dataset) -> None:
         cfg = self.config

@@ -35,9 +35,10 @@ from shopmind.recommend.base import (
     Runtime,
     dense_row,
     interaction_matrix,
-    register,
     top_k,
 )
+from shopmind.recommend.ensemble import Ensemble, EnsembleConfig
+from shopmind.recommend.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def holdout_split(
     return mask, inner, truth
 
 
-class HybridConfig(AlgorithmConfig):
+class HybridConfig(EnsembleConfig):
     components: dict[str, dict[str, Any]] = Field(default_factory=_default_components)
     weights: dict[str, float] | None = Field(
         default=None, description="fixed weights; None = tune on validation"
@@ -268,7 +269,7 @@ class SupportPart(Part):
 
 
 @register
-class Hybrid(Recommender):
+class Hybrid(Ensemble):
     """Blend + cascade of other recommenders (see module docstring)."""
 
     name = "hybrid"
@@ -281,18 +282,8 @@ class Hybrid(Recommender):
         self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None
     ) -> None:
         super().__init__(config, runtime)
-        if "hybrid" in self.config.components:
-            raise ConfigError("a hybrid cannot contain itself", value="hybrid")
-        if not self.config.components:
-            raise ConfigError("hybrid needs at least one component", value={})
-        self.models: dict[str, Recommender] = {}
         self.weights: dict[str, float] = {}
         self._fixed: dict[str, tuple[Part, np.ndarray]] = {}
-
-    def _make(self, name: str) -> Recommender:
-        from shopmind.recommend import make_algorithm
-
-        return make_algorithm(name, self.config.components[name], self.runtime)
 
     def _fit(self, dataset: Dataset) -> None:
         names = list(self.config.components)
@@ -305,12 +296,8 @@ class Hybrid(Recommender):
             self.weights = {names[0]: 1.0}
         else:
             self.weights = self.tune(dataset)
-        self.models = {}
         self._fixed = {}
-        for n in names:
-            started = time.perf_counter()
-            self.models[n] = self._make(n).fit(dataset)
-            log.info("hybrid: fitted %s in %.1fs", n, time.perf_counter() - started)
+        self.models = self.fit_components(dataset, names)
         log.info("hybrid weights: %s", self.weights)
 
     # ---------------------------------------------------------------- tuning
@@ -349,7 +336,7 @@ class Hybrid(Recommender):
         pools = []
         for n in names:
             started = time.perf_counter()
-            model = self._make(n).fit(inner)
+            model = self.make_component(n).fit(inner)
             log.info("hybrid tuning: fitted %s on the inner split in %.1fs", n, time.perf_counter() - started)
             started = time.perf_counter()
             out = np.empty((len(users), dataset.n_items), dtype=np.float32)
@@ -519,19 +506,12 @@ class Hybrid(Recommender):
     # ---------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:
         super().save(directory)
-        for n, model in self.models.items():
-            model.save(directory / "components" / n)
         (directory / "weights.json").write_text(json.dumps(self.weights, indent=2))
 
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
-        from shopmind.recommend import get_algorithm
-
+        super()._restore(arrays, directory)
         self.weights = {k: float(v) for k, v in json.loads((directory / "weights.json").read_text()).items()}
         self._fixed = {}
-        self.models = {
-            n: get_algorithm(n).load(directory / "components" / n, self.runtime)
-            for n in self.config.components
-        }
 
 
 def mean_ndcg(idx: np.ndarray, truth: sp.csr_matrix, k: int = 10) -> float:

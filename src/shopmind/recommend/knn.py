@@ -45,9 +45,9 @@ from shopmind.recommend.base import (
     csr_row_positions,
     interaction_matrix,
     load_sparse,
-    register,
     save_sparse,
 )
+from shopmind.recommend.registry import register
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import SECONDS_PER_DAY, Dataset, EventWeights
-from shopmind.recommend.base import AlgorithmConfig, Recommender, register, top_k
+from shopmind.recommend.base import AlgorithmConfig, Recommender, top_k
 from shopmind.recommend.filters import path_key, split_path
+from shopmind.recommend.registry import register
 
 
 class _ItemScores(Recommender):

@@ -29,7 +29,8 @@ from pydantic import Field
 
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, SECONDS_PER_DAY, Dataset
 from shopmind.errors import CapacityError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, register, save_sparse
+from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, save_sparse
+from shopmind.recommend.registry import register
 
 
 class SARConfig(AlgorithmConfig):

@@ -35,7 +35,7 @@ from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.ingest.poisoning import PoisoningConfig, PoisoningReport, detect_poisoning
-from shopmind.recommend import ALGORITHMS, get_algorithm
+from shopmind.presets import load_presets, recommend_config, validate_recommend
 from shopmind.recommend.base import Recommender, Runtime, dense_row, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, History, dominant_component
@@ -43,27 +43,37 @@ from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_c
 from shopmind.recommend.hybrid import Hybrid, Part
 from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending
+from shopmind.recommend.registry import ALGORITHMS, get_algorithm
+from shopmind.recommend.tuning import tune
+from shopmind.store.base import Store
 from shopmind.types import RankedList, Recommendation
 
 log = logging.getLogger(__name__)
 
 NAME = "recommend"
 FORMAT = 1
-EASE_TOP_ITEMS = 5000
-"""EASE on a shop catalogue models only this many most popular items (dense 5000² float32 = 100 MB)."""
 
 
 # ====================================================================== training
 def build_components(
-    names: Sequence[str], dataset: Dataset, presets: Sequence[str] = ()
+    names: Sequence[str],
+    dataset: Dataset,
+    presets: Sequence[str] = (),
+    params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Component configs for the hybrid; unknown names and ``hybrid`` itself are skipped (logged).
 
-    ``presets`` (names or paths, :mod:`shopmind.presets`) override the library defaults of the
-    algorithms they configure, over the service's own capacity settings.
+    Each config is, key by key, the class's shop settings (``Recommender.shop_config``: capacity limits),
+    then ``presets`` (names or paths, :mod:`shopmind.presets`) in order, then ``params`` (the
+    ``[recommend.params.<algorithm>]`` settings). ``params`` naming an unknown algorithm or an invalid
+    value raises ``ConfigError`` before anything is fitted.
     """
-    from shopmind.presets import load_presets, recommend_config
-
+    params = dict(params or {})
+    for name, cfg in params.items():
+        validate_recommend(f"settings [recommend.params.{name}]", name, cfg)
+    unused = sorted(set(params) - set(names))
+    if unused:
+        log.warning("recommend.params: %s not in training.recommenders (not trained)", ", ".join(unused))
     loaded = load_presets(presets)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -74,23 +84,14 @@ def build_components(
                 "recommenders: skipping unknown algorithm %r (known: %s)", name, ", ".join(ALGORITHMS)
             )
             continue
-        cfg: dict[str, Any] = {}
-        if name == "ease":
-            active = int((dataset.item_counts() > 0).sum())
-            if active > EASE_TOP_ITEMS:
-                log.info(
-                    "EASE restricted to the %d most popular of %d interacted items (dense %d² matrix)",
-                    EASE_TOP_ITEMS,
-                    active,
-                    EASE_TOP_ITEMS,
-                )
-                cfg["top_items"] = EASE_TOP_ITEMS
-            # float32 Cholesky inverse: half the O(m³) time; on the demo shop (5000 modelled items)
-            # every sampled user's top-10 was identical to float64 (max |ΔB| 1.4e-7)
-            cfg["precision"] = "float32"
-        tuned = recommend_config(loaded, name)
+        cfg = get_algorithm(name).shop_config(dataset)
+        tuned = recommend_config(loaded, name, params.get(name))
         if tuned is not None:
-            log.info("recommenders: %s configured by preset(s) %s", name, ", ".join(map(str, presets)))
+            log.info(
+                "recommenders: %s configured by %s",
+                name,
+                ", ".join([*map(str, presets), *(["[recommend.params]"] if name in params else [])]),
+            )
             cfg.update(tuned)
         out[name] = cfg
     if not out:
@@ -212,13 +213,13 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     aside = setaside.SetAside("recommend").gather(ctx.dataset)  # unreadable stored records left out
     dataset, screen = screen_training_data(ctx.dataset, t.poisoning)
     runtime = Runtime(seed=t.seed, threads=t.threads)
-    components = build_components(t.recommenders, dataset, t.recommender_presets)
+    components = build_components(
+        t.recommenders, dataset, t.recommender_presets, ctx.settings.recommend.params
+    )
     default = t.default_recommender if t.default_recommender in components else "hybrid"
     weights: dict[str, float] | None = None  # None: the hybrid learns its weights while fitting
     tuning = None
     if t.tune_budget_s > 0:  # choose the served model and its settings on the shop's own hold-out
-        from shopmind.recommend.tuning import tune
-
         try:
             tuning = tune(
                 dataset,
@@ -313,7 +314,7 @@ class RecommendService:
 
     # ---------------------------------------------------------------- loading
     @classmethod
-    def load(cls, path: Path, store: Any = None, **deps: Any) -> RecommendService:
+    def load(cls, path: Path, store: Store | None = None, **deps: Any) -> RecommendService:
         path = Path(path)
         manifest_path = path / "manifest.json"
         if not manifest_path.exists():

@@ -53,9 +53,10 @@ from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError, DataError
 from shopmind.evaluate.harness import measure, rank
 from shopmind.evaluate.protocols import EvalSplit, temporal_protocol
-from shopmind.recommend import get_algorithm, make_algorithm
 from shopmind.recommend.base import Recommender, Runtime, zscore_unseen
+from shopmind.recommend.ease_context import UNAVAILABLE
 from shopmind.recommend.hybrid import holdout_split, mean_ndcg, normalise
+from shopmind.recommend.registry import get_algorithm, make_algorithm
 
 log = logging.getLogger(__name__)
 
@@ -258,8 +259,6 @@ def hybrid_terms(models: Mapping[str, Recommender], how: str = "minmax") -> Term
 def fused_terms(model: Recommender) -> Terms:
     """``ease_context_fused``'s terms: ``z(ContextEASE)`` (weight 1, availability mask applied) and each
     fitted component's per-user z-scores over the unseen items (``FusedContextEASE.score_users``)."""
-    from shopmind.recommend.ease_context import UNAVAILABLE
-
     ctx = model.context_model  # type: ignore[attr-defined]
     models: dict[str, Recommender] = model.models  # type: ignore[attr-defined]
 

@@ -15,7 +15,6 @@ and weights tuned on a data set are presets (:mod:`shopmind.presets`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,11 @@ from pydantic import Field, field_validator
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, register, zscore_unseen
-from shopmind.recommend.seqrules import recency_rows
-from shopmind.recommend.sequential import pad_sequences
+from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, zscore_unseen
+from shopmind.recommend.ensemble import Ensemble, EnsembleConfig
+from shopmind.recommend.registry import register
+from shopmind.recommend.sasrec import pad_sequences
+from shopmind.recommend.seq_rules import recency_rows
 
 
 def _default_components() -> dict[str, dict[str, Any]]:
@@ -39,7 +40,7 @@ def _default_weights() -> dict[str, float]:
     return {"sasrec": 0.25, "seq_rules": 0.25, "item_knn": 0.25, "content": 0.25}
 
 
-class SequentialHybridConfig(AlgorithmConfig):
+class SequentialHybridConfig(EnsembleConfig):
     components: dict[str, dict[str, Any]] = Field(default_factory=_default_components)
     weights: dict[str, float] = Field(default_factory=_default_weights)
     history_half_life: float = Field(
@@ -70,13 +71,14 @@ def zscore_rows(scores: np.ndarray, seqs: Sequence[np.ndarray]) -> np.ndarray:
 
 
 @register
-class SequentialHybrid(Recommender):
+class SequentialHybrid(Ensemble):
     """SASRec + sequential rules + item-kNN + attributes + popularity blended per sequence; see the
     module docstring."""
 
     name = "seq_hybrid"
     Config = SequentialHybridConfig
     config: SequentialHybridConfig
+    uses_torch = True  # the default components include SASRec
 
     def __init__(
         self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None
@@ -89,19 +91,13 @@ class SequentialHybrid(Recommender):
                 value=sorted(unknown),
                 expected=", ".join(self.config.components),
             )
-        self.models: dict[str, Recommender] = {}
 
-    def _make(self, name: str) -> Recommender:
-        from shopmind.recommend import make_algorithm
-
-        return make_algorithm(name, self.config.components[name], self.runtime)
-
-    def _active(self) -> list[str]:
+    def fitted_names(self) -> list[str]:
+        """Only weighted components are fitted: a component with weight 0 costs nothing."""
         return [n for n in self.config.components if self.config.weights.get(n, 0.0) > 0]
 
     def _fit(self, dataset: Dataset) -> None:
-        # Only weighted components are fitted: a component with weight 0 costs nothing.
-        self.models = {n: self._make(n).fit(dataset) for n in self._active()}
+        self.models = self.fit_components(dataset)
         self._remember(dataset)
 
     def _remember(self, dataset: Dataset) -> None:
@@ -118,11 +114,11 @@ class SequentialHybrid(Recommender):
     ) -> SequentialHybrid:
         """A hybrid over components already fitted on ``dataset`` (benchmarks reuse saved models)."""
         hybrid = cls(config, runtime)
-        missing = set(hybrid._active()) - set(models)
+        missing = set(hybrid.fitted_names()) - set(models)
         if missing:
             raise ConfigError("fitted components missing", value=sorted(missing))
         hybrid.n_users, hybrid.n_items = dataset.n_users, dataset.n_items
-        hybrid.models = {n: models[n] for n in hybrid._active()}
+        hybrid.models = {n: models[n] for n in hybrid.fitted_names()}
         hybrid._remember(dataset)
         hybrid._fitted = True
         return hybrid
@@ -131,11 +127,11 @@ class SequentialHybrid(Recommender):
         """The same fitted components under other weights (validation grids without refitting)."""
         cfg = self.Config(**{**self.config.model_dump(), "weights": weights})
         other = type(self)(cfg, self.runtime)
-        missing = set(other._active()) - set(self.models)
+        missing = set(other.fitted_names()) - set(self.models)
         if missing:
             raise ConfigError("weights name components that were not fitted", value=sorted(missing))
         other.n_users, other.n_items, other._fitted = self.n_users, self.n_items, self._fitted
-        other.models = {n: self.models[n] for n in other._active()}
+        other.models = {n: self.models[n] for n in other.fitted_names()}
         other._user_seqs, other._popularity = self._user_seqs, self._popularity
         return other
 
@@ -147,7 +143,7 @@ class SequentialHybrid(Recommender):
             self.check_items(np.asarray(s, dtype=np.int64))[-self.config.max_history :] for s in sequences
         ]
         out = {}
-        for n in self._active():
+        for n in self.fitted_names():
             model = self.models[n]
             fn = getattr(model, "score_sequences", None)
             if callable(fn):
@@ -180,16 +176,7 @@ class SequentialHybrid(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         return {"user_seqs": self._user_seqs, "popularity": self._popularity}
 
-    def save(self, directory: Path) -> None:
-        super().save(directory)
-        for n, model in self.models.items():
-            model.save(directory / "components" / n)
-        (directory / "components.json").write_text(json.dumps(sorted(self.models)))
-
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
-        from shopmind.recommend import get_algorithm
-
+        super()._restore(arrays, directory)
         self._user_seqs = np.array(arrays["user_seqs"])
         self._popularity = np.array(arrays["popularity"])
-        names = json.loads((directory / "components.json").read_text())
-        self.models = {n: get_algorithm(n).load(directory / "components" / n, self.runtime) for n in names}

@@ -13,7 +13,7 @@ from scratch, as in most re-implementations (MS Recommenders' NCF included).
 
 Scoring all items for a batch of users avoids the per-pair MLP cost of the first layer by splitting
 ``W_1 [p'_u; q'_i] = W_1ᵘ p'_u + W_1ⁱ q'_i`` and precomputing both halves. torch is imported only here
-and in :mod:`shopmind.recommend.sequential`.
+and in :mod:`shopmind.recommend.sasrec`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ArtifactError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, register
+from shopmind.recommend.base import AlgorithmConfig, Recommender
+from shopmind.recommend.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class NeuMF(Recommender):
     """NeuMF (GMF ⊕ MLP) with BCE on sampled negatives; see the module docstring."""
 
     name = "neumf"
+    uses_torch = True
     Config = NeuMFConfig
     config: NeuMFConfig
 

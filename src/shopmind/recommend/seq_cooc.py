@@ -26,8 +26,9 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
-from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, register, save_sparse
-from shopmind.recommend.seqrules import windowed_pairs
+from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, save_sparse
+from shopmind.recommend.registry import register
+from shopmind.recommend.seq_rules import windowed_pairs
 
 
 class SeqCoocConfig(AlgorithmConfig):

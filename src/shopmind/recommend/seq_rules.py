@@ -25,7 +25,8 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
-from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, register, save_sparse
+from shopmind.recommend.base import AlgorithmConfig, Recommender, load_sparse, save_sparse
+from shopmind.recommend.registry import register
 
 
 class SequentialRulesConfig(AlgorithmConfig):
@@ -48,7 +49,7 @@ def windowed_pairs(
     in the same sequence; ``items`` are the sequences concatenated, ``owner`` their sequence ids.
 
     One vectorised pass per offset ``d`` (no per-sequence loop); shared by the transition rules here
-    and the symmetric co-occurrence of :mod:`shopmind.recommend.seqcooc`.
+    and the symmetric co-occurrence of :mod:`shopmind.recommend.seq_cooc`.
     """
     rows, cols, vals = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
     for d in range(1, min(window, max(len(items) - 1, 0)) + 1):

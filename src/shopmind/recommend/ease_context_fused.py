@@ -30,15 +30,20 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime, register, zscore_unseen
+from shopmind.recommend.base import AlgorithmConfig, Runtime, zscore_unseen
 from shopmind.recommend.ease_context import UNAVAILABLE, ContextEASE
+from shopmind.recommend.ensemble import Ensemble, EnsembleConfig
+from shopmind.recommend.registry import register
+
+CONTEXT_DIR = "context"
+"""Sub-folder of a saved model holding its ContextEASE (fitted with the availability mask off)."""
 
 
 def _default_components() -> dict[str, dict[str, Any]]:
     return {"item_knn": {}, "bpr": {}, "als": {}}
 
 
-class FusedContextEASEConfig(AlgorithmConfig):
+class FusedContextEASEConfig(EnsembleConfig):
     context: dict[str, Any] = Field(
         default_factory=dict, description="ContextEASE config (its availability_mask is applied after fusion)"
     )
@@ -52,12 +57,13 @@ class FusedContextEASEConfig(AlgorithmConfig):
 
 
 @register
-class FusedContextEASE(Recommender):
+class FusedContextEASE(Ensemble):
     """ContextEASE + weighted z-scores of other models, availability mask last (module docstring)."""
 
     name = "ease_context_fused"
     Config = FusedContextEASEConfig
     config: FusedContextEASEConfig
+    single_components = True
 
     def __init__(
         self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None
@@ -73,29 +79,19 @@ class FusedContextEASE(Recommender):
         bad = {n: w for n, w in cfg.weights.items() if not np.isfinite(w) or w < 0}
         if bad:
             raise ConfigError("ease_context_fused: weights must be finite and ≥ 0", value=bad)
-        if {"ease_context_fused", "stacked", "hybrid"} & set(cfg.components):
-            raise ConfigError(
-                "ease_context_fused: components must be single models", value=sorted(cfg.components)
-            )
         self.mask = bool(cfg.context.get("availability_mask", True))
         self.context_model = self._context()
-        self.models: dict[str, Recommender] = {}
 
-    def _weighted(self) -> list[str]:
+    def fitted_names(self) -> list[str]:
+        """A component with weight 0 adds nothing, so it is not fitted."""
         return [n for n, w in self.config.weights.items() if w > 0]
 
     def _context(self) -> ContextEASE:
         return ContextEASE({**self.config.context, "availability_mask": False}, self.runtime)
 
     def _fit(self, dataset: Dataset) -> None:
-        from shopmind.recommend import make_algorithm
-
         self.context_model = self._context().fit(dataset)
-        # a component with weight 0 adds nothing, so it is not fitted
-        self.models = {
-            n: make_algorithm(n, self.config.components[n], self.runtime).fit(dataset)
-            for n in self._weighted()
-        }
+        self.models = self.fit_components(dataset)
 
     def score_users(self, user_idx: np.ndarray) -> np.ndarray:
         self.check_fitted()
@@ -112,17 +108,11 @@ class FusedContextEASE(Recommender):
 
     def save(self, directory: Path) -> None:
         super().save(directory)
-        self.context_model.save(directory / "context")
-        for n, model in self.models.items():
-            model.save(directory / "components" / n)
+        self.context_model.save(directory / CONTEXT_DIR)
 
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
-        from shopmind.recommend import get_algorithm
-
-        self.context_model = ContextEASE.load(directory / "context", self.runtime)
-        self.models = {
-            n: get_algorithm(n).load(directory / "components" / n, self.runtime) for n in self._weighted()
-        }
+        super()._restore(arrays, directory)
+        self.context_model = ContextEASE.load(directory / CONTEXT_DIR, self.runtime)
 
 
 __all__ = ["FusedContextEASE", "FusedContextEASEConfig"]

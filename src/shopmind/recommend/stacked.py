@@ -42,17 +42,16 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
-from shopmind.errors import ConfigError
 from shopmind.recommend.base import (
     AlgorithmConfig,
-    Recommender,
     Runtime,
     load_sparse,
-    register,
     save_sparse,
     top_k,
 )
+from shopmind.recommend.ensemble import Ensemble, EnsembleConfig
 from shopmind.recommend.hybrid import holdout_split, minmax_stats, normalise
+from shopmind.recommend.registry import get_algorithm, register
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ def _default_components() -> dict[str, dict[str, Any]]:
     return {"ease": {}, "seq_cooc": {}, "als": {}, "item_knn": {}, "user_knn": {}, "popularity": {}}
 
 
-class StackedConfig(AlgorithmConfig):
+class StackedConfig(EnsembleConfig):
     """Defaults: the ranker has LightGBM's defaults (31 leaves, learning rate 0.1, at most 100 rounds,
     20 samples per leaf, no L2, no bagging), with early stopping on held-out users; one random hold-out of
     20 % of each user's events (the share :class:`~shopmind.recommend.hybrid.Hybrid` validates on); 100
@@ -258,31 +257,20 @@ def _group_median(g: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
 
 
 @register
-class Stacked(Recommender):
+class Stacked(Ensemble):
     """Candidates from several recommenders re-ranked by LambdaMART (see module docstring)."""
 
     name = "stacked"
     Config = StackedConfig
     config: StackedConfig
     supports_similar = True
+    single_components = True
 
     def __init__(
         self, config: AlgorithmConfig | dict[str, Any] | None = None, runtime: Runtime | None = None
     ) -> None:
         super().__init__(config, runtime)
-        from shopmind.recommend import ALGORITHMS, get_algorithm
-
         comps = self.config.components
-        if not comps:
-            raise ConfigError("stacked needs at least one component", value={})
-        bad = [n for n in comps if n not in ALGORITHMS or n in ("stacked", "hybrid")]
-        if bad:
-            raise ConfigError(
-                "unknown or nested stacked components",
-                value=bad,
-                expected="base recommenders from shopmind.recommend.ALGORITHMS (not hybrid/stacked)",
-            )
-        self.models: dict[str, Recommender] = {}
         self.booster: Any = None
         self.features: Features | None = None
         self.seen: sp.csr_matrix = sp.csr_matrix((0, 0))
@@ -292,19 +280,6 @@ class Stacked(Recommender):
         self.validation_ndcg: float | None = None
 
     # ---------------------------------------------------------------- fitting
-    def _make(self, name: str) -> Recommender:
-        from shopmind.recommend import make_algorithm
-
-        return make_algorithm(name, self.config.components[name], self.runtime)
-
-    def _fit_components(self, dataset: Dataset) -> dict[str, Recommender]:
-        models = {}
-        for n in self.config.components:
-            started = time.perf_counter()
-            models[n] = self._make(n).fit(dataset)
-            log.info("stacked: fitted %s in %.1fs", n, time.perf_counter() - started)
-        return models
-
     def feature_names(self) -> list[str]:
         comp = [f"{n}_{kind}" for n in self.config.components for kind in ("score", "rank")]
         return comp + Features.names(self.config.time_features)
@@ -325,7 +300,7 @@ class Stacked(Recommender):
             self._train_ranker(
                 np.concatenate(groups), np.concatenate(users_of), np.vstack(xs), np.concatenate(ys)
             )
-        self.models = self._fit_components(dataset)
+        self.models = self.fit_components(dataset)
         self.features = Features(dataset, cfg.window_days)
         self.seen = dataset.seen
 
@@ -342,7 +317,7 @@ class Stacked(Recommender):
             users = np.sort(np.random.default_rng(seed).choice(users, cfg.max_train_users, replace=False))
         if not len(users):
             return None
-        self.models = self._fit_components(inner)
+        self.models = self.fit_components(inner)
         self.features = Features(inner, cfg.window_days)
         self.seen = inner.seen
         chunk = max(1, SCORE_CHUNK_CELLS // max(dataset.n_items, 1))
@@ -496,24 +471,17 @@ class Stacked(Recommender):
 
     def save(self, directory: Path) -> None:
         super().save(directory)
-        for n, model in self.models.items():
-            model.save(directory / "components" / n)
         meta = {"explainer": self.explainer_name, "has_ranker": self.booster is not None}
         (directory / "stacked.json").write_text(json.dumps(meta, indent=2))
         if self.booster is not None:
             self.booster.save_model(str(directory / "ranker.txt"))
 
     def _restore(self, arrays: dict[str, np.ndarray], directory: Path) -> None:
-        from shopmind.recommend import get_algorithm
-
+        super()._restore(arrays, directory)
         self.features = Features.from_state({k: v for k, v in arrays.items() if not k.startswith("seen_")})
         self.seen = load_sparse("seen", arrays)
         meta = json.loads((directory / "stacked.json").read_text())
         self.explainer_name = meta["explainer"]
-        self.models = {
-            n: get_algorithm(n).load(directory / "components" / n, self.runtime)
-            for n in self.config.components
-        }
         self.booster = None
         if meta["has_ranker"]:
             import lightgbm as lgb

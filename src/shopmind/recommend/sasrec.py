@@ -38,8 +38,9 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError, NotFittedError
-from shopmind.recommend.base import AlgorithmConfig, Recommender, register
-from shopmind.recommend.neural import _load_module, _torch
+from shopmind.recommend.base import AlgorithmConfig, Recommender
+from shopmind.recommend.neumf import _load_module, _torch
+from shopmind.recommend.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class SASRec(Recommender):
     """SASRec over each user's time-ordered item sequence; see the module docstring."""
 
     name = "sasrec"
+    uses_torch = True
     Config = SASRecConfig
     config: SASRecConfig
     epoch_callback: Callable[[SASRec, int], bool] | None = None

@@ -10,7 +10,7 @@ from shopmind.evaluate.harness import rank
 from shopmind.evaluate.metrics import per_user_metrics
 from shopmind.evaluate.protocols import loo_from_sequences
 from shopmind.recommend.base import Runtime
-from shopmind.recommend.seqrules import SequentialRules, recency_rows, transition_rules
+from shopmind.recommend.seq_rules import SequentialRules, recency_rows, transition_rules
 
 RT = Runtime(seed=3, threads=1)
 
@@ -52,7 +52,7 @@ def test_seq_rules_predicts_the_direction():
 
 
 def test_seq_hybrid_blends_fits_and_round_trips(tmp_path):
-    from shopmind.recommend.seqhybrid import SequentialHybrid, zscore_rows
+    from shopmind.recommend.seq_hybrid import SequentialHybrid, zscore_rows
 
     split = chain_split()
     cfg = {
@@ -85,7 +85,7 @@ def test_seq_hybrid_blends_fits_and_round_trips(tmp_path):
 
 
 def test_zscore_rows_sinks_non_finite_scores():
-    from shopmind.recommend.seqhybrid import zscore_rows
+    from shopmind.recommend.seq_hybrid import zscore_rows
 
     # EASE scores items it does not model -inf: left out of mean/sd, given the row's lowest z
     z = zscore_rows(
@@ -99,7 +99,7 @@ def test_zscore_rows_sinks_non_finite_scores():
 def test_seq_hybrid_attribute_component_ranks_the_last_items_brand():
     """Two brands of 6 items each; users buy within one brand in random order, so no item follows
     another reliably: only the attributes (brand ids) tell which unseen items fit the sequence."""
-    from shopmind.recommend.seqhybrid import SequentialHybrid
+    from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     rng = np.random.default_rng(1)
     users, seqs = [], []
@@ -125,7 +125,7 @@ def test_seq_hybrid_attribute_component_ranks_the_last_items_brand():
 
 def test_seq_hybrid_defaults_name_configured_components():
     """Neutral defaults: every configured component at the same weight, each with its library defaults."""
-    from shopmind.recommend.seqhybrid import SequentialHybrid
+    from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     cfg = SequentialHybrid().config
     assert set(cfg.weights) == set(cfg.components) == {"sasrec", "seq_rules", "item_knn", "content"}
@@ -134,7 +134,7 @@ def test_seq_hybrid_defaults_name_configured_components():
 
 
 def test_seq_hybrid_config_errors():
-    from shopmind.recommend.seqhybrid import SequentialHybrid
+    from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     with pytest.raises(ConfigError, match="not configured"):
         SequentialHybrid({"components": {"seq_rules": {}}, "weights": {"sasrec": 1.0}})
@@ -144,7 +144,7 @@ def test_seq_hybrid_config_errors():
 
 def test_sasrec_two_phase_fit_equals_fine_tune_and_callback_stops():
     pytest.importorskip("torch")
-    from shopmind.recommend.sequential import SASRec
+    from shopmind.recommend.sasrec import SASRec
 
     split = chain_split(n_users=60)
     cfg = {"hidden": 8, "blocks": 1, "max_len": 8, "epochs": 2, "batch_size": 16, "lr": 0.01, "dropout": 0.0}

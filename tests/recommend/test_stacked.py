@@ -12,8 +12,8 @@ from shopmind.errors import ConfigError
 from shopmind.recommend import make_algorithm
 from shopmind.recommend.base import Runtime
 from shopmind.recommend.hybrid import holdout_split
-from shopmind.recommend.seqcooc import window_cooccurrence
-from shopmind.recommend.stacking import Stacked
+from shopmind.recommend.seq_cooc import window_cooccurrence
+from shopmind.recommend.stacked import Stacked
 
 
 def _events(seqs: dict[str, list[str]], start: int = 1_700_000_000, step: int = 60) -> pd.DataFrame:
