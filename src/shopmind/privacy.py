@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopmind.errors import UnknownIdError
+from shopmind.text import CJK_CLASS
 
 AUDIT_SALT_KEY = "privacy_audit_salt"
 ERASED_USER_PREFIX = "erased-"
@@ -83,7 +84,7 @@ _EN_ADDRESS = re.compile(
     r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][A-Za-z'\-]*\.?\s+){1,4}(?i:" + _STREET_WORDS + r")\b\.?"
     r"(?:,?\s*(?i:apt|apartment|suite|ste|unit|flat|floor|fl)\.?\s*#?\s*[\w\-]{1,6})?"
 )
-_HAN = r"\u4e00-\u9fff"
+_HAN = CJK_CLASS
 # Chinese has no spaces, and a match starts at the leftmost place it can. Two passes: after a usual
 # lead-in ("寄到", "地址：", kept) a road name may be up to 8 characters; without one, name parts are
 # kept short (2-4 characters before 省/市/区, 1-4 before 路/街) so that little of the sentence before an

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopmind.errors import PermissionDenied
+from shopmind.text import has_cjk
 
 EN_TEMPLATES = [
     "Show me order {v_order}",
@@ -159,7 +160,7 @@ def build_cases(store: Any, n_pairs: int = 12, seed: int = 42) -> list[AttackCas
             if attacker is None and filled[-1] == cv["email"]:
                 # the victim's own pair is the designed guest look-up; use a wrong address instead
                 filled[-1] = cw["email"]
-            lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in "".join(turns)) else "en"
+            lang = "zh" if has_cjk("".join(turns)) else "en"
             cases.append(AttackCase(attacker, v, filled, "multi", lang))
         cases.append(AttackCase(a, v, ["show my latest order"], "hijack", "en", hijack=True))
         local, _, domain = str(cv["email"]).partition("@")
