@@ -7,7 +7,15 @@ Rasa-style pieces, kept small:
   order?" → "ORD-1" continues the pending cancel), e-mail verification for anonymous customers.
 * **Two-stage fallback**: the first not-understood / not-covered turn asks to rephrase; the second
   in a row hands off to a person. Asking for a person hands off at once.
-* **Hand-off** creates a :class:`~shopmind.store.base.Ticket` with the transcript.
+* **Hand-off** creates a :class:`~shopmind.store.base.Ticket` with the transcript. A policy
+  question the help centre does not cover gets an honest "I don't have that information" with an
+  offer of a person; a "yes" on the next turn hands off.
+* **Shopping questions** are recognised before the intent decision: a message with a price bound
+  ("under $50", "50元以内"), or a catalogue category when the intent model is unsure or says product /
+  recommendation, is answered by the product tool with the constraints as search filters
+  (:meth:`~shopmind.assistant.tools.ProductTools.list_products`), whatever intent the classifier
+  picked ("grinder under 50 dollars" is not a shipping question). Messages about an order (an
+  order id, or a confident order intent) are never re-routed.
 * **Confirmation of writes**: cancel and return are proposed first ("Reply yes to confirm …") and
   run only when the *next* turn is an explicit yes (:func:`confirmation_answer`, English and
   Chinese) within :data:`CONFIRM_TIMEOUT_S`. A write intent is not even proposed when its
@@ -32,8 +40,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopmind.assistant.constraints import Constraints
 from shopmind.assistant.intents import OUT_OF_SCOPE, IntentClassifier, IntentPrediction
-from shopmind.assistant.knowledge import Answer, KnowledgeBase
+from shopmind.assistant.knowledge import Answer, KnowledgeBase, not_covered_text
 from shopmind.assistant.tools import (
     Client,
     Identity,
@@ -117,6 +126,10 @@ CANNED = {
         "That request has expired and nothing was changed. Please tell me again what you'd like to do.",
         "该请求已过期，没有做任何更改。请重新告诉我您需要办理的事项。",
     ),
+    "handoff_declined": (
+        "OK. Is there anything else I can help you with?",
+        "好的。还有什么可以帮您？",
+    ),
     "write_hint": (
         "If you'd like to cancel or return an order, please say so in a sentence, for example "
         "“I want to return my order”.",
@@ -197,6 +210,20 @@ def _strip_slots(message: str, order_ids: list[str], emails: list[str]) -> str:
     return message
 
 
+def _in_price(token: str, found: Constraints | None) -> bool:
+    """Whether an order-id-like token is part of a price phrase ("$200", "50-100元")."""
+    if found is None:
+        return False
+    key = token.casefold()
+    return any(key in p.text or key.replace(",", "") in p.text.replace(",", "") for p in found.prices)
+
+
+def _listed(result: ToolResult) -> list[dict[str, Any]]:
+    """The products a tool result shows, each marked as a match or an alternative."""
+    out = [{**f, "match": True} for f in result.facts.get("items", [])]
+    return out + [{**f, "match": False} for f in result.facts.get("alternatives", [])]
+
+
 def lockout_text(lock: Lockout, language: str) -> str:
     if lock.until is None:
         return canned("verify_locked_conversation", language)
@@ -219,6 +246,8 @@ class ChatReply:
     llm_used: bool = False
     took_ms: float = 0.0
     retry_after_s: int | None = None  # set when anonymous order checks are locked out
+    # products a shopping answer lists: {"item_id", "title", "price", "currency", "match"}
+    products: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -234,6 +263,7 @@ class ChatReply:
             "llm_used": self.llm_used,
             "took_ms": self.took_ms,
             "retry_after_s": self.retry_after_s,
+            "products": self.products,
         }
 
 
@@ -369,9 +399,25 @@ class Assistant:
         proposal, state.confirm = state.confirm, None
         if proposal is not None:
             yes_no = confirmation_answer(message)
+            if yes_no is not None and proposal.get("intent") == "human_handoff":
+                offer_lang = str(proposal.get("language") or lang)
+                kw: dict[str, Any] = {
+                    "conversation_id": cid,
+                    "intent": "human_handoff",
+                    "confidence": pred.confidence,
+                    "language": offer_lang,
+                }
+                if yes_no == "yes":
+                    state.fallbacks = 0
+                    return self._handoff(
+                        message, "customer accepted the offer of a person", history, identity, kw
+                    )
+                return ChatReply(canned("handoff_declined", offer_lang), **kw)
             if yes_no is not None:
                 return self._answer_proposal(yes_no, proposal, identity, pred)
-        order_ids = extract_order_ids(message)
+        found = self._constraints(message)
+        # "$200" is a price, not order number 200
+        order_ids = [o for o in extract_order_ids(message) if not _in_price(o, found)]
         emails = extract_emails(message)
         verify_note = ""
         if identity.user_id is None and emails and order_ids:
@@ -401,6 +447,8 @@ class Assistant:
             intent, from_pending = state.pending, True
         elif bare:
             intent = "order_status"
+        if not (order_ids or emails or from_pending):
+            intent = self._shopping_route(found, intent, pred)
         write_hint = False
         if intent in WRITE_INTENTS and not from_pending and not self._confident(pred):
             # too unsure to even propose a change: answer what is safe (the status) and say how to ask
@@ -450,7 +498,8 @@ class Assistant:
             result = self.products.answer(message, lang)
             if result.ok:
                 state.fallbacks = 0
-                return self._finish(ChatReply(result.text, tool=result.name, **reply_kw), result.facts, None)
+                reply = ChatReply(result.text, tool=result.name, products=_listed(result), **reply_kw)
+                return self._finish(reply, result.facts, None)
             product_miss = result  # not a product we know: maybe the help centre covers it
         if intent == "recommend":
             state.fallbacks = 0
@@ -470,13 +519,43 @@ class Assistant:
             return self._handoff(message, "assistant could not answer twice", history, identity, reply_kw)
         if product_miss is not None:
             text = product_miss.text
-        elif answer is not None and intent in KNOWLEDGE_INTENTS:
-            text = answer.text
+        elif intent in KNOWLEDGE_INTENTS and (answer is not None or self._confident(pred)):
+            # a policy question the help centre does not cover: say so, never guess; offer a person
+            text = answer.text if answer is not None else not_covered_text(lang)
+            state.confirm = {"intent": "human_handoff", "order_id": None, "at": time.time(), "language": lang}
         else:
             text = canned("clarify", lang)
         return ChatReply(text, grounded=False, **reply_kw)
 
     # ------------------------------------------------------------------ pieces
+    def _constraints(self, message: str) -> Constraints | None:
+        """The message's product constraints; ``None`` when the catalogue cannot be read."""
+        if not message:
+            return None
+        try:
+            return self.products.constraints(message)
+        except Exception as exc:  # the catalogue is unreadable: answer as the intent model says
+            log.warning("product constraints unavailable: %s", exc)
+            return None
+
+    def _shopping_route(self, found: Constraints | None, intent: str, pred: IntentPrediction) -> str:
+        """``product_question`` when the message is a shopping question, else ``intent`` unchanged.
+
+        A price bound with a catalogue category is enough; a price bound alone unless the model is sure
+        this is about an order (no order id is in the message: the caller checks); a category alone when the model says product / recommendation or is unsure (below τ). Questions
+        about shipping or returns *of* a product keep their confident policy intent.
+        """
+        if intent == "product_question" or found is None:
+            return intent
+        confident = self._confident(pred)
+        if intent == "human_handoff" and not (found.has_price and found.categories):
+            return intent
+        if found.has_price and (found.categories or not (intent in ORDER_INTENTS and confident)):
+            return "product_question"
+        if found.categories and (intent in {"recommend", OUT_OF_SCOPE} or not confident):
+            return "product_question"
+        return intent
+
     def _confident(self, pred: IntentPrediction) -> bool:
         """In scope, and the top intent's probability itself at least the out-of-scope threshold τ."""
         return bool(pred.in_scope and pred.confidence >= float(getattr(self.intents, "threshold", 0.0)))

@@ -36,6 +36,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from shopmind.assistant.constraints import MAX_TEXT_CHARS, CatalogSnapshot, Constraints
 from shopmind.content.descriptions import ZH_KEYS
 from shopmind.data.schema import Item, Order, OrderStatus, now_utc
 from shopmind.errors import ConfigError, PermissionDenied, UnknownIdError
@@ -524,17 +528,33 @@ def _attr_text(value: Any) -> str:
 
 
 class ProductTools:
-    """Find the product a question is about and answer from its stored fields only.
+    """Answer product questions from stored fields only: one product, or a list under constraints.
 
-    The product is found with the search service when one is given (``search(query, k)`` with
-    ``.hits``) or else with a BM25 title index over the catalogue built on first use. The answer
-    names the attribute that matches the question (``bluetooth: yes``), plus price and stock.
+    *One product* ("does the Sony WH-509 support bluetooth?"): found with the search service when
+    one is given (``search(query, k)`` with ``.hits``) or else with a BM25 title index over the
+    catalogue built on first use; the answer names the attribute that matches the question
+    (``bluetooth: yes``), plus price and stock.
+
+    *A list* ("headphones under $50", "50元以内的耳机"): the message's price bounds, categories,
+    brands and attribute values (:mod:`shopmind.assistant.constraints`, vocabulary learnt from the
+    catalogue) become search filters; every product shown is checked against them again on its
+    stored record, so a product that violates a stated constraint is never offered as a match.
+    When nothing matches, the reply says so and offers the closest products with one constraint
+    relaxed (price first), labelled as alternatives.
+
+    The catalogue snapshot behind the vocabulary is rebuilt when the store's catalogue changed,
+    checked at most every :attr:`REFRESH_S` seconds.
     """
+
+    REFRESH_S = 600.0
+    LIST_K = 5
 
     def __init__(self, store: Any, search: Any = None) -> None:
         self.store = store
         self.search = search
         self._index: Any = None
+        self._snapshot: CatalogSnapshot | None = None
+        self._checked_at = -math.inf
 
     def _title_index(self) -> Any:
         if self._index is None:
@@ -558,9 +578,23 @@ class ProductTools:
         return self._index
 
     def warm(self) -> None:
-        """Build the title index now (at load) instead of on the first product question."""
+        """Build the title index and the catalogue vocabulary now (at load), not on the first question."""
         if self.search is None:
             self._title_index()
+        self.catalogue()
+
+    def catalogue(self) -> CatalogSnapshot:
+        """The catalogue snapshot (vocabulary + filter columns), rebuilt after catalogue changes."""
+        now = time.monotonic()
+        if self._snapshot is not None and now - self._checked_at < self.REFRESH_S:
+            return self._snapshot
+        self._checked_at = now
+        seq_of = getattr(self.store, "item_change_seq", None)
+        seq = int(seq_of()) if callable(seq_of) else -1
+        if self._snapshot is None or seq != self._snapshot.seq or seq < 0:
+            self._snapshot = CatalogSnapshot.build(self.store.items_frame(), seq)
+            self._index = None  # the title index is as old as the snapshot
+        return self._snapshot
 
     def find(self, text: str) -> Item | None:
         """The catalogue item a message talks about: an item id in the text, else the best title match."""
@@ -590,7 +624,19 @@ class ProductTools:
                     ids = [hits[0][0]]
         return self.store.get_item(ids[0]) if ids else None
 
+    def constraints(self, text: str) -> Constraints:
+        """The product constraints stated in ``text`` (empty for an empty catalogue)."""
+        return self.catalogue().vocabulary.extract(text[:MAX_TEXT_CHARS])
+
     def answer(self, text: str, language: str = "en") -> ToolResult:
+        """A list of products when the message states constraints, else the one product it names."""
+        constraints = self.constraints(text)
+        if constraints.is_shopping and not self._names_one_item(text):
+            return self.list_products(text, constraints, language)
+        return self.describe_one(text, language)
+
+    def describe_one(self, text: str, language: str = "en") -> ToolResult:
+        """Answer about the one product ``text`` names (its id, model code or title)."""
         zh = language == "zh"
         item = self.find(text)
         if item is None:
@@ -641,6 +687,186 @@ class ProductTools:
                     facts[f"attributes.{k}"] = v
                 text_out += f" 商品参数：{listed}。" if zh else f" Its listed attributes are {listed}."
         return ToolResult("product_question", True, text_out, facts=facts, data={"item_id": item.id})
+
+    # --- lists under constraints -----------------------------------------------------------------
+    def _names_one_item(self, text: str) -> bool:
+        """The message names one product: an item id, or a model code few titles carry ("WH-509")."""
+        for tok in re.findall(r"[A-Za-z0-9_-]{3,}", text):
+            if any(ch.isdigit() for ch in tok) and self.store.get_item(tok) is not None:
+                return True
+        return bool(self.catalogue().codes_in(text[:MAX_TEXT_CHARS]))
+
+    def list_products(self, text: str, constraints: Constraints, language: str = "en") -> ToolResult:
+        """Products that satisfy ``constraints`` (ranked by the search service when there is one).
+
+        ``data["matches"]`` are the ids shown as matches (each satisfies every constraint),
+        ``data["alternatives"]`` the closest products shown when nothing matches, ``data["total"]``
+        the number of matching products in the catalogue.
+        """
+        snap = self.catalogue()
+        c = constraints
+        known, unknown = snap.vocabulary.product_words(text, c)
+        mask = snap.mask(c)
+        if unknown and not (c.categories or c.brands):
+            # the product itself is not in our vocabulary ("grinder"): only the search can tell
+            mask = np.zeros(len(snap), bool)
+        query = " ".join([*c.terms, *known, *unknown]).strip()
+        ranked = self._search_matches(query, c) if query else []
+        total = int(mask.sum())
+        if not ranked and total:
+            ranked = self._rank_rows(snap, np.flatnonzero(mask), known + list(c.terms))
+        matches = self._verified(ranked, c)[: self.LIST_K]
+        total = max(total, len(matches))
+        if matches:
+            return self._list_reply(matches, [], total, c, unknown, snap.currency, language)
+        alternatives: list[Item] = []
+        if not (unknown and not (c.categories or c.brands)):
+            alternatives = self._alternatives(snap, c)
+        return self._list_reply([], alternatives, 0, c, unknown, snap.currency, language)
+
+    def _search_matches(self, query: str, c: Constraints) -> list[str]:
+        if self.search is None:
+            return []
+        try:
+            res = self.search.search(query, k=self.LIST_K * 4, filters=c.filters(), log=False)
+            return [h.item_id if hasattr(h, "item_id") else h["item_id"] for h in res.hits]
+        except Exception as exc:  # an optional service: the catalogue scan still answers
+            log.warning("product search with constraints failed (%s); scanning the catalogue", exc)
+            return []
+
+    def _rank_rows(self, snap: CatalogSnapshot, rows: np.ndarray, words: list[str]) -> list[str]:
+        """Rows by (title words matched ↓, in stock ↓, price ↑): no search service, or it found nothing."""
+        if not len(rows):
+            return []
+        titles = pd.Series([snap.titles[r] for r in rows]).str.lower()
+        hits = np.zeros(len(rows), np.int64)
+        for w in dict.fromkeys(words):
+            hits += titles.str.contains(w, regex=False).to_numpy(np.int64)
+        price = np.nan_to_num(snap.price[rows], nan=np.inf)
+        order = np.lexsort((price, ~snap.in_stock[rows], -hits))
+        return [str(snap.ids[r]) for r in rows[order[: self.LIST_K * 4]]]
+
+    def _verified(self, ids: list[str], c: Constraints) -> list[Item]:
+        """The stored records of ``ids`` that satisfy every constraint, in order."""
+        items = {it.id: it for it in self.store.get_items(list(dict.fromkeys(ids)))}
+        out = []
+        for i in dict.fromkeys(ids):
+            it = items.get(i)
+            if it is not None and c.matches(
+                price=it.price, brand=it.brand, category=it.category, attributes=it.attributes
+            ):
+                out.append(it)
+        return out
+
+    def _alternatives(self, snap: CatalogSnapshot, c: Constraints) -> list[Item]:
+        """Closest products with constraints relaxed, price first (nearest price to the asked range)."""
+        relaxations = [("price",), ("attributes",), ("brand",), ("price", "attributes"), ("price", "brand")]
+        for names in relaxations:
+            loose = c.without(*names)
+            if loose.empty or loose == c:
+                continue
+            rows = np.flatnonzero(snap.mask(loose))
+            if not len(rows):
+                continue
+            if "price" in names and c.has_price:
+                lo = c.price_min if c.price_min is not None else -math.inf
+                hi = c.price_max if c.price_max is not None else math.inf
+                p = snap.price[rows]
+                gap = np.nan_to_num(np.maximum(lo - p, p - hi), nan=np.inf)
+                rows = rows[np.argsort(gap, kind="stable")]
+            else:
+                rows = rows[np.lexsort((np.nan_to_num(snap.price[rows], nan=np.inf), ~snap.in_stock[rows]))]
+            ids = [str(snap.ids[r]) for r in rows[: self.LIST_K]]
+            found = {it.id: it for it in self.store.get_items(ids)}
+            return [found[i] for i in ids if i in found][:3]
+        return []
+
+    def _list_reply(
+        self,
+        matches: list[Item],
+        alternatives: list[Item],
+        total: int,
+        c: Constraints,
+        unknown: list[str],
+        currency: str,
+        language: str,
+    ) -> ToolResult:
+        zh = language == "zh"
+        what = _what(c, unknown, zh)
+        bound = _bound_text(c, currency, zh)
+        facts: dict[str, Any] = {
+            "constraints": c.to_dict(),
+            "total": total,
+            "items": [_item_facts(it) for it in matches],
+        }
+        data: dict[str, Any] = {
+            "matches": [it.id for it in matches],
+            "alternatives": [it.id for it in alternatives],
+            "total": total,
+            "constraints": c.to_dict(),
+        }
+        if matches:
+            lines = "\n".join(_item_line(it, zh) for it in matches)
+            if zh:
+                head = f"有的，共有 {total} 件{bound}{what}，为您列出 {len(matches)} 件："
+            else:
+                head = f"Yes, we have {total} {what}{bound}. Here {'is' if len(matches) == 1 else 'are'} {len(matches)}:"
+            return ToolResult("product_search", True, head + "\n" + lines, facts=facts, data=data)
+        text = f"抱歉，我们没有{bound}{what}。" if zh else f"Sorry, we don't have any {what}{bound}."
+        if alternatives:
+            facts["alternatives"] = [_item_facts(it) for it in alternatives]
+            lines = "\n".join(_item_line(it, zh) for it in alternatives)
+            text += (
+                "\n最接近的商品（不完全符合您的条件）：\n"
+                if zh
+                else "\nThe closest we have (not everything you asked for):\n"
+            ) + lines
+        return ToolResult("product_search", True, text, facts=facts, data=data)
+
+
+def _item_facts(it: Item) -> dict[str, Any]:
+    return {
+        "item_id": it.id,
+        "title": it.title,
+        "price": it.price,
+        "currency": it.currency,
+        "stock": it.stock,
+    }
+
+
+def _item_line(it: Item, zh: bool) -> str:
+    price = _money(it.price, it.currency) if it.price is not None else ("价格未知" if zh else "price unknown")
+    if zh:
+        return f"- {it.title}（{it.id}）：{price}，{'有货' if it.in_stock else '缺货'}"
+    return f"- {it.title} ({it.id}): {price}, {'in stock' if it.in_stock else 'out of stock'}"
+
+
+def _what(c: Constraints, unknown: list[str], zh: bool) -> str:
+    """What was asked for: brand, attribute values and category; the user's own words otherwise."""
+    named = bool(c.categories or c.brands or c.attributes)
+    if zh:
+        return "".join(c.terms) if named else ("".join(unknown) or "商品")
+    parts = list(c.brands)
+    parts += [key.replace("_", " ") if value is True else str(value) for key, value in c.attributes]
+    names = [p[-1] for p in c.categories]
+    if names:
+        return " ".join([*parts, " or ".join(names)])
+    if parts:
+        return " ".join([*parts, "products"])
+    return " ".join(unknown) or "products"
+
+
+def _bound_text(c: Constraints, currency: str, zh: bool) -> str:
+    lo, hi = c.price_min, c.price_max
+    if lo is None and hi is None:
+        return ""
+    if zh:
+        if lo is not None and hi is not None:
+            return f"价格在 {lo:.2f}–{hi:.2f} {currency} 之间的"
+        return f"{hi:.2f} {currency} 以内的" if hi is not None else f"{lo:.2f} {currency} 以上的"
+    if lo is not None and hi is not None:
+        return f" priced between {lo:.2f} and {hi:.2f} {currency}"
+    return f" priced up to {hi:.2f} {currency}" if hi is not None else f" priced from {lo:.2f} {currency}"
 
 
 class RecommendTool:
