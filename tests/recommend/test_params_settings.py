@@ -14,7 +14,8 @@ from shopmind.config import load_settings
 from shopmind.data.schema import Event, Item
 from shopmind.errors import ConfigError
 from shopmind.recommend.ease import EASE
-from shopmind.recommend.ensemble import Ensemble, load_model
+from shopmind.recommend.ensemble import load_model
+from shopmind.recommend.hybrid import Hybrid
 from shopmind.recommend.service import NAME, train
 from shopmind.store import open_store
 
@@ -30,6 +31,9 @@ l2 = 123.0
 
 [recommend.params.item_knn]
 k = 7
+
+[recommend.params.hybrid]
+normalization = "rank"
 """
 
 
@@ -60,10 +64,11 @@ def _settings(tmp_path: Path, text: str):
 
 def test_a_toml_setting_reaches_the_trained_model(store, tmp_path) -> None:
     settings = _settings(tmp_path, TOML)
-    assert settings.recommend.params == {"ease": {"l2": 123.0}, "item_knn": {"k": 7}}
+    assert settings.recommend.params["ease"] == {"l2": 123.0}
     train(TrainContext(store=store, settings=settings), tmp_path / NAME)
     hybrid = load_model(tmp_path / NAME / "models" / "hybrid")
-    assert isinstance(hybrid, Ensemble)
+    assert isinstance(hybrid, Hybrid)
+    assert hybrid.config.normalization == "rank"  # the served blend's own table
     ease = hybrid.models["ease"]
     assert isinstance(ease, EASE)
     assert ease.config.l2 == 123.0  # the setting, over the ml-100k preset's λ 1200
@@ -81,6 +86,7 @@ def test_a_toml_setting_reaches_the_trained_model(store, tmp_path) -> None:
             "[recommend.params.no_such_model]\nk = 1\n",
             r"recommend\.params\.no_such_model.*unknown recommender",
         ),
+        ("[recommend.params.hybrid]\nweights = { ease = 1.0 }\n", r"recommend\.params\.hybrid.*tuning"),
     ],
 )
 def test_a_bad_table_fails_before_fitting(store, tmp_path, table, message) -> None:

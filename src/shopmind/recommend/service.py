@@ -71,7 +71,7 @@ def build_components(
     params = dict(params or {})
     for name, cfg in params.items():
         validate_recommend(f"settings [recommend.params.{name}]", name, cfg)
-    unused = sorted(set(params) - set(names))
+    unused = sorted(set(params) - set(names) - {Hybrid.name})
     if unused:
         log.warning("recommend.params: %s not in training.recommenders (not trained)", ", ".join(unused))
     loaded = load_presets(presets)
@@ -97,6 +97,20 @@ def build_components(
     if not out:
         out = {"popularity": {}}
     return out
+
+
+def hybrid_config(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The served hybrid's ``[recommend.params.hybrid]`` settings (normalisation, validation split, grid);
+    its components and weights come from ``training.recommenders`` and the tuning, so setting them there
+    is a ``ConfigError``."""
+    fixed = sorted({"components", "weights"} & set(params))
+    if fixed:
+        raise ConfigError(
+            "settings [recommend.params.hybrid]: set by training.recommenders and the tuning",
+            value=fixed,
+            expected="normalization, validation, validation_fraction, min_user_events, grid, max_tune_users",
+        )
+    return dict(params)
 
 
 def strongest_events(dataset: Dataset) -> sp.csr_matrix:
@@ -216,6 +230,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     components = build_components(
         t.recommenders, dataset, t.recommender_presets, ctx.settings.recommend.params
     )
+    served = hybrid_config(ctx.settings.recommend.params.get(Hybrid.name, {}))
     default = t.default_recommender if t.default_recommender in components else "hybrid"
     weights: dict[str, float] | None = None  # None: the hybrid learns its weights while fitting
     tuning = None
@@ -233,7 +248,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         except DataError as exc:  # too little history for a hold-out: train as configured
             log.warning("recommend: no automatic choice (%s)", exc)
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
-    hybrid = Hybrid({"components": components, "weights": weights}, runtime).fit(dataset)
+    hybrid = Hybrid({**served, "components": components, "weights": weights}, runtime).fit(dataset)
     trending = Trending(runtime=runtime).fit(dataset)
     basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else (), aside)
     together = BoughtTogether().fit(basket, item, dataset.n_items)
