@@ -19,6 +19,7 @@ from shopmind.recommend import ALGORITHMS, get_algorithm, make_algorithm
 from shopmind.recommend.base import AlgorithmConfig, Recommender, Runtime
 from shopmind.recommend.ensemble import COMPONENTS_FILE, Ensemble, load_model
 from shopmind.recommend.registry import GROUPS, module_of, register
+from shopmind.recommend.tuning import weighted_composites
 
 RT = Runtime(seed=3, threads=1)
 
@@ -120,6 +121,10 @@ def test_each_model_lives_in_the_module_named_after_it() -> None:
         assert cls.__module__ == f"shopmind.recommend.{module_of(name)}", name
     grouped = [n for names in GROUPS.values() for n in names]
     assert set(grouped) <= set(ALGORITHMS) and len(grouped) == len(set(grouped))
+
+
+def test_composites_with_learnt_weights_come_from_the_registry() -> None:
+    assert weighted_composites() == {"hybrid", "ease_context_fused", "seq_hybrid"}  # stacked learns a ranker
 
 
 def test_a_name_is_registered_once_and_unknown_names_fail() -> None:

@@ -55,8 +55,10 @@ from shopmind.evaluate.harness import measure, rank
 from shopmind.evaluate.protocols import EvalSplit, temporal_protocol
 from shopmind.recommend.base import Recommender, Runtime, zscore_unseen
 from shopmind.recommend.ease_context import UNAVAILABLE
+from shopmind.recommend.ease_context_fused import FusedContextEASE
+from shopmind.recommend.ensemble import Ensemble
 from shopmind.recommend.hybrid import holdout_split, mean_ndcg, normalise
-from shopmind.recommend.registry import get_algorithm, make_algorithm
+from shopmind.recommend.registry import ALGORITHMS, get_algorithm, make_algorithm
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,6 @@ POOL = 100
 WEIGHT_GRID: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 """Values tried for each component weight by the coordinate ascent."""
 
-COMPOSITES = frozenset({"hybrid", "ease_context_fused", "seq_hybrid"})
-"""Recommenders whose component weights are learnt on the hold-out."""
 
 CHUNK_CELLS = 4_000_000
 """Users × items cells scored at once while building the weight-search pools."""
@@ -254,6 +254,16 @@ def hybrid_terms(models: Mapping[str, Recommender], how: str = "minmax") -> Term
         return None, {n: normalise(m.score_users(users), how) for n, m in models.items()}
 
     return terms
+
+
+def weighted_composites() -> frozenset[str]:
+    """Recommenders whose component weights are learnt on the hold-out: the registered ensembles with a
+    ``weights`` setting (``stacked`` learns a ranker instead and is tuned like a single model)."""
+    return frozenset(
+        n
+        for n, cls in ALGORITHMS.items()
+        if issubclass(cls, Ensemble) and "weights" in cls.Config.model_fields
+    )
 
 
 def fused_terms(model: Recommender) -> Terms:
@@ -474,8 +484,9 @@ def tune(
     clock = _Clock(budget_s)
     split = holdout(dataset, test_fraction, max_users, runtime.seed, how=holdout_how)
     report = progress or (lambda message: None)
-    singles = [n for n in components if n not in COMPOSITES and n != "popularity"]
-    composites = [n for n in components if n in COMPOSITES and n != "hybrid"]
+    weighted = weighted_composites()
+    singles = [n for n in components if n not in weighted and n != "popularity"]
+    composites = [n for n in components if n in weighted and n != "hybrid"]
     grids = {n: candidate_configs(n, components[n]) for n in singles}
     planned = 1 + len(singles) + len(composites) * 2 + 2 + sum(len(g) for g in grids.values())
     trials: list[Trial] = []
@@ -580,7 +591,7 @@ def tune(
         learnt.started_s = clock.elapsed
         tick(learnt.name)
         t0 = _now()
-        terms = fused_terms(model) if n == "ease_context_fused" else seq_terms(model, split.train)
+        terms = fused_terms(model) if isinstance(model, FusedContextEASE) else seq_terms(model, split.train)
         weights, learnt.score, _ = learn_weights(terms, split, start, runtime.seed)
         learnt.score_s = _now() - t0
         full = {**model.config.weights, **weights}  # type: ignore[attr-defined]
