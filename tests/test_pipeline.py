@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
-from shopmind import pipeline
+from shopmind import capabilities, pipeline
+from shopmind.capabilities import Capability
 from shopmind.capability import TrainContext
 from shopmind.config import Settings
+from shopmind.errors import ConfigError
 from shopmind.store.artifacts import ArtifactStore
 
 
-def _component(name: str, calls: list[str], fail: bool = False) -> types.ModuleType:
-    mod = types.ModuleType(f"fake_{name}")
-    mod.NAME = name  # type: ignore[attr-defined]
-
+def _component(name: str, calls: list[str], fail: bool = False) -> Capability:
     def train(ctx, out_dir: Path) -> dict:
         calls.append(name)
         if fail:
@@ -26,17 +23,13 @@ def _component(name: str, calls: list[str], fail: bool = False) -> types.ModuleT
         (out_dir / "state.json").write_text(f'{{"trained": {len(calls)}}}')
         return {"n": len(calls)}
 
-    mod.train = train  # type: ignore[attr-defined]
-    return mod
+    return Capability(name, train, object)  # type: ignore[arg-type]  # never served here
 
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch):
     calls: list[str] = []
-    mods = {"a": _component("a", calls), "b": _component("b", calls)}
-    for name, mod in mods.items():
-        monkeypatch.setitem(sys.modules, f"fake_{name}", mod)
-    monkeypatch.setattr(pipeline, "COMPONENTS", ("fake_a", "fake_b"))
+    monkeypatch.setattr(capabilities, "CAPABILITIES", {n: _component(n, calls) for n in ("a", "b")})
     return calls
 
 
@@ -62,10 +55,30 @@ def test_partial_training_carries_other_components_over(tmp_path: Path, fakes: l
 def test_failed_component_leaves_current_untouched(tmp_path: Path, fakes: list[str], monkeypatch) -> None:
     artifacts = ArtifactStore(tmp_path)
     good = pipeline.train_all(_ctx(), artifacts)
-    monkeypatch.setitem(sys.modules, "fake_b", _component("b", fakes, fail=True))
+    monkeypatch.setitem(capabilities.CAPABILITIES, "b", _component("b", fakes, fail=True))
     with pytest.raises(RuntimeError, match="b broke"):
         pipeline.train_all(_ctx(), artifacts)
     current = artifacts.current()
     assert current is not None and current.id == good
     failed = artifacts.runs()[0]
     assert failed["status"] == "failed" and "b broke" in failed["error"]
+
+
+def test_unknown_component_is_refused_before_a_run_is_created(tmp_path: Path, fakes: list[str]) -> None:
+    artifacts = ArtifactStore(tmp_path)
+    with pytest.raises(ConfigError, match="unknown components") as info:
+        pipeline.train_all(_ctx(), artifacts, components=["a", "nope"])
+    assert info.value.value == ["nope"] and info.value.expected == "a | b"
+    assert fakes == [] and artifacts.runs() == []
+
+
+def test_the_registry_lists_every_capability_with_its_service_in_load_order() -> None:
+    from shopmind.capability import CapabilityService
+    from shopmind.engine import Engine
+
+    assert list(capabilities.CAPABILITIES) == ["recommend", "search", "assistant", "forecast"]
+    for name, cap in capabilities.CAPABILITIES.items():
+        assert cap.name == name and callable(cap.train)
+        assert isinstance(cap.service.load, type(CapabilityService.load))
+    assert [c.name for c in pipeline.selected(["forecast", "recommend"])] == ["recommend", "forecast"]
+    assert Engine.__init__ is not None  # the engine imports the same registry (no module paths)

@@ -20,6 +20,17 @@ from shopmind.search.config import SearchConfig
 
 ENV_PREFIX = "SHOPMIND_"
 
+# Defaults of the serving calls, one definition for every layer (Engine, HTTP API, CLI).
+RECOMMEND_K = 10
+"""Default length of a recommendation list."""
+SEARCH_K = 10
+"""Default results per search page."""
+SUGGEST_K = 8
+"""Default number of autocomplete suggestions."""
+TOP_QUERIES = 20
+"""Default number of top and zero-result queries in the search analytics."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

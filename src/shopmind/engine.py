@@ -15,7 +15,8 @@ inline; it loads artifacts and swaps them atomically:
 * :meth:`Engine.watch` (used by the HTTP server) polls the ``current`` pointer so that every worker
   process picks up a run published or rolled back by another process.
 
-A capability whose module is not installed or whose artifacts are missing is reported as
+The capabilities are those of :data:`shopmind.capabilities.CAPABILITIES` (one registry, shared with
+the training pipeline). A capability whose artifacts are missing or do not load is reported as
 unavailable (``status()["services"][name]``) and its methods raise
 :class:`~shopmind.errors.NotFittedError`, which the HTTP layer maps to 503.
 
@@ -33,31 +34,80 @@ dead process are marked failed when an engine opens (``shopmind.pipeline.recover
 from __future__ import annotations
 
 import contextlib
-import importlib
 import inspect
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, Unpack, cast, overload
 
-from shopmind.config import Settings, load_settings
+from pydantic import ValidationError
+
+from shopmind import capabilities
+from shopmind.assistant.dialogue import ChatReply
+from shopmind.assistant.tools import Client
+from shopmind.capabilities import (
+    AssistantService,
+    ForecastService,
+    RecommendService,
+    SearchService,
+    Services,
+)
+from shopmind.capability import CapabilityService, TrainContext
+from shopmind.config import RECOMMEND_K, SEARCH_K, SUGGEST_K, TOP_QUERIES, Settings, load_settings
+from shopmind.content.descriptions import Description
 from shopmind.data.schema import Document, Event, Item, Order, User
 from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError
-from shopmind.store.base import Store, WriteResult
+from shopmind.pipeline import TrainingAttempt, abandoned_reason, recover_abandoned, train_all
+from shopmind.recommend.filters import RecFilters
+from shopmind.search.engine import SearchResult
+from shopmind.search.service import search_analytics
+from shopmind.store.artifacts import ArtifactIntegrityError, ArtifactStore, IntegrityReport, Run
+from shopmind.store.base import Store, TrainingRunRecord, WriteResult
+from shopmind.types import RankedList
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES: dict[str, tuple[str, str]] = {
-    "recommend": ("shopmind.recommend.service", "RecommendService"),
-    "search": ("shopmind.search.service", "SearchService"),
-    "assistant": ("shopmind.assistant.service", "AssistantService"),
-    "forecast": ("shopmind.forecast.service", "ForecastService"),
-}
-"""Capability name → (module, service class). Loaded in this order; later ones may use earlier ones."""
+CapabilityName = Literal["recommend", "search", "assistant", "forecast"]
+
+
+class SearchOptions(TypedDict, total=False):
+    """Optional arguments of :meth:`SearchService.search` (its own defaults apply when absent)."""
+
+    sort: str
+    mode: str
+
+
+class DescribeOptions(TypedDict, total=False):
+    """Optional arguments of :meth:`AssistantService.describe`."""
+
+    style: str
+    language: str
+
+
+class ForecastPolicy(TypedDict, total=False):
+    """The reorder-point policy of :meth:`ForecastService.forecast`."""
+
+    service_level: float
+    lead_time_days: float
+
+
+class InventoryOptions(TypedDict, total=False):
+    """Keyword arguments of :meth:`ForecastService.inventory`."""
+
+    service_level: float
+    lead_time_days: float
+    review_period_days: float
+    ordering_cost: float
+    holding_rate: float
+    overstock_days: float
+    status: str | None
+    item_ids: list[str] | None
+    limit: int | None
 
 
 @dataclass(frozen=True)
@@ -65,12 +115,12 @@ class ServiceBundle:
     """The services loaded from one training run; immutable once built.
 
     ``services`` holds what loaded; ``unavailable`` says why each other capability is missing
-    (``"not trained"``, ``"module not installed"``, or the load error).
+    (``"not trained"``, an integrity problem, or the load error).
     """
 
     run_id: str | None
     run_path: Path | None
-    services: dict[str, Any]
+    services: Services
     unavailable: dict[str, str]
     loaded_at: datetime
     manifest: dict[str, Any] = field(default_factory=dict)
@@ -78,8 +128,17 @@ class ServiceBundle:
     """``verified (N files, M MB, s)``, ``unverified (...)`` for runs published before checksums, or
     ``failed: ...`` when only the intact components of a corrupt run could be loaded."""
 
-    def get(self, name: str) -> Any:
-        svc = self.services.get(name)
+    @overload
+    def get(self, name: Literal["recommend"]) -> RecommendService: ...
+    @overload
+    def get(self, name: Literal["search"]) -> SearchService: ...
+    @overload
+    def get(self, name: Literal["assistant"]) -> AssistantService: ...
+    @overload
+    def get(self, name: Literal["forecast"]) -> ForecastService: ...
+    def get(self, name: CapabilityName) -> CapabilityService:
+        """The loaded service ``name``; :class:`NotFittedError` (HTTP 503) when it is unavailable."""
+        svc = cast("Mapping[str, CapabilityService]", self.services).get(name)
         if svc is None:
             why = self.unavailable.get(name, "not trained")
             raise NotFittedError(
@@ -123,21 +182,10 @@ class VersionConflict(ConfigError):
     """A rollback or activation that the run history does not allow (nothing older, a failed run)."""
 
 
-def _open_artifacts(settings: Settings) -> Any:
-    try:
-        from shopmind.store.artifacts import ArtifactStore
-    except ModuleNotFoundError as exc:
-        if exc.name != "shopmind.store.artifacts":
-            raise
-        log.warning("shopmind.store.artifacts is not installed: serving without trained models")
-        return None
-    return ArtifactStore(settings.artifacts_dir)
-
-
 class Engine:
     """Thread-safe facade over the store, the artifact store and the loaded services."""
 
-    def __init__(self, store: Store, artifacts: Any, settings: Settings | None = None) -> None:
+    def __init__(self, store: Store, artifacts: ArtifactStore, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.store = store
         self.artifacts = artifacts
@@ -146,12 +194,14 @@ class Engine:
         self._training = TrainingStatus()
         self._listeners: list[Callable[[ServiceBundle], None]] = []
         self._train_listeners: list[Callable[[TrainingStatus], None]] = []
-        self._bundle = ServiceBundle(None, None, {}, dict.fromkeys(CAPABILITIES, "not loaded"), _now())
+        self._bundle = ServiceBundle(
+            None, None, Services(), dict.fromkeys(capabilities.CAPABILITIES, "not loaded"), _now()
+        )
         self._watch_stop: threading.Event | None = None
-        self._attempt: Any = None  # the pipeline.TrainingAttempt this process ran last
+        self._attempt: TrainingAttempt | None = None  # the one this process ran last
         # run id -> (file fingerprint, integrity report) of the last verification: a refused run is
         # hashed again only when its files change, not on every watch tick
-        self._verified: dict[str, tuple[Any, Any]] = {}
+        self._verified: dict[str, tuple[tuple[tuple[str, int, int], ...], IntegrityReport]] = {}
         self.refused: dict[str, str] = {}  # run id -> why it was refused (reported by ready())
 
     # ----------------------------------------------------------------------------------------
@@ -166,7 +216,7 @@ class Engine:
         if settings.store_url.startswith("sqlite:///"):
             Path(settings.store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         store = open_store(settings.store_url)
-        engine = cls(store, _open_artifacts(settings), settings)
+        engine = cls(store, ArtifactStore(settings.artifacts_dir), settings)
         engine.recover_abandoned_training()
         if load:
             engine.reload()
@@ -174,8 +224,6 @@ class Engine:
 
     def recover_abandoned_training(self) -> list[str]:
         """Mark runs left ``running`` by dead processes failed (``pipeline.recover_abandoned``)."""
-        from shopmind.pipeline import recover_abandoned
-
         try:
             return recover_abandoned(self.store, self.artifacts, self.settings)
         except Exception:  # start-up must not fail over bookkeeping
@@ -202,48 +250,28 @@ class Engine:
             except Exception:
                 log.exception("training listener failed")
 
-    def _artifacts(self) -> Any:
-        if self.artifacts is None:
-            raise ArtifactError("no artifact store is available", expected="shopmind.store.artifacts")
-        return self.artifacts
-
-    def _current_run(self) -> Any:
-        if self.artifacts is None:
-            return None
+    def _current_run(self) -> Run | None:
         return self.artifacts.current()
 
-    def build_bundle(self, run: Any, integrity: Any = None) -> ServiceBundle:
+    def build_bundle(self, run: Run | None, integrity: IntegrityReport | None = None) -> ServiceBundle:
         """Load every capability from ``run`` into a new bundle (no shared state is touched).
 
         ``integrity``: the run's ``IntegrityReport``; components with problems (or every component,
         when the manifest itself is bad) are not loaded and are reported unavailable with the reason.
         """
-        services: dict[str, Any] = {}
+        services: dict[str, CapabilityService] = {}
         unavailable: dict[str, str] = {}
         damaged = integrity.by_component() if integrity is not None else {}
         manifest: dict[str, Any] = {}
         run_path = Path(run.path) if run is not None else None
         if run_path is not None and (run_path / "manifest.json").is_file():
-            import json
-
             try:
                 manifest = json.loads((run_path / "manifest.json").read_text(encoding="utf-8"))
             except ValueError:
                 manifest = {}
-        for name, (module, cls_name) in CAPABILITIES.items():
-            if run_path is None:
+        for name, capability in capabilities.CAPABILITIES.items():
+            if run is None or run_path is None:
                 unavailable[name] = "not trained"
-                continue
-            try:
-                mod = importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name and module.startswith(exc.name):
-                    unavailable[name] = "module not installed"
-                    continue
-                raise
-            service_cls = getattr(mod, cls_name, None)
-            if service_cls is None:
-                unavailable[name] = "module not installed"
                 continue
             path = run_path / name
             problems = damaged.get(name, []) + damaged.get("", [])
@@ -256,23 +284,25 @@ class Engine:
                 continue
             try:
                 started = time.perf_counter()
+                service_cls = capability.service
                 services[name] = service_cls.load(path, self.store, **self._deps(service_cls, services))
                 log.info("loaded %s from run %s in %.2fs", name, run.id, time.perf_counter() - started)
             except Exception as exc:  # one broken component must not take the others down
-                log.exception("could not load %s from run %s", name, getattr(run, "id", None))
+                log.exception("could not load %s from run %s", name, run.id)
                 unavailable[name] = f"load failed: {type(exc).__name__}: {exc}"
-        _warm_up(services)
+        loaded = cast(Services, services)  # keyed by capability name, each its registered class
+        _warm_up(loaded)
         return ServiceBundle(
-            run_id=getattr(run, "id", None),
+            run_id=run.id if run is not None else None,
             run_path=run_path,
-            services=services,
+            services=loaded,
             unavailable=unavailable,
             loaded_at=_now(),
             manifest=manifest,
             integrity=_integrity_text(integrity),
         )
 
-    def verify(self, run: Any) -> Any:
+    def verify(self, run: Run) -> IntegrityReport:
         """The run's ``IntegrityReport``, hashed once per change of its files (see the module docs)."""
         key = self.artifacts.fingerprint(run)
         cached = self._verified.get(run.id)
@@ -294,14 +324,12 @@ class Engine:
             log.error("run %s refused: integrity check failed: %s", run.id, report.summary(limit=10))
         return report
 
-    def _load(self, run: Any) -> ServiceBundle:
+    def _load(self, run: Run | None) -> ServiceBundle:
         """A bundle for ``run`` after its integrity check (see the module docstring for the fallback).
 
         Raises ``ArtifactIntegrityError`` when ``run`` is refused while this engine serves a bundle.
         """
-        from shopmind.store.artifacts import ArtifactIntegrityError
-
-        if run is None or not hasattr(self.artifacts, "verify"):
+        if run is None:
             return self.build_bundle(run)
         report = self.verify(run)
         if report.ok:
@@ -316,7 +344,7 @@ class Engine:
         log.error("no intact run to fall back to: loading the intact components of run %s", run.id)
         return self.build_bundle(run, report)
 
-    def _newest_intact(self, exclude: str | None = None) -> tuple[Any, Any] | None:
+    def _newest_intact(self, exclude: str | None = None) -> tuple[Run, IntegrityReport] | None:
         for info in self.artifacts.runs():
             if info.get("status") != "ok" or info.get("id") == exclude:
                 continue
@@ -326,13 +354,12 @@ class Engine:
                 return candidate, report
         return None
 
-    def _deps(self, service_cls: Any, loaded: dict[str, Any]) -> dict[str, Any]:
-        """Keyword arguments a service's ``load`` accepts among settings and already-loaded services."""
-        try:
-            params = inspect.signature(service_cls.load).parameters
-        except (TypeError, ValueError):
-            return {}
-        offered: dict[str, Any] = {"settings": self.settings}
+    def _deps(
+        self, service_cls: type[CapabilityService], loaded: Mapping[str, CapabilityService]
+    ) -> dict[str, object]:
+        """Keyword arguments a service's ``load`` names among settings and already-loaded services."""
+        params = inspect.signature(service_cls.load).parameters
+        offered: dict[str, object] = {"settings": self.settings}
         for name, svc in loaded.items():
             offered[name] = svc
             offered[f"{name}_service"] = svc
@@ -379,10 +406,8 @@ class Engine:
 
         A refused run (integrity) is kept out: it is re-hashed only once its files change.
         """
-        from shopmind.store.artifacts import ArtifactIntegrityError
-
         run = self._current_run()
-        run_id = getattr(run, "id", None)
+        run_id = run.id if run is not None else None
         if run_id == self._bundle.run_id:
             return False
         with self._write_lock:
@@ -470,12 +495,9 @@ class Engine:
         threading.Thread(target=run, name="shopmind-train", daemon=True).start()
         return self._training
 
-    def _begin_training(self, components: Sequence[str] | None) -> tuple[TrainingStatus, Any]:
-        from shopmind.capability import TrainContext
-        from shopmind.pipeline import TrainingAttempt
-
+    def _begin_training(self, components: Sequence[str] | None) -> tuple[TrainingStatus, TrainingAttempt]:
         ctx = TrainContext(store=self.store, settings=self.settings)
-        attempt = TrainingAttempt.begin(ctx, self._artifacts(), components)
+        attempt = TrainingAttempt.begin(ctx, self.artifacts, components)
         status = TrainingStatus(
             state="running", run_id=attempt.run.id, components=list(components) if components else None
         )
@@ -506,15 +528,14 @@ class Engine:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _train_locked(self, components: Sequence[str] | None, status: TrainingStatus, attempt: Any) -> str:
-        from shopmind.capability import TrainContext
-        from shopmind.pipeline import train_all
-
+    def _train_locked(
+        self, components: Sequence[str] | None, status: TrainingStatus, attempt: TrainingAttempt
+    ) -> str:
         started = time.perf_counter()
         ctx = TrainContext(store=self.store, settings=self.settings, progress=status.progress.append)
         try:
             run_id = train_all(
-                ctx, self._artifacts(), components, attempt=attempt, protect=[self._bundle.run_id]
+                ctx, self.artifacts, components, attempt=attempt, protect=[self._bundle.run_id]
             )
         except Exception as exc:
             status.state = "failed"
@@ -547,7 +568,7 @@ class Engine:
         if served is None or served == refused:
             return
         try:
-            self._artifacts().activate(served)
+            self.artifacts.activate(served)
             log.error("run %s was refused after training; 'current' points at %s again", refused, served)
         except Exception:
             log.exception("could not point 'current' back at run %s", served)
@@ -559,8 +580,6 @@ class Engine:
         recorded) as failed. Without store records (a store that predates them, or the store is
         down) this process's own last attempt is reported.
         """
-        from shopmind.pipeline import abandoned_reason
-
         local = self._training
         attempt = self._attempt
         if attempt is not None and local.state != "running":
@@ -596,10 +615,8 @@ class Engine:
 
     def versions(self) -> list[dict[str, Any]]:
         """Every training run known to the artifact store, newest first, with the serving one marked."""
-        if self.artifacts is None:
-            return []
         serving = self._bundle.run_id
-        current = getattr(self._current_run(), "id", None)
+        current = self._current_id()
         out = []
         for run in self.artifacts.runs():
             row = dict(run)
@@ -615,9 +632,9 @@ class Engine:
         is restored and the served bundle stays.
         """
         with self._write_lock:
-            before = getattr(self._current_run(), "id", None)
+            before = self._current_id()
             try:
-                target = self._artifacts().rollback()
+                target = self.artifacts.rollback()
             except ArtifactError as exc:
                 raise VersionConflict(exc.message, value=exc.value, expected=exc.expected) from exc
             return self._switch_verified(target, before)
@@ -625,18 +642,22 @@ class Engine:
     def activate(self, run_id: str) -> ServiceBundle:
         """Serve an earlier published run (refused with :class:`VersionConflict` if it is corrupt)."""
         with self._write_lock:
-            before = getattr(self._current_run(), "id", None)
+            before = self._current_id()
             try:
-                target = self._artifacts().activate(run_id)
+                target = self.artifacts.activate(run_id)
             except ArtifactError as exc:
                 raise VersionConflict(exc.message, value=exc.value, expected=exc.expected) from exc
             return self._switch_verified(target, before)
 
-    def _switch_verified(self, target: Any, before: str | None) -> ServiceBundle:
-        report = self.verify(target) if hasattr(self.artifacts, "verify") else None
-        if report is not None and not report.ok:
+    def _current_id(self) -> str | None:
+        run = self._current_run()
+        return run.id if run is not None else None
+
+    def _switch_verified(self, target: Run, before: str | None) -> ServiceBundle:
+        report = self.verify(target)
+        if not report.ok:
             if before is not None:
-                self._artifacts().activate(before)
+                self.artifacts.activate(before)
             raise VersionConflict(
                 f"run {target.id} failed its integrity check: {report.summary()}",
                 value=target.id,
@@ -665,14 +686,14 @@ class Engine:
         """Each capability's ``state`` and ``reason``.
 
         ``ok``; ``failed`` — the served run has the component (manifest or folder) but it did not
-        load (integrity, load error, module missing); ``not_trained`` — the run has no such component.
+        load (integrity, load error); ``not_trained`` — the run has no such component.
         """
         b = self._bundle
         expected = set(b.manifest.get("components", {}) or {})
         if b.run_path is not None:
-            expected |= {name for name in CAPABILITIES if (b.run_path / name).is_dir()}
+            expected |= {name for name in capabilities.CAPABILITIES if (b.run_path / name).is_dir()}
         out: dict[str, dict[str, Any]] = {}
-        for name in CAPABILITIES:
+        for name in capabilities.CAPABILITIES:
             if name in b.services:
                 out[name] = {"state": "ok", "reason": None}
             elif name in expected:
@@ -709,14 +730,14 @@ class Engine:
     def upsert_items(self, items: Sequence[Item]) -> WriteResult:
         result = self.store.upsert_items(items)
         search = self._bundle.services.get("search")
-        if search is not None and hasattr(search, "upsert_items"):
+        if search is not None:
             search.upsert_items(list(items))
         return result
 
     def delete_items(self, ids: Sequence[str]) -> WriteResult:
         result = self.store.delete_items(ids)
         search = self._bundle.services.get("search")
-        if search is not None and hasattr(search, "delete_items"):
+        if search is not None:
             search.delete_items(list(ids))
         return result
 
@@ -751,54 +772,62 @@ class Engine:
     def observe(self, events: Iterable[Event]) -> None:
         """Real-time fold-in of new behaviour into the loaded recommender (no-op when not loaded)."""
         rec = self._bundle.services.get("recommend")
-        if rec is not None and hasattr(rec, "observe"):
+        if rec is not None:
             rec.observe(list(events))
 
     # ----------------------------------------------------------------------------------------
     # reads: every call takes the bundle once
     # ----------------------------------------------------------------------------------------
-    def service(self, name: str) -> Any:
+    @overload
+    def service(self, name: Literal["recommend"]) -> RecommendService: ...
+    @overload
+    def service(self, name: Literal["search"]) -> SearchService: ...
+    @overload
+    def service(self, name: Literal["assistant"]) -> AssistantService: ...
+    @overload
+    def service(self, name: Literal["forecast"]) -> ForecastService: ...
+    def service(self, name: CapabilityName) -> CapabilityService:
+        """The serving bundle's service ``name`` (:meth:`ServiceBundle.get`)."""
         return self._bundle.get(name)
 
     def recommend(
         self,
         user_id: str,
-        k: int = 10,
-        filters: dict[str, Any] | None = None,
+        k: int = RECOMMEND_K,
+        filters: Mapping[str, Any] | RecFilters | None = None,
         session_items: Sequence[str] | None = None,
-    ) -> Any:
+    ) -> RankedList:
         svc = self._bundle.get("recommend")
         return svc.recommend(
             user_id, k, filters=rec_filters(filters), session_items=list(session_items or []) or None
         )
 
-    def similar_items(self, item_id: str, k: int = 10) -> Any:
+    def similar_items(self, item_id: str, k: int = RECOMMEND_K) -> RankedList:
         return self._bundle.get("recommend").similar_items(item_id, k)
 
-    def bought_together(self, item_id: str, k: int = 10) -> Any:
+    def bought_together(self, item_id: str, k: int = RECOMMEND_K) -> RankedList:
         return self._bundle.get("recommend").bought_together(item_id, k)
 
-    def trending(self, k: int = 10, category: str | None = None) -> Any:
+    def trending(self, k: int = RECOMMEND_K, category: str | None = None) -> RankedList:
         return self._bundle.get("recommend").trending(k, category)
 
     def search(
         self,
         query: str,
-        k: int = 10,
+        k: int = SEARCH_K,
         offset: int = 0,
-        filters: dict[str, Any] | None = None,
-        sort: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        *,
         user_id: str | None = None,
-        mode: str | None = None,
-    ) -> Any:
-        kwargs: dict[str, Any] = {"k": k, "offset": offset, "filters": filters or None, "user_id": user_id}
-        if sort:
-            kwargs["sort"] = sort
-        if mode:
-            kwargs["mode"] = mode
-        return self._bundle.get("search").search(query, **kwargs)
+        log: bool = True,
+        **options: Unpack[SearchOptions],
+    ) -> SearchResult:
+        """One page of results (:meth:`SearchService.search`); ``sort``/``mode`` default to the service's."""
+        return self._bundle.get("search").search(
+            query, k=k, offset=offset, filters=filters or None, user_id=user_id, log=log, **options
+        )
 
-    def suggest(self, prefix: str, k: int = 8) -> Any:
+    def suggest(self, prefix: str, k: int = SUGGEST_K) -> list[dict[str, object]]:
         return self._bundle.get("search").suggest(prefix, k=k)
 
     def log_click(self, search_id: str, item_id: str, position: int) -> None:
@@ -808,8 +837,16 @@ class Engine:
         else:  # clicks are still worth keeping while no search model is loaded
             self.store.log_click(search_id=search_id, item_id=item_id, position=position)
 
-    def search_analytics(self) -> Any:
-        return self._bundle.get("search").analytics()
+    def search_analytics(self, top: int = TOP_QUERIES) -> dict[str, Any]:
+        """Top queries, zero-result queries, CTR by position, click rate (``search_analytics``).
+
+        The same computation and shape whether or not a search service is loaded: analytics read
+        only the store's search and click logs.
+        """
+        svc = self._bundle.services.get("search")
+        if svc is not None:
+            return svc.analytics(top=top)
+        return search_analytics(self.store.search_log_frame(), self.store.click_log_frame(), top=top)
 
     def chat(
         self,
@@ -817,25 +854,27 @@ class Engine:
         conversation_id: str | None = None,
         user_id: str | None = None,
         language: str | None = None,
-        client: Any = None,
-    ) -> Any:
+        client: Client | None = None,
+    ) -> ChatReply:
         """One assistant turn; ``user_id`` must come from authentication, never from the message.
 
         ``client`` (:class:`shopmind.assistant.tools.Client`: API key id, client IP) feeds the
         per-key / per-IP limits of anonymous order checks.
         """
-        kwargs: dict[str, Any] = {"conversation_id": conversation_id, "user_id": user_id}
+        return self._bundle.get("assistant").chat(
+            message, conversation_id=conversation_id, user_id=user_id, language=language, client=client
+        )
+
+    def describe(self, item_id: str, style: str | None = None, language: str | None = None) -> Description:
+        """Product copy (:meth:`AssistantService.describe`); ``None`` keeps the service's default."""
+        options = DescribeOptions()
+        if style:
+            options["style"] = style
         if language:
-            kwargs["language"] = language
-        if client is not None:
-            kwargs["client"] = client
-        return self._bundle.get("assistant").chat(message, **kwargs)
+            options["language"] = language
+        return self._bundle.get("assistant").describe(item_id, **options)
 
-    def describe(self, item_id: str, style: str | None = None, language: str | None = None) -> Any:
-        kwargs = {k: v for k, v in {"style": style, "language": language}.items() if v}
-        return self._bundle.get("assistant").describe(item_id, **kwargs)
-
-    def review_insights(self, item_id: str) -> Any:
+    def review_insights(self, item_id: str) -> dict[str, Any]:
         return self._bundle.get("assistant").review_insights(item_id)
 
     def forecast(
@@ -844,18 +883,18 @@ class Engine:
         horizon: int | None = None,
         *,
         category: str | None = None,
-        **policy: Any,
-    ) -> Any:
+        **policy: Unpack[ForecastPolicy],
+    ) -> dict[str, Any]:
         """History, forecast with intervals and (items) the reorder point; shop total without ids."""
         svc = self._bundle.get("forecast")
         return svc.forecast(item_id, category=category, horizon=horizon, **policy)
 
-    def inventory(self, **kwargs: Any) -> Any:
+    def inventory(self, **options: Unpack[InventoryOptions]) -> list[dict[str, Any]]:
         """Inventory advice per item (``ForecastService.inventory`` keywords), riskiest first."""
-        return self._bundle.get("forecast").inventory(**kwargs)
+        return self._bundle.get("forecast").inventory(**options)
 
 
-def _warm_up(services: dict[str, Any]) -> None:
+def _warm_up(services: Services) -> None:
     """Exercise lazily initialised parts (tokenizer dictionaries, the query encoder) before the swap.
 
     Without this the first customer after a swap waits for them (seconds on a busy machine: jieba's
@@ -876,18 +915,14 @@ def _warm_up(services: dict[str, Any]) -> None:
             log.warning("recommend warm-up failed", exc_info=True)
 
 
-def rec_filters(filters: Any) -> Any:
-    """A ``dict`` of business filters as ``shopmind.recommend.filters.RecFilters`` (validated).
+def rec_filters(filters: Mapping[str, Any] | RecFilters | None) -> RecFilters | None:
+    """A mapping of business filters as ``shopmind.recommend.filters.RecFilters`` (validated).
 
     Keys: ``in_stock``, ``category`` (path prefix), ``min_price``, ``max_price``, ``exclude_seen``,
     ``exclude_purchased``, ``exclude_ids``, ``boosts``, ``brand_boosts``, ``category_boosts``.
     """
-    if filters is None or not isinstance(filters, dict):
+    if filters is None or isinstance(filters, RecFilters):
         return filters
-    from pydantic import ValidationError
-
-    from shopmind.recommend.filters import RecFilters
-
     try:
         return RecFilters(**filters)
     except ValidationError as exc:
@@ -904,7 +939,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _integrity_text(report: Any) -> str:
+def _integrity_text(report: IntegrityReport | None) -> str:
     if report is None:
         return "not checked"
     if report.legacy:
@@ -914,7 +949,7 @@ def _integrity_text(report: Any) -> str:
     return f"verified ({report.files} files, {report.bytes / 1e6:.1f} MB, {report.seconds:.2f}s)"
 
 
-def _record_dict(rec: Any) -> dict[str, Any]:
+def _record_dict(rec: TrainingRunRecord) -> dict[str, Any]:
     """A store ``TrainingRunRecord`` in :meth:`TrainingStatus.to_dict`'s shape (plus who and when)."""
     owner = rec.owner or {}
     status = TrainingStatus(

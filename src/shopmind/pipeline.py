@@ -1,11 +1,8 @@
 """Training pipeline: store → one artifact run directory per training, then publish atomically.
 
-Each capability contributes a *component*: a module exposing
-
-    NAME: str
-    def train(ctx: TrainContext, out_dir: Path) -> dict   # writes artifacts, returns manifest info
-
-and a service class that loads those artifacts for serving (see each ``service.py``). Training
+Each capability in :data:`shopmind.capabilities.CAPABILITIES` contributes a *component*: its
+``train(ctx: TrainContext, out_dir: Path) -> dict`` writes artifacts and returns manifest info, and
+its service class loads those artifacts for serving (see each ``service.py``). Training
 writes into a fresh run directory; only when every component succeeded is the run published as
 "current" (``ArtifactStore.publish``, which also records every file's SHA-256), so a failed run never
 touches what is being served.
@@ -29,7 +26,6 @@ A ``running`` record is *abandoned* when its process is gone (same host: pid + s
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import shutil
@@ -40,42 +36,47 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shopmind import capabilities
+from shopmind.capabilities import Capability
 from shopmind.capability import TrainContext
 from shopmind.config import Settings
-from shopmind.errors import ArtifactError
-from shopmind.store.artifacts import ArtifactIntegrityError, IntegrityReport, owner_alive, process_identity
-from shopmind.store.base import TrainingRunRecord
+from shopmind.errors import ArtifactError, ConfigError, Location
+from shopmind.privacy import apply_retention
+from shopmind.store.artifacts import (
+    ArtifactIntegrityError,
+    ArtifactStore,
+    IntegrityReport,
+    Run,
+    owner_alive,
+    process_identity,
+)
+from shopmind.store.base import Store, TrainingRunRecord
 
 log = logging.getLogger(__name__)
 
-COMPONENTS: tuple[str, ...] = (
-    "shopmind.recommend.service",
-    "shopmind.search.service",
-    "shopmind.assistant.service",
-    "shopmind.forecast.service",
-)
-"""Modules trained by ``shopmind train``, in order. A module that does not exist yet is skipped."""
 
+def selected(names: Sequence[str] | None = None) -> list[Capability]:
+    """The registered capabilities to train (all by default), in registry order.
 
-def available_components(names: Sequence[str] | None = None) -> list[Any]:
-    mods = []
-    for path in COMPONENTS:
-        try:
-            mod = importlib.import_module(path)
-        except ModuleNotFoundError as exc:
-            if exc.name and path.startswith(exc.name):
-                continue
-            raise
-        if not hasattr(mod, "train"):
-            continue
-        if names is None or mod.NAME in names:
-            mods.append(mod)
-    return mods
+    Raises :class:`ConfigError` naming the unknown ones when ``names`` holds a name not registered.
+    """
+    registry = capabilities.CAPABILITIES
+    if names is None:
+        return list(registry.values())
+    unknown = sorted(set(names) - set(registry))
+    if unknown:
+        raise ConfigError(
+            "unknown components",
+            value=unknown,
+            expected=" | ".join(registry),
+            location=Location(field="components"),
+        )
+    return [cap for name, cap in registry.items() if name in names]
 
 
 def train_all(
     ctx: TrainContext,
-    artifacts: Any,
+    artifacts: ArtifactStore,
     components: Sequence[str] | None = None,
     *,
     attempt: TrainingAttempt | None = None,
@@ -88,6 +89,7 @@ def train_all(
     (with the error) and the current pointer is untouched. After publishing, old runs are pruned
     (``artifacts.keep_runs``; the runs in ``protect`` are kept).
     """
+    chosen = selected(components)  # unknown names are refused before a run is created
     if attempt is None:
         attempt = TrainingAttempt.begin(ctx, artifacts, components)
     run = attempt.run
@@ -104,15 +106,15 @@ def train_all(
             _apply_retention(ctx, progress)  # expired personal data never reaches a model
             if components is not None:
                 manifest["components"].update(_carry_over(artifacts, run.path, set(components)))
-            for mod in available_components(components):
+            for cap in chosen:
                 step = time.perf_counter()
-                progress(f"training {mod.NAME}")
-                info = mod.train(ctx, run.path / mod.NAME)
-                manifest["components"][mod.NAME] = {
+                progress(f"training {cap.name}")
+                info = cap.train(ctx, run.path / cap.name)
+                manifest["components"][cap.name] = {
                     "seconds": round(time.perf_counter() - step, 3),
                     **(info or {}),
                 }
-                log.info("trained %s in %.2fs", mod.NAME, manifest["components"][mod.NAME]["seconds"])
+                log.info("trained %s in %.2fs", cap.name, manifest["components"][cap.name]["seconds"])
             artifacts.publish(run, manifest)
         except BaseException as exc:
             attempt.fail(f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
@@ -126,7 +128,7 @@ def train_all(
 
 
 @contextlib.contextmanager
-def _progress_to(ctx: Any, progress: Callable[[str], None]) -> Iterator[None]:
+def _progress_to(ctx: TrainContext, progress: Callable[[str], None]) -> Iterator[None]:
     """Route the components' ``ctx.progress`` messages through ``progress`` while training."""
     previous = ctx.progress
     ctx.progress = progress
@@ -140,15 +142,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _settings_of(ctx: Any) -> Settings:
-    settings = getattr(ctx, "settings", None)
-    return settings if isinstance(settings, Settings) else Settings()
-
-
-def _records(store: Any) -> bool:
-    return store is not None and hasattr(store, "add_training_run")
-
-
 class TrainingAttempt:
     """One training: its artifact run, its record in the store's ``training_runs`` and a heartbeat.
 
@@ -158,11 +151,16 @@ class TrainingAttempt:
     """
 
     def __init__(
-        self, artifacts: Any, run: Any, store: Any, settings: Settings, components: Sequence[str] | None
+        self,
+        artifacts: ArtifactStore,
+        run: Run,
+        store: Store | None,
+        settings: Settings,
+        components: Sequence[str] | None,
     ) -> None:
         self.artifacts = artifacts
         self.run = run
-        self.store = store if _records(store) else None
+        self.store = store
         self.settings = settings
         self.components = list(components) if components else None
         self.messages: list[str] = []
@@ -173,11 +171,13 @@ class TrainingAttempt:
         self._lock = threading.Lock()
 
     @classmethod
-    def begin(cls, ctx: Any, artifacts: Any, components: Sequence[str] | None = None) -> TrainingAttempt:
+    def begin(
+        cls, ctx: TrainContext, artifacts: ArtifactStore, components: Sequence[str] | None = None
+    ) -> TrainingAttempt:
         """Check free disk space, recover abandoned runs, create the run and its ``running`` record."""
-        settings = _settings_of(ctx)
-        store = getattr(ctx, "store", None)
-        if _records(store):
+        settings = ctx.settings
+        store: Store | None = ctx.store
+        if store is not None:
             recover_abandoned(store, artifacts, settings)
         check_disk_space(artifacts, settings, components)
         owner = process_identity()
@@ -282,7 +282,9 @@ class _Heartbeat:
 
 
 # ---------------------------------------------------------------------------- before training
-def check_disk_space(artifacts: Any, settings: Settings, components: Sequence[str] | None = None) -> int:
+def check_disk_space(
+    artifacts: ArtifactStore, settings: Settings, components: Sequence[str] | None = None
+) -> int:
     """Raise :class:`ArtifactError` unless the artifacts folder's disk has room for a new run.
 
     Needed: ``max(artifacts.min_free_mb, 1.25 × size of what is retrained in the current run)`` —
@@ -297,7 +299,7 @@ def check_disk_space(artifacts: Any, settings: Settings, components: Sequence[st
         current = artifacts.current()
     except ArtifactError:
         current = None
-    if current is not None and hasattr(artifacts, "size"):
+    if current is not None:
         previous = artifacts.size(current, components)
     need = max(settings.artifacts.min_free_mb * 1e6, 1.25 * previous)
     if free < need:
@@ -329,7 +331,7 @@ def abandoned_reason(
     return None
 
 
-def recover_abandoned(store: Any, artifacts: Any, settings: Settings) -> list[str]:
+def recover_abandoned(store: Store | None, artifacts: ArtifactStore | None, settings: Settings) -> list[str]:
     """Mark training runs left ``running`` by dead processes failed (store record and manifest).
 
     Covers records in the store and run folders whose manifest still says ``running`` (also ones
@@ -338,7 +340,7 @@ def recover_abandoned(store: Any, artifacts: Any, settings: Settings) -> list[st
     marked: dict[str, str] = {}
     live: set[str] = set()
     now = _now()
-    if _records(store):
+    if store is not None:
         for record in store.training_runs(state="running", limit=1000):
             reason = abandoned_reason(record, settings, now)
             if reason is None:
@@ -384,7 +386,7 @@ def _manifest_abandoned(info: dict[str, Any], settings: Settings, now: datetime)
     return None
 
 
-def _carry_over(artifacts: Any, run_path: Path, retrained: set[str]) -> dict[str, Any]:
+def _carry_over(artifacts: ArtifactStore, run_path: Path, retrained: set[str]) -> dict[str, Any]:
     """Copy the components *not* being retrained from the current run into the new one.
 
     A partial training (``components=[...]``) must still publish a complete run, or serving would
@@ -397,7 +399,7 @@ def _carry_over(artifacts: Any, run_path: Path, retrained: set[str]) -> dict[str
         return {}
     previous = current.manifest().get("components", {})
     carried_names = [n for n in previous if n not in retrained and (current.path / n).is_dir()]
-    if carried_names and hasattr(artifacts, "verify"):
+    if carried_names:
         report: IntegrityReport = artifacts.verify(current).restricted_to(carried_names)
         if not report.ok:
             raise ArtifactIntegrityError(report)
@@ -415,14 +417,11 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def _apply_retention(ctx: Any, progress: Callable[[str], None]) -> None:
+def _apply_retention(ctx: TrainContext, progress: Callable[[str], None]) -> None:
     """``settings.privacy`` retention (:func:`shopmind.privacy.apply_retention`) before data is read."""
-    privacy = getattr(getattr(ctx, "settings", None), "privacy", None)
-    store = getattr(ctx, "store", None)
-    if privacy is None or store is None or not hasattr(store, "purge_before"):
+    store: Store | None = ctx.store
+    if store is None:
         return
-    from shopmind.privacy import apply_retention
-
-    result = apply_retention(store, privacy, requested_by="training")
+    result = apply_retention(store, ctx.settings.privacy, requested_by="training")
     if result.active:
         progress(f"retention: deleted {result.counts}")

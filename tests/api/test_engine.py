@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from apishop import FAST_COMPONENTS, make_settings, trained_engine
+from apishop import FAST_COMPONENTS, auth, make_settings, trained_engine
 
 from shopmind.api.logs import JsonFormatter, logging_config
 from shopmind.engine import Engine
@@ -82,3 +82,31 @@ def test_one_training_at_a_time_across_processes(tmp_path: Path) -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_search_analytics_have_one_shape_with_or_without_the_search_service(tmp_path: Path) -> None:
+    """The /admin fallback said ``click_through_rate`` where the search service says ``click_rate``."""
+    from fastapi.testclient import TestClient
+
+    from shopmind.api import create_app
+
+    engine, keys = trained_engine(tmp_path, components=["search"])
+    try:
+        store = engine.store
+        sid = store.log_search(
+            query="Phone", user_id="u1", n_results=3, result_ids=["sku-1", "sku-4", "sku-7"]
+        )
+        store.log_search(query="zzz", user_id=None, n_results=0, result_ids=[])
+        store.log_click(search_id=sid, item_id="sku-4", position=2)
+        with TestClient(create_app(engine, watch_interval_s=None)) as client:
+            h = auth(keys["admin"])
+            assert "search" in engine.bundle.services
+            loaded = client.get("/admin/search-analytics", headers=h).json()
+            engine._swap(engine.build_bundle(None))  # serve nothing: no search service
+            assert "search" not in engine.bundle.services
+            fallback = client.get("/admin/search-analytics", headers=h).json()
+        assert fallback == loaded
+        assert loaded["click_rate"] == 0.5 and "click_through_rate" not in loaded
+        assert loaded["zero_result_queries"] == [{"query": "zzz", "count": 1}]
+    finally:
+        engine.close()

@@ -393,9 +393,9 @@ def test_a_fresh_process_falls_back_or_reports_the_broken_capability(tmp_path: P
 
 KILLED_TRAINER = """
 import sys, time
-from types import SimpleNamespace
 import numpy as np
-from shopmind import pipeline
+from shopmind import capabilities
+from shopmind.capabilities import Capability
 from shopmind.config import Settings
 from shopmind.engine import Engine
 
@@ -405,7 +405,7 @@ def train(ctx, out):
     print("TRAINING", flush=True)
     time.sleep(600)
 
-pipeline.available_components = lambda names=None: [SimpleNamespace(NAME="recommend", train=train)]
+capabilities.CAPABILITIES = {"recommend": Capability("recommend", train, capabilities.RecommendService)}
 engine = Engine.open(Settings.model_validate_json(sys.argv[1]))
 engine.train()
 """

@@ -6,12 +6,13 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
+from shopmind import capabilities
+from shopmind.capabilities import Capability
 from shopmind.capability import TrainContext
 from shopmind.config import ArtifactSettings, Settings
 from shopmind.errors import ArtifactError, DataError
@@ -93,8 +94,6 @@ def test_prune_keeps_current_and_newest(tmp_path: Path) -> None:
 
 def test_train_all_integration(tmp_path: Path) -> None:
     """``pipeline.train_all`` publishes on success and marks the run failed on error."""
-    from types import SimpleNamespace
-
     from shopmind import pipeline
 
     art = ArtifactStore(tmp_path)
@@ -106,20 +105,18 @@ def test_train_all_integration(tmp_path: Path) -> None:
     def boom(ctx, out: Path) -> dict:
         raise RuntimeError("bad data")
 
-    orig = pipeline.available_components
-    try:
-        pipeline.available_components = lambda names=None: [SimpleNamespace(NAME="demo", train=ok)]
-        run_id = pipeline.train_all(SimpleNamespace(progress=lambda m: None), art)
+    ctx = TrainContext(store=None, settings=Settings())  # type: ignore[arg-type]  # no store records
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(capabilities, "CAPABILITIES", {"demo": Capability("demo", ok, object)})  # type: ignore[arg-type]
+        run_id = pipeline.train_all(ctx, art)
         assert art.current().id == run_id
         assert art.current().manifest()["components"]["demo"]["n"] == 1
         assert load_json(art.current().path / "demo" / "model.json") == {"k": 3}
-        pipeline.available_components = lambda names=None: [SimpleNamespace(NAME="demo", train=boom)]
+        patch.setattr(capabilities, "CAPABILITIES", {"demo": Capability("demo", boom, object)})  # type: ignore[arg-type]
         with pytest.raises(RuntimeError):
-            pipeline.train_all(SimpleNamespace(progress=lambda m: None), art)
+            pipeline.train_all(ctx, art)
         assert art.current().id == run_id
         assert art.runs()[0]["status"] == "failed" and "bad data" in art.runs()[0]["error"]
-    finally:
-        pipeline.available_components = orig
 
 
 def test_json_helpers(tmp_path: Path) -> None:
@@ -282,8 +279,10 @@ def _settings(tmp_path: Path, store_url: str, **artifacts: object) -> Settings:
     )
 
 
-def _component(name: str, fn: Callable[[Any, Path], dict[str, Any]]) -> SimpleNamespace:
-    return SimpleNamespace(NAME=name, train=fn)
+def _registry(monkeypatch: pytest.MonkeyPatch, **components: Callable[[Any, Path], dict[str, Any]]) -> None:
+    """Make ``components`` (name → train function) the capabilities the pipeline trains."""
+    registry = {name: Capability(name, fn, object) for name, fn in components.items()}  # type: ignore[arg-type]
+    monkeypatch.setattr(capabilities, "CAPABILITIES", registry)
 
 
 def _writes(ctx: Any, out: Path) -> dict[str, Any]:
@@ -343,7 +342,7 @@ def test_train_all_records_state_in_the_store_and_prunes(
         assert store.training_runs(limit=1)[0].heartbeat_at > rec.heartbeat_at
         return _writes(ctx, out)
 
-    monkeypatch.setattr(pipeline, "available_components", lambda names=None: [_component("demo", slow)])
+    _registry(monkeypatch, demo=slow)
     ids = [pipeline.train_all(ctx, art) for _ in range(3)]
     assert seen[0] == "running ['training demo', 'half way']"
     records = store.training_runs()
@@ -355,7 +354,7 @@ def test_train_all_records_state_in_the_store_and_prunes(
         _writes(ctx, out)
         raise RuntimeError("bad data")
 
-    monkeypatch.setattr(pipeline, "available_components", lambda names=None: [_component("demo", boom)])
+    _registry(monkeypatch, demo=boom)
     with pytest.raises(RuntimeError, match="bad data"):
         pipeline.train_all(ctx, art)
     rec = store.training_runs(limit=1)[0]
@@ -371,7 +370,7 @@ def test_disk_space_is_checked_before_training(tmp_path: Path) -> None:
 
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'shop.db'}", min_free_mb=1e12)
     art = ArtifactStore(settings.artifacts_dir)
-    ctx = SimpleNamespace(settings=settings, progress=lambda m: None)
+    ctx = TrainContext(store=None, settings=settings)  # type: ignore[arg-type]  # no store records
     with pytest.raises(ArtifactError, match="not enough free disk space") as err:
         pipeline.train_all(ctx, art)
     assert "MB free on the disk of" in str(err.value) and "artifacts.min_free_mb" in str(err.value)
@@ -428,12 +427,8 @@ def test_partial_training_does_not_carry_a_corrupt_component_over(
     from shopmind import pipeline
 
     art = ArtifactStore(tmp_path)
-    ctx = SimpleNamespace(progress=lambda m: None)
-    monkeypatch.setattr(
-        pipeline,
-        "available_components",
-        lambda names=None: [_component(n, _writes) for n in ("a", "b") if names is None or n in names],
-    )
+    ctx = TrainContext(store=None, settings=Settings())  # type: ignore[arg-type]  # no store records
+    _registry(monkeypatch, a=_writes, b=_writes)
     first = art.run(pipeline.train_all(ctx, art))
     _flip(first.path / "b" / "state.npy")
     with pytest.raises(ArtifactIntegrityError, match=r"b/state\.npy"):

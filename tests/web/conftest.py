@@ -43,10 +43,11 @@ def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     # The dashboard's "Train now" trains every component; the assistant's intent model alone takes
     # about a minute on 2 cores, so this session trains without it (its chat is tested in tests/api).
     patch = pytest.MonkeyPatch()
+    every = shopmind.pipeline.selected
     patch.setattr(
         shopmind.pipeline,
-        "COMPONENTS",
-        tuple(c for c in shopmind.pipeline.COMPONENTS if "assistant" not in c),
+        "selected",
+        lambda names=None: [c for c in every(names) if c.name != "assistant"],
     )
     root = tmp_path_factory.mktemp("webshop")
     engine, keys = trained_engine(root)

@@ -309,12 +309,12 @@ class CustomerTokens:
 
 def extract_key(headers: Any) -> str | None:
     """The key from ``Authorization: Bearer …`` or ``X-API-Key``; None when absent."""
-    auth = headers.get("authorization")
+    auth: str | None = headers.get("authorization")
     if auth:
         kind, _, value = auth.partition(" ")
         if kind.lower() == "bearer" and value.strip():
             return value.strip()
-    key = headers.get("x-api-key")
+    key: str | None = headers.get("x-api-key")
     return key.strip() if key and key.strip() else None
 
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shopmind.api.auth import CUSTOMER_TOKEN_HEADER, Principal
 from shopmind.engine import Engine
+from shopmind.types import RankedList
 
 # auto_error=False: our own AuthError gives the documented 401 body; these only document the schemes.
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
@@ -32,7 +33,8 @@ _customer = APIKeyHeader(
 
 
 async def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 async def _principal(
@@ -43,9 +45,9 @@ async def _principal(
 ) -> Principal:
     secret = bearer.credentials if bearer is not None else header
     verifier = request.app.state.verifier
-    principal = verifier.cached(secret)
-    if principal is None:  # not cached (or expired): ask the store, off the event loop
-        principal = await run_in_threadpool(verifier.verify, secret)
+    cached: Principal | None = verifier.cached(secret)
+    # not cached (or expired): ask the store, off the event loop
+    principal: Principal = cached if cached is not None else await run_in_threadpool(verifier.verify, secret)
     if customer_token:
         tokens = request.app.state.customer_tokens
         # off the event loop: verifying reads the signing secret (once) and the customer's erasure time
@@ -70,9 +72,9 @@ IngestKey = Annotated[Principal, Depends(require("ingest"))]
 AdminKey = Annotated[Principal, Depends(require("admin"))]
 
 
-def ranked(result: Any, run_id: str | None = None) -> dict[str, Any]:
-    """A service result (``RankedList`` or dict) as JSON-ready data, tagged with the serving run."""
-    data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+def ranked(result: RankedList, run_id: str | None = None) -> dict[str, Any]:
+    """A ranked list as JSON-ready data, tagged with the serving run."""
+    data = result.to_dict()
     if run_id is not None:
         data.setdefault("run_id", run_id)
     return data

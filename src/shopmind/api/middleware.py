@@ -80,7 +80,7 @@ class ServiceMiddleware:
         limit = self.max_body_bytes
 
         async def receive_wrapper() -> dict[str, Any]:
-            message = await receive()
+            message: dict[str, Any] = await receive()
             if message["type"] == "http.request":
                 received[0] += len(message.get("body", b""))
                 if received[0] > limit:
@@ -175,7 +175,7 @@ def _content_length(scope: Scope) -> int | None:
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             # accept only short, plain ids from proxies (they end up in logs and headers)
             if 0 < len(text) <= 64 and all(c.isalnum() or c in "-_." for c in text):
                 return text

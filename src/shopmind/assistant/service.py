@@ -29,6 +29,7 @@ from shopmind.capability import TrainContext
 from shopmind.content.descriptions import Description, describe
 from shopmind.content.sentiment import ReviewAnalyzer
 from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
+from shopmind.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +124,14 @@ class AssistantService:
     def load(
         cls,
         path: str | Path,
-        store: Any,
+        store: Store,
         search: Any = None,
         recommend: Any = None,
         settings: Any = None,
         *,
         encoder: Any = None,
         llm: Any = None,
+        **_: Any,
     ) -> AssistantService:
         path = Path(path)
         if not (path / "intents").is_dir():

@@ -8,13 +8,25 @@ the traceback.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from pathlib import Path
 
 import typer
 
+from shopmind.cli import (
+    assistant,
+    data,
+    evaluate_recommend,
+    forecast,
+    generate,
+    keys,
+    privacy,
+    recommend,
+    search,
+    serve,
+    train,
+)
 from shopmind.cli.common import STATE, err_console
 from shopmind.errors import ShopmindError
 
@@ -29,18 +41,19 @@ evaluate_app = typer.Typer(help="Offline evaluation against public benchmarks.",
 app.add_typer(evaluate_app, name="evaluate")
 
 COMMAND_MODULES = (
-    "data",
-    "generate",
-    "train",
-    "recommend",
-    "evaluate_recommend",
-    "search",
-    "assistant",
-    "forecast",
-    "serve",
-    "keys",
-    "privacy",
+    data,
+    generate,
+    train,
+    recommend,
+    evaluate_recommend,
+    search,
+    assistant,
+    forecast,
+    serve,
+    keys,
+    privacy,
 )
+"""Each registers its commands, in this order (the order of ``shopmind --help``)."""
 
 
 @app.callback()
@@ -67,14 +80,8 @@ def _root(
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"shopmind.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a capability not built yet
-        if _exc.name == f"shopmind.cli.{_name}":
-            continue
-        raise
-    _mod.register(app, evaluate_app)
+for _module in COMMAND_MODULES:
+    _module.register(app, evaluate_app)
 
 
 def main() -> None:

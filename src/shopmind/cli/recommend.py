@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from shopmind.cli.common import console, open_configured_store, settings, write_json
+from shopmind.config import RECOMMEND_K
 
 
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
@@ -16,7 +17,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
 def recommend(
     user: str | None = typer.Option(None, "--user", "-u", help="Customer id to recommend for."),
-    k: int = typer.Option(10, "--k", "-k", min=1, max=1000, help="How many items."),
+    k: int = typer.Option(RECOMMEND_K, "--k", "-k", min=1, max=1000, help="How many items."),
     category: str | None = typer.Option(
         None, "--category", help="Category path prefix, e.g. 'Home > Kitchen'."
     ),

@@ -40,6 +40,7 @@ from shopmind.forecast.inventory import InventoryPolicy, advise_item
 from shopmind.forecast.models import AutoForecaster, Calibration, ForecastConfig, ForecastResult
 from shopmind.forecast.reconcile import bottom_up
 from shopmind.forecast.series import CATEGORY_PREFIX, TOTAL_ID, DemandSeries, category_key, series_from_store
+from shopmind.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class ForecastService:
         self._hist = {k: g for k, g in data.history.groupby("unique_id", sort=False)}
 
     @classmethod
-    def load(cls, path: Path, store: Any | None = None, **_: Any) -> ForecastService:
+    def load(cls, path: Path, store: Store | None = None, **_: Any) -> ForecastService:
         from shopmind.store.artifacts import load_json
 
         path = Path(path)

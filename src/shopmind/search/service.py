@@ -57,6 +57,7 @@ from shopmind.search.analyzers import Synonyms
 from shopmind.search.engine import ProductSearch, SearchResult
 from shopmind.search.ltr import RankingData, Reranker, click_labels
 from shopmind.search.rules import parse_rules
+from shopmind.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ class SearchService:
     def load(
         cls,
         path: Path,
-        store: Any,
+        store: Store,
         *,
         settings: Any = None,
         encoder: Any = None,

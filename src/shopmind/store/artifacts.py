@@ -121,7 +121,8 @@ class Run:
         return self.path / MANIFEST
 
     def manifest(self) -> dict[str, Any]:
-        return load_json(self.manifest_path)
+        data: dict[str, Any] = load_json(self.manifest_path)
+        return data
 
 
 class ArtifactStore:

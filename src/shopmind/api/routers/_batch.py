@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from shopmind.api.schemas import BatchResult, Rejected
 from shopmind.data.schema import Record, error_field
 from shopmind.errors import CapacityError
+from shopmind.store.base import WriteResult
 
 R = TypeVar("R", bound=Record)
 MAX_BATCH = 10_000
@@ -61,10 +63,10 @@ def decide(received: int, good: list[Any], bad: list[dict[str, Any]], partial: b
         raise BatchRejected(0, [{"index": 0, "field": None, "message": "empty batch"}])
 
 
-def batch_result(received: int, accepted: int, write: Any, bad: list[dict[str, Any]], **extra: int) -> Any:
+def batch_result(
+    received: int, accepted: int, write: WriteResult, bad: list[dict[str, Any]], **extra: int
+) -> BatchResult:
     """The response body of a batch write."""
-    from shopmind.api.schemas import BatchResult, Rejected
-
     return BatchResult(
         received=received,
         accepted=accepted,

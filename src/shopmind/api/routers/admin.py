@@ -10,8 +10,11 @@ from fastapi import APIRouter, Path, Query
 
 from shopmind.api.deps import AdminKey, EngineDep
 from shopmind.api.schemas import TrainIn
-from shopmind.engine import CAPABILITIES
+from shopmind.capabilities import CAPABILITIES
+from shopmind.config import TOP_QUERIES
+from shopmind.engine import Engine
 from shopmind.errors import DataError, Location, UnknownIdError
+from shopmind.ingest.quality import quality_report
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -21,13 +24,16 @@ def status(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
     return engine.status() | {"counts": engine.store.counts(), "set_aside": _set_aside(engine)}
 
 
-def _set_aside(engine: Any) -> dict[str, Any]:
+def _set_aside(engine: Engine) -> dict[str, Any]:
     """Stored records a loaded service left out (logged when it happened), per service."""
-    out = {}
-    for name, service in engine.bundle.services.items():
-        summary = getattr(service, "set_aside_summary", None)
-        if callable(summary):
-            out[name] = summary()
+    services = engine.bundle.services
+    out: dict[str, Any] = {}
+    if "recommend" in services:
+        out["recommend"] = services["recommend"].set_aside_summary()
+    if "search" in services:
+        out["search"] = services["search"].set_aside_summary()
+    if "forecast" in services:
+        out["forecast"] = services["forecast"].set_aside_summary()
     return out
 
 
@@ -76,16 +82,10 @@ def rollback(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
 
 @router.get("/quality", summary="Data-quality report of the store")
 def quality(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
-    try:
-        from shopmind.ingest import quality_report
-    except ImportError:
-        return {"available": False, "counts": engine.store.counts()}
-    report = quality_report(engine.store)
-    data = report.to_dict() if hasattr(report, "to_dict") else report
-    return json.loads(json.dumps(data, default=str))
+    return dict(json.loads(json.dumps(quality_report(engine.store), default=str)))
 
 
-def _reports_dir(engine: Any) -> FsPath:
+def _reports_dir(engine: Engine) -> FsPath:
     return FsPath(engine.settings.reports_dir)
 
 
@@ -127,32 +127,11 @@ def report(engine: EngineDep, _: AdminKey, name: str = Path(max_length=500)) -> 
 
 
 @router.get("/search-analytics", summary="Top queries, zero-result queries, click-through")
-def search_analytics(engine: EngineDep, _: AdminKey, top: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
-    search = engine.bundle.services.get("search")
-    if search is not None and hasattr(search, "analytics"):
-        data = search.analytics(top=top)
-        data = data.to_dict() if hasattr(data, "to_dict") else data
-        return json.loads(json.dumps(data, default=str))
-    return fallback_analytics(engine, top)
-
-
-def fallback_analytics(engine: Any, top: int) -> dict[str, Any]:
-    """Computed from the store's search and click logs when no search service is loaded."""
-    searches = engine.store.search_log_frame()
-    clicks = engine.store.click_log_frame()
-    if searches.empty:
-        return {"searches": 0, "top_queries": [], "zero_result_queries": [], "click_through_rate": None}
-    q = searches["query"].str.lower().str.strip()
-    top_q = q.value_counts().head(top)
-    zero = q[searches["n_results"] == 0].value_counts().head(top)
-    clicked = set(clicks["search_id"]) if not clicks.empty else set()
-    ctr = float(searches["search_id"].isin(clicked).mean())
-    return {
-        "searches": len(searches),
-        "top_queries": [{"query": k, "count": int(v)} for k, v in top_q.items()],
-        "zero_result_queries": [{"query": k, "count": int(v)} for k, v in zero.items()],
-        "click_through_rate": round(ctr, 4),
-    }
+def search_analytics(
+    engine: EngineDep, _: AdminKey, top: int = Query(TOP_QUERIES, ge=1, le=200)
+) -> dict[str, Any]:
+    """The same shape whether or not a search service is loaded (:meth:`Engine.search_analytics`)."""
+    return dict(json.loads(json.dumps(engine.search_analytics(top), default=str)))
 
 
 @router.get("/recommend-choice", summary="What the last training tried and chose for recommendations")

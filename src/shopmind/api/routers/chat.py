@@ -69,13 +69,7 @@ def chat(
     else:
         user_id = None
     client = Client(key_id=principal.key_id, ip=client_ip(request, engine.settings.server.client_ip_header))
-    result = engine.chat(body.message, body.conversation_id, user_id, body.language, client=client)
-    if hasattr(result, "to_dict"):
-        data = result.to_dict()
-    elif hasattr(result, "model_dump"):
-        data = result.model_dump(mode="json")
-    else:
-        data = dict(result)
+    data = engine.chat(body.message, body.conversation_id, user_id, body.language, client=client).to_dict()
     retry = data.get("retry_after_s")
     if retry:
         response.headers["Retry-After"] = str(int(retry))

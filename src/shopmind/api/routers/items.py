@@ -152,13 +152,9 @@ def describe_item(
     language: str | None = Query(None, pattern=r"^(en|zh)$"),
 ) -> dict[str, Any]:
     """Copy generated only from the item's known attributes (each claim traced to its field)."""
-    result = engine.describe(item_id, style, language)
-    if hasattr(result, "to_dict"):
-        return result.to_dict()
-    return result if isinstance(result, dict) else {"item_id": item_id, "text": str(result)}
+    return engine.describe(item_id, style, language).to_dict()
 
 
 @router.get("/{item_id}/reviews/insights", summary="Review sentiment and themes (assistant)")
 def review_insights(engine: EngineDep, _: ReadKey, item_id: str = ItemId()) -> dict[str, Any]:
-    result = engine.review_insights(item_id)
-    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    return engine.review_insights(item_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from shopmind.api.deps import EngineDep, ReadKey, ranked
 from shopmind.api.responses import JSONBytes
 from shopmind.api.schemas import RankedListOut
+from shopmind.config import RECOMMEND_K
 from shopmind.data.schema import ID_PATTERN
 from shopmind.engine import Engine
 
@@ -19,7 +20,7 @@ def Id() -> Any:  # a fresh Path() per parameter: FastAPI binds a FieldInfo to o
     return Path(pattern=ID_PATTERN, max_length=128)
 
 
-K = Query(10, ge=1, le=100)
+K = Query(RECOMMEND_K, ge=1, le=100)
 DETAILS = Query(False, description="attach an item summary (title, price, ...) to every result")
 
 

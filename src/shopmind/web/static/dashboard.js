@@ -152,12 +152,12 @@
     const top = norm(a.top_queries), zero = norm(a.zero_result_queries);
     const facts = [];
     if (a.searches !== undefined) facts.push([t("searches"), a.searches]);
-    const ctr = a.click_through_rate ?? a.ctr;
+    const ctr = a.click_rate;
     if (ctr !== undefined && ctr !== null) facts.push([t("ctr"), (100 * ctr).toFixed(1) + " %"]);
     if (facts.length) box.appendChild(table([t("metric"), ""], facts));
     if (top.length) box.appendChild(SM.barChart(top.slice(0, 15).map((q) => ({ label: q.query, value: q.count })), { title: t("top_queries"), format: (v) => String(v) }));
     if (zero.length) { box.appendChild(el("h3", { text: t("zero_results") })); box.appendChild(table(["query", "count"], zero.slice(0, 20).map((q) => [q.query, q.count]))); }
-    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !["searches", "top_queries", "zero_result_queries", "click_through_rate", "ctr"].includes(k)));
+    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !["searches", "top_queries", "zero_result_queries", "click_rate"].includes(k)));
     if (Object.keys(rest).length) box.appendChild(render(rest));
   }
 

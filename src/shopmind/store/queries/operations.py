@@ -1,0 +1,255 @@
+"""Operational queries: conversations and tickets, API keys, identity checks, training runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from shopmind.data.schema import (
+    now_utc,
+)
+from shopmind.errors import DataError, StoreError
+from shopmind.privacy import redact_pii
+from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, TrainingRunRecord
+from shopmind.store.queries.base import SqlBase
+from shopmind.store.rows import key_from_row, redacted_transcript
+from shopmind.store.tables import api_keys_t, identity_checks_t, messages_t, tickets_t, training_runs_t
+
+
+class OperationsQueries(SqlBase):
+    """Assistant transcripts and tickets, API keys, identity checks, training runs."""
+
+    # ------------------------------------------------------------------ assistant
+    def append_message(
+        self,
+        conversation_id: str,
+        *,
+        user_id: str | None,
+        role: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                messages_t.insert().values(
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    role=role,
+                    text=redact_pii(text),  # transcripts never keep e-mails, phones, cards, addresses
+                    meta=dict(meta or {}),
+                    at=now_utc(),
+                )
+            )
+
+    def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Messages in the order they were appended: dicts with role, text, user_id, meta, at."""
+        stmt = (
+            sa.select(
+                messages_t.c.role, messages_t.c.text, messages_t.c.user_id, messages_t.c.meta, messages_t.c.at
+            )
+            .where(messages_t.c.conversation_id == conversation_id)
+            .order_by(messages_t.c.seq)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def create_ticket(self, ticket: Ticket) -> Ticket:
+        created = ticket.created_at or now_utc()
+        stored = Ticket(
+            id=ticket.id,
+            conversation_id=ticket.conversation_id,
+            user_id=ticket.user_id,
+            reason=ticket.reason,
+            transcript=list(ticket.transcript),
+            status=ticket.status,
+            created_at=created,
+        )
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    tickets_t.insert().values(
+                        id=stored.id,
+                        conversation_id=stored.conversation_id,
+                        user_id=stored.user_id,
+                        reason=redact_pii(stored.reason),
+                        transcript=redacted_transcript(stored.transcript),
+                        status=stored.status,
+                        created_at=created,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise StoreError("ticket id already exists", value=ticket.id, expected="a new ticket id") from exc
+        return stored
+
+    def tickets(self, status: str | None = None) -> list[Ticket]:
+        stmt = sa.select(tickets_t).order_by(tickets_t.c.created_at, tickets_t.c.id)
+        if status is not None:
+            stmt = stmt.where(tickets_t.c.status == status)
+        with self.engine.connect() as conn:
+            return [Ticket(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    # ------------------------------------------------------------------ API keys
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        try:
+            with self._begin() as conn:
+                conn.execute(
+                    api_keys_t.insert().values(
+                        id=record.id,
+                        name=record.name,
+                        scopes=list(record.scopes),
+                        key_hash=record.key_hash,
+                        prefix=record.prefix,
+                        user_id=record.user_id,
+                        created_at=record.created_at or now_utc(),
+                        revoked_at=record.revoked_at,
+                    )
+                )
+        except sa.exc.IntegrityError as exc:
+            raise StoreError("API key id already exists", value=record.id, expected="a new key id") from exc
+
+    def api_keys(self, include_revoked: bool = False) -> list[ApiKeyRecord]:
+        stmt = sa.select(api_keys_t).order_by(api_keys_t.c.created_at, api_keys_t.c.id)
+        if not include_revoked:
+            stmt = stmt.where(api_keys_t.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            return [key_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def api_key_by_prefix(self, prefix: str) -> list[ApiKeyRecord]:
+        """Active (not revoked) keys with this prefix; revoked keys are never candidates for auth."""
+        stmt = sa.select(api_keys_t).where(api_keys_t.c.prefix == prefix, api_keys_t.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            return [key_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """True when an active key was revoked now; False if unknown or already revoked."""
+        with self._begin() as conn:
+            revoked: int = conn.execute(
+                sa.update(api_keys_t)
+                .where(api_keys_t.c.id == key_id, api_keys_t.c.revoked_at.is_(None))
+                .values(revoked_at=now_utc())
+            ).rowcount
+            return revoked > 0
+
+    # ------------------------------------------------------------------ identity checks
+    def log_identity_check(self, check: IdentityCheck) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                identity_checks_t.insert().values(
+                    at=check.at or now_utc(),
+                    outcome=check.outcome[:16],
+                    order_id=None if check.order_id is None else check.order_id[:128],
+                    key_id=check.key_id,
+                    client_ip=None if check.client_ip is None else check.client_ip[:64],
+                    conversation_id=check.conversation_id,
+                    reason=check.reason[:32],
+                )
+            )
+
+    def identity_failure_times(
+        self,
+        *,
+        since: datetime,
+        limit: int,
+        order_id: str | None = None,
+        key_id: str | None = None,
+        client_ip: str | None = None,
+    ) -> dict[str, list[datetime]]:
+        subjects = {"order_id": order_id, "key_id": key_id, "client_ip": client_ip}
+        out: dict[str, list[datetime]] = {}
+        with self.engine.connect() as conn:
+            for column, value in subjects.items():
+                if value is None:
+                    continue
+                # served by the (subject, outcome, at) index: a range scan of at most `limit` rows
+                stmt = (
+                    sa.select(identity_checks_t.c.at)
+                    .where(
+                        identity_checks_t.c[column] == value,
+                        identity_checks_t.c.outcome == "failed",
+                        identity_checks_t.c.at >= since,
+                    )
+                    .order_by(identity_checks_t.c.at.desc())
+                    .limit(max(int(limit), 0))
+                )
+                out[column] = [r[0] for r in conn.execute(stmt)]
+        return out
+
+    def identity_checks(self, *, since: datetime | None = None, limit: int = 1000) -> list[IdentityCheck]:
+        stmt = sa.select(identity_checks_t).order_by(identity_checks_t.c.seq).limit(max(int(limit), 0))
+        if since is not None:
+            stmt = stmt.where(identity_checks_t.c.at >= since)
+        with self.engine.connect() as conn:
+            return [
+                IdentityCheck(**{k: v for k, v in r.items() if k != "seq"})
+                for r in conn.execute(stmt).mappings()
+            ]
+
+    def prune_identity_checks(self, before: datetime) -> int:
+        with self._begin() as conn:
+            return int(
+                conn.execute(sa.delete(identity_checks_t).where(identity_checks_t.c.at < before)).rowcount
+            )
+
+    # ------------------------------------------------------------------ training runs
+    _TRAINING_FIELDS = frozenset(
+        {"state", "components", "owner", "heartbeat_at", "finished_at", "seconds", "error", "progress"}
+    )
+
+    def add_training_run(self, record: TrainingRunRecord) -> None:
+        with self._begin() as conn:
+            conn.execute(
+                sa.insert(training_runs_t).values(
+                    id=record.id,
+                    state=record.state,
+                    components=record.components,
+                    owner=dict(record.owner),
+                    started_at=record.started_at,
+                    heartbeat_at=record.heartbeat_at,
+                    finished_at=record.finished_at,
+                    seconds=record.seconds,
+                    error=record.error,
+                    progress=list(record.progress),
+                )
+            )
+
+    def update_training_run(self, run_id: str, **fields: Any) -> bool:
+        unknown = set(fields) - self._TRAINING_FIELDS
+        if unknown:
+            raise DataError(
+                "unknown training record fields",
+                value=sorted(unknown),
+                expected=str(sorted(self._TRAINING_FIELDS)),
+            )
+        if not fields:
+            return False
+        with self._begin() as conn:
+            done = conn.execute(
+                sa.update(training_runs_t).where(training_runs_t.c.id == run_id).values(**fields)
+            ).rowcount
+        return bool(done)
+
+    def training_runs(self, *, state: str | None = None, limit: int = 20) -> list[TrainingRunRecord]:
+        stmt = sa.select(training_runs_t).order_by(
+            training_runs_t.c.started_at.desc(), training_runs_t.c.id.desc()
+        )
+        if state is not None:
+            stmt = stmt.where(training_runs_t.c.state == state)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.limit(max(1, int(limit)))).mappings().all()
+        return [
+            TrainingRunRecord(
+                id=r["id"],
+                state=r["state"],
+                started_at=r["started_at"],
+                heartbeat_at=r["heartbeat_at"],
+                components=r["components"],
+                owner=dict(r["owner"] or {}),
+                finished_at=r["finished_at"],
+                seconds=r["seconds"],
+                error=r["error"],
+                progress=list(r["progress"] or []),
+            )
+            for r in rows
+        ]
