@@ -4,44 +4,36 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from shopmind.cli.common import (
-    console,
-    err_console,
-    metric_rows_table,
-    open_configured_store,
-    settings,
-    write_json,
-)
-from shopmind.errors import ArtifactError, ConfigError
+from shopmind.cli.common import console, err_console, metric_rows_table, settings, write_json
+from shopmind.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shopmind.engine import Engine
 
 
-def _load_service(store: Any) -> Any:
-    """The assistant of the current run, with search/recommend services when their artifacts load."""
-    from shopmind.assistant.service import AssistantService
-    from shopmind.store.artifacts import ArtifactStore
+def _open_engine() -> Engine:
+    """The engine over the current run, wired as the server wires it (``Engine.open``).
 
-    s = settings()
-    run = ArtifactStore(s.artifacts_dir).current()
-    if run is None or not (run.path / "assistant").is_dir():
-        raise ArtifactError(
-            "no trained assistant", value=str(s.artifacts_dir), expected="run `shopmind train` first"
-        )
-    deps: dict[str, Any] = {}
-    for key, module, cls in (
-        ("search", "shopmind.search.service", "SearchService"),
-        ("recommend", "shopmind.recommend.service", "RecommendService"),
-    ):
-        if (run.path / key).is_dir():
-            try:
-                mod = __import__(module, fromlist=[cls])
-                deps[key] = getattr(mod, cls).load(run.path / key, store)
-            except Exception as exc:  # optional helpers: chat works without them
-                err_console.print(f"[yellow]note:[/] {key} service not loaded ({exc})")
-    return AssistantService.load(run.path / "assistant", store, settings=s, **deps)
+    The assistant gets the search and recommend services the run holds; one that does not load is
+    reported (the assistant works without it). A run without an assistant raises ``NotFittedError``.
+    """
+    from shopmind.engine import Engine
+
+    engine = Engine.open(settings())
+    caps = engine.capabilities()
+    for name in ("search", "recommend"):
+        if caps[name]["state"] == "failed":
+            err_console.print(f"[yellow]note:[/] {name} service not loaded ({caps[name]['reason']})")
+    try:
+        engine.service("assistant")
+    except BaseException:
+        engine.close()
+        raise
+    return engine
 
 
 def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
@@ -58,8 +50,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         """Interactive customer-service chat: one message per line until EOF or 'quit'."""
         from rich.markup import escape
 
-        store = open_configured_store()
-        service = _load_service(store)
+        engine = _open_engine()
         interactive = sys.stdin.isatty()
         if interactive:
             console.print("[bold]shopmind assistant[/] — type 'quit' to leave")
@@ -75,7 +66,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 continue
             if message.lower() in {"quit", "exit", "退出"}:
                 break
-            reply = service.chat(message, conversation_id=cid, user_id=user, language=language)
+            reply = engine.chat(message, conversation_id=cid, user_id=user, language=language)
             cid = reply.conversation_id
             console.print(f"[bold green]assistant>[/] {escape(reply.text)}", highlight=False)
             if show_meta:
@@ -86,7 +77,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 )
         if cid:
             err_console.print(f"conversation {cid} stored")
-        store.close()
+        engine.close()
 
     @app.command("describe")
     def describe_cmd(
@@ -97,9 +88,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         json_out: Path | None = typer.Option(None, "--json", help="Write the description as JSON"),
     ) -> None:
         """A product description built only from the item's stored attributes."""
-        store = open_configured_store()
-        service = _load_service(store)
-        desc = service.describe(item, style=style, language=language)
+        engine = _open_engine()
+        desc = engine.describe(item, style=style, language=language)
         console.print(desc.text, markup=False, highlight=False)
         if show_claims:
             from rich.table import Table
@@ -111,7 +101,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                 table.add_row(c.field, str(c.value))
             console.print(table)
         write_json(json_out, desc.to_dict())
-        store.close()
+        engine.close()
 
     @app.command("reviews")
     def reviews_cmd(
@@ -121,9 +111,8 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         """Review sentiment and per-aspect summary for one product."""
         from rich.table import Table
 
-        store = open_configured_store()
-        service = _load_service(store)
-        out = service.review_insights(item)
+        engine = _open_engine()
+        out = engine.review_insights(item)
         s = out["sentiment"]
         console.print(
             f"[bold]{item}[/]: {out['n_reviews']} reviews, mean rating {out['mean_rating']}, "
@@ -144,7 +133,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             )
         console.print(table)
         write_json(json_out, out)
-        store.close()
+        engine.close()
 
     @evaluate_app.command("intents")
     def evaluate_intents_cmd(

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from shopmind.cli.common import console, err_console, open_configured_store, settings, write_json
+from shopmind.config import SEARCH_K
 from shopmind.errors import ArtifactError, ConfigError
 
 
@@ -62,7 +63,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         ),
         user: str | None = typer.Option(None, "--user", help="Personalise for this user id"),
         mode: str = typer.Option("hybrid", "--mode", help="bm25 | semantic | hybrid | ltr"),
-        k: int = typer.Option(10, "--k", help="Results per page"),
+        k: int = typer.Option(SEARCH_K, "--k", help="Results per page"),
         offset: int = typer.Option(0, "--offset", help="Skip this many results"),
         log: bool = typer.Option(False, "--log/--no-log", help="Record the search in the search log"),
         json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON"),
