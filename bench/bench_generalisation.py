@@ -10,14 +10,15 @@ applied to every data set, not only the one it was tuned on). Each method gets i
 (1 = best) and its relative gain over the standard baseline (popularity / BM25 / TF-IDF logistic
 regression / SeasonalNaive); the summary is the mean rank and the mean relative gain over the data sets
 the method ran on. Everything goes through the project's evaluation code
-(``shopmind.evaluate.harness``, ``shopmind.search.evaluation``, ``shopmind.assistant.evaluation``,
-``shopmind.forecast.backtest``).
+(``shopmind.evaluate.harness``, ``shopmind.evaluate.search``, ``shopmind.evaluate.assistant``,
+``shopmind.evaluate.forecast``).
 
 Fast-but-honest settings (printed and written to the JSON): one split seed (42); EASE models at most
 the 5000 most popular items in float32 (what ``shopmind train`` does on a shop); forecasting keeps the
 first ``--forecast-series`` series of each data set with 2 rolling test windows; search scores BM25,
 the semantic and hybrid modes (the LTR mode needs a 5-fold cross-fit and is left out unless
-``--search-ltr``); intents score the ensemble and its parts on the official/seeded splits.
+``--search-ltr``) on Chorus and on the demo shop's own search log; intents score the ensemble and its
+parts on the official/seeded splits, with all training examples and with 10 per intent.
 Results: ``bench/results/generalisation.json``.
 """
 
