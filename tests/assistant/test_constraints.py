@@ -281,3 +281,17 @@ def test_policy_question_without_help_pages_says_so_and_offers_a_person(trained_
     assert follow.tool == "handoff" and follow.handoff_ticket_id
     zh = bot.chat("你们的退货政策是什么？")
     assert "人工客服" in zh.text and "没有理解" not in zh.text
+
+
+@pytest.mark.parametrize(
+    ("message", "product"),
+    [
+        ("do you sell headphones?", True),
+        ("我想买耳机", True),
+        ("how much is shipping for headphones?", False),  # a policy question about a product
+        ("I want to talk to a person about headphones", False),
+    ],
+)
+def test_category_questions_are_routed_by_what_else_they_say(service, message: str, product: bool) -> None:
+    r = service.chat(message)
+    assert (r.tool == "product_search") is product, (r.intent, r.tool, r.text)

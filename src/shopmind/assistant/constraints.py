@@ -38,7 +38,9 @@ about a particular shop is hard-coded):
   (1–6 characters; a single character needs stricter evidence) whose items lie ≥ 95 % in at most
   three leaf categories, each covering ≥ 20 % of that leaf's titles in the term's script. This is
   how ``"耳机"`` or ``"mouse"`` find ``Headphones`` / ``Mice`` in a shop whose paths are English.
-* *brand*: the brand names, plus Chinese title substrings that single out one brand (``"小米"``).
+* *brand*: the brand names, plus Chinese title substrings (two or more characters) that single out
+  one brand (``"小米"``); such a term names the brand even when the brand makes one category only,
+  except in a category only that brand makes (there it is as much the category's word).
 * *attribute*: values of low-cardinality text attributes (``"black"``, ``"256gb"``), the names of
   boolean attributes (``"noise cancelling"`` → ``noise_cancelling = true``), and Chinese title
   substrings that single out one value (``"黑色"`` → ``colour = Black``).
@@ -523,11 +525,14 @@ class CatalogVocabulary:
             has_latin = np.fromiter((bool(re.search("[A-Za-z]", t)) for t in titles), bool, n)
             leaf = pd.Series([" > ".join(c) for c in cats])
             by_cat = _mine(pairs, leaf, has_cjk, has_latin)
-            by_brand = _mine(pairs, pd.Series(brands), has_cjk, has_latin, cjk_only=True)
-            # a term singling out both ("乐维萨": one brand, its two categories) names what it covers
-            # better: all of a brand's titles vs. a share of each category's
-            for key, (targets, cov) in by_brand.items():
-                if key in by_cat and by_cat[key][1] + 0.2 >= cov:
+            by_brand = _mine(pairs, pd.Series(brands), has_cjk, has_latin, cjk_only=True, single=True)
+            # a term that singles out one brand is that brand's name ("乐维萨", "双立人"), even when the
+            # brand makes one category only; in a category only one brand makes, it is the category's
+            brands_of: dict[str, set[str]] = {}
+            for leaf_key, b in zip(leaf.tolist(), brands, strict=True):
+                brands_of.setdefault(leaf_key, set()).add(b)
+            for key, (targets, _) in by_brand.items():
+                if key in by_cat and all(len(brands_of.get(t, ())) < 2 for t in by_cat[key][0]):
                     continue
                 by_cat.pop(key, None)
                 if key not in terms and len(terms) < MAX_TERMS:

@@ -448,7 +448,7 @@ class Assistant:
         elif bare:
             intent = "order_status"
         if not (order_ids or emails or from_pending):
-            intent = self._shopping_route(found, intent, pred)
+            intent = self._shopping_route(message, found, intent, pred)
         write_hint = False
         if intent in WRITE_INTENTS and not from_pending and not self._confident(pred):
             # too unsure to even propose a change: answer what is safe (the status) and say how to ask
@@ -538,23 +538,36 @@ class Assistant:
             log.warning("product constraints unavailable: %s", exc)
             return None
 
-    def _shopping_route(self, found: Constraints | None, intent: str, pred: IntentPrediction) -> str:
+    def _shopping_route(
+        self, message: str, found: Constraints | None, intent: str, pred: IntentPrediction
+    ) -> str:
         """``product_question`` when the message is a shopping question, else ``intent`` unchanged.
 
-        A price bound with a catalogue category is enough; a price bound alone unless the model is sure
-        this is about an order (no order id is in the message: the caller checks); a category alone when the model says product / recommendation or is unsure (below τ). Questions
-        about shipping or returns *of* a product keep their confident policy intent.
+        * a price bound with a catalogue category: always (no order id is in the message: the
+          caller checks);
+        * a price bound alone: unless the model is sure the message is about an order;
+        * a category alone: when the model says recommendation or out of scope, is unsure (below
+          τ), or the message says nothing but the product and how people ask for one ("do you
+          sell chargers?", "我想买瑜伽垫"). "How much is shipping for chargers?" keeps its confident
+          policy intent: "shipping" is neither.
         """
         if intent == "product_question" or found is None:
             return intent
         confident = self._confident(pred)
-        if intent == "human_handoff" and not (found.has_price and found.categories):
+        if found.has_price and found.categories:
+            return "product_question"
+        if found.has_price and not (intent in ORDER_INTENTS and confident) and intent != "human_handoff":
+            return "product_question"
+        if not found.categories or found.has_price:
             return intent
-        if found.has_price and (found.categories or not (intent in ORDER_INTENTS and confident)):
+        if intent in {"recommend", OUT_OF_SCOPE} or not confident:
             return "product_question"
-        if found.categories and (intent in {"recommend", OUT_OF_SCOPE} or not confident):
-            return "product_question"
-        return intent
+        try:
+            _, unknown = self.products.catalogue().vocabulary.product_words(message, found)
+        except Exception as exc:  # the catalogue is unreadable: answer as the intent model says
+            log.warning("product words unavailable: %s", exc)
+            return intent
+        return intent if unknown else "product_question"
 
     def _confident(self, pred: IntentPrediction) -> bool:
         """In scope, and the top intent's probability itself at least the out-of-scope threshold τ."""

@@ -185,6 +185,8 @@ def generate_questions(
                 else:
                     a, b = _nice(min(mine) * 0.8), _nice(max(mine) * 0.9)
                     lo, hi = float(min(a, b)), float(max(a, b) if a != b else a * 2)
+            elif kind == "category":
+                pass  # the category alone
             elif kind == "none_price":
                 floor = float(prices.min())
                 hi = float(max(1, math.floor(floor * 0.5)))
