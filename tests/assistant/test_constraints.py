@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -17,9 +19,9 @@ from shopmind.errors import DataError
 from shopmind.text import normalize
 
 
-def _items() -> list[dict]:
+def _items() -> list[dict[str, Any]]:
     """A small bilingual shop: headphones (en + zh titles), TVs, running shoes, and a Chinese tea shelf."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, price in enumerate([29.99, 45.0, 50.0, 89.99, 149.99, 364.99, 199.0, 249.0]):
         zh = i % 2 == 1
         brand = "Sony" if i < 6 else "Bose"
