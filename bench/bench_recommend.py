@@ -264,7 +264,7 @@ def early_stopped(
 
     Scoring consumes no training randomness, so refitting with ``best_epoch`` epochs gives the same model.
     """
-    from shopmind.evaluate.harness import measure, rank
+    from shopmind.recommend.holdout import measure, rank
 
     history: list[tuple[int, float]] = []
     best: dict[str, Any] = {"ndcg": -1.0, "epoch": 0, "state": None}
@@ -338,8 +338,8 @@ def _tune_hybrid(
     blend is ranked within a candidate pool (the union of every component's top ``HYBRID_POOL`` unseen
     items per user), so a blend costs a users × pool sum instead of users × all items; the chosen blend
     is then scored exactly. Weights are returned normalised to sum 1."""
-    from shopmind.evaluate.harness import measure
     from shopmind.recommend.base import top_k
+    from shopmind.recommend.holdout import measure
     from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     names = list(models)
@@ -420,9 +420,9 @@ def run_beauty(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str,
     are chosen there) and, once, on the test phase."""
     from rich.console import Console
 
-    from shopmind.evaluate.harness import measure, rank
     from shopmind.evaluate.protocols import loo_protocol
     from shopmind.evaluate.report import payload, table
+    from shopmind.recommend.holdout import measure, rank
     from shopmind.recommend.seq_hybrid import SequentialHybrid
 
     console = Console(width=220)

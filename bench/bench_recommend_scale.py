@@ -154,9 +154,9 @@ def run_one(algo: str, work: Path, threads: int, memory_limit_gib: float) -> dic
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     import scipy.sparse as sp
 
-    from shopmind.evaluate.metrics import per_user_metrics
     from shopmind.recommend import make_algorithm
     from shopmind.recommend.base import Runtime
+    from shopmind.recommend.metrics import per_user_metrics
 
     meta = json.loads((work / "meta.json").read_text())
     with np.load(work / "data.npz") as f:

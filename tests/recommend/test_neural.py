@@ -8,10 +8,10 @@ import pytest
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ArtifactError, NotFittedError
-from shopmind.evaluate.harness import rank
-from shopmind.evaluate.metrics import per_user_metrics
 from shopmind.evaluate.protocols import loo_from_sequences
 from shopmind.recommend.base import Runtime, top_k
+from shopmind.recommend.holdout import rank
+from shopmind.recommend.metrics import per_user_metrics
 
 pytest.importorskip("torch")
 

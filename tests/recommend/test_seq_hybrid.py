@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from shopmind.errors import ConfigError
-from shopmind.evaluate.harness import rank
-from shopmind.evaluate.metrics import per_user_metrics
 from shopmind.evaluate.protocols import loo_from_sequences
 from shopmind.recommend.base import Runtime
+from shopmind.recommend.holdout import rank
+from shopmind.recommend.metrics import per_user_metrics
 from shopmind.recommend.seq_rules import SequentialRules, recency_rows, transition_rules
 
 RT = Runtime(seed=3, threads=1)

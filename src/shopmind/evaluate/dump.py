@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shopmind.evaluate.protocols import EvalSplit
+from shopmind.recommend.holdout import EvalSplit
 
 HEADER = ("user", "item", "rank", "score")
 

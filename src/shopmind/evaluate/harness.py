@@ -2,7 +2,7 @@
 
 :func:`evaluate_model` fits a recommender on ``split.train``, ranks the top-k for ``split.users`` with the
 same :func:`~shopmind.recommend.base.top_k` used online (seen items excluded, candidates masked), and
-measures the lists with :mod:`shopmind.evaluate.metrics`. :func:`run_seeds` repeats that over split
+measures the lists with :mod:`shopmind.recommend.metrics`. :func:`run_seeds` repeats that over split
 seeds and reports mean ± sample standard deviation.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.evaluate.metrics import beyond_accuracy, group_metrics, per_user_metrics, summarize
-from shopmind.evaluate.protocols import EvalSplit
-from shopmind.recommend.base import Recommender, Runtime, top_k
+from shopmind.recommend.base import Recommender, Runtime
+from shopmind.recommend.holdout import EvalSplit, measure, rank
+from shopmind.recommend.metrics import group_metrics
 from shopmind.recommend.registry import ALGORITHMS, get_algorithm
 
 log = logging.getLogger(__name__)
@@ -69,55 +69,6 @@ class ModelResult:
             "groups": self.groups,
             **({"seed": self.seed} if self.seed is not None else {}),
         }
-
-
-def rank(
-    model: Recommender, split: EvalSplit, k: int | None = None, batch_size: int = 1024
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k indices and scores for ``split.users`` (rows aligned with ``split.users``).
-
-    When the split carries scoring-time inputs (``loo``), models given a sequence use it
-    (``score_sequences``), fold-in models use the history rows (``score_history``); others score from
-    what they were fitted on.
-    """
-    k = split.k if k is None else k
-    users = split.users
-    out_i, out_s = [], []
-    seq_fn = getattr(model, "score_sequences", None)
-    for start in range(0, len(users), batch_size):
-        sl = slice(start, start + batch_size)
-        batch = users[sl]
-        if split.sequences is not None and callable(seq_fn):
-            scores = seq_fn(split.sequences[sl])
-        elif split.history is not None and model.supports_fold_in:
-            scores = model.score_history(split.history[sl])
-        else:
-            scores = model.score_users(batch)
-        i, s = top_k(scores, k, split.exclude[batch], split.allowed)
-        out_i.append(i)
-        out_s.append(s)
-    if not out_i:
-        return np.empty((0, k), dtype=np.int64), np.empty((0, k))
-    return np.vstack(out_i), np.vstack(out_s)
-
-
-def measure(
-    split: EvalSplit, recs: np.ndarray, k: int | None = None
-) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:
-    """Metrics of ``recs`` (rows aligned with ``split.users``) over users with at least one recommendation.
-
-    Returns ``(summary, per_user, kept_mask)``; ``summary`` includes beyond-accuracy metrics and the
-    number of users averaged over.
-    """
-    k = split.k if k is None else k
-    kept = np.asarray(
-        (recs >= 0).any(axis=1), dtype=bool
-    )  # MS: users present in both the test set and the recommendations
-    per_user = per_user_metrics(recs[kept], split.truth[np.flatnonzero(kept)], k)
-    summary = summarize(per_user, k)
-    train = split.train
-    summary.update(beyond_accuracy(recs[kept], train.item_counts(), train.n_users, split.allowed))
-    return summary, per_user, kept
 
 
 def evaluate_model(name: str, build: ModelFactory, split: EvalSplit, seed: int = 42) -> ModelResult:

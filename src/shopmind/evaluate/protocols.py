@@ -1,6 +1,6 @@
 """Offline evaluation protocols: how a benchmark is split into what a model sees and what it is scored on.
 
-Every protocol returns an :class:`EvalSplit`; the harness (``shopmind.evaluate.harness``) fits a model on
+Every protocol returns an :class:`~shopmind.recommend.holdout.EvalSplit`; the harness (``shopmind.evaluate.harness``) fits a model on
 ``split.train`` and scores its top-k for ``split.users`` against ``split.truth``.
 
 * ``msr`` — Microsoft Recommenders' MovieLens-100k benchmark, bit for bit (``python_stratified_split``
@@ -16,63 +16,29 @@ Every protocol returns an :class:`EvalSplit`; the harness (``shopmind.evaluate.h
   (no sampled negatives); the user's history items are excluded from the ranking, as S3Rec's
   ``full_sort`` does (``rating_pred[train_matrix > 0] = 0``), so a test item that repeats a history item
   counts as a miss. ``phase="valid"`` scores the validation item from the ``len − 2`` prefix (tuning).
-* ``temporal`` — a global time split for the shop's own data: events at or after the
-  ``(1 − test_fraction)`` time quantile are the test set; users and items are those of the training
-  period; relevant = any later interaction of a known user with an item they had not interacted with
-  in training (re-interactions with already-seen items are excluded with the seen items).
+* ``temporal`` — a global time split for the shop's own data
+  (:func:`shopmind.recommend.holdout.temporal_protocol`, shared with the training-time automatic choice).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from shopmind.data.dataset import EVENT_CODE, Dataset, EventWeights
+from shopmind.data.dataset import Dataset, EventWeights
 from shopmind.data.vocabulary import Vocabulary
 from shopmind.datasets.sequences import load_s3rec_attributes, read_s3rec_sequences
 from shopmind.errors import ConfigError, DataError, Location
+from shopmind.recommend.holdout import EvalSplit, activity_groups_of, temporal_protocol
 
 log = logging.getLogger(__name__)
 
 PROTOCOLS = ("msr", "loo", "temporal")
-
-
-@dataclass
-class EvalSplit:
-    """What a model is fitted on and what it is scored against.
-
-    ``truth`` rows are aligned with ``users`` (training-vocabulary user indices); its columns are
-    ``truth_items`` — the training item vocabulary first (same indices), then relevant items the model
-    cannot know (only in the test period), which still count in ``|test_u|``.
-    ``exclude`` is a ``csr[n_train_users, n_items]`` of items never to recommend per user; ``allowed`` a
-    candidate mask over training items (``None`` = all). ``history`` (csr rows aligned with ``users``)
-    and ``sequences`` are the inputs given to fold-in models at scoring time when they differ from the
-    training data (``loo``). ``groups`` maps a grouping name to per-user labels aligned with ``users``.
-    """
-
-    dataset: str
-    protocol: str
-    train: Dataset
-    users: np.ndarray
-    truth: sp.csr_matrix
-    truth_items: Vocabulary
-    exclude: sp.csr_matrix
-    k: int = 10
-    allowed: np.ndarray | None = None
-    history: sp.csr_matrix | None = None
-    sequences: list[np.ndarray] | None = None
-    groups: dict[str, np.ndarray] = field(default_factory=dict)
-    info: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def n_items(self) -> int:
-        return self.train.n_items
 
 
 # --------------------------------------------------------------------------- readers
@@ -436,7 +402,7 @@ def split_from_frames(
         truth_items=truth_items,
         exclude=train.seen,
         k=k,
-        groups={"activity": _activity(train, eval_users)},
+        groups={"activity": activity_groups_of(train, eval_users)},
     )
 
 
@@ -446,13 +412,6 @@ def _restrict(frame: pd.DataFrame | None, vocab: Vocabulary) -> pd.DataFrame | N
     f = frame.copy()
     f["id"] = f["id"].astype(str)
     return f[f["id"].isin(set(vocab.ids.tolist()))]
-
-
-def _activity(train: Dataset, users: np.ndarray) -> np.ndarray:
-    from shopmind.evaluate.metrics import activity_groups
-
-    counts = np.bincount(train.user_idx, minlength=train.n_users)
-    return activity_groups(counts[users])
 
 
 # --------------------------------------------------------------------------- loo
@@ -571,7 +530,7 @@ def loo_from_sequences(
         k=k,
         history=history,
         sequences=hist_idx,
-        groups={"activity": _activity(train, users_arr)},
+        groups={"activity": activity_groups_of(train, users_arr)},
     )
     split.info.update(
         {"phase": phase, "users_skipped": len(user_ids) - len(users), "history_half_life": history_half_life}
@@ -583,81 +542,3 @@ def _rows_to_users(rows: sp.csr_matrix, users: np.ndarray, n_users: int) -> sp.c
     """Scatter rows aligned with ``users`` into a matrix indexed by user index."""
     coo = rows.tocoo()
     return sp.csr_matrix((coo.data, (users[coo.row], coo.col)), shape=(n_users, rows.shape[1]))
-
-
-# --------------------------------------------------------------------------- temporal
-def temporal_protocol(
-    dataset: Dataset,
-    test_fraction: float = 0.2,
-    k: int = 10,
-    relevant_types: Sequence[str] | None = None,
-    name: str = "shop",
-) -> EvalSplit:
-    """Global time split of a :class:`Dataset` (see module docstring).
-
-    ``relevant_types`` limits which test events are relevant (e.g. ``("purchase",)``); default: all.
-    """
-    if not 0 < test_fraction < 1:
-        raise ConfigError("test_fraction must be in (0, 1)", value=test_fraction)
-    if dataset.n_events < 2:
-        raise DataError("too few events for a time split", value=dataset.n_events, expected=">= 2")
-    cut = np.quantile(dataset.timestamp, 1 - test_fraction)
-    is_test = dataset.timestamp >= cut
-    if is_test.all() or not is_test.any():
-        raise DataError("time split leaves one side empty", value=float(cut), expected="distinct timestamps")
-    tr = dataset.subset(~is_test)
-    # Restrict vocabularies to the training period (a model can only know what it has seen).
-    user_vocab = Vocabulary(tr.users.ids[np.unique(tr.user_idx)], name="user")
-    item_vocab = Vocabulary(tr.items.ids[np.unique(tr.item_idx)], name="item")
-    old_u = user_vocab.index(tr.users.ids[tr.user_idx])
-    old_i = item_vocab.index(tr.items.ids[tr.item_idx])
-    train = Dataset(
-        user_vocab,
-        item_vocab,
-        old_u,
-        old_i,
-        tr.event_type,
-        tr.value,
-        tr.timestamp,
-        item_table=dataset.item_table.loc[item_vocab.ids] if len(dataset.item_table.columns) else None,
-        user_table=dataset.user_table.loc[user_vocab.ids] if len(dataset.user_table.columns) else None,
-        weights=dataset.weights,
-    )
-    te_mask = is_test.copy()
-    if relevant_types is not None:
-        te_mask &= np.isin(dataset.event_type, [EVENT_CODE[t] for t in relevant_types])
-    te_users = dataset.users.ids[dataset.user_idx[te_mask]]
-    te_items = dataset.items.ids[dataset.item_idx[te_mask]]
-    u = user_vocab.index(te_users, on_unknown="missing")
-    known = u >= 0
-    truth_items = item_vocab.extend(te_items[known])
-    ti = truth_items.index(te_items[known]).astype(np.int64)
-    uu = u[known].astype(np.int64)
-    # Drop re-interactions with training items: they are excluded from the ranking anyway.
-    seen = train.seen
-    fresh = np.ones(len(uu), dtype=bool)
-    in_vocab = ti < train.n_items
-    if in_vocab.any():
-        fresh[in_vocab] = np.asarray(seen[uu[in_vocab], ti[in_vocab]]).ravel() == 0
-    uu, ti = uu[fresh], ti[fresh]
-    eval_users = np.unique(uu)
-    row_of = np.full(train.n_users, -1, dtype=np.int64)
-    row_of[eval_users] = np.arange(len(eval_users))
-    truth = sp.csr_matrix(
-        (np.ones(len(uu), dtype=np.float32), (row_of[uu], ti)), shape=(len(eval_users), len(truth_items))
-    )
-    truth.sum_duplicates()
-    truth.data[:] = 1.0
-    split = EvalSplit(
-        dataset=name,
-        protocol="temporal",
-        train=train,
-        users=eval_users,
-        truth=truth,
-        truth_items=truth_items,
-        exclude=seen,
-        k=k,
-        groups={"activity": _activity(train, eval_users)},
-    )
-    split.info.update({"test_fraction": test_fraction, "cut_timestamp": int(cut)})
-    return split

@@ -5,8 +5,8 @@ held out (:func:`holdout`, ``how="user"``; ``how="global"`` is the evaluation ``
 time cut for everybody, which favours popularity where most late events come from users who are new
 at the cut, as in a rating data set collected over a few months). A held-out item new to the user is relevant. Every candidate is fitted
 on the rest and scored by nDCG@10 of its top-10 for at most ``max_users`` held-out users (a seeded
-sample), with the evaluation harness's :func:`~shopmind.evaluate.harness.rank` and
-:func:`~shopmind.evaluate.harness.measure`.
+sample), with :func:`~shopmind.recommend.holdout.rank` and
+:func:`~shopmind.recommend.holdout.measure` (the same as the offline evaluation).
 
 **Candidates**, in this order: popularity (the baseline); each configured recommender with its
 default configuration; the hybrid of those defaults with equal weights (the untuned default when the
@@ -51,12 +51,11 @@ import scipy.sparse as sp
 
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError, DataError
-from shopmind.evaluate.harness import measure, rank
-from shopmind.evaluate.protocols import EvalSplit, temporal_protocol
 from shopmind.recommend.base import Recommender, Runtime, zscore_unseen
 from shopmind.recommend.ease_context import UNAVAILABLE
 from shopmind.recommend.ease_context_fused import FusedContextEASE
 from shopmind.recommend.ensemble import Ensemble
+from shopmind.recommend.holdout import EvalSplit, measure, rank, temporal_protocol
 from shopmind.recommend.hybrid import holdout_split, mean_ndcg, normalise
 from shopmind.recommend.registry import ALGORITHMS, get_algorithm, make_algorithm
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shopmind.errors import DataError
-from shopmind.evaluate.metrics import (
+from shopmind.recommend.metrics import (
     activity_groups,
     beyond_accuracy,
     gini,
