@@ -283,6 +283,8 @@ def test_policy_question_without_help_pages_says_so_and_offers_a_person(trained_
     assert follow.tool == "handoff" and follow.handoff_ticket_id
     zh = bot.chat("你们的退货政策是什么？")
     assert "人工客服" in zh.text and "没有理解" not in zh.text
+    declined = bot.chat("不用了", conversation_id=zh.conversation_id)
+    assert declined.tool is None and declined.handoff_ticket_id is None and "还有什么" in declined.text
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,8 @@ Matching is on normalised text: NFKC, lower case, ``-``/``_`` as spaces, English
 price phrases are removed first (``over`` in ``over $100`` is not part of ``Over-Ear``).
 
 Limits: a message longer than :data:`MAX_TEXT_CHARS` is refused with :class:`DataError`; at most
-:data:`MAX_TERMS` vocabulary terms are kept per kind.
+:data:`MAX_TERMS` vocabulary terms are kept; title terms are mined from at most
+:data:`MAX_MINED_TITLES` titles (a seeded sample of a larger catalogue).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ PRECISION = 0.95
 COVERAGE = 0.2
 SINGLE_CHAR_COVERAGE = 0.6
 MAX_ATTR_VALUES = 50
+MAX_MINED_TITLES = 60_000
 
 _CJK = re.compile(f"[{CJK_CLASS}]")
 _CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
@@ -518,6 +520,17 @@ class CatalogVocabulary:
                     terms[key] = Match(key, "attribute", ((k, v),))
         # 4. title terms that single out a category leaf / a brand / an attribute value
         if n:
+            # a seeded sample bounds the cost on huge catalogues; names and paths above used every item
+            pick = (
+                np.sort(np.random.default_rng(0).choice(n, MAX_MINED_TITLES, replace=False))
+                if n > MAX_MINED_TITLES
+                else np.arange(n)
+            )
+            titles = [titles[r] for r in pick]
+            cats = [cats[r] for r in pick]
+            brands = [brands[r] for r in pick]
+            attrs = [attrs[r] for r in pick]
+            n = len(pick)
             per_title = [title_terms(t) for t in titles]
             rows = np.repeat(np.arange(n), [len(s) for s in per_title])
             pairs = pd.DataFrame({"row": rows, "term": [t for s in per_title for t in s]})
