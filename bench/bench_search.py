@@ -148,8 +148,8 @@ def _tantivy_runs(
 
 def cmd_engines(args: argparse.Namespace) -> dict[str, Any]:
     """Quality and latency of bm25s (this project's multi-field index) vs tantivy, same fields/boosts."""
+    from shopmind.config import SearchConfig
     from shopmind.evaluate.search import load_chorus, score_runs
-    from shopmind.search.engine import SearchConfig
 
     judged = load_chorus(Path(args.data_dir))
     cfg = SearchConfig(semantic=False, typo=False)
@@ -344,7 +344,8 @@ def _reuse(art: Path, enc: Any, prev: dict[str, Any], out: dict[str, Any]) -> tu
 
 
 def _build(products: pd.DataFrame, enc: Any, args: argparse.Namespace, out: dict[str, Any], art: Path):
-    from shopmind.search.engine import ProductSearch, SearchConfig
+    from shopmind.config import SearchConfig
+    from shopmind.search.engine import ProductSearch
     from shopmind.search.semantic import SemanticIndex
 
     n = len(products)

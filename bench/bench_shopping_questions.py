@@ -62,9 +62,9 @@ def main() -> None:
 
     from shopmind.assistant.intents import IntentConfig
     from shopmind.assistant.service import AssistantService, train_assistant
+    from shopmind.config import SearchConfig
     from shopmind.data.schema import Item
     from shopmind.evaluate.shopping import generate_questions, score
-    from shopmind.search.config import SearchConfig
     from shopmind.search.engine import ProductSearch
     from shopmind.search.service import SearchService
     from shopmind.store import open_store

@@ -94,8 +94,8 @@ def test_save_load_round_trip_and_the_older_recommend_format(tmp_path: Path) -> 
 
 
 def test_search_and_recommendations_share_the_class() -> None:
-    from shopmind.recommend.filters import Catalog as RecommendCatalog
-    from shopmind.search.config import SearchConfig
+    from shopmind.catalog import Catalog as RecommendCatalog
+    from shopmind.config import SearchConfig
     from shopmind.search.engine import ProductSearch
 
     engine = ProductSearch.build(records_of(_table()), config=SearchConfig(semantic=False))

@@ -299,3 +299,14 @@ def test_policy_question_without_help_pages_says_so_and_offers_a_person(trained_
 def test_category_questions_are_routed_by_what_else_they_say(service, message: str, product: bool) -> None:
     r = service.chat(message)
     assert (r.tool == "product_search") is product, (r.intent, r.tool, r.text)
+
+
+def test_a_name_the_catalogue_does_not_know_is_not_ignored(small_store) -> None:
+    from shopmind.assistant.tools import ProductTools
+
+    tools = ProductTools(small_store)
+    res = tools.answer("do you sell Bosch headphones under $100?")
+    assert res.data["matches"] == [] and "don't have any bosch Headphones" in res.text
+    assert res.data["alternatives"] and all(i.startswith("hp-") for i in res.data["alternatives"])
+    # a word the titles use is a description, not an unknown name
+    assert tools.answer("wireless headphones under $100").data["matches"]

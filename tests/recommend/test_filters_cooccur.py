@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shopmind.catalog import Catalog, split_path
 from shopmind.recommend.cooccur import BoughtTogether
-from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates, split_path
+from shopmind.recommend.filters import RecFilters, apply_boost, build_candidates
 
 
 def catalog() -> Catalog:

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from shopmind.catalog import Catalog
 from shopmind.data.dataset import Dataset
 from shopmind.recommend import make_algorithm
 from shopmind.recommend.base import Runtime, top_k
 from shopmind.recommend.cooccur import BoughtTogether
-from shopmind.recommend.filters import Catalog, RecFilters
+from shopmind.recommend.filters import RecFilters
 from shopmind.recommend.hybrid import Hybrid, minmax_stats
 from shopmind.recommend.popularity import Trending
 from shopmind.recommend.service import RecommendService, strongest_events

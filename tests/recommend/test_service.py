@@ -286,8 +286,8 @@ def test_served_hybrid_ranking_equals_the_full_dense_blend(service) -> None:
 def test_content_reason_matches_the_deepest_shared_category_and_brand() -> None:
     import pandas as pd
 
+    from shopmind.catalog import Catalog
     from shopmind.recommend.explain import Explainer
-    from shopmind.recommend.filters import Catalog
 
     table = pd.DataFrame(
         {

@@ -8,7 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from shopmind.search.engine import ProductSearch, SearchConfig
+from shopmind.config import SearchConfig
+from shopmind.search.engine import ProductSearch
 
 
 class HashEncoder:

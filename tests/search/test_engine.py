@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from shopmind.config import SearchConfig
 from shopmind.errors import ConfigError
 from shopmind.search.analyzers import Synonyms
-from shopmind.search.engine import ProductSearch, SearchConfig
+from shopmind.search.engine import ProductSearch
 
 from .conftest import ITEMS, HashEncoder
 

@@ -71,7 +71,8 @@ def test_search_is_logged_and_clicks_recorded(service):
 
 
 def test_analytics():
-    from shopmind.search.engine import ProductSearch, SearchConfig
+    from shopmind.config import SearchConfig
+    from shopmind.search.engine import ProductSearch
 
     # keyword-only engine: a nonsense query really has zero results
     service = SearchService(
@@ -261,7 +262,8 @@ def test_updates_reach_every_worker_through_the_store(tmp_path):
 
 def test_sync_applies_a_bulk_import_in_batches(tmp_path):
     store = _real_store(tmp_path)
-    from shopmind.search.engine import ProductSearch, SearchConfig
+    from shopmind.config import SearchConfig
+    from shopmind.search.engine import ProductSearch
 
     svc = SearchService(ProductSearch.build(ITEMS, config=SearchConfig(semantic=False)), store, sync_batch=3)
     store.upsert_items([Item(id=f"b{i}", title=f"Bulk lamp {i}") for i in range(7)])

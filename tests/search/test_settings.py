@@ -8,10 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from shopmind.config import load_settings
+from shopmind.config import SearchConfig, load_settings
 from shopmind.data.schema import Item
 from shopmind.errors import ConfigError
-from shopmind.search.config import SearchConfig
 from shopmind.search.service import SearchService, train
 
 from .conftest import ITEMS

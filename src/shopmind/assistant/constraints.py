@@ -668,6 +668,45 @@ class CatalogVocabulary:
                 (known if w in self.title_words else unknown).append(w)
         return list(dict.fromkeys(known)), list(dict.fromkeys(unknown))
 
+    def qualifiers(self, text: str, constraints: Constraints) -> list[str]:
+        """Unknown words right before a category word: a name the catalogue does not know.
+
+        "Bosch headphones", "松下电饭煲" (titles say "Panasonic"): the word may be a brand the shop
+        does not carry, so no listed product could be shown to satisfy it. Function words,
+        shopping phrasing and words of the catalogue's titles are not qualifiers.
+        """
+        base = normalize(text[:MAX_TEXT_CHARS])
+        for p in constraints.prices:
+            base = base[: p.start] + " " * (p.end - p.start) + base[p.end :]
+        rest = base.translate(_FOLD)
+        out: list[str] = []
+        for start, _, m in self._spans(rest):
+            if m.kind != "category":
+                continue
+            head = rest[:start].rstrip()
+            if head.endswith("的"):
+                head = head[:-1].rstrip()
+            if head and _CJK.match(head[-1]):
+                run = _CJK_RUN.findall(head)[-1]
+                words = [w for w in segment(run) if w]
+                word = words[-1] if words else ""
+                if len(word) >= 2 and word not in SHOPPING_WORDS_ZH and word not in self.title_words:
+                    out.append(word)
+                continue
+            last = re.search(r"([a-z][a-z']*)$", head)
+            if last is None:
+                continue
+            word = _singular(last.group(1))
+            if (
+                len(word) >= 2
+                and word not in _STOP_WORDS
+                and word not in SHOPPING_WORDS
+                and word not in self.title_words
+                and word not in self.terms
+            ):
+                out.append(word)
+        return list(dict.fromkeys(out))
+
 
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())

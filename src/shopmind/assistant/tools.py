@@ -707,6 +707,13 @@ class ProductTools:
         c = constraints
         known, unknown = snap.vocabulary.product_words(text, c)
         mask = snap.mask(c)
+        qualifiers = [] if c.brands else snap.vocabulary.qualifiers(text, c)
+        if qualifiers:
+            # "Bosch headphones": a name we do not know; no product can be shown to be one, so the
+            # products that meet the rest are offered as alternatives, never as matches
+            rows = np.flatnonzero(mask)
+            near = self._verified(self._rank_rows(snap, rows, known + list(c.terms)), c)[:3]
+            return self._list_reply([], near, 0, c, qualifiers, snap.currency, language, named=True)
         if unknown and not (c.categories or c.brands):
             # the product itself is not in our vocabulary ("grinder"): only the search can tell
             mask = np.zeros(len(snap), bool)
@@ -790,9 +797,11 @@ class ProductTools:
         unknown: list[str],
         currency: str,
         language: str,
+        *,
+        named: bool = False,
     ) -> ToolResult:
         zh = language == "zh"
-        what = _what(c, unknown, zh)
+        what = _what(c, unknown, zh, qualified=named)
         bound = _bound_text(c, currency, zh)
         facts: dict[str, Any] = {
             "constraints": c.to_dict(),
@@ -841,12 +850,17 @@ def _item_line(it: Item, zh: bool) -> str:
     return f"- {it.title} ({it.id}): {price}, {'in stock' if it.in_stock else 'out of stock'}"
 
 
-def _what(c: Constraints, unknown: list[str], zh: bool) -> str:
-    """What was asked for: brand, attribute values and category; the user's own words otherwise."""
+def _what(c: Constraints, unknown: list[str], zh: bool, *, qualified: bool = False) -> str:
+    """What was asked for: brand, attribute values and category; the user's own words otherwise.
+
+    ``qualified``: ``unknown`` are names the catalogue does not know, said before the category.
+    """
     named = bool(c.categories or c.brands or c.attributes)
     if zh:
-        return "".join(c.terms) if named else ("".join(unknown) or "商品")
-    parts = list(c.brands)
+        lead = "".join(unknown) if qualified else ""
+        return lead + "".join(c.terms) if named else ("".join(unknown) or "商品")
+    parts = [*unknown] if qualified else []
+    parts += list(c.brands)
     parts += [key.replace("_", " ") if value is True else str(value) for key, value in c.attributes]
     names = [p[-1] for p in c.categories]
     if names:

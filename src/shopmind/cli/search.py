@@ -161,10 +161,10 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         """Judged search quality of every mode beside the plain bm25s-title baseline."""
         from rich.table import Table
 
+        from shopmind.config import SearchConfig
         from shopmind.datasets.judged import read_products, read_qrels, read_queries
         from shopmind.evaluate.search import (
             BASELINE,
-            EVAL_MODES,
             JudgedSet,
             evaluate,
             judged_from_events,
@@ -172,7 +172,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             read_events,
             write_run,
         )
-        from shopmind.search.engine import SearchConfig
+        from shopmind.search.engine import MODES
 
         if dataset is not None:
             if dataset.lower() not in ("chorus", "chorus-icecat"):
@@ -200,7 +200,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             judged = JudgedSet(
                 products.stem, read_products(products), read_queries(queries), read_qrels(qrels)
             )
-        modes = list(EVAL_MODES) if mode == "all" else [m.strip() for m in mode.split(",") if m.strip()]
+        modes = list(MODES) if mode == "all" else [m.strip() for m in mode.split(",") if m.strip()]
         cfg = SearchConfig(encoder=encoder)
         err_console.print(
             f"[dim]{len(judged.products)} products, {len(judged.qrels)} judged queries; modes {modes}[/]"

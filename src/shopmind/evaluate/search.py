@@ -39,14 +39,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopmind.config import SearchConfig
 from shopmind.errors import ConfigError, DataError, Location
-from shopmind.search.engine import ProductSearch, SearchConfig
+from shopmind.search.engine import MODES, ProductSearch
 from shopmind.search.ltr import RankingData, Reranker
 
 log = logging.getLogger(__name__)
 
 BASELINE = "bm25s-title"
-EVAL_MODES = ("bm25", "semantic", "hybrid", "ltr")
 Ranking = list[tuple[str, float]]
 
 
@@ -355,8 +355,8 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score the baseline and every mode; returns ``{"dataset", "protocol", "rows", "runs"}``."""
     for m in modes:
-        if m not in EVAL_MODES:
-            raise ConfigError("unknown evaluation mode", value=m, expected=" | ".join(EVAL_MODES))
+        if m not in MODES:
+            raise ConfigError("unknown evaluation mode", value=m, expected=" | ".join(MODES))
     needs_vectors = any(m != "bm25" for m in modes)
     config = config or SearchConfig()
     if not needs_vectors:

@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from shopmind.catalog import Catalog
 from shopmind.recommend.base import Recommender
-from shopmind.recommend.filters import Catalog
 
 STRENGTH: dict[str, int] = {
     "view": 1,

@@ -2,7 +2,7 @@
 
 :class:`RecFilters` is what a caller asks for (in stock, category prefix, price range, exclude
 seen/purchased/ids, multiplicative boosts); the item facts they need, in index order, are a
-:class:`shopmind.catalog.Catalog` (the one catalogue class search uses too, re-exported here);
+:class:`shopmind.catalog.Catalog` (the one catalogue class, shared with search);
 :func:`build_candidates` turns both into a boolean ``allowed`` mask and a ``boost`` vector.
 
 Boosts multiply a score when it is positive and divide it when negative, so a boost > 1 always
@@ -16,10 +16,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shopmind.catalog import Catalog, path_key, split_path
+from shopmind.catalog import Catalog
 from shopmind.errors import ConfigError
-
-__all__ = ["Catalog", "RecFilters", "apply_boost", "build_candidates", "path_key", "split_path"]
 
 
 class RecFilters(BaseModel):

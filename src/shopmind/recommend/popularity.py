@@ -19,9 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
 
+from shopmind.catalog import path_key, split_path
 from shopmind.data.dataset import SECONDS_PER_DAY, Dataset, EventWeights
 from shopmind.recommend.base import AlgorithmConfig, Recommender, top_k
-from shopmind.recommend.filters import path_key, split_path
 from shopmind.recommend.registry import register
 
 

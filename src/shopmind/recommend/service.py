@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from shopmind.capability import TrainContext
+from shopmind.catalog import Catalog, split_path
 from shopmind.data import setaside
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import Event
@@ -39,7 +40,7 @@ from shopmind.presets import load_presets, recommend_config, validate_recommend
 from shopmind.recommend.base import Recommender, Runtime, dense_row, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, History, dominant_component
-from shopmind.recommend.filters import Catalog, RecFilters, apply_boost, build_candidates, split_path
+from shopmind.recommend.filters import RecFilters, apply_boost, build_candidates
 from shopmind.recommend.hybrid import Hybrid, Part
 from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending

@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from shopmind.catalog import Catalog, records_of
+from shopmind.config import SearchConfig
 from shopmind.errors import ArtifactError, ConfigError
 from shopmind.search.analyzers import Synonyms, flatten_groups
-from shopmind.search.config import MODES, SORT_ALIASES, SORTS, SearchConfig
 from shopmind.search.facets import choose_facet_keys, facet_counts
 from shopmind.search.features import RankSignals, affinity_vector, feature_matrix
 from shopmind.search.filters import FilterMasks, filter_masks
@@ -58,7 +58,14 @@ from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
 from shopmind.text import normalize
 
-__all__ = ["MODES", "SORTS", "Hit", "ProductSearch", "Rule", "SearchConfig", "SearchResult", "parse_rules"]
+MODES = ("bm25", "semantic", "hybrid", "ltr")
+SORTS = ("relevance", "price_asc", "price_desc", "newest", "popularity", "rating")
+SORT_ALIASES = {
+    "price": "price_asc",
+    "-price": "price_desc",
+    "price-desc": "price_desc",
+    "price-asc": "price_asc",
+}
 
 log = logging.getLogger(__name__)
 

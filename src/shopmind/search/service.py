@@ -6,7 +6,7 @@ data from the search and click logs, and writes :class:`~shopmind.search.engine.
 artifacts (npy/npz/JSON, bm25s score arrays, a usearch file, a LightGBM text model — no pickle).
 
 Index and ranking settings (field boosts, encoder, fusion, …) are the ``[search]`` section of
-``shopmind.toml`` (:class:`~shopmind.search.config.SearchConfig`, ``Settings.search``). The shop's own
+``shopmind.toml`` (:class:`~shopmind.config.SearchConfig`, ``Settings.search``). The shop's own
 search *data* lives next to the artifacts folder, in ``<artifacts_dir>/../search/``:
 
 * ``synonyms.json`` — ``{"groups": [["tv", "television"]], "one_way": {"phone": ["smartphone"]}}``;
