@@ -256,7 +256,7 @@ def run_intents(args: argparse.Namespace, progress: Progress) -> list[dict[str, 
     from shopmind.assistant.intents import IntentConfig, read_intent_csv
     from shopmind.datasets.dialogue import load_bitext
     from shopmind.evaluate.assistant import evaluate_intents, stratified_split
-    from shopmind.presets import intents_config, load_presets
+    from shopmind.presets import load_presets
 
     def official(folder: str) -> tuple[list[str], list[str], list[str], list[str]]:
         tr_t, tr_l = read_intent_csv(args.data_dir / folder / "train.csv")
@@ -288,9 +288,7 @@ def run_intents(args: argparse.Namespace, progress: Progress) -> list[dict[str, 
             rows: list[dict[str, Any]] = []
             for variant in ("default", f"preset {preset}"):
                 progress.update(task, description=f"intents: {name}, {setting}, {variant}")
-                config = (
-                    IntentConfig(**intents_config(load_presets([preset]))) if variant != "default" else None
-                )
+                config = IntentConfig.from_presets(load_presets([preset])) if variant != "default" else None
                 for r in evaluate_intents(
                     *data,
                     name=name,

@@ -9,7 +9,7 @@ import pytest
 
 from shopmind.assistant.intents import IntentConfig
 from shopmind.errors import ConfigError
-from shopmind.presets import available, intents_config, load_preset, load_presets
+from shopmind.presets import available, load_preset, load_presets
 
 from .test_assistant_oos import files, invoke  # noqa: F401 - the fixture is used by name
 
@@ -21,13 +21,13 @@ def test_library_default_is_not_the_benchmark_tuned_weight() -> None:
 
 
 def test_presets_merge_in_order_and_validate(tmp_path: Path) -> None:
-    merged = intents_config(load_presets(["banking77-10shot", "banking77"]))
-    assert merged["knn_weight"] == 0.25 and merged["label_examples"] is True
-    IntentConfig.model_validate(merged)
+    merged = IntentConfig.from_presets(load_presets(["banking77-10shot", "banking77"]))
+    assert merged.knn_weight == 0.25 and merged.label_examples is True and merged.oos_msp_weight == 0.5
+    assert IntentConfig.from_presets(load_presets(["banking77"]), oos_msp_weight=0.8).oos_msp_weight == 0.8
     bad = tmp_path / "bad.toml"
     bad.write_text("[intents]\nknn_weigth = 0.3\n")
     with pytest.raises(ConfigError, match=r"bad\.toml: \[intents\]: 'knn_weigth'"):
-        load_preset(bad)
+        IntentConfig.from_presets(load_presets([bad]))
 
 
 def test_cli_preset_sets_the_config_and_flags_override_it(files, tmp_path: Path) -> None:  # noqa: F811

@@ -17,6 +17,7 @@ from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError
 from shopmind.presets import PRESET_DIR, available, load_preset, recommend_config
 from shopmind.recommend import get_algorithm
+from shopmind.recommend.registry import check_presets
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "shopmind"
 BENCHMARK_NAMES = re.compile(r"ml-?100k|movielens|beauty|banking", re.IGNORECASE)
@@ -93,7 +94,7 @@ def test_bad_preset_files_name_the_file_and_table(tmp_path: Path, text: str, mat
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=match) as err:
-        load_preset(path)
+        check_presets([load_preset(path)])  # shape errors at loading, values at the registry's check
     assert "bad.toml" in str(err.value)
 
 

@@ -55,9 +55,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError
+from shopmind.presets import Preset
 from shopmind.text_classifier import TfidfLogistic, TfidfParams, fit_logreg, softmax
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,26 @@ class IntentConfig(BaseModel):
         default=False, description="add each intent's name ('card_arrival' → 'card arrival') as an example"
     )
     seed: int = 42
+
+    @classmethod
+    def from_presets(cls, presets: Sequence[Preset], **overrides: Any) -> IntentConfig:
+        """The ``[intents]`` tables of ``presets`` applied in order, then ``overrides``; a bad value
+        raises :class:`ConfigError` naming the preset file (or ``overrides``) and the key."""
+        merged: dict[str, Any] = {}
+        for preset in presets:
+            _check_intents(f"{preset.path}: [intents]", preset.intents)
+            merged.update(preset.intents)
+        _check_intents("intent options", {**merged, **overrides})
+        return cls.model_validate({**merged, **overrides})
+
+
+def _check_intents(where: str, table: dict[str, Any]) -> None:
+    try:
+        IntentConfig.model_validate(table)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{where}: '{key}': {first['msg']}", value=first.get("input")) from exc
 
 
 @dataclass(frozen=True)

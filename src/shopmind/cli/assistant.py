@@ -214,7 +214,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             te_t, te_l = read_intent_csv(test)
             args = (tr_t, tr_l, te_t, te_l)
             name = train.parent.name or "intents"
-        from shopmind.presets import intents_config, load_presets
+        from shopmind.presets import load_presets
 
         flags = {
             "finetune_epochs": finetune_epochs,
@@ -223,12 +223,10 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             "encoder": encoder,
             "ensemble_weight": ensemble_weight,
         }
-        cfg = IntentConfig.model_validate(
-            {
-                **intents_config(load_presets(preset)),
-                "max_in_scope_loss": max_loss,
-                **{k: v for k, v in flags.items() if v is not None},
-            }
+        cfg = IntentConfig.from_presets(
+            load_presets(preset),
+            max_in_scope_loss=max_loss,
+            **{k: v for k, v in flags.items() if v is not None},
         )
         protocol = "official split" if not dataset else "seeded 80/20"
         if oos_label is not None:

@@ -73,6 +73,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         from shopmind.evaluate.provenance import provenance
         from shopmind.evaluate.report import payload, table
         from shopmind.presets import load_presets, recommend_config
+        from shopmind.recommend.registry import check_presets
 
         interactions = None
         proto: str | None
@@ -103,6 +104,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             raise ConfigError("--seeds is empty", value=seeds, expected="e.g. 42 or 42,43,44")
         overrides = json.loads(params.read_text()) if params else {}
         presets = load_presets(preset)
+        check_presets(presets)  # every table checked before anything is fitted
         if interactions is not None and data_file is not None:
             from shopmind.evaluate.protocols import interactions_protocol
 

@@ -16,8 +16,11 @@ configuration tuned on a benchmark lives here instead, as a TOML file that ships
 A preset is named by its file stem (``ml-100k`` → ``shopmind/presets/ml-100k.toml``) or given as a path
 to any ``.toml`` file of the same form. ``shopmind evaluate recommend --preset NAME`` and the setting
 ``training.recommender_presets`` apply the ``recommend`` tables; ``shopmind evaluate intents --preset NAME``
-the ``intents`` table; every table is validated against the algorithm's config
-when the preset is loaded, so a typo fails before any model is fitted.
+the ``intents`` table. Loading checks the file's shape (known top-level keys, tables where tables
+belong); the values are checked by their owner before any model is fitted —
+:func:`shopmind.recommend.registry.check_presets` for ``[recommend.*]`` tables and
+:meth:`shopmind.assistant.intents.IntentConfig.from_presets` for ``[intents]`` — so this module stays
+below every capability.
 """
 
 from __future__ import annotations
@@ -29,10 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from shopmind.errors import ConfigError
-from shopmind.recommend.registry import ALGORITHMS, get_algorithm
 
 PRESET_DIR = Path(__file__).resolve().parent
 """Where the named presets are (package data)."""
@@ -46,7 +46,7 @@ TOP_LEVEL = frozenset({"description", "tuning_record", "recommend", "intents"})
 
 @dataclass(frozen=True)
 class Preset:
-    """One loaded preset: ``recommend`` maps an algorithm name to its (validated) config dict."""
+    """One loaded preset: ``recommend`` maps an algorithm name to its config table."""
 
     name: str
     path: Path
@@ -83,7 +83,7 @@ def preset_path(spec: str | Path) -> Path:
 
 
 def load_preset(spec: str | Path) -> Preset:
-    """Read and validate a preset (see module docstring); errors name the file and the table."""
+    """Read a preset and check its shape (see module docstring); errors name the file and the table."""
     path = preset_path(spec)
     size = path.stat().st_size
     if size > MAX_PRESET_BYTES:
@@ -106,9 +106,11 @@ def load_preset(spec: str | Path) -> Preset:
     if not isinstance(recommend, dict):
         raise ConfigError(f"{path}: [recommend] must be a table of algorithm tables", value=recommend)
     for algorithm, cfg in recommend.items():
-        _validate_recommend(path, algorithm, cfg)
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{path}: [recommend.{algorithm}] must be a table", value=cfg)
     intents = data.get("intents", {})
-    _validate_intents(path, intents)
+    if not isinstance(intents, dict):
+        raise ConfigError(f"{path}: [intents] must be a table", value=intents)
     name = path.stem if path.parent == PRESET_DIR else str(path)
     return Preset(
         name=name,
@@ -138,44 +140,3 @@ def recommend_config(
     if overrides:
         out = {**(out or {}), **copy.deepcopy(dict(overrides))}
     return out
-
-
-def intents_config(presets: Sequence[Preset]) -> dict[str, Any]:
-    """The ``intents`` tables of ``presets`` applied in order (empty: library defaults)."""
-    out: dict[str, Any] = {}
-    for preset in presets:
-        out.update(copy.deepcopy(preset.intents))
-    return out
-
-
-def _validate_intents(path: Path, cfg: Any) -> None:
-    from shopmind.assistant.intents import IntentConfig
-
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{path}: [intents] must be a table", value=cfg)
-    _validate(f"{path}: [intents]", IntentConfig, cfg)
-
-
-def _validate(where: str, model: Any, cfg: dict[str, Any]) -> None:
-    try:
-        model.model_validate(cfg)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"{where}: '{key}': {first['msg']}", value=first.get("input")) from exc
-
-
-def _validate_recommend(path: Path, algorithm: str, cfg: Any) -> None:
-    validate_recommend(f"{path}: [recommend.{algorithm}]", algorithm, cfg)
-
-
-def validate_recommend(where: str, algorithm: str, cfg: Any) -> None:
-    """``ConfigError`` starting with ``where`` (the file and table) unless ``algorithm`` is a registered
-    recommender and ``cfg`` a table its ``Config`` accepts (presets, ``[recommend.params]`` settings)."""
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(
-            f"{where}: unknown recommender", value=algorithm, expected=", ".join(sorted(ALGORITHMS))
-        )
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{where} must be a table", value=cfg)
-    _validate(where, get_algorithm(algorithm).Config, cfg)

@@ -15,9 +15,13 @@ Adding a recommender: a module ``<name>.py`` with a ``@register``-ed :class:`Rec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from shopmind.errors import ConfigError
+from shopmind.presets import Preset
 from shopmind.recommend.base import Recommender, Runtime
 
 ALGORITHMS: dict[str, type[Recommender]] = {}
@@ -78,3 +82,27 @@ def module_of(name: str) -> str:
 
 
 __all__ = ["ALGORITHMS", "GROUPS", "get_algorithm", "make_algorithm", "module_of", "register", "torch_models"]
+
+
+def check_config(where: str, algorithm: str, cfg: Any) -> None:
+    """``ConfigError`` starting with ``where`` (the file and table) unless ``algorithm`` is a registered
+    recommender and ``cfg`` a table its ``Config`` accepts (presets, ``[recommend.params]`` settings)."""
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(
+            f"{where}: unknown recommender", value=algorithm, expected=", ".join(sorted(ALGORITHMS))
+        )
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{where} must be a table", value=cfg)
+    try:
+        get_algorithm(algorithm).Config.model_validate(cfg)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{where}: '{key}': {first['msg']}", value=first.get("input")) from exc
+
+
+def check_presets(presets: Sequence[Preset]) -> None:
+    """:func:`check_config` of every ``[recommend.<algorithm>]`` table of ``presets``."""
+    for preset in presets:
+        for algorithm, cfg in preset.recommend.items():
+            check_config(f"{preset.path}: [recommend.{algorithm}]", algorithm, cfg)

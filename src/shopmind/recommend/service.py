@@ -36,7 +36,7 @@ from shopmind.data.schema import Event
 from shopmind.data.vocabulary import Vocabulary
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.ingest.poisoning import PoisoningConfig, PoisoningReport, detect_poisoning
-from shopmind.presets import load_presets, recommend_config, validate_recommend
+from shopmind.presets import load_presets, recommend_config
 from shopmind.recommend.base import Recommender, Runtime, dense_row, load_sparse, save_sparse, savez, top_k
 from shopmind.recommend.cooccur import BoughtTogether
 from shopmind.recommend.explain import POPULAR, STRENGTH, Explainer, History, dominant_component
@@ -44,7 +44,7 @@ from shopmind.recommend.filters import RecFilters, apply_boost, build_candidates
 from shopmind.recommend.hybrid import Hybrid, Part
 from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending
-from shopmind.recommend.registry import ALGORITHMS, get_algorithm
+from shopmind.recommend.registry import ALGORITHMS, check_config, check_presets, get_algorithm
 from shopmind.recommend.tuning import tune
 from shopmind.store.base import Store
 from shopmind.types import RankedList, Recommendation
@@ -71,11 +71,12 @@ def build_components(
     """
     params = dict(params or {})
     for name, cfg in params.items():
-        validate_recommend(f"settings [recommend.params.{name}]", name, cfg)
+        check_config(f"settings [recommend.params.{name}]", name, cfg)
     unused = sorted(set(params) - set(names) - {Hybrid.name})
     if unused:
         log.warning("recommend.params: %s not in training.recommenders (not trained)", ", ".join(unused))
     loaded = load_presets(presets)
+    check_presets(loaded)
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         if name == "hybrid":
