@@ -245,6 +245,11 @@ class ForecastTrainConfig(_Section):
     history_days: int = Field(default=182, ge=1, le=36_500, description="days of history kept for charts")
     category_level: int = Field(default=1, ge=1, le=20, description="category depth forecasts add up to")
     freq: Literal["D", "W"] = Field(default="D", description="D: daily series; W: weekly (weeks end Sunday)")
+    benchmark_fallback: bool = Field(
+        default=False,
+        description="SeasonalNaive for a series on which no candidate beats it in its own CV windows "
+        "(measured in docs/benchmarks.md, Generalisation)",
+    )
 
 
 class ArtifactSettings(_Section):

@@ -53,3 +53,12 @@ def test_a_bad_forecast_setting_names_the_file_and_field(tmp_path: Path, body: s
     with pytest.raises(ConfigError) as err:
         load_settings(path, env={})
     assert str(path) in str(err.value) and f"'{field}'" in str(err.value)
+
+
+def test_the_seasonal_naive_fallback_is_a_setting(tmp_path: Path) -> None:
+    from shopmind.forecast.service import full_config, tail_config
+
+    off = load_settings(_toml(tmp_path, "[forecast]\nhorizon = 7\n"), env={}).forecast
+    on = load_settings(_toml(tmp_path, "[forecast]\nbenchmark_fallback = true\n"), env={}).forecast
+    assert not full_config(off).benchmark_fallback
+    assert full_config(on).benchmark_fallback and tail_config(on).benchmark_fallback

@@ -126,7 +126,7 @@ class ForecastConfig(BaseModel):
     benchmark_fallback: bool = Field(
         default=False,
         description="SeasonalNaive for a series on which no candidate beats it in its own CV windows "
-        "(off: on aus-retail it moved the backtest MASE from 0.845 to 0.857 × SeasonalNaive)",
+        "(measured in docs/benchmarks.md, Generalisation)",
     )
     interval_method: Literal["conformal", "model"] = "conformal"
     min_calibration: int = Field(default=50, ge=5)

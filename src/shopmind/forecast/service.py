@@ -58,6 +58,7 @@ def full_config(cfg: ForecastTrainConfig) -> ForecastConfig:
         n_windows=cfg.n_windows,
         input_size=cfg.input_size,
         on_short="fallback",
+        benchmark_fallback=cfg.benchmark_fallback,
         # The shop tier keeps the ETS + Theta set that was timed on daily data (AutoCES, in the
         # library default for the monthly benchmarks, has not been timed on 1,000 daily series).
         smooth_models=("Naive", "SeasonalNaive", "AutoETS", "AutoTheta", "Combo"),
