@@ -669,32 +669,36 @@ class CatalogVocabulary:
         return list(dict.fromkeys(known)), list(dict.fromkeys(unknown))
 
     def qualifiers(self, text: str, constraints: Constraints) -> list[str]:
-        """Unknown words right before a category word: a name the catalogue does not know.
+        """Unknown words right before a wanted category's word: a name the catalogue does not know.
 
         "Bosch headphones", "松下电饭煲" (titles say "Panasonic"): the word may be a brand the shop
-        does not carry, so no listed product could be shown to satisfy it. Function words,
-        shopping phrasing and words of the catalogue's titles are not qualifiers.
+        does not carry, so no listed product could be shown to satisfy it. Only a word joined to
+        the category word (one space, or Chinese ``的``/nothing) counts; function words, shopping
+        phrasing and words of the catalogue's titles are not qualifiers.
         """
         base = normalize(text[:MAX_TEXT_CHARS])
         for p in constraints.prices:
-            base = base[: p.start] + " " * (p.end - p.start) + base[p.end :]
+            base = base[: p.start] + "\x00" * (p.end - p.start) + base[p.end :]
         rest = base.translate(_FOLD)
+        wanted = set(constraints.categories)
+        clauses = [(c.start(), c.end()) for c in _CLAUSE.finditer(base)]
+        near = [c for c in clauses if any(c[0] <= p.start < c[1] for p in constraints.prices)] or clauses
         out: list[str] = []
         for start, _, m in self._spans(rest):
-            if m.kind != "category":
+            if m.kind != "category" or not wanted.intersection(m.targets):
                 continue
-            head = rest[:start].rstrip()
-            if head.endswith("的"):
-                head = head[:-1].rstrip()
-            if head and _CJK.match(head[-1]):
-                run = _CJK_RUN.findall(head)[-1]
-                words = [w for w in segment(run) if w]
+            if not any(a <= start < b for a, b in near):  # "我家电视是50英寸的，500元以内的电视"
+                continue
+            head = base[:start]
+            zh = re.search(f"([{CJK_CLASS}]+)的?$", head)
+            if zh is not None:
+                words = segment(zh.group(1))
                 word = words[-1] if words else ""
                 if len(word) >= 2 and word not in SHOPPING_WORDS_ZH and word not in self.title_words:
                     out.append(word)
                 continue
-            last = re.search(r"([a-z][a-z']*)$", head)
-            if last is None:
+            last = re.search(r"(?<![a-z0-9'])([a-z][a-z']*) $", head)
+            if last is None or last.group(1).endswith("'s"):  # "my son's headphones"
                 continue
             word = _singular(last.group(1))
             if (
@@ -723,7 +727,8 @@ SHOPPING_WORDS = _wordset(
 SHOPPING_WORDS_ZH = _wordset(
     "有没有 没有 有的 你们 我们 请问 推荐 一下 一些 一个 一款 几款 什么 哪些 哪个 哪款 可以 能否 是否 "
     "想要 需要 想买 购买 买个 看看 帮我 给我 找找 商品 产品 东西 价格 价钱 便宜 便宜点 左右 以内 以下 "
-    "以上 之间 多少 有货 现货 卖吗 在卖 出售 价位 预算 美元 块钱 人民币 元以 一点 还有 或者 以及"
+    "以上 之间 多少 有货 现货 卖吗 在卖 出售 价位 预算 美元 块钱 人民币 元以 一点 还有 或者 以及 "
+    "我家 家里 自己 孩子 儿子 女儿 朋友 老婆 老公 父母 妈妈 爸爸 送人 送给 买给"
 )
 
 
