@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint typecheck unit system-deps test-llm bench clean
+.PHONY: install demo test test-fast lint typecheck unit system-deps test-llm bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,19 @@ demo: install
 ## Lint, type check, then the test suite (PostgreSQL and Chromium are installed/started by the tests' setup)
 test: install system-deps lint typecheck unit
 
+## Under 3 minutes on 2 cores: lint + the tests that need no PostgreSQL, Chromium, shared data set or slow model
+## training (the full `make test` runs everything)
+test-fast: install lint
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not llm and not slow and not postgres and not browser and not realdata"
+
 system-deps:
 	bash scripts/system-deps.sh
 
 lint:
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy
