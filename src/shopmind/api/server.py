@@ -83,12 +83,10 @@ def single_threaded_math() -> None:
         os.environ.setdefault(var, "1")  # read by libraries imported later (torch, worker processes)
     if os.environ.get("OMP_NUM_THREADS") != "1":
         return
-    try:  # numpy's BLAS may already be loaded in this process
-        from threadpoolctl import threadpool_limits
+    # numpy's BLAS may already be loaded in this process (threadpoolctl comes with scikit-learn)
+    from threadpoolctl import threadpool_limits
 
-        threadpool_limits(1)
-    except ImportError:
-        pass
+    threadpool_limits(1)
     import sys
 
     torch = sys.modules.get("torch")

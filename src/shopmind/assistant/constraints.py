@@ -64,6 +64,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from shopmind.errors import DataError
 from shopmind.text import CJK_CLASS, normalize, segment
@@ -86,11 +87,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CHUNK = re.compile(f"[a-z0-9{CJK_CLASS}]*[{CJK_CLASS}][a-z0-9{CJK_CLASS}]*")
 
 # function words never become catalogue terms ("for" in "Case for iPhone 15", "over" in "Over-Ear")
-try:  # scikit-learn is a core dependency (TF-IDF intents); the import is guarded for clarity only
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as _STOP
-except ImportError:  # pragma: no cover
-    _STOP = frozenset()
-_STOP_WORDS = frozenset(_STOP) | {"pcs", "pc", "edition", "new", "set"}
+_STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | {"pcs", "pc", "edition", "new", "set"}
 
 # --- price grammar ---------------------------------------------------------------------------
 _CUR_PRE = r"(?:us\$|usd|\$|€|£|¥|rmb|cny|eur|gbp)"

@@ -52,13 +52,10 @@ def provenance(threads: int | None = None) -> dict[str, Any]:
     }
     if threads is not None:
         info["threads"] = threads
-    try:
-        from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info  # a scikit-learn dependency
 
-        info["blas"] = [
-            {k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-            for p in threadpool_info()
-        ]
-    except ImportError:  # threadpoolctl is a scikit-learn dependency; tolerate its absence
-        pass
+    info["blas"] = [
+        {k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+        for p in threadpool_info()
+    ]
     return info

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from shopmind.catalog import Catalog, records_of
-from shopmind.config import SearchConfig
+from shopmind.config import SEARCH_K, SUGGEST_K, SearchConfig
 from shopmind.errors import ArtifactError, ConfigError
 from shopmind.search.analyzers import Synonyms, flatten_groups
 from shopmind.search.facets import choose_facet_keys, facet_counts
@@ -98,7 +98,7 @@ class SearchResult:
     took_ms: float
     mode: str
     offset: int = 0
-    k: int = 20
+    k: int = SEARCH_K
 
     @property
     def ids(self) -> list[str]:
@@ -443,7 +443,7 @@ class ProductSearch:
         self,
         query: str,
         *,
-        k: int = 20,
+        k: int = SEARCH_K,
         offset: int = 0,
         filters: Mapping[str, Any] | None = None,
         sort: str = "relevance",
@@ -572,7 +572,7 @@ class ProductSearch:
         match under every other filter (disjunctive facets, see :mod:`shopmind.search.facets`)."""
         return facet_counts(self.catalog, match, relaxed)
 
-    def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
+    def suggest(self, prefix: str, k: int = SUGGEST_K) -> list[dict[str, object]]:
         return self.suggester.suggest(prefix, k)
 
     def judged_candidates(

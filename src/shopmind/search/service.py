@@ -50,6 +50,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from shopmind.capability import TrainContext
+from shopmind.config import SEARCH_K, SUGGEST_K
 from shopmind.data import setaside
 from shopmind.data.schema import Item, error_field
 from shopmind.errors import ConfigError, DataError
@@ -374,7 +375,7 @@ class SearchService:
         self,
         query: str,
         *,
-        k: int = 20,
+        k: int = SEARCH_K,
         offset: int = 0,
         filters: Mapping[str, Any] | None = None,
         sort: str = "relevance",
@@ -396,7 +397,7 @@ class SearchService:
             )
         return result
 
-    def suggest(self, prefix: str, k: int = 8) -> list[dict[str, object]]:
+    def suggest(self, prefix: str, k: int = SUGGEST_K) -> list[dict[str, object]]:
         self.sync()
         return self.engine.suggest(prefix, k)
 
