@@ -39,9 +39,10 @@ def _cpu() -> float:
 def speed(args: argparse.Namespace) -> dict:
     import pandas as pd
 
+    from shopmind.config import ForecastTrainConfig
+    from shopmind.datasets.demand import synthetic_demand
     from shopmind.forecast.series import build_series
-    from shopmind.forecast.service import ForecastTrainConfig, fit_store
-    from shopmind.forecast.synthetic import synthetic_demand
+    from shopmind.forecast.service import fit_store
 
     df = synthetic_demand(args.n_series, args.days, seed=args.seed)
     sales = df.rename(columns={"unique_id": "item_id", "ds": "date", "y": "units"})

@@ -85,7 +85,8 @@ def test_forecast_command_live_and_from_artifacts(tmp_path, monkeypatch):
 
     from types import SimpleNamespace
 
-    from shopmind.forecast.service import NAME, ForecastTrainConfig, train
+    from shopmind.config import ForecastTrainConfig
+    from shopmind.forecast.service import NAME, train
     from shopmind.store.artifacts import ArtifactStore
 
     arts = ArtifactStore(tmp_path / "artifacts")

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shopmind.config import ForecastTrainConfig
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
 from shopmind.forecast.series import CATEGORY_PREFIX, TOTAL_ID
-from shopmind.forecast.service import NAME, ForecastService, ForecastTrainConfig, train
+from shopmind.forecast.service import NAME, ForecastService, train
 
 from .conftest import FakeStore
 

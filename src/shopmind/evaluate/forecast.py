@@ -250,7 +250,7 @@ def load_benchmark(
     """Long ``unique_id, ds, y`` frame of a benchmark (``data_dir`` = the shared datasets folder).
 
     The public sets are read by the :mod:`shopmind.datasets.sales` loaders. ``synthetic``: the ``sales.csv`` of a generated shop when ``data_dir``
-    holds one (``shopmind generate``), else :func:`~shopmind.forecast.synthetic.synthetic_demand`
+    holds one (``shopmind generate``), else :func:`~shopmind.datasets.demand.synthetic_demand`
     (seeded, 730 days). ``n_series`` keeps the first series in id order.
     """
     if name not in BENCHMARKS:
@@ -262,7 +262,7 @@ def load_benchmark(
 
             df = build_series(pd.read_csv(shop_sales), freq="D").items[["unique_id", "ds", "y"]]
         else:
-            from shopmind.forecast.synthetic import synthetic_demand
+            from shopmind.datasets.demand import synthetic_demand
 
             df = synthetic_demand(n_series=n_series or 200, n_periods=730, seed=seed)
     else:
