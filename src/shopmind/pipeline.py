@@ -174,7 +174,9 @@ class TrainingAttempt:
     def begin(
         cls, ctx: TrainContext, artifacts: ArtifactStore, components: Sequence[str] | None = None
     ) -> TrainingAttempt:
-        """Check free disk space, recover abandoned runs, create the run and its ``running`` record."""
+        """Check the component names and free disk space, recover abandoned runs, create the run and its
+        ``running`` record."""
+        selected(components)  # unknown names are refused (ConfigError) before a run is created
         settings = ctx.settings
         store: Store | None = ctx.store
         if store is not None:

@@ -64,6 +64,18 @@ def test_recommendations_with_reasons(trained: tuple[Engine, dict[str, str]]) ->
         assert f'shopmind_model_version_info{{run_id="{engine.bundle.run_id}"}} 1.0' in c.get("/metrics").text
 
 
+def test_unknown_components_are_refused_before_a_run_is_created(
+    trained: tuple[Engine, dict[str, str]],
+) -> None:
+    engine, keys = trained
+    runs_before = [r["id"] for r in engine.artifacts.runs()]
+    with TestClient(create_app(engine, watch_interval_s=None)) as c:
+        r = c.post("/admin/train", json={"components": ["search", "nope"]}, headers=auth(keys["admin"]))
+        assert r.status_code == 400 and "unknown components" in r.json()["error"]["message"], r.text
+        assert c.get("/admin/training", headers=auth(keys["admin"])).json()["state"] != "running"
+    assert [r["id"] for r in engine.artifacts.runs()] == runs_before
+
+
 def test_hot_route_bodies_match_their_documented_models(trained: tuple[Engine, dict[str, str]]) -> None:
     """The hot routes return orjson bytes, not pydantic output: the bodies must still fit the models."""
     engine, keys = trained
