@@ -155,6 +155,14 @@ class ServerSettings(_Section):
         "X-Forwarded-For: its right-most entry is used); None = the socket peer. Only set it when every "
         "request passes through that proxy, else clients can choose their own address",
     )
+    shop_name: str = Field(
+        default="Demo shop", min_length=1, max_length=80, description="shop name shown by the storefront"
+    )
+    currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code the storefront formats prices and price ranges in (when an item has none)",
+    )
 
 
 class PoisoningSettings(_Section):

@@ -189,6 +189,9 @@ def _mount_web(app: FastAPI) -> None:
         # Only an unbound read key may ever be injected into a page (checked when the app starts);
         # admin keys are typed in by the operator.
         config: dict[str, object] = {"readKey": app.state.web_read_key}
+        # the storefront's name and currency: [server] shop_name / currency
+        config["shopName"] = app.state.settings.server.shop_name
+        config["currency"] = app.state.settings.server.currency
         if app.state.web_read_key and app.state.demo_sign_in:
             # demo sign-in: the switcher offers a few customers, each with a customer token
             users = _demo_users(app)
