@@ -21,9 +21,16 @@ from shopmind.data.schema import (
     SalesPoint,
     User,
 )
-from shopmind.errors import PermissionDenied, UnknownIdError
+from shopmind.errors import DataError, PermissionDenied, UnknownIdError
 from shopmind.store import Store, open_store
-from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, WriteResult
+from shopmind.store.base import (
+    TICKET_MAX_TURN_CHARS,
+    TICKET_MAX_TURNS,
+    ApiKeyRecord,
+    IdentityCheck,
+    Ticket,
+    WriteResult,
+)
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -586,3 +593,87 @@ def test_conversation_turns_and_tickets_are_stored_redacted(store) -> None:
     (msg,) = store.conversation("c1")
     assert msg["text"] == "my e-mail is [email], call [phone]"
     assert store.tickets()[0].transcript == [{"role": "user", "text": "寄到[address] 卡号 [card]", "at": "x"}]
+
+
+def _tickets(store, n: int = 5) -> None:
+    for i in range(n):
+        store.create_ticket(
+            Ticket(
+                id=f"t{i}",
+                conversation_id=f"c{i}",
+                user_id=f"u{i}",
+                reason="asked for a person",
+                transcript=[{"role": "user", "text": f"help {i}", "at": "x"}],
+                created_at=T0 + timedelta(minutes=i),
+            )
+        )
+
+
+def test_tickets_page_newest_first_with_status_filter(store) -> None:
+    _tickets(store)
+    assert [t.id for t in store.tickets_page(limit=2)] == ["t4", "t3"]
+    assert [t.id for t in store.tickets_page(limit=2, offset=2)] == ["t2", "t1"]
+    assert [t.id for t in store.tickets_page(limit=10, offset=4)] == ["t0"]
+    assert store.tickets_page(offset=5) == [] and store.count_tickets() == 5
+    store.update_ticket("t1", status="in_progress")
+    store.update_ticket("t3", status="resolved")
+    assert [t.id for t in store.tickets_page(status="open")] == ["t4", "t2", "t0"]
+    assert [t.id for t in store.tickets_page(status="resolved")] == ["t3"]
+    assert store.count_tickets("open") == 3 and store.count_tickets("closed") == 0
+    page = store.tickets_page(status="in_progress")
+    assert page[0].updated_at is not None and page[0].transcript[0]["text"] == "help 1"
+
+
+def test_ticket_update_life_cycle_and_history(store) -> None:
+    _tickets(store, 1)
+    t = store.get_ticket("t0")
+    assert t is not None and t.status == "open" and t.history == [] and t.updated_at is None
+    assert store.get_ticket("nope") is None and store.update_ticket("nope", status="closed") is None
+
+    t = store.update_ticket("t0", status="in_progress", assignee="ana", note="calling back", by="key-1")
+    assert t is not None and (t.status, t.assignee, t.note) == ("in_progress", "ana", "calling back")
+    t = store.update_ticket("t0", note="mail me at jane@example.com")  # note only: status and assignee kept
+    assert t is not None and (t.status, t.assignee, t.note) == ("in_progress", "ana", "mail me at [email]")
+    t = store.update_ticket("t0", status="resolved", assignee="")  # "" clears the assignee
+    assert t is not None and t.status == "resolved" and t.assignee is None
+    assert [(h["previous_status"], h["status"], h["changed_by"]) for h in t.history] == [
+        ("open", "in_progress", "key-1"),
+        ("in_progress", "in_progress", None),
+        ("in_progress", "resolved", None),
+    ]
+    assert all(h["at"].tzinfo is not None for h in t.history)
+
+    # not allowed by the life cycle, or unknown: nothing is written
+    with pytest.raises(DataError, match="resolved cannot become in_progress"):
+        store.update_ticket("t0", status="in_progress")
+    with pytest.raises(DataError, match="unknown ticket status"):
+        store.update_ticket("t0", status="done")
+    with pytest.raises(DataError, match="note too long"):
+        store.update_ticket("t0", note="x" * 5000)
+    after = store.get_ticket("t0")
+    assert after is not None and after.status == "resolved" and len(after.history) == 3
+    closed = store.update_ticket("t0", status="closed")
+    reopened = store.update_ticket("t0", status="open")
+    assert (
+        closed is not None
+        and closed.status == "closed"
+        and reopened is not None
+        and reopened.status == "open"
+    )
+
+
+def test_ticket_transcript_is_bounded_and_history_goes_with_the_ticket(store) -> None:
+    turns = [{"role": "user", "text": f"turn {i}", "at": "x"} for i in range(TICKET_MAX_TURNS + 7)]
+    turns[-1]["text"] = "y" * (TICKET_MAX_TURN_CHARS + 10)
+    stored = store.create_ticket(
+        Ticket(id="t1", conversation_id="c1", user_id="u1", reason="r", transcript=turns)
+    )
+    got = store.get_ticket("t1")
+    assert got is not None and got.transcript == stored.transcript
+    assert got.transcript[0] == {"role": "omitted", "text": "", "count": 7}
+    assert got.transcript[1]["text"] == "turn 7" and len(got.transcript) == TICKET_MAX_TURNS + 1
+    assert len(got.transcript[-1]["text"]) == TICKET_MAX_TURN_CHARS
+    store.update_ticket("t1", status="closed", note="done")
+    store.append_message("c1", user_id="u1", role="user", text="hi")
+    assert store.erase_user("u1")["tickets"] == 1  # the change history goes with the ticket
+    assert store.get_ticket("t1") is None and store.count_tickets() == 0

@@ -58,9 +58,32 @@ class ApiKeyRecord:
     revoked_at: datetime | None = None
 
 
+TICKET_STATUSES: tuple[str, ...] = ("open", "in_progress", "resolved", "closed")
+"""Life cycle of a ticket: taken up (``in_progress``), then ``resolved`` or ``closed``; reopened to ``open``."""
+
+TICKET_TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"in_progress", "resolved", "closed"}),
+    "in_progress": frozenset({"open", "resolved", "closed"}),
+    "resolved": frozenset({"open", "closed"}),
+    "closed": frozenset({"open"}),
+}
+"""The status changes a ticket update may make (``status → allowed next statuses``)."""
+
+TICKET_MAX_TURNS = 100
+"""A stored transcript keeps the last this many turns before the hand-off (older ones are counted)."""
+TICKET_MAX_TURN_CHARS = 4000
+"""Longer turn texts are cut to this many characters (the chat route's message limit)."""
+TICKET_MAX_NOTE_CHARS = 2000
+TICKET_MAX_ASSIGNEE_CHARS = 128
+
+
 @dataclass
 class Ticket:
-    """A hand-off to a person, with the conversation transcript."""
+    """A hand-off to a person, with the conversation transcript.
+
+    ``assignee``, ``note`` and ``updated_at`` come from the newest change (:meth:`Store.update_ticket`);
+    ``history`` lists every change, oldest first (filled by :meth:`Store.get_ticket` only).
+    """
 
     id: str
     conversation_id: str
@@ -69,6 +92,10 @@ class Ticket:
     transcript: list[dict[str, Any]] = field(default_factory=list)
     status: str = "open"
     created_at: datetime | None = None
+    assignee: str | None = None
+    note: str | None = None
+    updated_at: datetime | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -219,8 +246,37 @@ class Store(Protocol):
         meta: dict[str, Any] | None = None,
     ) -> None: ...
     def conversation(self, conversation_id: str) -> list[dict[str, Any]]: ...
-    def create_ticket(self, ticket: Ticket) -> Ticket: ...
+    def create_ticket(self, ticket: Ticket) -> Ticket:
+        """Store a new ticket; its transcript keeps the last :data:`TICKET_MAX_TURNS` turns, each cut
+        to :data:`TICKET_MAX_TURN_CHARS` characters (an ``omitted`` turn first counts the dropped ones)."""
+        ...
+
     def tickets(self, status: str | None = None) -> list[Ticket]: ...
+    def tickets_page(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]:
+        """Up to ``limit`` tickets, newest first (``created_at``, then id), after skipping ``offset``."""
+        ...
+
+    def count_tickets(self, status: str | None = None) -> int: ...
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """One ticket with its transcript and its change ``history``; None if unknown."""
+        ...
+
+    def update_ticket(
+        self,
+        ticket_id: str,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        note: str | None = None,
+        by: str | None = None,
+    ) -> Ticket | None:
+        """Change status (one of :data:`TICKET_TRANSITIONS`), assignee or note; None if unknown.
+
+        A status change the life cycle does not allow raises ``DataError`` and writes nothing; the
+        change is checked against the status read in the same transaction, so two concurrent updates
+        cannot both move the ticket from the same status. Every change is kept in the history.
+        """
+        ...
 
     # --- API keys -------------------------------------------------------------------------------
     def add_api_key(self, record: ApiKeyRecord) -> None: ...

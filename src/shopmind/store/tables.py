@@ -203,6 +203,28 @@ tickets_t = sa.Table(
     sa.Column("created_at", UtcMicros, nullable=False),
 )
 
+# Every change of a ticket (status, assignee, note), oldest first by seq; deleted with its ticket.
+ticket_updates_t = sa.Table(
+    "ticket_updates",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column(
+        "ticket_id",
+        sa.String(128),
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("previous_status", sa.String(32), nullable=False),
+    sa.Column("assignee", sa.String(128)),
+    sa.Column("note", sa.Text),
+    sa.Column("changed_by", sa.String(128)),
+    sa.Column("at", UtcMicros, nullable=False),
+)
+
 api_keys_t = sa.Table(
     "api_keys",
     metadata,

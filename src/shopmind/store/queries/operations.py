@@ -12,10 +12,28 @@ from shopmind.data.schema import (
 )
 from shopmind.errors import DataError, StoreError
 from shopmind.privacy import redact_pii
-from shopmind.store.base import ApiKeyRecord, IdentityCheck, Ticket, TrainingRunRecord
+from shopmind.store.base import (
+    TICKET_MAX_ASSIGNEE_CHARS,
+    TICKET_MAX_NOTE_CHARS,
+    TICKET_MAX_TURN_CHARS,
+    TICKET_MAX_TURNS,
+    TICKET_STATUSES,
+    TICKET_TRANSITIONS,
+    ApiKeyRecord,
+    IdentityCheck,
+    Ticket,
+    TrainingRunRecord,
+)
 from shopmind.store.queries.base import SqlBase
 from shopmind.store.rows import key_from_row, redacted_transcript
-from shopmind.store.tables import api_keys_t, identity_checks_t, messages_t, tickets_t, training_runs_t
+from shopmind.store.tables import (
+    api_keys_t,
+    identity_checks_t,
+    messages_t,
+    ticket_updates_t,
+    tickets_t,
+    training_runs_t,
+)
 
 
 class OperationsQueries(SqlBase):
@@ -62,7 +80,7 @@ class OperationsQueries(SqlBase):
             conversation_id=ticket.conversation_id,
             user_id=ticket.user_id,
             reason=ticket.reason,
-            transcript=list(ticket.transcript),
+            transcript=_bounded_transcript(ticket.transcript),
             status=ticket.status,
             created_at=created,
         )
@@ -89,6 +107,119 @@ class OperationsQueries(SqlBase):
             stmt = stmt.where(tickets_t.c.status == status)
         with self.engine.connect() as conn:
             return [Ticket(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def tickets_page(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Ticket]:
+        stmt = (
+            sa.select(tickets_t)
+            .order_by(tickets_t.c.created_at.desc(), tickets_t.c.id.desc())
+            .limit(max(int(limit), 0))
+            .offset(max(int(offset), 0))
+        )
+        if status is not None:
+            stmt = stmt.where(tickets_t.c.status == status)
+        with self.engine.connect() as conn:
+            tickets = [Ticket(**dict(r)) for r in conn.execute(stmt).mappings()]
+            latest = self._latest_ticket_updates(conn, [t.id for t in tickets])
+        for t in tickets:
+            _apply_update(t, latest.get(t.id))
+        return tickets
+
+    def count_tickets(self, status: str | None = None) -> int:
+        stmt = sa.select(sa.func.count()).select_from(tickets_t)
+        if status is not None:
+            stmt = stmt.where(tickets_t.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tickets_t).where(tickets_t.c.id == ticket_id)).mappings().first()
+            if row is None:
+                return None
+            history = [
+                {k: v for k, v in r.items() if k not in ("seq", "ticket_id")}
+                for r in conn.execute(
+                    sa.select(ticket_updates_t)
+                    .where(ticket_updates_t.c.ticket_id == ticket_id)
+                    .order_by(ticket_updates_t.c.seq)
+                ).mappings()
+            ]
+        ticket = Ticket(**dict(row))
+        ticket.history = history
+        _apply_update(ticket, history[-1] if history else None)
+        return ticket
+
+    def update_ticket(
+        self,
+        ticket_id: str,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        note: str | None = None,
+        by: str | None = None,
+    ) -> Ticket | None:
+        if status is not None and status not in TICKET_STATUSES:
+            raise DataError("unknown ticket status", value=status, expected=" | ".join(TICKET_STATUSES))
+        if assignee is not None and len(assignee) > TICKET_MAX_ASSIGNEE_CHARS:
+            raise DataError(
+                "assignee too long", value=len(assignee), expected=f"≤ {TICKET_MAX_ASSIGNEE_CHARS} characters"
+            )
+        if note is not None and len(note) > TICKET_MAX_NOTE_CHARS:
+            raise DataError(
+                "note too long", value=len(note), expected=f"≤ {TICKET_MAX_NOTE_CHARS} characters"
+            )
+        with self._begin() as conn:
+            current = conn.execute(
+                sa.select(tickets_t.c.status).where(tickets_t.c.id == ticket_id)
+            ).scalar_one_or_none()
+            if current is None:
+                return None
+            new_status = current if status is None else status
+            if new_status != current and new_status not in TICKET_TRANSITIONS.get(current, frozenset()):
+                allowed = sorted(TICKET_TRANSITIONS.get(current, frozenset()))
+                raise DataError(
+                    f"a ticket that is {current} cannot become {new_status}",
+                    value=new_status,
+                    expected=" | ".join(allowed) or "no change",
+                )
+            if new_status != current:
+                # compare-and-set: a concurrent update that changed the status first wins, this one fails
+                moved = conn.execute(
+                    sa.update(tickets_t)
+                    .where(tickets_t.c.id == ticket_id, tickets_t.c.status == current)
+                    .values(status=new_status)
+                ).rowcount
+                if not moved:
+                    raise DataError(
+                        "the ticket's status changed meanwhile", value=new_status, expected="reload and retry"
+                    )
+            previous = self._latest_ticket_updates(conn, [ticket_id]).get(ticket_id)
+            kept = previous["assignee"] if previous is not None else None
+            conn.execute(
+                ticket_updates_t.insert().values(
+                    ticket_id=ticket_id,
+                    status=new_status,
+                    previous_status=current,
+                    # "" clears the assignee; None keeps the current one
+                    assignee=kept if assignee is None else (assignee.strip() or None),
+                    note=None if not note else redact_pii(note),
+                    changed_by=by,
+                    at=now_utc(),
+                )
+            )
+        return self.get_ticket(ticket_id)
+
+    def _latest_ticket_updates(self, conn: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The newest change of each ticket in ``ids`` (one query; ``ids`` is one page)."""
+        if not ids:
+            return {}
+        newest = (
+            sa.select(sa.func.max(ticket_updates_t.c.seq))
+            .where(ticket_updates_t.c.ticket_id.in_(ids))
+            .group_by(ticket_updates_t.c.ticket_id)
+        )
+        rows = conn.execute(sa.select(ticket_updates_t).where(ticket_updates_t.c.seq.in_(newest))).mappings()
+        return {r["ticket_id"]: dict(r) for r in rows}
 
     # ------------------------------------------------------------------ API keys
     def add_api_key(self, record: ApiKeyRecord) -> None:
@@ -253,3 +384,27 @@ class OperationsQueries(SqlBase):
             )
             for r in rows
         ]
+
+
+def _apply_update(ticket: Ticket, update: dict[str, Any] | None) -> None:
+    """Copy the newest change's assignee, note and time onto ``ticket``."""
+    if update is not None:
+        ticket.assignee = update["assignee"]
+        ticket.note = update["note"]
+        ticket.updated_at = update["at"]
+
+
+def _bounded_transcript(transcript: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last :data:`TICKET_MAX_TURNS` turns, texts cut to :data:`TICKET_MAX_TURN_CHARS`.
+
+    When turns are dropped, a first turn ``{"role": "omitted", "text": "", "count": n}`` says how many,
+    so a reader knows the transcript does not start at the beginning of the conversation.
+    """
+    turns = list(transcript)
+    dropped = max(len(turns) - TICKET_MAX_TURNS, 0)
+    out: list[dict[str, Any]] = [{"role": "omitted", "text": "", "count": dropped}] if dropped else []
+    for turn in turns[dropped:]:
+        if isinstance(turn, dict) and isinstance(turn.get("text"), str):
+            turn = {**turn, "text": turn["text"][:TICKET_MAX_TURN_CHARS]}
+        out.append(turn)
+    return out
