@@ -61,13 +61,13 @@ from shopmind.capability import CapabilityService, TrainContext
 from shopmind.config import RECOMMEND_K, SEARCH_K, SUGGEST_K, TOP_QUERIES, Settings, load_settings
 from shopmind.content.descriptions import Description
 from shopmind.data.schema import Document, Event, Item, Order, User
-from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError
+from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError, UnknownIdError
 from shopmind.pipeline import TrainingAttempt, abandoned_reason, recover_abandoned, train_all
 from shopmind.recommend.filters import RecFilters
 from shopmind.search.engine import SearchResult
 from shopmind.search.service import search_analytics
 from shopmind.store.artifacts import ArtifactIntegrityError, ArtifactStore, IntegrityReport, Run
-from shopmind.store.base import Store, TrainingRunRecord, WriteResult
+from shopmind.store.base import Store, Ticket, TrainingRunRecord, WriteResult
 from shopmind.types import RankedList
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,26 @@ class TrainingStatus:
             "error": self.error,
             "progress": list(self.progress[-20:]),
         }
+
+
+@dataclass
+class TicketPage:
+    """One page of hand-off tickets, newest first, and how many tickets match the filter in all."""
+
+    tickets: list[Ticket]
+    total: int
+
+
+@dataclass
+class TicketDetail:
+    """A ticket (transcript up to the hand-off, change history) and the conversation's later turns."""
+
+    ticket: Ticket
+    later: list[dict[str, Any]]
+
+
+TICKET_LATER_TURNS = 200
+"""At most this many turns after the hand-off are shown with a ticket."""
 
 
 class TrainingInProgress(ConfigError):
@@ -892,6 +912,41 @@ class Engine:
     def inventory(self, **options: Unpack[InventoryOptions]) -> list[dict[str, Any]]:
         """Inventory advice per item (``ForecastService.inventory`` keywords), riskiest first."""
         return self._bundle.get("forecast").inventory(**options)
+
+    # ------------------------------------------------------------------ hand-off tickets
+    def tickets(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> TicketPage:
+        """Tickets newest first (``Store.tickets_page``) with the number matching ``status``."""
+        return TicketPage(
+            self.store.tickets_page(status=status, limit=limit, offset=offset),
+            self.store.count_tickets(status),
+        )
+
+    def ticket(self, ticket_id: str) -> TicketDetail:
+        """One ticket and the turns its conversation had after the hand-off (the reply, follow-ups)."""
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is None:
+            raise UnknownIdError("unknown ticket", value=ticket_id, expected="a ticket id from GET /tickets")
+        created = ticket.created_at
+        later = [
+            {"role": m["role"], "text": m["text"], "at": m["at"]}
+            for m in self.store.conversation(ticket.conversation_id)
+            if created is not None and m["at"] >= created
+        ]
+        return TicketDetail(ticket, later[:TICKET_LATER_TURNS])
+
+    def update_ticket(
+        self,
+        ticket_id: str,
+        *,
+        status: str | None = None,
+        assignee: str | None = None,
+        note: str | None = None,
+        by: str | None = None,
+    ) -> TicketDetail:
+        """Change a ticket's status (its life cycle: ``store.base.TICKET_TRANSITIONS``), assignee, note."""
+        if self.store.update_ticket(ticket_id, status=status, assignee=assignee, note=note, by=by) is None:
+            raise UnknownIdError("unknown ticket", value=ticket_id, expected="a ticket id from GET /tickets")
+        return self.ticket(ticket_id)
 
 
 def _warm_up(services: Services) -> None:

@@ -41,6 +41,7 @@ from shopmind.api.routers import (
     orders,
     recommendations,
     search,
+    tickets,
     tokens,
     users,
 )
@@ -61,6 +62,7 @@ ROUTERS = (
     chat.router,
     forecast.router,
     tokens.router,
+    tickets.router,
     admin.router,
 )
 
@@ -157,7 +159,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.server.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=[
                 "Authorization",
                 "X-API-Key",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Rejected(BaseModel):
@@ -79,3 +80,65 @@ class TrainIn(BaseModel):
 class Message(BaseModel):
     message: str
     run_id: str | None = None
+
+
+TicketStatus = Literal["open", "in_progress", "resolved", "closed"]
+
+
+class TicketTurn(BaseModel):
+    """One turn of a transcript: ``user`` or ``assistant`` (``omitted`` counts turns left out)."""
+
+    role: str
+    text: str = ""
+    at: str | None = None
+    count: int | None = Field(default=None, description="for role=omitted: how many earlier turns")
+
+
+class TicketChange(BaseModel):
+    status: TicketStatus
+    previous_status: TicketStatus
+    assignee: str | None = None
+    note: str | None = None
+    changed_by: str | None = Field(default=None, description="name of the API key that made the change")
+    at: datetime
+
+
+class TicketOut(BaseModel):
+    """A hand-off to a person. ``transcript`` is the conversation up to the hand-off."""
+
+    id: str
+    conversation_id: str
+    user_id: str | None = None
+    reason: str
+    status: TicketStatus
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    assignee: str | None = None
+    note: str | None = None
+    turns: int = Field(description="number of transcript turns")
+
+
+class TicketPageOut(BaseModel):
+    tickets: list[TicketOut]
+    total: int = Field(description="tickets matching the status filter, all pages")
+    limit: int
+    offset: int
+
+
+class TicketDetailOut(TicketOut):
+    transcript: list[TicketTurn]
+    later: list[TicketTurn] = Field(
+        default_factory=list, description="turns of the conversation after the hand-off"
+    )
+    history: list[TicketChange] = Field(default_factory=list, description="every change, oldest first")
+
+
+class TicketPatch(BaseModel):
+    """A ticket change; fields left out stay as they are. Life cycle: open → in_progress →
+    resolved | closed; any of them can go back to open."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: TicketStatus | None = None
+    assignee: str | None = Field(default=None, max_length=128, description='"" clears the assignee')
+    note: str | None = Field(default=None, max_length=2000)
