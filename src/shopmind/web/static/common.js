@@ -54,6 +54,47 @@ const SM = (function () {
       sign_in_for_you: "登录后查看为你推荐的商品。", set_aside: "已搁置的记录（修正前不提供服务）",
     },
   };
+  // storefront: search pages, no-results page, sort, attribute names, recommendation reasons
+  Object.assign(STRINGS.en, {
+    customer_placeholder: "customer id", popular_now: "Popular with customers", nothing_yet: "Nothing to show yet.",
+    home: "Back to the shop", results_range: "{from}–{to} of {total} results", page_past_end: "No results on this page ({total} in all).",
+    prev: "Previous", next: "Next", pages: "Pages", sort_by: "Sort by", sort_relevance: "Relevance",
+    sort_price_asc: "Price: low to high", sort_price_desc: "Price: high to low", sort_newest: "Newest",
+    sort_popularity: "Most popular", sort_rating: "Best rated",
+    did_you_mean: "Did you mean", showing_for: "Showing results for", related_results: "No exact matches: showing related products.",
+    no_results_for: "No results for “{q}”", try_instead: "Try instead:", search_without_filters: "“{q}” in all products (without filters)",
+    search_for: "Search for “{q}”", no_results_tips: "Check the spelling, use fewer or more general words, or browse what other shoppers like:",
+    price_under: "Under {hi}", price_from: "{lo} and up", yes: "Yes", no: "No", ticket: "Ticket",
+    r_popular_in: "popular in {cat}", r_popular: "popular with customers", r_neighbours: "customers with similar taste liked it",
+    attr_nfc: "NFC", attr_gps: "GPS", attr_hdr: "HDR", attr_wifi: "Wi-Fi", attr_spf: "SPF", attr_ram: "RAM",
+    attr_battery_mah: "Battery (mAh)", attr_volume_ml: "Volume (ml)", attr_diameter_cm: "Diameter (cm)",
+    attr_thickness_mm: "Thickness (mm)", attr_pressure_bar: "Pressure (bar)", attr_age_min: "Minimum age",
+  });
+  Object.assign(STRINGS.zh, {
+    customer_placeholder: "顾客编号", popular_now: "热门商品", nothing_yet: "暂无内容。",
+    home: "返回商店", results_range: "第 {from}–{to} 个，共 {total} 个结果", page_past_end: "本页没有结果（共 {total} 个）。",
+    prev: "上一页", next: "下一页", pages: "分页", sort_by: "排序", sort_relevance: "相关度",
+    sort_price_asc: "价格从低到高", sort_price_desc: "价格从高到低", sort_newest: "最新上架",
+    sort_popularity: "最受欢迎", sort_rating: "评分最高",
+    did_you_mean: "您是不是要找", showing_for: "已显示以下搜索词的结果：", related_results: "没有完全匹配的商品，为你显示相关商品。",
+    no_results_for: "没有找到“{q}”的结果", try_instead: "试试：", search_without_filters: "在全部商品中搜索“{q}”（不加筛选）",
+    search_for: "搜索“{q}”", no_results_tips: "请检查拼写，换用更少或更通用的词，或看看其他顾客喜欢的商品：",
+    price_under: "{hi} 以下", price_from: "{lo} 及以上", yes: "是", no: "否", ticket: "工单",
+    r_popular_in: "{cat}类热销", r_popular: "顾客喜爱的热门商品", r_neighbours: "品味相近的顾客也喜欢",
+    r_session: "与你刚刚浏览的{title}相似", r_similar: "与{title}相似", r_similar_same: "与{title}相似：{same}相同",
+    r_together: "购买{title}的顾客也买了", r_because_viewed: "因为你浏览过{title}", r_because_saved: "因为你收藏了{title}",
+    r_because_added_to_your_cart: "因为你把{title}加入了购物车", r_because_rated: "因为你评价过{title}",
+    r_because_bought: "因为你购买过{title}", r_interest: "符合你对{what}的兴趣", r_liked: "与你喜欢的商品相似", r_and: "和",
+    attr_colour: "颜色", attr_color: "颜色", attr_size: "尺码", attr_capacity: "容量", attr_memory: "内存", attr_ram: "内存",
+    attr_storage: "存储", attr_bluetooth: "蓝牙", attr_noise_cancelling: "降噪", attr_waterproof: "防水", attr_nfc: "NFC",
+    attr_gps: "GPS", attr_hdr: "HDR", attr_wifi: "WiFi", attr_wireless: "无线", attr_backlit: "背光",
+    attr_battery_hours: "续航（小时）", attr_battery_days: "续航（天）", attr_battery_minutes: "续航（分钟）",
+    attr_battery_months: "电池寿命（月）", attr_battery_mah: "电池容量（mAh）", attr_material: "材质",
+    attr_compatible_model: "适用机型", attr_power: "功率", attr_screen_size: "屏幕尺寸", attr_pressure_bar: "压力（bar）",
+    attr_pack: "规格", attr_pack_size: "件数", attr_intensity: "强度", attr_diameter_cm: "直径（厘米）", attr_volume: "容量",
+    attr_volume_ml: "容量（毫升）", attr_spf: "防晒指数", attr_thickness_mm: "厚度（毫米）", attr_persons: "适用人数",
+    attr_weight: "重量", attr_pieces: "颗粒数", attr_age_min: "最低适用年龄", attr_gender: "适用人群", attr_season: "季节",
+  });
   let lang = localStorage.getItem("shopmind.lang") || "en";
 
   function t(key) { return (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key; }
@@ -153,7 +194,7 @@ const SM = (function () {
 
   function money(price, currency) {
     if (price === null || price === undefined || isNaN(price)) return "";
-    try { return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-US", { style: "currency", currency: currency || "USD" }).format(price); }
+    try { return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-US", { style: "currency", currency: currency || CONFIG.currency || "USD" }).format(price); }
     catch (e) { return Number(price).toFixed(2); }
   }
 
