@@ -95,6 +95,28 @@ const SM = (function () {
     attr_volume_ml: "容量（毫升）", attr_spf: "防晒指数", attr_thickness_mm: "厚度（毫米）", attr_persons: "适用人数",
     attr_weight: "重量", attr_pieces: "颗粒数", attr_age_min: "最低适用年龄", attr_gender: "适用人群", attr_season: "季节",
   });
+  // dashboard: hand-off tickets and their conversations
+  Object.assign(STRINGS.en, {
+    tickets: "Tickets", tk_all: "All statuses", tk_open: "Open", tk_in_progress: "In progress", tk_resolved: "Resolved", tk_closed: "Closed",
+    tk_ticket: "Ticket", tk_reason: "Reason", tk_customer: "Customer", tk_anonymous: "anonymous", tk_updated: "Updated", tk_assignee: "Assignee",
+    tk_note: "Note", tk_turns: "Turns", tk_transcript: "Conversation up to the hand-off", tk_later: "After the hand-off", tk_changes: "Changes",
+    tk_none: "No tickets.", tk_count: "{n} tickets", tk_page: "Page {page} of {pages}", tk_prev: "Previous", tk_next: "Next",
+    tk_save: "Save assignee and note", tk_saved: "Saved.", tk_back: "Back to the list", tk_conversation: "Conversation",
+    tk_to_in_progress: "Start work", tk_to_resolved: "Resolve", tk_to_closed: "Close", tk_to_open: "Reopen",
+    tk_user: "Customer", tk_assistant: "Assistant", tk_omitted: "{n} earlier turns not kept", tk_changed_by: "By", tk_from: "From", tk_to: "To",
+    tk_reason_asked: "The customer asked for a person", tk_reason_twice: "The assistant could not answer twice",
+    tk_reason_offer: "The customer accepted the offer of a person",
+  });
+  Object.assign(STRINGS.zh, {
+    tickets: "工单", tk_all: "全部状态", tk_open: "待处理", tk_in_progress: "处理中", tk_resolved: "已解决", tk_closed: "已关闭",
+    tk_ticket: "工单", tk_reason: "原因", tk_customer: "顾客", tk_anonymous: "匿名", tk_updated: "更新时间", tk_assignee: "负责人",
+    tk_note: "备注", tk_turns: "轮次", tk_transcript: "转人工前的对话", tk_later: "转人工后的对话", tk_changes: "变更记录",
+    tk_none: "暂无工单。", tk_count: "共 {n} 个工单", tk_page: "第 {page} / {pages} 页", tk_prev: "上一页", tk_next: "下一页",
+    tk_save: "保存负责人和备注", tk_saved: "已保存。", tk_back: "返回列表", tk_conversation: "会话",
+    tk_to_in_progress: "开始处理", tk_to_resolved: "标记为已解决", tk_to_closed: "关闭", tk_to_open: "重新打开",
+    tk_user: "顾客", tk_assistant: "智能客服", tk_omitted: "更早的 {n} 轮对话未保留", tk_changed_by: "操作者", tk_from: "原状态", tk_to: "新状态",
+    tk_reason_asked: "顾客要求人工服务", tk_reason_twice: "智能客服连续两次无法回答", tk_reason_offer: "顾客接受了转人工的建议",
+  });
   let lang = localStorage.getItem("shopmind.lang") || "en";
 
   function t(key) { return (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key; }
