@@ -1,4 +1,4 @@
-"""Fixtures for forecasting tests: tiny frames and a fake store with the three bulk reads used."""
+"""Fixtures for forecasting tests: tiny frames and a fake store with the bulk reads used."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class FakeStore:
     sales: pd.DataFrame
     items: pd.DataFrame
     orders: pd.DataFrame = field(default_factory=pd.DataFrame)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
     url: str = "fake://"
 
     def sales_frame(self, item_ids=None) -> pd.DataFrame:
@@ -26,6 +27,11 @@ class FakeStore:
 
     def orders_frame(self) -> pd.DataFrame:
         return self.orders
+
+    def events_frame(self, *, types=None, **_) -> pd.DataFrame:
+        if self.events.empty or types is None:
+            return self.events
+        return self.events[self.events["type"].isin(types)]
 
     def get_item(self, item_id):
         return item_id if item_id in set(self.items["id"]) else None

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from shopmind.errors import ConfigError
-from shopmind.forecast.inventory import InventoryPolicy, advise_item, eoq, path_sum, safety_stock, z_value
+from shopmind.forecast.inventory import (
+    InventoryPolicy,
+    advise_item,
+    eoq,
+    order_units,
+    pack_size_of,
+    path_sum,
+    safety_stock,
+    z_value,
+)
 
 Z95 = 1.6448536269514722
 
@@ -50,7 +59,8 @@ def test_continuous_review_numbers_and_explain():
     assert a["eoq"] == pytest.approx(math.sqrt(2 * 3650 * 50 / (0.25 * 20)))
     assert a["days_of_cover"] == pytest.approx(5.0)
     assert a["status"] == "stockout_risk"
-    assert a["suggested_order"] == pytest.approx(a["eoq"])  # EOQ exceeds ROP − stock here
+    # EOQ (≈ 270.2) exceeds ROP − stock here; the order is whole units, rounded up
+    assert a["suggested_order"] == math.ceil(a["eoq"]) and isinstance(a["suggested_order"], int)
     ex = a["explain"]
     assert ex["safety_stock"]["z"] == pytest.approx(Z95) and ex["safety_stock"]["L"] == 7
     assert ex["reorder_point"]["lead_time_demand"] == pytest.approx(70.0)
@@ -60,7 +70,7 @@ def test_continuous_review_numbers_and_explain():
 
 def test_status_ok_and_overstock():
     assert _advice(100)["status"] == "ok"
-    assert _advice(100)["suggested_order"] == 0.0
+    assert _advice(100)["suggested_order"] == 0
     over = _advice(2000, overstock_days=90)
     assert over["status"] == "overstock" and over["days_of_cover"] == pytest.approx(200.0)
     assert _advice(None)["status"] == "unknown_stock"
@@ -70,7 +80,7 @@ def test_periodic_review_order_up_to():
     a = _advice(60, review_period_days=7, lead_time_days=7)
     out = 140 + Z95 * 3 * math.sqrt(14)
     assert a["order_up_to"] == pytest.approx(out)
-    assert a["suggested_order"] == pytest.approx(out - 60)
+    assert a["suggested_order"] == math.ceil(out - 60)
 
 
 def test_weekly_periods_convert_days():
@@ -110,3 +120,29 @@ def test_zero_demand_cover_is_infinite():
 def test_bad_policy_refused(kwargs):
     with pytest.raises(ConfigError):
         InventoryPolicy(**kwargs)
+
+
+def test_order_quantity_is_whole_packs():
+    """The formulas' fractional need becomes whole units, rounded up to the supplier's pack size."""
+    need = math.sqrt(2 * 3650 * 50 / (0.25 * 20))  # EOQ ≈ 270.19
+    a = advise_item(
+        item_id="x",
+        forecast_path=np.full(28, 10.0),
+        sigma=3.0,
+        stock=50,
+        price=20.0,
+        policy=InventoryPolicy(),
+        pack_size=12,
+    )
+    assert a["suggested_order"] == 276 and a["pack_size"] == 12  # 23 cases of 12
+    assert a["explain"]["suggested_order"]["need"] == pytest.approx(need)
+    assert order_units(24.0, 12) == 24 and order_units(24.0000001, 12) == 24 and order_units(25, 12) == 36
+    assert order_units(0.2) == 1 and order_units(0.0) == 0 and order_units(-3.0) == 0
+
+
+def test_pack_size_from_attributes():
+    assert pack_size_of({"case_size": 6}) == 6
+    assert pack_size_of({"pack_size": "24"}) == 24
+    assert pack_size_of({"order_multiple": 10.0, "case_size": "x"}) == 10  # a bad value is skipped
+    for bad in ({"case_size": 0}, {"case_size": 2.5}, {"case_size": True}, {"case_size": 10**9}, {}, None):
+        assert pack_size_of(bad) == 1

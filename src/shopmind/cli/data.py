@@ -32,8 +32,58 @@ def _parse_mapping(pairs: list[str] | None, option: str = "--map", example: str 
     return mapping
 
 
+def _parse_value_mapping(pairs: list[str] | None) -> dict[str, dict[str, str]]:
+    """``["type:add_to_basket=cart,type:buy=purchase"]`` → ``{"type": {"add_to_basket": "cart", "buy": "purchase"}}``."""
+    mapping: dict[str, dict[str, str]] = {}
+    for pair in pairs or []:
+        for part in pair.split(","):
+            if not part.strip():
+                continue
+            column, colon, rest = part.partition(":")
+            src, sep, dst = rest.partition("=")
+            if not colon or not sep or not column.strip() or not src.strip() or not dst.strip():
+                raise ConfigError(
+                    "bad --map-values entry",
+                    value=part,
+                    expected="COLUMN:SOURCE_VALUE=VALUE, e.g. type:add_to_basket=cart",
+                )
+            mapping.setdefault(column.strip(), {})[src.strip()] = dst.strip()
+    return mapping
+
+
+# What to do about the most common rejection reasons (matched against "field: message").
+HINTS: tuple[tuple[str, str], ...] = (
+    ("unknown user id", "ingest users first, or pass --accept-unknown-users"),
+    ("unknown item id", "ingest items first (shopmind ingest items FILE)"),
+    ("unknown event type", "map the file's values, e.g. --map-values type:add_to_basket=cart"),
+    ("missing", "name the file's column with --map SOURCE=FIELD or give a default with --set FIELD=VALUE"),
+    ("required", "name the file's column with --map SOURCE=FIELD or give a default with --set FIELD=VALUE"),
+)
+
+
+def rejection_hint(reason: str) -> str | None:
+    """A suggested fix for a grouped rejection reason, or None."""
+    low = reason.lower()
+    return next((hint for key, hint in HINTS if key in low), None)
+
+
+def all_rejected(report: Any) -> bool:
+    """True when the file had rows and not one of them was stored (nor already there)."""
+    return bool(report.rows) and report.rejected >= report.rows
+
+
+def rejected_summary(report: Any) -> str:
+    """One line for a run that rejected every row: the top reason with its count and a hint."""
+    top = report.error_counts.most_common(1)
+    reason, count = top[0] if top else ("(row): rejected", report.rejected)
+    line = f"every row of {report.path} was rejected ({report.rejected:,}); most common: {reason} ×{count:,}"
+    hint = rejection_hint(reason)
+    return line + (f" — hint: {hint}" if hint else "")
+
+
 def print_report(report: Any, *, max_rows: int = MAX_ROWS_SHOWN) -> None:
-    """One ingest report: a summary line, the chunk table for multi-chunk files, the first errors."""
+    """One ingest report: a summary line, the chunk table for multi-chunk files, the rejection reasons
+    grouped with their counts (first line and value of each), a hint per reason when one helps."""
     from rich.table import Table
 
     colour = "green" if report.ok else "yellow"
@@ -60,15 +110,25 @@ def print_report(report: Any, *, max_rows: int = MAX_ROWS_SHOWN) -> None:
                 f"{c.seconds:.2f}",
             )
         console.print(chunks)
-    if report.errors:
-        table = Table(
-            title=f"rejected rows (first {min(max_rows, len(report.errors))} of {report.rejected:,})"
-        )
-        for col in ("line", "field", "value", "expected", "problem"):
+    if report.error_counts:
+        first: dict[str, Any] = {}
+        for issue in report.errors:
+            first.setdefault(f"{issue.field or '(row)'}: {issue.message.split(' (first on')[0]}", issue)
+        reasons = report.error_counts.most_common()
+        table = Table(title=f"rejection reasons ({len(reasons):,}) of {report.rejected:,} rejected rows")
+        for col in ("rows", "reason", "first line", "value", "expected", "hint"):
             table.add_column(col, overflow="fold")
-        for issue in report.errors[:max_rows]:
-            value = "" if issue.value is None else repr(issue.value)
-            table.add_row(str(issue.line), issue.field or "(row)", value[:60], issue.expected, issue.message)
+        for reason, count in reasons[:max_rows]:
+            issue = first.get(reason)
+            value = "" if issue is None or issue.value is None else repr(issue.value)
+            table.add_row(
+                f"{count:,}",
+                reason,
+                "" if issue is None else str(issue.line),
+                value[:60],
+                "" if issue is None else issue.expected,
+                rejection_hint(reason) or "",
+            )
         console.print(table)
     if report.rejects_path:
         console.print(f"rejected rows with reasons: [bold]{report.rejects_path}[/]")
@@ -84,6 +144,13 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             "--map",
             "-m",
             help="Column mapping SOURCE=FIELD (repeatable or comma-separated), e.g. sku=id.",
+        ),
+        map_values: list[str] = typer.Option(
+            None,
+            "--map-values",
+            help="Value mapping COLUMN:SOURCE_VALUE=VALUE applied before validation (repeatable or "
+            "comma-separated), e.g. type:add_to_basket=cart,type:buy=purchase. COLUMN is the field "
+            "name (after --map) or the file's column.",
         ),
         rejects: Path | None = typer.Option(
             None,
@@ -109,6 +176,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         from shopmind.ingest.core import estimate_rows, ingest_file
 
         mapping = _parse_mapping(map_)
+        value_mapping = _parse_value_mapping(map_values)
         defaults = _parse_mapping(set_, "--set", "type=rating")
         store = open_configured_store(settings())
         try:
@@ -132,12 +200,16 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     chunk_rows=chunk_rows,
                     fmt=fmt,
                     defaults=defaults,
+                    value_mapping=value_mapping,
                     progress=lambda n: bar.update(task, completed=n),
                 )
         finally:
             store.close()
         print_report(report)
         write_json(json_out, report.to_dict())
+        if all_rejected(report):
+            err_console.print(f"[bold red]error:[/] {rejected_summary(report)}")
+            raise SystemExit(1)  # nothing was stored: a script must not carry on as if it had been
         if strict and report.rejected:
             err_console.print(f"[bold red]strict:[/] {report.rejected:,} rows rejected")
             raise SystemExit(1)  # not typer.Exit: main() runs click with standalone_mode=False
@@ -187,6 +259,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         for report in reports:
             print_report(report, max_rows=10)
         write_json(json_out, [r.to_dict() for r in reports])
+        failed = [r for r in reports if all_rejected(r)]
+        for report in failed:
+            err_console.print(f"[bold red]error:[/] {rejected_summary(report)}")
+        if failed:
+            raise SystemExit(1)
         rejected = sum(r.rejected for r in reports)
         if strict and rejected:
             err_console.print(f"[bold red]strict:[/] {rejected:,} rows rejected")

@@ -14,7 +14,10 @@ chosen model), not from demand variability, because the forecast is what the sho
 * periodic review every R periods: order-up-to level  OUT = Σ_{k=1}^{L+R} ŷ_k + z · σ_e · √(L+R);
 * days of cover = stock / mean daily forecast (over the forecast horizon);
 * status: ``stockout_risk`` when stock < ROP or cover < lead time; ``overstock`` when cover >
-  ``overstock_days``; ``ok`` otherwise; ``unknown_stock`` when the shop does not track stock.
+  ``overstock_days``; ``ok`` otherwise; ``unknown_stock`` when the shop does not track stock;
+* the suggested order is a whole number of units: the formula's quantity rounded **up** to a
+  multiple of the item's pack size (a supplier sells whole cases; the item attribute ``case_size``,
+  ``pack_size`` or ``order_multiple``, else 1), so the order still covers the computed need.
 
 Every number is returned with the inputs that produced it (an ``explain`` dict).
 """
@@ -29,6 +32,10 @@ import numpy as np
 from scipy.stats import norm
 
 from shopmind.errors import ConfigError
+
+PACK_SIZE_ATTRIBUTES = ("case_size", "pack_size", "order_multiple")
+"""Item attributes read as the supplier's pack size, first found wins (a whole number >= 1)."""
+MAX_PACK_SIZE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,37 @@ def eoq(annual_demand: float, ordering_cost: float, holding_cost: float) -> floa
     return float(math.sqrt(2.0 * max(annual_demand, 0.0) * ordering_cost / holding_cost))
 
 
+def pack_size_of(attributes: Any) -> int:
+    """The supplier pack size in an item's attributes (:data:`PACK_SIZE_ATTRIBUTES`), else 1.
+
+    Values that are not whole numbers in 1..MAX_PACK_SIZE are ignored (1): a bad attribute must not
+    turn an order of 3 units into nothing or into a million.
+    """
+    if not isinstance(attributes, dict):
+        return 1
+    for name in PACK_SIZE_ATTRIBUTES:
+        value = attributes.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number) and number == int(number) and 1 <= number <= MAX_PACK_SIZE:
+            return int(number)
+    return 1
+
+
+def order_units(quantity: float, pack_size: int = 1) -> int:
+    """``quantity`` rounded up to whole packs: ``ceil(q / pack) · pack`` (0 stays 0)."""
+    if pack_size < 1:
+        raise ConfigError("pack size must be >= 1", value=pack_size, expected="a whole number >= 1")
+    if quantity <= 0 or not math.isfinite(quantity):
+        return 0
+    # a float like 12.000000001 from the formulas is 12 units, not 13
+    return math.ceil(round(quantity / pack_size, 6)) * pack_size
+
+
 def advise_item(
     *,
     item_id: str,
@@ -109,8 +147,10 @@ def advise_item(
     policy: InventoryPolicy,
     period_days: float = 1.0,
     sigma_source: str = "cv",
+    pack_size: int = 1,
 ) -> dict[str, Any]:
-    """Advice for one item from its forecast path (units per period) and per-period error σ_e."""
+    """Advice for one item from its forecast path (units per period) and per-period error σ_e;
+    ``suggested_order`` is whole units in multiples of ``pack_size``."""
     path = np.maximum(np.asarray(forecast_path, dtype=float), 0.0)
     z = z_value(policy.service_level)
     L = policy.lead_time_days / period_days
@@ -125,9 +165,11 @@ def advise_item(
     q = eoq(annual, policy.ordering_cost, holding) if holding else None
     out_level = path_sum(path, L + R) + safety_stock(sigma, L + R, z) if R > 0 else None
     cover = (stock / mean_daily if mean_daily > 0 else math.inf) if stock is not None else None
+    suggested: int | None
+    need: float | None
     if stock is None:
         status = "unknown_stock"
-        suggested = None
+        suggested = need = None
     else:
         if stock < rop or (cover is not None and cover < policy.lead_time_days):
             status = "stockout_risk"
@@ -136,12 +178,13 @@ def advise_item(
         else:
             status = "ok"
         if out_level is not None:
-            suggested = max(0.0, out_level - stock)
+            need = max(0.0, out_level - stock)
         elif stock <= rop:
             # continuous review: order EOQ, at least enough to lift stock back above the ROP
-            suggested = max(q or 0.0, rop - stock)
+            need = max(q or 0.0, rop - stock)
         else:
-            suggested = 0.0
+            need = 0.0
+        suggested = order_units(need, pack_size)
     explain = {
         "policy": asdict(policy),
         "period_days": period_days,
@@ -175,6 +218,13 @@ def advise_item(
             "value": out_level,
         },
         "days_of_cover": {"formula": "stock / mean_daily_demand", "stock": stock, "value": cover},
+        "suggested_order": {
+            "formula": "ceil(need / pack_size) · pack_size; need = order_up_to − stock (periodic) "
+            "or max(EOQ, reorder_point − stock) when stock <= reorder_point (continuous)",
+            "need": need,
+            "pack_size": pack_size,
+            "value": suggested,
+        },
         "status": {
             "rule": "stockout_risk if stock < reorder_point or cover < lead time; "
             "overstock if cover > overstock_days",
@@ -191,6 +241,7 @@ def advise_item(
         "eoq": q,
         "order_up_to": out_level,
         "suggested_order": suggested,
+        "pack_size": pack_size,
         "days_of_cover": cover,
         "status": status,
         "explain": explain,

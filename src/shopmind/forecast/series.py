@@ -4,6 +4,8 @@ Input frames (as returned by the :class:`~shopmind.store.base.Store` bulk reads)
 
 * ``sales_frame()``: ``item_id, date, units, price, promo`` — one row per item and day (or week);
 * ``orders_frame()``: one row per order line, ``item_id, quantity, unit_price, status, created_at``;
+* ``events_frame(types=["purchase"])``: ``item_id, quantity, timestamp`` — used only when there are
+  neither sales rows nor orders (a shop that sends purchase events only);
 * ``items_frame()``: ``id, category`` (path list, root first), ``created_at`` (listing date), ``stock``.
 
 Output is a *long* frame ``unique_id, ds, y, price, promo`` (the statsforecast layout), one row per
@@ -45,17 +47,22 @@ NOT_DEMAND_STATUSES = frozenset({"cancelled", "returned"})
 PANDAS_FREQ: dict[str, str] = {"D": "D", "W": "W-SUN"}
 
 
+DemandSource = Literal["sales", "orders", "purchase_events"]
+
+
 @dataclass(frozen=True)
 class DemandSeries:
     """Regular per-item demand series plus the item → category map used for aggregation.
 
     ``items`` is the long frame ``unique_id, ds, y, price, promo`` (``unique_id`` = item id);
-    ``category_of`` maps each item id to its category key (a path prefix joined with ``" > "``).
+    ``category_of`` maps each item id to its category key (a path prefix joined with ``" > "``);
+    ``source`` names the table the units came from (sales, else orders, else purchase events).
     """
 
     items: pd.DataFrame
     category_of: dict[str, str]
     freq: Freq
+    source: DemandSource = "sales"
 
     @property
     def item_ids(self) -> list[str]:
@@ -136,6 +143,42 @@ def sales_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
     return g.drop(columns="revenue")
 
 
+def sales_from_purchases(events: pd.DataFrame) -> pd.DataFrame:
+    """Daily ``item_id, date, units, price, promo`` from purchase events (sums ``quantity`` per item
+    and day; a missing quantity counts 1). Events carry no price, so ``price`` is NaN."""
+    if events is None or events.empty:
+        return pd.DataFrame(columns=["item_id", "date", "units", "price", "promo"])
+    e = events
+    if "type" in e.columns:
+        e = e[e["type"].astype(str) == "purchase"]
+    e = e[e["item_id"].notna()]
+    q = (
+        pd.to_numeric(e["quantity"], errors="coerce").fillna(1.0)
+        if "quantity" in e.columns
+        else pd.Series(1.0, index=e.index)
+    )
+    bad = (q < 0).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            "bad purchase-event quantity",
+            value=e["quantity"].iloc[i],
+            expected="a number >= 0",
+            location=Location(field="quantity", line=i + 1),
+        )
+    frame = pd.DataFrame(
+        {
+            "item_id": e["item_id"].astype(str).to_numpy(),
+            "date": _as_dates(e["timestamp"], "events.timestamp").to_numpy(),
+            "units": q.to_numpy(dtype=float),
+        }
+    )
+    g = frame.groupby(["item_id", "date"], as_index=False).agg(units=("units", "sum"))
+    g["price"] = np.nan
+    g["promo"] = False
+    return g
+
+
 def _flags(values: pd.Series) -> np.ndarray:
     """Booleans from bools, numbers or text ("true"/"false", "yes"/"no", "1"/"0"); missing = False."""
     if values.dtype == bool:
@@ -195,25 +238,32 @@ def build_series(
     items: pd.DataFrame | None = None,
     *,
     orders: pd.DataFrame | None = None,
+    purchases: pd.DataFrame | None = None,
     freq: Freq = "D",
     end: pd.Timestamp | str | None = None,
     category_level: int = 1,
     item_ids: Sequence[str] | None = None,
 ) -> DemandSeries:
-    """Regular per-item demand series from the store's sales (or, when there are none, its orders).
+    """Regular per-item demand series from the store's sales (or, when there are none, its orders;
+    with neither, its purchase events).
 
     ``sales`` wins when it has rows: a shop that keeps a sales table has it complete, and adding
-    order lines on top would count units twice. ``end`` (default: last date seen) closes every
+    order lines on top would count units twice. Likewise orders win over purchase events (a checkout
+    usually emits both). ``end`` (default: last date seen) closes every
     series, so a product that stopped selling shows trailing zeros rather than stopping early.
     """
     if freq not in PANDAS_FREQ:
         raise DataError("unknown series frequency", value=freq, expected="'D' or 'W'")
+    source: DemandSource
     if sales is not None and len(sales):
         s = validate_sales(sales)
         source = "sales"
     else:
         s = sales_from_orders(orders) if orders is not None else sales_from_orders(pd.DataFrame())
         source = "orders"
+        if s.empty and purchases is not None and len(purchases):
+            s = sales_from_purchases(purchases)
+            source = "purchase_events"
     if item_ids is not None:
         s = s[s["item_id"].isin(set(map(str, item_ids)))]
     listed: dict[str, pd.Timestamp] = {}
@@ -236,7 +286,7 @@ def build_series(
                 "promo": pd.Series(dtype=bool),
             }
         )
-        return DemandSeries(empty, category_of, freq)
+        return DemandSeries(empty, category_of, freq, source)
 
     end_ts = pd.Timestamp(end).normalize() if end is not None else s["date"].max()
     s = s[s["date"] <= end_ts]
@@ -289,7 +339,7 @@ def build_series(
         source,
         end_ts.date(),
     )
-    return DemandSeries(merged[["unique_id", "ds", "y", "price", "promo"]], category_of, freq)
+    return DemandSeries(merged[["unique_id", "ds", "y", "price", "promo"]], category_of, freq, source)
 
 
 def aggregate_levels(items: pd.DataFrame, category_of: dict[str, str]) -> list[pd.DataFrame]:
@@ -309,7 +359,8 @@ def aggregate_levels(items: pd.DataFrame, category_of: dict[str, str]) -> list[p
 def series_from_store(
     store: Any, *, freq: Freq = "D", category_level: int = 1, set_aside: Any = None, **kwargs: Any
 ) -> DemandSeries:
-    """:func:`build_series` on a store's ``sales_frame()``, ``orders_frame()`` and ``items_frame()``.
+    """:func:`build_series` on a store's ``sales_frame()``, ``orders_frame()`` and ``items_frame()``,
+    and its purchase events when it has neither sales nor orders.
 
     ``set_aside``: a :class:`shopmind.data.setaside.SetAside` that counts the stored records the
     store's readers left out.
@@ -317,6 +368,17 @@ def series_from_store(
     sales = store.sales_frame()
     items = store.items_frame()
     orders = store.orders_frame() if sales is None or sales.empty else None
+    purchases = None
+    if (sales is None or sales.empty) and (orders is None or orders.empty):
+        purchases = store.events_frame(types=["purchase"])
     if set_aside is not None:
-        set_aside.gather(sales, items, orders)
-    return build_series(sales, items, orders=orders, freq=freq, category_level=category_level, **kwargs)
+        set_aside.gather(sales, items, orders, purchases)
+    return build_series(
+        sales,
+        items,
+        orders=orders,
+        purchases=purchases,
+        freq=freq,
+        category_level=category_level,
+        **kwargs,
+    )

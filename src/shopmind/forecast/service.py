@@ -36,7 +36,7 @@ from shopmind.capability import TrainContext
 from shopmind.config import ForecastTrainConfig
 from shopmind.data import setaside
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
-from shopmind.forecast.inventory import InventoryPolicy, advise_item
+from shopmind.forecast.inventory import InventoryPolicy, advise_item, pack_size_of
 from shopmind.forecast.models import AutoForecaster, Calibration, ForecastConfig, ForecastResult
 from shopmind.forecast.reconcile import bottom_up
 from shopmind.forecast.series import CATEGORY_PREFIX, TOTAL_ID, DemandSeries, category_key, series_from_store
@@ -150,6 +150,7 @@ def fit_store(
         "n_tail": len(tail_ids),
         "n_categories": int((agg["level"] == "category").sum() // max(cfg.horizon, 1)),
         "history_end": str(end.date()),
+        "demand_source": series.source,
         "models": {str(k): int(v) for k, v in merged.choice["model"].value_counts().items()},
         "demand_classes": {str(k): int(v) for k, v in merged.choice["demand_class"].value_counts().items()},
         "seconds": round(time.perf_counter() - started, 3),
@@ -175,14 +176,14 @@ def train(ctx: TrainContext, out_dir: Path, config: ForecastTrainConfig | None =
     summary = aside.summary()
     setaside.write_summary(out_dir, summary)
     if series.items.empty:
-        log.warning("forecast: the store has no sales or orders; no forecasts trained")
+        log.warning("forecast: the store has no sales, orders or purchase events; no forecasts trained")
         info = {"n_items": 0, "note": "no sales history", "format_version": FORMAT_VERSION}
         save_json(out_dir / "manifest.json", info)
         return info | {"set_aside": summary}
     ctx.progress(f"forecast: choosing models for {series.items['unique_id'].nunique()} items")
     sf = fit_store(series, cfg, n_jobs=_threads(ctx))
     _write(sf, out_dir)
-    keys = ("n_items", "n_top", "n_tail", "models", "history_end")
+    keys = ("n_items", "n_top", "n_tail", "models", "history_end", "demand_source")
     return {k: v for k, v in sf.info.items() if k in keys} | {"set_aside": summary}
 
 
@@ -351,9 +352,13 @@ class ForecastService:
 
     def _items(self) -> pd.DataFrame:
         if self.store is None:
-            return pd.DataFrame(columns=["stock", "price"])
+            return pd.DataFrame(columns=["stock", "price", "pack_size"])
         items = self.store.items_frame()
-        return items.assign(id=items["id"].astype(str)).set_index("id")[["stock", "price"]]
+        attrs = items["attributes"] if "attributes" in items.columns else pd.Series([None] * len(items))
+        packs = np.fromiter((pack_size_of(a) for a in attrs), dtype=np.int64, count=len(items))
+        return items.assign(id=items["id"].astype(str), pack_size=packs).set_index("id")[
+            ["stock", "price", "pack_size"]
+        ]
 
     def _sigma(self, sid: str) -> tuple[float, str]:
         ch = self._choice.loc[sid]
@@ -366,10 +371,13 @@ class ForecastService:
     def _advise(self, sid: str, policy: InventoryPolicy, items: pd.DataFrame) -> dict[str, Any]:
         path = self._fc[sid].sort_values("step")["mean"].to_numpy()
         stock = price = None
+        pack = 1
         if sid in items.index:
             s, p = items.at[sid, "stock"], items.at[sid, "price"]
             stock = None if pd.isna(s) else float(s)
             price = None if pd.isna(p) else float(p)
+            if "pack_size" in items.columns:
+                pack = int(items.at[sid, "pack_size"])
         sigma, source = self._sigma(sid)
         return advise_item(
             item_id=sid,
@@ -380,6 +388,7 @@ class ForecastService:
             policy=policy,
             period_days=self.period_days,
             sigma_source=source,
+            pack_size=pack,
         )
 
     def inventory(

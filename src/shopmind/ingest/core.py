@@ -3,7 +3,9 @@
 The flow for one file, chunk by chunk (``chunk_rows`` rows, default 100 000):
 
 1. read raw rows with their source line numbers (:mod:`shopmind.ingest.readers`);
-2. rename columns by ``mapping`` (``{"sku": "id"}``: source name → shopmind field);
+2. rename columns by ``mapping`` (``{"sku": "id"}``: source name → shopmind field), then replace
+   values by ``value_mapping`` (``{"type": {"add_to_basket": "cart"}}``: field → source value → value),
+   so a shop's own enumerations (event types, order statuses) need no preprocessing;
 3. validate (:mod:`shopmind.ingest.validate`): types, ranges, required fields, references to items
    and users known to the store (or stored earlier in the same run), duplicate ids within the file;
 4. append rejected rows to the rejects file (JSON Lines: ``line, field, value, expected, message,
@@ -56,6 +58,8 @@ DIRECTORY_ORDER: tuple[str, ...] = ("items", "users", "documents", "events", "or
 """Dependency order for :func:`ingest_directory`: referenced kinds first."""
 FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
 MAX_SAMPLES = 200
+MAX_VALUE_MAPPINGS = 10_000
+"""Most (column, source value) pairs one run may map: value maps are enumerations, not lookup tables."""
 UnknownUsers = Literal["reject", "accept"]
 
 
@@ -203,6 +207,7 @@ def ingest_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     fmt: str | None = None,
     defaults: Mapping[str, Any] | None = None,
+    value_mapping: Mapping[str, Mapping[str, str]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Validate ``path`` as records of ``kind`` and store the good rows; see the module docstring.
@@ -220,6 +225,7 @@ def ingest_file(
     path = Path(path)
     fmt = fmt or detect_format(path)
     mapping = dict(mapping or {})
+    values = _check_value_mapping(value_mapping, mapping)
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(path)
     report = IngestReport(kind=kind, path=str(path), format=fmt)
     started = time.perf_counter()
@@ -244,6 +250,8 @@ def ingest_file(
                 t0 = time.perf_counter()
                 raw = chunk.frame
                 frame = _apply_mapping(raw, mapping, path, report, first=chunk.index == 0)
+                if values:
+                    frame = _apply_value_mapping(frame, values, path, report, first=chunk.index == 0)
                 if defaults:
                     frame = _apply_defaults(frame, defaults, report, first=chunk.index == 0)
                 if kind == "events" and "id" not in frame.columns and len(frame):
@@ -356,6 +364,64 @@ def _apply_mapping(
                 )
         report.notes.append("columns mapped: " + ", ".join(f"{s}→{d}" for s, d in mapping.items()))
     return raw.rename(columns={s: d for s, d in mapping.items() if s in raw.columns})
+
+
+def _check_value_mapping(
+    value_mapping: Mapping[str, Mapping[str, str]] | None, mapping: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    """Value maps keyed by shopmind field (a source column name is resolved through ``mapping``)."""
+    out: dict[str, dict[str, str]] = {}
+    n = 0
+    for column, pairs in (value_mapping or {}).items():
+        if not isinstance(pairs, Mapping):
+            raise DataError(
+                "value mapping of a column must map values to values",
+                value=column,
+                expected='{"COLUMN": {"SOURCE_VALUE": "VALUE"}}',
+            )
+        field_name = mapping.get(column, column)
+        target = out.setdefault(field_name, {})
+        for src, dst in pairs.items():
+            if str(src) in target and target[str(src)] != str(dst):
+                raise DataError(
+                    f"value {src!r} of column {column!r} is mapped twice",
+                    value=[target[str(src)], str(dst)],
+                    expected="one target per source value",
+                )
+            target[str(src)] = str(dst)
+        n += len(pairs)
+    if n > MAX_VALUE_MAPPINGS:
+        raise DataError("too many value mappings", value=n, expected=f"at most {MAX_VALUE_MAPPINGS:,}")
+    return out
+
+
+def _apply_value_mapping(
+    frame: pd.DataFrame, values: dict[str, dict[str, str]], path: Path, report: IngestReport, *, first: bool
+) -> pd.DataFrame:
+    """Replace listed values column by column (compared as text, so ``1`` matches ``"1"``)."""
+    if first:
+        missing = [c for c in values if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"value mapping for a column not in the file: {', '.join(missing)}",
+                value=missing[0],
+                expected=f"one of the file's columns (after --map) {list(map(str, frame.columns))[:20]}",
+                location=Location(file=str(path), line=1),
+            )
+    out = frame.copy()
+    for column, pairs in values.items():
+        col = out[column]
+        text = col.astype("string")
+        hit = text.isin(list(pairs)).fillna(False).to_numpy(dtype=bool)
+        if hit.any():
+            arr = col.to_numpy(dtype=object, copy=True)
+            arr[hit] = text[hit].map(pairs).to_numpy(dtype=object)
+            out[column] = arr
+        if first:
+            report.notes.append(
+                f"values mapped in {column}: " + ", ".join(f"{s}→{d}" for s, d in pairs.items())
+            )
+    return out
 
 
 def _apply_defaults(
