@@ -132,3 +132,112 @@ def test_api_docs_are_local(page: Any, live_shop: dict[str, Any]) -> None:
     page.goto(live_shop["url"] + "/docs")
     page.wait_for_selector('[data-path="/recommendations/users/{user_id}"]')
     assert not [p for p in page.problems if "external" in p], page.problems
+
+
+def result_ids(page: Any) -> list[str]:
+    return list(page.locator("#results .result").evaluate_all("els => els.map(e => e.dataset.itemId)"))
+
+
+def test_shopper_pagination_no_results_product_and_chinese(page: Any, live_shop: dict[str, Any]) -> None:
+    url = live_shop["url"]
+    # page 2 of 3 straight from a shared link (12 products match "model", 5 per page)
+    page.goto(url + "/#/search?q=model&k=5&page=2")
+    page.wait_for_selector("#results .result")
+    assert page.inner_text("#results-summary").startswith("6–10 of 12")
+    assert page.locator("#pager .current").inner_text() == "2"
+    page2 = result_ids(page)
+    assert len(page2) == 5
+    # price buckets with the currency, not "10..25"
+    assert page.locator('ul[data-facet="price"] a').first.inner_text().startswith("$10–$25")
+    shot(page, "10-search-page-2")
+    page.click("#pager a.next")
+    page.wait_for_function("document.querySelector('#pager .current')?.textContent === '3'")
+    assert "page=3" in page.url and len(result_ids(page)) == 2
+    assert not set(result_ids(page)) & set(page2)
+    page.go_back()  # back restores page 2
+    page.wait_for_function("document.querySelector('#pager .current')?.textContent === '2'")
+    assert result_ids(page) == page2
+    page.reload()  # so does a reload
+    page.wait_for_selector("#pager .current")
+    assert page.locator("#pager .current").inner_text() == "2" and result_ids(page) == page2
+
+    # autocomplete: submitting closes the list, also when the suggestions arrive after the submit
+    page.fill("#q", "wir")
+    page.wait_for_selector("#suggest li")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .result, #no-results:not([hidden]) h2")
+    assert page.locator("#suggest").is_hidden()
+    page.fill("#q", "wire")
+    page.press("#q", "Enter")  # within the 120 ms debounce
+    page.wait_for_timeout(600)
+    assert page.locator("#suggest").is_hidden()
+    page.fill("#q", "wir")
+    page.wait_for_selector("#suggest li")
+    page.press("#q", "Escape")
+    assert page.locator("#suggest").is_hidden()
+    page.fill("#q", "wir")
+    page.wait_for_selector("#suggest li")
+    page.mouse.click(5, 850)  # outside the search box
+    assert page.locator("#suggest").is_hidden()
+
+    # no results: looser searches and popular items instead of a bare heading
+    page.goto(url + "/#/search?q=xyzzy+plugh")
+    page.wait_for_selector("#no-results:not([hidden]) h2")
+    assert "xyzzy plugh" in page.inner_text("#no-results h2")
+    assert page.locator("#no-results a.fewer-words").count() == 2
+    page.wait_for_selector("#popular .card")
+    assert page.locator("#popular .card .reason").first.inner_text().startswith("popular")
+    assert "this week" not in page.inner_text("#no-results")
+    shot(page, "11-no-results")
+    # a misspelt query under a filter with no match: did-you-mean and the query without the filter
+    page.goto(url + "/#/search?q=wireles+hedphones&brand=Globex")
+    page.wait_for_selector("#no-results:not([hidden]) a.drop-filters")
+    page.wait_for_selector("#did-you-mean")
+    assert page.inner_text("#did-you-mean") == "wireless headphones"
+    page.click("#no-results a.drop-filters")
+    page.wait_for_selector("#results .result")
+    assert "brand=" not in page.url
+
+    # a product with similar items but nothing bought together: no empty section
+    page.goto(url + "/#/item/sku-11")
+    page.wait_for_selector("#similar .card")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#together-section").is_hidden()
+    assert "No results" not in page.inner_text("#product-view")
+    shot(page, "12-product-no-empty-sections")
+
+    # the shop's name comes from the server's configuration
+    assert page.inner_text("#brand") == live_shop["engine"].settings.server.shop_name
+
+    # a Chinese session: UI strings, facet labels and reasons in Chinese
+    page.click("#lang")
+    page.goto(url + "/#/search?q=model&k=5")
+    page.wait_for_selector("#pager a.next")
+    assert page.inner_text("#search-form button") == "搜索"
+    assert "共 12 个结果" in page.inner_text("#results-summary")
+    assert page.inner_text("#pager a.next").startswith("下一页")
+    assert page.inner_text("#facets h3") == "筛选"
+    assert {"类目", "品牌", "价格"} <= set(page.locator("#facets h4").all_inner_texts())
+    assert page.locator("#sort option").first.inner_text() == "相关度"
+    assert page.get_attribute("#user", "placeholder") == "顾客编号"
+    page.goto(url + "/#/item/sku-0")
+    page.wait_for_selector("#similar .card .reason")
+    assert page.inner_text("#similar-section h3") == "相似商品"
+    assert page.locator("#similar .card .reason").first.inner_text().startswith("与")
+    assert page.inner_text("#product .ok") == "有货"
+    shot(page, "13-chinese-product")
+    page.goto(url + "/#/")
+    page.wait_for_selector("#shelf .card .reason")
+    assert page.inner_text("#shelf-title") == "热门商品"
+    assert all(r.endswith("类热销") for r in page.locator("#shelf .card .reason").all_inner_texts())
+    # attribute names and values for people (the tiny shop's items have no attributes)
+    human = page.evaluate(
+        "[SMStorefront.humanKey('noise_cancelling'), SMStorefront.humanValue(false), SMStorefront.humanKey('max_load_kg')]"
+    )
+    assert human == ["降噪", "否", "Max load kg"]
+    page.click("#lang")
+    assert page.evaluate("[SMStorefront.humanKey('noise_cancelling'), SMStorefront.humanValue('True')]") == [
+        "Noise cancelling",
+        "Yes",
+    ]
+    assert not expected_problems(page), page.problems
