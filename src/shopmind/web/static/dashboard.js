@@ -1,5 +1,5 @@
-/* shopmind dashboard: status + training + versions, evaluation reports with SVG bar charts,
-   data quality, search analytics, forecast chart. Needs an ADMIN key (sessionStorage). */
+/* shopmind dashboard: status + training + versions, hand-off tickets with their transcripts,
+   evaluation reports with SVG bar charts, data quality, search analytics, forecast chart. Needs an ADMIN key (sessionStorage). */
 "use strict";
 (function () {
   const { t, api, el, clear } = SM;
@@ -215,10 +215,107 @@
     if (rows.length && !$("forecast-item").value) loadForecast(rows[0].item_id);
   }
 
+  // ---------------------------------------------------------------- hand-off tickets (GET/PATCH /tickets)
+  const TICKET_PAGE = 20;
+  // The status changes a ticket offers: the life cycle of shopmind.store.base.TICKET_TRANSITIONS.
+  const NEXT_STATUS = { open: ["in_progress", "resolved", "closed"], in_progress: ["resolved", "closed", "open"], resolved: ["closed", "open"], closed: ["open"] };
+  // The assistant stores its hand-off reasons in English; known ones are shown translated.
+  const REASONS = { "customer asked for a person": "tk_reason_asked", "assistant could not answer twice": "tk_reason_twice", "customer accepted the offer of a person": "tk_reason_offer" };
+  let ticketOffset = 0, openTicket = null;
+  const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  function when(value) {
+    if (!value) return "";
+    const d = new Date(String(value).replace(" ", "T").replace(/(\.\d{3})\d+/, "$1"));
+    return isNaN(d) ? String(value) : d.toLocaleString(SM.getLang() === "zh" ? "zh-CN" : "en-GB");
+  }
+  const statusPill = (s) => el("span", { class: "pill " + (s === "open" ? "off" : "ok"), dataset: { status: s }, text: t("tk_" + s) });
+  const reasonText = (r) => (REASONS[r] ? t(REASONS[r]) : r);
+
+  async function loadTickets() {
+    const box = clear($("tickets-list"));
+    let page;
+    try { page = await api("/tickets", { key: key(), params: { status: $("tickets-status").value, limit: TICKET_PAGE, offset: ticketOffset } }); }
+    catch (err) { box.appendChild(errorBox(err)); return; }
+    if (!page.tickets.length && ticketOffset > 0) { ticketOffset = 0; loadTickets(); return; }  // the last page emptied meanwhile
+    $("tickets-count").textContent = fill(t("tk_count"), { n: page.total });
+    $("tickets-page").textContent = fill(t("tk_page"), { page: Math.floor(ticketOffset / TICKET_PAGE) + 1, pages: Math.max(1, Math.ceil(page.total / TICKET_PAGE)) });
+    $("tickets-prev").disabled = ticketOffset === 0;
+    $("tickets-next").disabled = ticketOffset + TICKET_PAGE >= page.total;
+    if (!page.tickets.length) { box.appendChild(el("p", { class: "muted", text: t("tk_none") })); return; }
+    box.appendChild(table([t("tk_ticket"), t("created"), t("status"), t("tk_customer"), t("tk_reason"), t("tk_turns"), t("tk_assignee")],
+      page.tickets.map((tk) => [
+        el("a", { href: "#tickets", class: "ticket-link", dataset: { ticket: tk.id }, text: tk.id, onclick: (ev) => { ev.preventDefault(); showTicket(tk.id); } }),
+        when(tk.created_at), statusPill(tk.status), tk.user_id || t("tk_anonymous"), reasonText(tk.reason), tk.turns, tk.assignee || "",
+      ])));
+  }
+
+  /** Transcript turns as chat bubbles (customer right, assistant left), an "omitted" turn as a note. */
+  function turnsBox(turns) {
+    const log = el("div", { class: "chat-log transcript", style: "height:auto;max-height:480px" });
+    for (const turn of turns) {
+      if (turn.role === "omitted") { log.appendChild(el("p", { class: "muted", text: fill(t("tk_omitted"), { n: turn.count || 0 }) })); continue; }
+      const customer = turn.role === "user";
+      log.appendChild(el("div", { class: "msg " + (customer ? "me" : "bot"), dataset: { role: turn.role } },
+        el("div", { class: "sources", text: t(customer ? "tk_user" : "tk_assistant") + (turn.at ? " · " + when(turn.at) : "") }),
+        turn.text));
+    }
+    return log;
+  }
+
+  async function showTicket(id) {
+    const box = $("ticket-detail");
+    let tk;
+    try { tk = await api("/tickets/" + encodeURIComponent(id), { key: key() }); }
+    catch (err) { clear(box).appendChild(errorBox(err)); box.hidden = false; return; }
+    clear(box);
+    openTicket = tk.id;
+    $("tickets-view").hidden = true;
+    box.hidden = false;
+    box.appendChild(el("p", {}, el("button", { type: "button", class: "link", id: "ticket-back", text: "← " + t("tk_back"), onclick: closeTicket })));
+    box.appendChild(el("h3", { id: "ticket-title" }, `${t("tk_ticket")} ${tk.id} `, statusPill(tk.status)));
+    const facts = [["tk_reason", reasonText(tk.reason)], ["tk_customer", tk.user_id || t("tk_anonymous")], ["tk_conversation", tk.conversation_id],
+      ["created", when(tk.created_at)], ["tk_updated", when(tk.updated_at)], ["tk_assignee", tk.assignee], ["tk_note", tk.note]];
+    box.appendChild(el("dl", { class: "kv" }, facts.filter(([, v]) => v).flatMap(([k, v]) => [el("dt", { text: t(k) }), el("dd", { text: v })])));
+    box.appendChild(el("div", { class: "actions", id: "ticket-actions" }, (NEXT_STATUS[tk.status] || []).map((s) =>
+      el("button", { type: "button", class: "small", dataset: { to: s }, text: t("tk_to_" + s), onclick: () => changeTicket(tk.id, { status: s }) }))));
+    const assignee = el("input", { id: "ticket-assignee", size: 16, maxlength: 128, value: tk.assignee || "" });
+    const note = el("input", { id: "ticket-note", size: 40, maxlength: 2000 });
+    box.appendChild(el("form", { class: "inline", id: "ticket-form", onsubmit: (ev) => { ev.preventDefault(); changeTicket(tk.id, { assignee: assignee.value.trim(), note: note.value.trim() || undefined }); } },
+      el("label", {}, t("tk_assignee") + " ", assignee), el("label", {}, t("tk_note") + " ", note),
+      el("button", { type: "submit", class: "small", text: t("tk_save") }), el("span", { id: "ticket-message", class: "muted" })));
+    box.appendChild(el("h4", { text: t("tk_transcript") }));
+    box.appendChild(turnsBox(tk.transcript));
+    if (tk.later.length) { box.appendChild(el("h4", { text: t("tk_later") })); box.appendChild(turnsBox(tk.later)); }
+    if (tk.history.length) {
+      box.appendChild(el("h4", { text: t("tk_changes") }));
+      box.appendChild(table([t("tk_updated"), t("tk_from"), t("tk_to"), t("tk_assignee"), t("tk_note"), t("tk_changed_by")],
+        tk.history.map((h) => [when(h.at), t("tk_" + h.previous_status), t("tk_" + h.status), h.assignee || "", h.note || "", h.changed_by || ""])));
+    }
+  }
+
+  async function changeTicket(id, change) {
+    try { await api("/tickets/" + encodeURIComponent(id), { key: key(), method: "PATCH", body: change }); }
+    catch (err) { const m = $("ticket-message"); if (m) { m.className = "error"; m.textContent = err.message; } return; }
+    await showTicket(id);
+    const m = $("ticket-message");
+    if (m) m.textContent = t("tk_saved");
+  }
+
+  function closeTicket() {
+    openTicket = null;
+    clear($("ticket-detail")).hidden = true;
+    $("tickets-view").hidden = false;
+    loadTickets();
+  }
+  $("tickets-status").addEventListener("change", () => { ticketOffset = 0; loadTickets(); });
+  $("tickets-prev").addEventListener("click", () => { ticketOffset = Math.max(0, ticketOffset - TICKET_PAGE); loadTickets(); });
+  $("tickets-next").addEventListener("click", () => { ticketOffset += TICKET_PAGE; loadTickets(); });
+
   function loadAll() {
     SM.applyI18n();
     if (needKey()) return;
-    loadStatus(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
+    loadStatus(); loadTickets(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
+    if (openTicket) showTicket(openTicket);
   }
   loadAll();
 })();
