@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from shopmind import embeddings_onnx
 from shopmind.embeddings import SentenceTransformerEncoder, load_local_encoder, packaged_model_path
 from shopmind.embeddings_onnx import OnnxSentenceEncoder, exportable
 
@@ -17,16 +21,37 @@ TEXTS = [
 ]
 
 
+EXPORTS: dict[str, list] = {"calls": [], "warnings": []}
+"""What the module's encoders fixture saw: export() calls and the warnings raised while loading."""
+
+
 @pytest.fixture(scope="module")
 def encoders(tmp_path_factory: pytest.TempPathFactory) -> tuple[SentenceTransformerEncoder, object]:
     mp = pytest.MonkeyPatch()
     mp.setenv("SHOPMIND_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+    real_export = embeddings_onnx.export
+
+    def counted(model: object, target: Path) -> None:
+        EXPORTS["calls"].append(target)
+        real_export(model, target)
+
+    mp.setattr(embeddings_onnx, "export", counted)
     try:
         torch_encoder = SentenceTransformerEncoder(packaged_model_path())
-        fast = load_local_encoder(packaged_model_path())
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            fast = load_local_encoder(packaged_model_path())
+            again = load_local_encoder(packaged_model_path())  # the cached graph: no second export
+        EXPORTS["warnings"] = [f"{w.category.__name__}: {w.message}" for w in seen]
     finally:
         mp.undo()
+    assert isinstance(again, OnnxSentenceEncoder)
     return torch_encoder, fast
+
+
+def test_the_export_runs_once_and_shows_no_warnings(encoders) -> None:
+    assert len(EXPORTS["calls"]) == 1 and EXPORTS["calls"][0].exists()
+    assert EXPORTS["warnings"] == []
 
 
 def test_packaged_model_runs_on_onnx_with_the_same_vectors(encoders) -> None:

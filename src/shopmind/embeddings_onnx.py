@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,10 @@ def export(model: Any, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
     os.close(fd)
     try:
-        with torch.inference_mode():
+        # the TorchScript exporter warns about traced control flow and its own deprecation; the export
+        # is checked against PyTorch afterwards (MIN_AGREEMENT), so these are for debugging only
+        with torch.inference_mode(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             torch.onnx.export(
                 wrapped,
                 (sample["input_ids"], sample["attention_mask"]),
@@ -110,6 +114,8 @@ def export(model: Any, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,  # the TorchScript exporter needs no onnxscript and handles BERT-family models
             )
+        for w in caught:
+            log.debug("ONNX export: %s: %s", w.category.__name__, w.message)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -175,6 +181,7 @@ def onnx_encoder(model: Any, model_dir: Path, name: str) -> OnnxSentenceEncoder 
     graph = cache_dir() / f"{Path(model_dir).name}-{_graph_key(Path(model_dir))}.onnx"
     try:
         if not graph.exists():
+            log.info("exporting %s to ONNX once, into %s", name, graph)
             export(model, graph)
             _drop_stale(graph)
         encoder = OnnxSentenceEncoder(graph, model, name)

@@ -46,14 +46,86 @@ def test_alive_mask_and_appended_rows_are_searched():
     assert idx.top(q, 1, alive=alive)[0].tolist() == [3]
 
 
-def test_embedding_cache(tmp_path):
-    enc = HashEncoder()
-    a = encode_cached(enc, ["x", "y"], tmp_path)
-    assert len(list(tmp_path.glob("emb-*.npy"))) == 1
-    b = encode_cached(enc, ["x", "y"], tmp_path)
-    assert np.array_equal(a, b)
-    encode_cached(enc, ["x", "z"], tmp_path)
-    assert len(list(tmp_path.glob("emb-*.npy"))) == 2
+class CountingEncoder(HashEncoder):
+    """HashEncoder that records every text it is asked to encode."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        self.encoded.extend(texts)
+        return super().encode(texts, batch_size)
+
+
+def test_embedding_cache_encodes_only_new_texts(tmp_path):
+    enc = CountingEncoder()
+    a = encode_cached(enc, ["x", "y", "x"], tmp_path)
+    assert enc.encoded == ["x", "y"]  # a repeated text is encoded once
+    assert np.array_equal(a, HashEncoder().encode(["x", "y", "x"]))
+    enc.encoded.clear()
+    b = encode_cached(enc, ["y", "x"], tmp_path)
+    assert enc.encoded == [] and np.array_equal(b, a[[1, 0]])
+    c = encode_cached(enc, ["x", "z"], tmp_path)
+    assert enc.encoded == ["z"] and np.array_equal(c, HashEncoder().encode(["x", "z"]))
+    # another encoder name never reads these vectors
+    other = CountingEncoder()
+    other.name = "hash-64-b"
+    encode_cached(other, ["x"], tmp_path)
+    assert other.encoded == ["x"]
+    assert not list(tmp_path.rglob("*.part")) and not list(tmp_path.rglob("*.pkl"))
+
+
+def test_second_build_encodes_nothing_and_a_changed_title_one_text(tmp_path):
+    from shopmind.config import SearchConfig
+    from shopmind.search.engine import ProductSearch
+
+    from .conftest import ITEMS
+
+    enc = CountingEncoder()
+    ProductSearch.build(ITEMS, config=SearchConfig(), encoder=enc, cache_dir=tmp_path)
+    assert len(enc.encoded) == len(ITEMS)
+    enc.encoded.clear()
+    first = ProductSearch.build(ITEMS, config=SearchConfig(), encoder=enc, cache_dir=tmp_path)
+    assert enc.encoded == []
+    changed = [dict(it) for it in ITEMS]
+    changed[3]["title"] = "Bose QuietComfort Ultra Earbuds"
+    again = ProductSearch.build(changed, config=SearchConfig(), encoder=enc, cache_dir=tmp_path)
+    assert len(enc.encoded) == 1 and "Ultra" in enc.encoded[0]
+    assert first.semantic is not None and again.semantic is not None
+    same = [i for i in range(len(ITEMS)) if i != 3]
+    assert np.array_equal(first.semantic.vectors[same], again.semantic.vectors[same])
+
+
+def test_embedding_cache_is_bounded_and_merges_shards(tmp_path):
+    from shopmind.search import semantic
+
+    enc = CountingEncoder()
+    for i in range(semantic.CACHE_MAX_SHARDS + 3):
+        encode_cached(enc, [f"text {i}"], tmp_path)
+    cache = semantic.VectorCache(tmp_path, enc.name)
+    assert 1 <= len(cache.shards()) <= semantic.CACHE_MAX_SHARDS
+    enc.encoded.clear()
+    encode_cached(enc, [f"text {i}" for i in range(semantic.CACHE_MAX_SHARDS + 3)], tmp_path)
+    assert enc.encoded == []  # merging lost nothing
+    # a budget of about two vectors keeps only the most recently used ones
+    small = 2 * (HashEncoder.dim * 4 + 32) + 600
+    for i in range(6):
+        encode_cached(enc, [f"other {i}"], tmp_path / "small", max_bytes=small)
+    kept = semantic.VectorCache(tmp_path / "small", enc.name, max_bytes=small)
+    assert sum(p.stat().st_size for p in kept.shards()) <= small or len(kept.shards()) == 1
+    enc.encoded.clear()
+    encode_cached(enc, ["other 5"], tmp_path / "small", max_bytes=small)
+    assert enc.encoded == []
+
+
+def test_embedding_cache_skips_a_broken_shard(tmp_path):
+    enc = CountingEncoder()
+    encode_cached(enc, ["a", "b"], tmp_path)
+    (shard,) = list(tmp_path.rglob("shard-*.npz"))
+    shard.write_bytes(b"not a zip")
+    enc.encoded.clear()
+    out = encode_cached(enc, ["a", "b"], tmp_path)
+    assert enc.encoded == ["a", "b"] and np.array_equal(out, HashEncoder().encode(["a", "b"]))
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
+import tempfile
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -72,25 +75,164 @@ def top_n(rows: np.ndarray, sims: np.ndarray, n: int) -> tuple[np.ndarray, np.nd
     return rows[order], sims[order]
 
 
+CACHE_MAX_BYTES = 1 << 30
+"""Default bound of one encoder's vector cache on disk (1 GiB ≈ 690k MiniLM vectors)."""
+CACHE_MAX_SHARDS = 16
+"""Shards kept before they are merged into one (each training that encodes something adds one)."""
+_DIGEST = 32  # sha256 digest size in bytes
+
+
+class VectorCache:
+    """Sentence vectors on disk keyed by ``(encoder name, sha256 of the exact text)``.
+
+    Layout: ``<folder>/<encoder name>-<sha256 of it>/shard-<id>.npz``, each shard holding ``keys``
+    (``n × 32`` bytes: the texts' sha256 digests) and ``vectors`` (``n × d`` float32); ``.npz`` only,
+    never pickle. A lookup reads the encoder's shards, so retraining an unchanged catalogue encodes
+    nothing and a changed title encodes one text.
+
+    Safe under concurrent trainings: a shard is never modified; new vectors go to a temporary file
+    renamed into place (``os.replace``), so a reader sees a whole shard or none, and a shard that
+    vanished (merged by another process) or does not read is skipped, its texts encoded again.
+    More than :data:`CACHE_MAX_SHARDS` shards are merged into one; past ``max_bytes`` the least
+    recently used shards (file mtime, refreshed on every hit) are removed.
+    """
+
+    def __init__(self, folder: Path, encoder_name: str, *, max_bytes: int = CACHE_MAX_BYTES) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"embedding cache max_bytes must be positive, got {max_bytes}")
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder_name)[:60]
+        key = hashlib.sha256(encoder_name.encode("utf-8")).hexdigest()[:12]
+        self.folder = Path(folder) / f"{safe}-{key}"
+        self.max_bytes = int(max_bytes)
+
+    def shards(self) -> list[Path]:
+        """Shard files, most recently used first."""
+        stamped = []
+        for p in self.folder.glob("shard-*.npz"):
+            try:
+                stamped.append((p.stat().st_mtime_ns, p))
+            except OSError:  # removed meanwhile
+                continue
+        return [p for _, p in sorted(stamped, reverse=True)]
+
+    def _read(self, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                keys, vecs = np.asarray(z["keys"], np.uint8), np.asarray(z["vectors"], np.float32)
+        except FileNotFoundError:  # merged away by a concurrent training
+            return None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            log.warning("embedding cache shard %s does not read (%s); removed", path, exc)
+            path.unlink(missing_ok=True)
+            return None
+        if keys.ndim != 2 or keys.shape[1] != _DIGEST or vecs.ndim != 2 or len(vecs) != len(keys):
+            log.warning(
+                "embedding cache shard %s: keys %s, vectors %s; removed", path, keys.shape, vecs.shape
+            )
+            path.unlink(missing_ok=True)
+            return None
+        return keys, vecs
+
+    def _write(self, keys: np.ndarray, vecs: np.ndarray) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"shard-{hashlib.sha256(keys.tobytes()).hexdigest()[:24]}.npz"
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, keys=keys, vectors=vecs)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
+
+    def encode(self, encoder: Encoder, texts: list[str], *, batch_size: int = 128) -> np.ndarray:
+        """``encoder.encode(texts)``, calling the encoder only for texts whose vectors are not cached."""
+        digests = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
+        wanted = set(digests)
+        found: dict[bytes, np.ndarray] = {}
+        loaded: list[tuple[Path, np.ndarray, np.ndarray]] = []
+        for path in self.shards():
+            got = self._read(path)
+            if got is None:
+                continue
+            keys, vecs = got
+            if loaded and vecs.shape[1] != loaded[0][2].shape[1]:
+                continue  # another model under the same name: the most recent shards win
+            loaded.append((path, keys, vecs))
+            rows = [(k, r) for r, k in enumerate(map(bytes, keys)) if k in wanted and k not in found]
+            found.update((k, vecs[r]) for k, r in rows)
+            if rows:
+                os.utime(path)  # recently used: kept when the cache is trimmed
+        missing = list(dict.fromkeys(d for d in digests if d not in found))
+        if missing:
+            where = {d: i for i, d in reversed(list(enumerate(digests)))}
+            new = np.asarray(
+                encoder.encode([texts[where[d]] for d in missing], batch_size=batch_size), np.float32
+            )
+            if found and new.shape[1] != next(iter(found.values())).shape[0]:
+                # the model behind this name changed its dimension: the cached vectors are unusable
+                log.warning("embedding cache %s holds vectors of another size; cleared", self.folder)
+                for path, _, _ in loaded:
+                    path.unlink(missing_ok=True)
+                loaded, found = [], {}
+                return self.encode(encoder, texts, batch_size=batch_size)
+            self._write(np.frombuffer(b"".join(missing), np.uint8).reshape(-1, _DIGEST), new)
+            found.update(zip(missing, new, strict=True))
+        log.info(
+            "embeddings of %d texts: %d from the cache, %d encoded",
+            len(texts),
+            len(texts) - len(missing),
+            len(missing),
+        )
+        self._tidy()
+        if not digests:
+            return np.asarray(encoder.encode([], batch_size=batch_size), np.float32)
+        return np.stack([found[d] for d in digests])
+
+    def _tidy(self) -> None:
+        """Merge the shards when there are too many; drop the least recently used past ``max_bytes``."""
+        shards = self.shards()
+        if len(shards) > CACHE_MAX_SHARDS:
+            parts = [got for got in map(self._read, shards) if got is not None]
+            dim = parts[0][1].shape[1] if parts else 0
+            parts = [p for p in parts if p[1].shape[1] == dim]
+            if parts:
+                keys = np.concatenate([k for k, _ in parts])
+                vecs = np.concatenate([v for _, v in parts])
+                # first occurrence = most recently used shard; keep as many rows as the budget allows
+                _, first = np.unique(keys.view(np.dtype((np.void, _DIGEST))).ravel(), return_index=True)
+                keep = np.sort(first)[: max(1, self.max_bytes // (dim * 4 + _DIGEST))]
+                merged = self._write(keys[keep], vecs[keep])
+                for path in shards:
+                    if path != merged:
+                        path.unlink(missing_ok=True)
+            shards = self.shards()
+        total = 0
+        for path in shards:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                continue
+            total += size
+            if total > self.max_bytes and path != shards[0]:
+                path.unlink(missing_ok=True)
+
+
 def encode_cached(
-    encoder: Encoder, texts: list[str], cache_dir: Path | None, *, batch_size: int = 128
+    encoder: Encoder,
+    texts: list[str],
+    cache_dir: Path | None,
+    *,
+    batch_size: int = 128,
+    max_bytes: int = CACHE_MAX_BYTES,
 ) -> np.ndarray:
-    """``encoder.encode(texts)``, cached in ``cache_dir/<sha256 of model name + texts>.npy``."""
+    """``encoder.encode(texts)``; with ``cache_dir`` through a :class:`VectorCache` there (per text)."""
     if cache_dir is None:
         return encoder.encode(texts, batch_size=batch_size)
-    h = hashlib.sha256(encoder.name.encode())
-    for t in texts:
-        h.update(b"\x00" + t.encode("utf-8"))
-    path = Path(cache_dir) / f"emb-{h.hexdigest()[:24]}.npy"
-    if path.exists():
-        log.info("embeddings from cache %s", path)
-        return np.load(path, allow_pickle=False)
-    vecs = encoder.encode(texts, batch_size=batch_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, vecs, allow_pickle=False)
-    tmp.replace(path)
-    return vecs
+    return VectorCache(Path(cache_dir), encoder.name, max_bytes=max_bytes).encode(
+        encoder, texts, batch_size=batch_size
+    )
 
 
 class SemanticIndex:
@@ -136,7 +278,8 @@ class SemanticIndex:
         batch_size: int = 128,
         cache_dir: Path | None = None,
     ) -> SemanticIndex:
-        """Embed ``texts``; with ``cache_dir`` the vectors are reused when model and texts are unchanged."""
+        """Embed ``texts``; with ``cache_dir`` only texts not embedded before by this model are encoded
+        (:class:`VectorCache`)."""
         enc = encoder or get_encoder(encoder_spec)
         vecs = encode_cached(enc, texts, cache_dir, batch_size=batch_size)
         idx = cls(vecs, encoder_spec=encoder_spec, encoder=enc, ann_threshold=ann_threshold)

@@ -179,7 +179,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         queries=queries,
         synonyms=synonyms,
         rules=rules,
-        cache_dir=Path(ctx.settings.artifacts_dir).parent / "cache" / "search",
+        cache_dir=Path(ctx.settings.artifacts_dir).parent / "cache" / "embeddings",
     )
     ranker = None
     data = click_training_data(engine, searches, clicks)
