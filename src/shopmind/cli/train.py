@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -16,14 +18,74 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
+class ComponentProgress:
+    """A live line per training component: its name, elapsed time and the pipeline's latest message.
+
+    The pipeline announces each component with ``training <name>`` (``pipeline.train_all``) and the
+    component reports its steps through ``ctx.progress``; a finished component leaves one printed
+    line (``✓ name  seconds  last step``), so a log or a non-terminal output shows one line each.
+    """
+
+    def __init__(self) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<10}"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[step]}"),
+            console=console,
+            transient=True,
+        )
+        from shopmind.capabilities import CAPABILITIES
+
+        self._names = set(CAPABILITIES)
+        self._task: Any = None
+        self._name = ""
+        self._started = 0.0
+        self._step = ""
+
+    def __enter__(self) -> ComponentProgress:
+        self._progress.start()
+        self._task = self._progress.add_task("preparing", step="")
+        self._started = time.perf_counter()
+        return self
+
+    def message(self, msg: str) -> None:
+        """One pipeline message: ``training <name>`` opens a component, anything else is its step."""
+        name = msg.removeprefix("training ").strip()
+        if msg.startswith("training ") and name in self._names:
+            self._finish()
+            self._name, self._step, self._started = name, "", time.perf_counter()
+            self._progress.reset(self._task, description=name, step="")
+            return
+        self._step = msg[:100]
+        self._progress.update(self._task, step=self._step)
+
+    def _finish(self) -> None:
+        if self._name:
+            took = time.perf_counter() - self._started
+            self._progress.console.print(f"[green]✓[/] {self._name:<10} {took:7.1f} s  {self._step}")
+            self._name = ""
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self._finish()
+        elif self._name:
+            self._progress.console.print(
+                f"[red]✗[/] {self._name:<10} failed (last step: {self._step or 'none'})"
+            )
+        self._progress.stop()
+
+
 def _train(s, store, components: list[str] | None) -> str:
     from shopmind.capability import TrainContext
     from shopmind.pipeline import train_all
     from shopmind.store.artifacts import ArtifactStore
 
     artifacts = ArtifactStore(s.artifacts_dir)
-    with console.status("training…") as status:
-        ctx = TrainContext(store=store, settings=s, progress=lambda msg: status.update(msg))
+    with ComponentProgress() as shown:
+        ctx = TrainContext(store=store, settings=s, progress=shown.message)
         run_id = train_all(ctx, artifacts, components)
     manifest = next((m for m in artifacts.runs() if m.get("id") == run_id), {})
     table = Table(title=f"training run {run_id}")
