@@ -413,3 +413,19 @@ def test_cli_generate(tmp_path):
     assert (out / "items.jsonl").read_text().count("\n") == 80
     bad = CliRunner().invoke(app, ["generate", "--size", "galactic", "--out", str(out)])
     assert bad.exit_code != 0
+
+
+def test_stock_follows_recent_demand(shop):
+    """Stock ≈ a month of the last four weeks' demand (log-normal cover), same out-of-stock items."""
+    items = {i["id"]: i["stock"] for i in _jsonl(shop / "items.jsonl")}
+    sales = pd.read_csv(shop / "sales.csv", parse_dates=["date"])
+    last = sales[sales["date"] > sales["date"].max() - pd.Timedelta(days=28)]
+    demand = last.groupby("item_id")["units"].sum() / 28
+    stock = pd.Series(items).reindex(demand.index)
+    stocked = (stock > 0) & (demand > 0)
+    cover = stock[stocked] / demand[stocked]
+    assert 15 < cover.median() < 60 and (cover < 7).mean() < 0.2
+    assert np.corrcoef(np.log1p(stock[stocked]), np.log1p(demand[stocked]))[0, 1] > 0.7
+    zero = np.mean([v == 0 for v in items.values()])
+    assert 0.02 < zero < 0.2  # out_of_stock_share = 0.08
+    assert all(isinstance(v, int) and v >= 0 for v in items.values())

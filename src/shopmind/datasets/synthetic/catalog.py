@@ -337,6 +337,8 @@ def build_catalog(config: ShopConfig, calendar: Calendar) -> Catalog:
         idx = np.flatnonzero(leaf == k)
         if len(idx):
             price_pct[idx] = (np.argsort(np.argsort(price[idx])) + 0.5) / len(idx)
+    # a first draw before any demand is simulated: its zeros are the out-of-stock items; the written
+    # levels come from generate.stock_levels (demand-proportional). Drawn here to keep the RNG stream.
     stock = rng.negative_binomial(2, 2.0 / (2.0 + 5.0 + 60.0 * popularity / popularity.max()), n) + 1
     stock[rng.random(n) < config.out_of_stock_share] = 0
     # catalogue built before the simulated period (up to 3 years earlier)

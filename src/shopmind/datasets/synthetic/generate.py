@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -102,9 +103,37 @@ def iter_event_chunks(config: ShopConfig, shop: Shop | None = None) -> Iterator[
         yield simulate_chunk(config, shop.calendar, shop.catalog, shop.users, chunk).events
 
 
+# ---------------------------------------------------------------- stock
+STOCK_DEMAND_DAYS = 28
+"""Stock is set from the mean daily demand of the last four weeks (what a forecast extrapolates)."""
+STOCK_COVER_MEDIAN_DAYS = 30.0
+STOCK_COVER_SIGMA = 0.6
+
+
+def stock_levels(config: ShopConfig, catalog: Catalog, daily_demand: np.ndarray) -> np.ndarray:
+    """On-hand units per item at the end of the period, proportional to its recent demand.
+
+    ``stock_i = round(demand_i · cover_i)`` with days of cover ``cover_i ~ LogNormal(ln 30, 0.6)``
+    (median a month, about 3 % of items under 10 days — due for reordering — and 3 % over 90 —
+    overstocked), at least 1; items that sold nothing lately hold 1–20 units. The out-of-stock items
+    are the catalogue's (``catalog.stock == 0``, ``out_of_stock_share``), so search filters and the
+    assistant see the same set. Seeded by its own stream: events, orders and sales are unchanged.
+    """
+    rng = np.random.default_rng([config.seed, 7])
+    n = len(catalog)
+    cover = np.exp(rng.normal(np.log(STOCK_COVER_MEDIAN_DAYS), STOCK_COVER_SIGMA, n))
+    idle = rng.integers(1, 21, n)
+    demand = np.asarray(daily_demand, dtype=float)
+    stock = np.where(demand > 0, np.maximum(np.rint(demand * cover), 1), idle)
+    stock[catalog.stock == 0] = 0
+    return stock.astype(np.int64)
+
+
 # ---------------------------------------------------------------- record builders
-def item_records(shop: Shop) -> Iterator[dict[str, Any]]:
+def item_records(shop: Shop, stock: np.ndarray | None = None) -> Iterator[dict[str, Any]]:
+    """Item rows; ``stock`` (from :func:`stock_levels`) replaces the catalogue's draw when given."""
     cat = shop.catalog
+    levels = cat.stock if stock is None else stock
     for i in range(len(cat)):
         spec = LEAVES[cat.leaf[i]]
         yield {
@@ -116,7 +145,7 @@ def item_records(shop: Shop) -> Iterator[dict[str, Any]]:
             "price": float(cat.price[i]),
             "currency": "USD",
             "attributes": cat.attributes[i],
-            "stock": int(cat.stock[i]),
+            "stock": int(levels[i]),
             "language": cat.language[i],
             "created_at": iso(int(cat.created_ts[i])),
         }
@@ -218,8 +247,6 @@ def generate(config: ShopConfig, out_dir: str | Path, progress: Progress | None 
     result.files = {k: str(out / v) for k, v in files.items()}
 
     (out / FILES["categories"]).write_text(json.dumps(category_tree(), ensure_ascii=False, indent=1), "utf-8")
-    with open(out / FILES["items"], "w", encoding="utf-8") as fh:
-        result.counts["items"] = _write_jsonl(fh, item_records(shop))
     with open(out / FILES["users"], "w", encoding="utf-8") as fh:
         result.counts["users"] = _write_jsonl(fh, user_records(shop))
     with open(out / FILES["documents"], "w", encoding="utf-8") as fh:
@@ -229,6 +256,8 @@ def generate(config: ShopConfig, out_dir: str | Path, progress: Progress | None 
     row_of = np.full(config.n_items, -1, dtype=np.int64)
     row_of[s_items] = np.arange(len(s_items))
     online = np.zeros((len(s_items), config.days), dtype=np.int64)
+    recent_from = config.days - STOCK_DEMAND_DAYS
+    recent = np.zeros(config.n_items, dtype=np.int64)  # units sold in the last four weeks, per item
 
     events_w = _EventWriter(out / files["events"], config.events_format)
     total = n_chunks(config)
@@ -247,6 +276,8 @@ def generate(config: ShopConfig, out_dir: str | Path, progress: Progress | None 
                 rows = row_of[res.purchase_item]
                 keep = rows >= 0
                 np.add.at(online, (rows[keep], res.purchase_day[keep]), res.purchase_qty[keep])
+                late = res.purchase_day >= recent_from
+                np.add.at(recent, res.purchase_item[late], res.purchase_qty[late])
                 if progress:
                     progress("events", chunk + 1, total)
         finally:
@@ -254,6 +285,8 @@ def generate(config: ShopConfig, out_dir: str | Path, progress: Progress | None 
     result.counts.update(counts)
 
     n_sales = 0
+    id_index = pd.Index(shop.catalog.ids)
+    recent_start = config.end_date - timedelta(days=STOCK_DEMAND_DAYS - 1)
     writer = None
     blocks = max(1, -(-len(s_items) // 200))
     try:
@@ -263,6 +296,10 @@ def generate(config: ShopConfig, out_dir: str | Path, progress: Progress | None 
                 writer = pacsv.CSVWriter(out / FILES["sales"], table.schema)
             writer.write_table(table)
             n_sales += len(frame)
+            # sales items: their sales units (online purchases included) replace the online count
+            last = frame[frame["date"] >= recent_start]
+            units = last.groupby("item_id", sort=False)["units"].sum()
+            recent[id_index.get_indexer(units.index)] = units.to_numpy()
             if progress:
                 progress("sales", b + 1, blocks)
     finally:
@@ -271,6 +308,10 @@ def generate(config: ShopConfig, out_dir: str | Path, progress: Progress | None 
         else:
             (out / FILES["sales"]).write_text('"item_id","date","units","price","promo"\n', encoding="utf-8")
     result.counts["sales"] = n_sales
+    # items last: their stock follows the demand just simulated
+    stock = stock_levels(config, shop.catalog, recent / STOCK_DEMAND_DAYS)
+    with open(out / FILES["items"], "w", encoding="utf-8") as fh:
+        result.counts["items"] = _write_jsonl(fh, item_records(shop, stock))
     result.seconds = time.perf_counter() - t0
     manifest = {
         "generator": "shopmind.datasets.synthetic",
