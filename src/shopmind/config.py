@@ -163,6 +163,12 @@ class ServerSettings(_Section):
         pattern=r"^[A-Z]{3}$",
         description="ISO 4217 code the storefront formats prices and price ranges in (when an item has none)",
     )
+    category_names_zh: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="Chinese names of category path components for the storefront's Chinese interface "
+        "(over the built-in names of the demo catalogue's categories); others are shown as written",
+    )
 
 
 class PoisoningSettings(_Section):

@@ -20,10 +20,16 @@ def web_config(text: str) -> dict[str, object]:
 
 
 def test_shop_name_and_currency_reach_the_storefront(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, shop_name="Teahouse 茶馆", currency="CNY")
+    settings = make_settings(
+        tmp_path, shop_name="Teahouse 茶馆", currency="CNY", category_names_zh={"Tea": "茶", "Audio": "音频"}
+    )
     with TestClient(create_app(settings, watch_interval_s=None)) as c:
         config = web_config(c.get("/web-config.js").text)
     assert config["shopName"] == "Teahouse 茶馆" and config["currency"] == "CNY"
+    # the shop's own Chinese category names over the demo catalogue's
+    names = config["categoryNamesZh"]
+    assert isinstance(names, dict)
+    assert names["Tea"] == "茶" and names["Audio"] == "音频" and names["Electronics"] == "电子产品"
     assert config["readKey"] is None
 
 

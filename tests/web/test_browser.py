@@ -218,6 +218,7 @@ def test_shopper_pagination_no_results_product_and_chinese(page: Any, live_shop:
     assert page.inner_text("#pager a.next").startswith("下一页")
     assert page.inner_text("#facets h3") == "筛选"
     assert {"类目", "品牌", "价格"} <= set(page.locator("#facets h4").all_inner_texts())
+    assert "电子产品 (8)" in page.locator('ul[data-facet="category"] a').all_inner_texts()
     assert page.locator("#sort option").first.inner_text() == "相关度"
     assert page.get_attribute("#user", "placeholder") == "顾客编号"
     page.goto(url + "/#/item/sku-0")
@@ -225,6 +226,10 @@ def test_shopper_pagination_no_results_product_and_chinese(page: Any, live_shop:
     assert page.inner_text("#similar-section h3") == "相似商品"
     assert page.locator("#similar .card .reason").first.inner_text().startswith("与")
     assert page.inner_text("#product .ok") == "有货"
+    assert (
+        page.inner_text("#product .cat") == "电子产品 › 影音"
+    )  # the demo catalogue's Chinese category names
+    assert "影音" in page.locator("#similar .card .reason").first.inner_text()
     shot(page, "13-chinese-product")
     page.goto(url + "/#/")
     page.wait_for_selector("#shelf .card .reason")

@@ -12,6 +12,7 @@ CORS (only when ``settings.server.cors_origins`` is set) → routers. Errors are
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -194,6 +195,10 @@ def _mount_web(app: FastAPI) -> None:
         # the storefront's name and currency: [server] shop_name / currency
         config["shopName"] = app.state.settings.server.shop_name
         config["currency"] = app.state.settings.server.currency
+        config["categoryNamesZh"] = {
+            **_demo_category_names_zh(),
+            **app.state.settings.server.category_names_zh,
+        }
         if app.state.web_read_key and app.state.demo_sign_in:
             # demo sign-in: the switcher offers a few customers, each with a customer token
             users = _demo_users(app)
@@ -215,6 +220,18 @@ def _mount_web(app: FastAPI) -> None:
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
+
+
+@functools.cache
+def _demo_category_names_zh() -> dict[str, str]:
+    """English → Chinese category names of the demo catalogue (its generator's bilingual vocabulary)."""
+    from shopmind.datasets.synthetic.vocab import LEAVES  # on first use: serving needs no data sets
+
+    names: dict[str, str] = {}
+    for leaf in LEAVES:
+        for en, zh in zip(leaf.path_en, leaf.path_zh, strict=True):
+            names.setdefault(en, zh)  # the first meaning of a name used twice ("Accessories")
+    return names
 
 
 def _demo_users(app: FastAPI) -> list[str]:

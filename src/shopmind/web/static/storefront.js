@@ -79,7 +79,15 @@
     return `${f(lo)}–${f(m[2])}`;
   }
 
-  function categoryPath(path) { return (Array.isArray(path) ? path : String(path || "").split(" > ")).filter(Boolean).join(" › "); }
+  /** A category name in the page's language: the server's Chinese names ([server] category_names_zh
+      over the demo catalogue's), else as the shop wrote it. */
+  function categoryName(name) {
+    const zh = CONFIG.categoryNamesZh || {};
+    return SM.getLang() === "zh" && zh[name] ? zh[name] : String(name);
+  }
+  function categoryPath(path) {
+    return (Array.isArray(path) ? path : String(path || "").split(" > ")).filter(Boolean).map(categoryName).join(" › ");
+  }
 
   function facetLabel(field) { return field.startsWith("attr.") ? humanKey(field.slice(5)) : t(field); }
   function facetValue(field, value) {
@@ -95,10 +103,10 @@
   function reasonText(rec) {
     const x = rec.explanation || {};
     const r = String(rec.reason || "");
-    if (x.kind === "popular") return x.category ? fill(t("r_popular_in"), { cat: x.category }) : t("r_popular");
+    if (x.kind === "popular") return x.category ? fill(t("r_popular_in"), { cat: categoryName(x.category) }) : t("r_popular");
     if (x.kind === "neighbours") return t("r_neighbours");
     if (SM.getLang() === "en") return r;
-    const same = (s) => s.split(" and ").map((p) => p.replace(/^brand /, t("brand") + " ").replace(/^category /, t("category") + " ")).join(t("r_and"));
+    const same = (s) => s.split(" and ").map((p) => p.replace(/^brand /, t("brand") + " ").replace(/^category (.+)$/, (_, c) => t("category") + " " + categoryName(c))).join(t("r_and"));
     const rules = [
       [/^similar to (.+), which you viewed just now$/, (m) => fill(t("r_session"), { title: m[1] })],
       [/^similar to (.+): same (.+)$/, (m) => fill(t("r_similar_same"), { title: m[1], same: same(m[2]) })],
