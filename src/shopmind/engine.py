@@ -223,13 +223,20 @@ class Engine:
         # hashed again only when its files change, not on every watch tick
         self._verified: dict[str, tuple[tuple[tuple[str, int, int], ...], IntegrityReport]] = {}
         self.refused: dict[str, str] = {}  # run id -> why it was refused (reported by ready())
+        self.only: frozenset[str] | None = None  # capabilities to load (select); None: all
 
     # ----------------------------------------------------------------------------------------
     # construction, loading, swapping
     # ----------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings | None = None, *, load: bool = True) -> Engine:
-        """Open the configured store and artifact store and load the current run's services."""
+    def open(
+        cls, settings: Settings | None = None, *, load: bool = True, capabilities: Iterable[str] | None = None
+    ) -> Engine:
+        """Open the configured store and artifact store and load the current run's services.
+
+        ``capabilities``: load only these and the services they take (:meth:`select`); a one-shot
+        command then pays for one model, not all. None: every registered capability.
+        """
         from shopmind.store import open_store
 
         settings = settings or load_settings()
@@ -237,10 +244,37 @@ class Engine:
             Path(settings.store_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         store = open_store(settings.store_url)
         engine = cls(store, ArtifactStore(settings.artifacts_dir), settings)
+        if capabilities is not None:
+            try:
+                engine.select(capabilities)
+            except ConfigError:
+                store.close()
+                raise
         engine.recover_abandoned_training()
         if load:
             engine.reload()
         return engine
+
+    def select(self, names: Iterable[str]) -> frozenset[str]:
+        """Load only ``names`` from now on, plus the earlier capabilities their ``load`` takes.
+
+        A service names its dependencies as parameters of ``load`` (the assistant's ``search`` and
+        ``recommend``), so asking for the assistant loads those too, in registry order; the others
+        are reported unavailable ("not requested"). Unknown names raise ``ConfigError``.
+        """
+        registry = capabilities.CAPABILITIES
+        wanted = set(names)
+        unknown = sorted(wanted - set(registry))
+        if unknown:
+            raise ConfigError("unknown capabilities", value=unknown, expected=f"some of {sorted(registry)}")
+        for name in reversed(list(registry)):  # later capabilities depend only on earlier ones
+            if name in wanted:
+                params = inspect.signature(registry[name].service.load).parameters
+                wanted |= {
+                    dep for dep in registry if dep != name and (dep in params or f"{dep}_service" in params)
+                }
+        self.only = frozenset(wanted)
+        return self.only
 
     def recover_abandoned_training(self) -> list[str]:
         """Mark runs left ``running`` by dead processes failed (``pipeline.recover_abandoned``)."""
@@ -290,6 +324,9 @@ class Engine:
             except ValueError:
                 manifest = {}
         for name, capability in capabilities.CAPABILITIES.items():
+            if self.only is not None and name not in self.only:
+                unavailable[name] = "not requested"
+                continue
             if run is None or run_path is None:
                 unavailable[name] = "not trained"
                 continue
@@ -706,7 +743,8 @@ class Engine:
         """Each capability's ``state`` and ``reason``.
 
         ``ok``; ``failed`` — the served run has the component (manifest or folder) but it did not
-        load (integrity, load error); ``not_trained`` — the run has no such component.
+        load (integrity, load error); ``not_trained`` — the run has no such component;
+        ``not_requested`` — left out by :meth:`select`.
         """
         b = self._bundle
         expected = set(b.manifest.get("components", {}) or {})
@@ -716,6 +754,8 @@ class Engine:
         for name in capabilities.CAPABILITIES:
             if name in b.services:
                 out[name] = {"state": "ok", "reason": None}
+            elif self.only is not None and name not in self.only:  # Engine.open(capabilities=...)
+                out[name] = {"state": "not_requested", "reason": "not requested"}
             elif name in expected:
                 out[name] = {"state": "failed", "reason": b.unavailable.get(name, "did not load")}
             else:

@@ -110,3 +110,30 @@ def test_search_analytics_have_one_shape_with_or_without_the_search_service(tmp_
         assert loaded["zero_result_queries"] == [{"query": "zzz", "count": 1}]
     finally:
         engine.close()
+
+
+def test_an_engine_opened_for_some_capabilities_loads_only_those(tmp_path: Path) -> None:
+    engine, _ = trained_engine(tmp_path)
+    engine.close()
+    settings = engine.settings
+    only = Engine.open(settings, capabilities=("search",))
+    try:
+        assert set(only.bundle.services) == {"search"}
+        assert only.bundle.unavailable["recommend"] == "not requested"
+        caps = only.capabilities()
+        assert caps["search"]["state"] == "ok" and caps["forecast"]["state"] == "not_requested"
+        assert only.search("acme", k=3).total >= 0
+        with pytest.raises(NotFittedError, match="not requested"):
+            only.recommend("u1")
+    finally:
+        only.close()
+    # the assistant takes search and recommend: asking for it selects them, in load order
+    assert Engine(engine.store, engine.artifacts, settings).select(["assistant"]) == {
+        "recommend",
+        "search",
+        "assistant",
+    }
+    from shopmind.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown capabilities"):
+        Engine.open(settings, capabilities=("serach",), load=False)

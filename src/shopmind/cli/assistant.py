@@ -23,7 +23,7 @@ def _open_engine() -> Engine:
     """
     from shopmind.engine import Engine
 
-    engine = Engine.open(settings())
+    engine = Engine.open(settings(), capabilities=("assistant",))  # + search, recommend; not forecast
     caps = engine.capabilities()
     for name in ("search", "recommend"):
         if caps[name]["state"] == "failed":
