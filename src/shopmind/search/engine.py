@@ -56,7 +56,7 @@ from shopmind.search.rules import Rule, apply_rules, parse_rules
 from shopmind.search.semantic import SemanticIndex, item_text
 from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
-from shopmind.text import normalize
+from shopmind.text import has_cjk, normalize
 
 MODES = ("bm25", "semantic", "hybrid", "ltr")
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "popularity", "rating")
@@ -125,6 +125,68 @@ def _lexical_doc(r: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "description": r.get("description") or "",
     }
+
+
+# Attribute keys whose values identify one product (a model or part number, a SKU, a barcode).
+IDENTIFIER_ATTRIBUTES = frozenset(
+    {"sku", "model", "model_number", "mpn", "part_number", "article_number", "ean", "gtin", "upc", "isbn"}
+)
+MIN_IDENTIFIER = 3  # shorter keys ("a4", "x1") are words more often than identifiers
+_NOT_ID_CHAR = re.compile(r"[\W_]+")
+_TITLE_TOKEN_EDGES = ",.;:!?()[]{}\"'"
+# Sentence encoders trained on English text only: their vectors of CJK text are close to everything
+# (the all-* models' cards: "trained on English data"; a multilingual model names itself so).
+ENGLISH_ONLY_ENCODER = re.compile(
+    r"all-minilm|all-mpnet|all-distilroberta|msmarco|english|(^|[-_])en($|[-_.])", re.I
+)
+
+
+def identifier_key(text: str) -> str:
+    """``text`` as an identifier key: NFKC, lower case, without spaces, hyphens, dots or slashes
+    (``"WH-952"``, ``"wh 952"`` and ``"ＷＨ952"`` all give ``"wh952"``)."""
+    return _NOT_ID_CHAR.sub("", normalize(text))
+
+
+def _model_tokens(title: str) -> list[str]:
+    """Title words that look like model numbers: letters and digits in one word (``WH-1000XM5``)."""
+    out = []
+    for word in title.split():
+        word = word.strip(_TITLE_TOKEN_EDGES)
+        if any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word):
+            out.append(word)
+    return out
+
+
+def identifier_index(catalog: Catalog) -> dict[str, np.ndarray]:
+    """Identifier key → rows: every product's id, its identifier attributes (:data:`IDENTIFIER_ATTRIBUTES`)
+    and the model numbers in its title (:func:`identifier_key`, keys of at least ``MIN_IDENTIFIER``)."""
+    index: dict[str, list[int]] = {}
+    for row, (item_id, title, attrs) in enumerate(
+        zip(catalog.ids, catalog.title, catalog.attributes, strict=True)
+    ):
+        names = [item_id, *_model_tokens(title)]
+        for key, value in attrs.items():
+            if key.lower() in IDENTIFIER_ATTRIBUTES and isinstance(value, (str, int)):
+                names.append(str(value))
+        for name in names:
+            k = identifier_key(name)
+            if len(k) >= MIN_IDENTIFIER:
+                rows = index.setdefault(k, [])
+                if not rows or rows[-1] != row:
+                    rows.append(row)
+    return {k: np.asarray(v, np.int64) for k, v in index.items()}
+
+
+def promote(rows: np.ndarray, scores: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` with ``first`` moved to the front (in their current order, the others after them),
+    scored above every other row."""
+    if not len(first):
+        return rows, scores
+    is_first = np.isin(rows, first)
+    head = np.concatenate([rows[is_first], first[~np.isin(first, rows)]])
+    top = float(scores.max()) if len(scores) else 0.0
+    head_scores = top + 1.0 + np.arange(len(head), 0, -1) * 1e-6
+    return np.concatenate([head, rows[~is_first]]), np.concatenate([head_scores, scores[~is_first]])
 
 
 def _typo_texts(recs: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -305,6 +367,27 @@ class ProductSearch:
         return filter_masks(self.catalog, self.lexical.alive, filters)
 
     # ----------------------------------------------------------------- retrieval
+    def exact_rows(self, query: str, mask: np.ndarray) -> np.ndarray:
+        """Rows (passing ``mask``) whose id, identifier attribute or title model number *is* the whole
+        query, ignoring case, spaces and hyphens (:func:`identifier_index`); they rank first."""
+        key = identifier_key(query)
+        if len(key) < MIN_IDENTIFIER:
+            return np.zeros(0, np.int64)
+        rows = self.catalog.derived("search.identifiers", identifier_index).get(key)
+        if rows is None:
+            return np.zeros(0, np.int64)
+        return rows[mask[rows]]
+
+    def semantic_applies(self, text: str) -> bool:
+        """Whether the encoder can place ``text``: not CJK text under an English-only encoder
+        (:data:`ENGLISH_ONLY_ENCODER`), whose nearest neighbours of "狗粮" are keyboards and watches."""
+        if self.semantic is None:
+            return False
+        if not has_cjk(text):
+            return True
+        name = getattr(self.semantic.encoder, "name", "") or (self.config.encoder or "")
+        return ENGLISH_ONLY_ENCODER.search(str(name)) is None
+
     def _vocabulary(self) -> set[str]:
         if self._vocab is None:
             self._vocab = self.lexical.vocabulary()
@@ -340,8 +423,11 @@ class ProductSearch:
         if mode == "ltr" and self.reranker is None:
             log.warning("no reranker trained; using hybrid ranking")
             mode = "hybrid"
+        if mode == "semantic" and not self.semantic_applies(query):
+            mode = "bm25"  # an English-only encoder ranks CJK text at random: keyword matches only
         fparts = self.filter_parts(filters)
         mask = fparts.mask
+        exact = self.exact_rows(query, fparts.base)
         corrected = self._correct(query) if mode != "semantic" else None
         text = corrected or query
         groups = self.lexical.groups(text)
@@ -364,11 +450,22 @@ class ProductSearch:
         qv = None
         sem_rows = np.zeros(0, np.int64)
         sem_sims = np.zeros(0, np.float32)
-        if self.semantic is not None and (
-            mode in ("semantic", "hybrid", "ltr") or (mode == "bm25" and not len(total_lex))
+        pool_rows = np.zeros(0, np.int64)
+        pool_sims = np.zeros(0, np.float32)
+        if (
+            self.semantic is not None
+            and self.semantic_applies(text)
+            and (
+                mode in ("semantic", "hybrid", "ltr")
+                or (mode == "bm25" and not len(total_lex) and not np.any(mask[exact]))
+            )
         ):
             qv = self.semantic.embed_query(text)
-            sem_rows, sem_sims = self.semantic.top(qv, cfg.candidates, alive=mask)
+            # nearest neighbours under the non-facet filters, then the facet filters: the same rows
+            # count for a facet value whether or not it is selected (facet count == filtered total)
+            pool_rows, pool_sims = self.semantic.top(qv, cfg.candidates, alive=fparts.base)
+            inside = mask[pool_rows]
+            sem_rows, sem_sims = pool_rows[inside], pool_sims[inside]
             if mode == "bm25":
                 fallback = "semantic"
                 mode_used = "semantic"
@@ -380,6 +477,7 @@ class ProductSearch:
         sem_rank = {int(r): i + 1 for i, r in enumerate(sem_rows.tolist())}
         sims = {int(r): float(s) for r, s in zip(sem_rows.tolist(), sem_sims.tolist(), strict=True)}
         extra = np.zeros(0, np.int64)
+        pool = np.zeros(0, np.int64)
         if mode_used == "bm25":
             rows, scores = lex_rows, lex_scores
         elif mode_used == "semantic":
@@ -387,8 +485,10 @@ class ProductSearch:
             rows, scores = sem_rows[keep], sem_sims[keep].astype(np.float64)
             matched = np.zeros(len(mask), bool)  # semantic mode: its candidates are the matches
             extra = rows
+            pool = pool_rows[pool_sims >= cfg.min_similarity] if fallback == "semantic" else pool_rows
         else:
-            if not len(total_lex) and groups:
+            pool = pool_rows[pool_sims >= cfg.min_similarity]
+            if not len(total_lex) and groups and qv is not None:
                 fallback = "semantic"
             if cfg.fusion == "rrf":
                 rows, scores = rrf([lex_rows[: cfg.candidates], sem_rows], k=cfg.rrf_k)
@@ -411,6 +511,12 @@ class ProductSearch:
                 floor = float(scores.min()) if len(scores) else 1.0
                 rows = np.concatenate([rows, tail])
                 scores = np.concatenate([scores, floor * np.linspace(0.999, 0.5, len(tail))])
+        if len(exact):
+            rows, scores = promote(
+                np.asarray(rows, np.int64), np.asarray(scores, np.float64), exact[mask[exact]]
+            )
+            pool = np.union1d(pool, exact)
+            extra = np.union1d(extra, exact[mask[exact]])
         total = matched
         if len(extra):
             total = matched.copy()
@@ -418,7 +524,7 @@ class ProductSearch:
         return Candidates(
             text, groups, m, mask, np.asarray(rows, np.int64), np.asarray(scores, np.float64), lex_rank,
             sem_rank, sims, qv, corrected, fallback, total, mode_used, fparts, np.asarray(extra, np.int64),
-            mode_used != "semantic",
+            mode_used != "semantic", np.asarray(pool, np.int64),
         )  # fmt: skip
 
     # ----------------------------------------------------------------- features
@@ -477,6 +583,8 @@ class ProductSearch:
             scores = s + self.config.personal_weight * aff[rows]
             order = np.argsort(-scores, kind="stable")
             rows, scores = rows[order], scores[order]
+        if q.mode == "ltr" or aff is not None:  # exact identifier matches stay first after reranking
+            rows, scores = promote(rows, scores, self.exact_rows(query, q.mask))
         pinned: set[int] = set()
         rows, scores, pinned, extra_total, hidden = apply_rules(
             self.rules, query, rows, scores, self.lexical.row_of, self.lexical.alive

@@ -32,21 +32,29 @@ class Candidates:
     filters: FilterMasks
     extra_rows: np.ndarray  # matches that are not keyword matches (semantic candidates)
     keyword_matches: bool  # keyword matches count as matches (not in semantic mode / fallback)
+    # rows that count as matches besides keyword matches (semantic candidates, exact identifiers),
+    # retrieved before the facet filters: a facet value's count is then the total its filter gives
+    extra_pool: np.ndarray | None = None
 
     def relaxed_masks(self) -> dict[str, np.ndarray]:
         """Per selected facet, the match mask under every filter except that facet's own.
 
-        Keyword matches are re-counted exactly; semantic candidates are the ones retrieved under all
-        filters (a relaxed nearest-neighbour search per facet would cost one more ANN query each).
+        Keyword matches are re-counted exactly; the other matches (``extra_pool``) were retrieved under
+        the non-facet filters only, so they are re-filtered the same way: the count shown for a facet
+        value is exactly the total that selecting it returns.
         """
         out = {}
         for facet in self.filters.parts:
-            m = self.filters.mask_without(facet)
+            relaxed = self.filters.mask_without(facet)
+            m = relaxed.copy()
             if self.keyword_matches and self.match is not None:
                 m &= self.match.coverage > 0
             else:
                 m[:] = False
-            if len(self.extra_rows):
+            if self.extra_pool is not None:
+                pool = self.extra_pool
+                m[pool[relaxed[pool]]] = True
+            elif len(self.extra_rows):
                 m[self.extra_rows] = True
             out[facet] = m
         return out
