@@ -28,7 +28,8 @@ EXPORTS: dict[str, list] = {"calls": [], "warnings": []}
 @pytest.fixture(scope="module")
 def encoders(tmp_path_factory: pytest.TempPathFactory) -> tuple[SentenceTransformerEncoder, object]:
     mp = pytest.MonkeyPatch()
-    mp.setenv("SHOPMIND_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+    EXPORTS["cache"] = [tmp_path_factory.mktemp("onnx-cache")]
+    mp.setenv("SHOPMIND_CACHE_DIR", str(EXPORTS["cache"][0]))
     real_export = embeddings_onnx.export
 
     def counted(model: object, target: Path) -> None:
@@ -73,3 +74,28 @@ def test_only_mean_pooled_normalised_models_are_exported(encoders) -> None:
 def test_onnx_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOPMIND_ONNX", "0")
     assert isinstance(load_local_encoder(packaged_model_path()), SentenceTransformerEncoder)
+
+
+def test_a_checked_graph_is_opened_without_pytorch(encoders) -> None:
+    """Once exported and checked, a new process encodes without importing torch or sentence-transformers."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    torch_encoder, _ = encoders
+    code = (
+        "import json, sys\n"
+        "from shopmind.embeddings import load_local_encoder, packaged_model_path\n"
+        "enc = load_local_encoder(packaged_model_path())\n"
+        f"vecs = enc.encode({TEXTS!r}, batch_size=2)\n"
+        "print(json.dumps({'type': type(enc).__name__, 'vecs': vecs.tolist(),"
+        " 'torch': 'torch' in sys.modules, 'st': 'sentence_transformers' in sys.modules}))\n"
+    )
+    env = {**os.environ, "SHOPMIND_CACHE_DIR": str(EXPORTS["cache"][0])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["type"] == "OnnxSentenceEncoder" and not got["torch"] and not got["st"]
+    expected = torch_encoder.encode(TEXTS)
+    assert np.min(np.sum(np.array(got["vecs"], np.float32) * expected, axis=1)) > 0.9999

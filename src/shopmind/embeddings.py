@@ -123,8 +123,13 @@ def packaged_model_path() -> Path:
 def load_local_encoder(path: Path, name: str | None = None) -> Encoder:
     """A local sentence-transformers model, run through ONNX Runtime when an equivalent graph can be
     exported (:mod:`shopmind.embeddings_onnx`; same vectors, a fraction of the per-query time)."""
-    from shopmind.embeddings_onnx import onnx_encoder
+    from shopmind.embeddings_onnx import cached_encoder, onnx_encoder
 
+    fast = cached_encoder(
+        Path(path), name or Path(path).name, lambda: SentenceTransformerEncoder(path, name).model
+    )
+    if fast is not None:  # checked before: no PyTorch import (seconds of a one-shot command's start)
+        return fast
     encoder = SentenceTransformerEncoder(path, name)
     return onnx_encoder(encoder.model, Path(path), encoder.name) or encoder
 

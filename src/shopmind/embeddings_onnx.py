@@ -16,10 +16,13 @@ when they disagree; callers then keep the PyTorch path.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +67,8 @@ def exportable(model: Any) -> bool:
 
 def _graph_key(model_dir: Path) -> str:
     """Model files' names, sizes and mtimes plus the exporter's versions: a new model or torch re-exports."""
-    import torch
-    import transformers
-
-    h = hashlib.sha256(f"{torch.__version__}|{transformers.__version__}".encode())
+    # package metadata, not ``torch.__version__``: finding a cached graph must not import torch
+    h = hashlib.sha256(f"{version('torch')}|{version('transformers')}".encode())
     for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         st = f.stat()
         h.update(f"{f.relative_to(model_dir)}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -123,21 +124,60 @@ def export(model: Any, target: Path) -> None:
 
 
 class OnnxSentenceEncoder:
-    """Encodes with an exported graph; same output as the sentence-transformers model it came from."""
+    """Encodes with an exported graph; same output as the sentence-transformers model it came from.
 
-    def __init__(self, graph: Path, model: Any, name: str) -> None:
+    ``model``: the sentence-transformers model (tokenizer, saving, fine-tuning). Without it
+    (:func:`cached_encoder`) texts are tokenized by the model folder's ``tokenizer.json`` with the
+    ``tokenizers`` library — the same fast tokenizer sentence-transformers wraps — and the PyTorch
+    model is loaded by ``load_model`` only when :attr:`model` is read.
+    """
+
+    def __init__(
+        self,
+        graph: Path,
+        model: Any,
+        name: str,
+        *,
+        tokenizer: Any = None,
+        max_length: int | None = None,
+        load_model: Callable[[], Any] | None = None,
+    ) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         # follow the process's thread setting (tests and benchmarks pin it) instead of ORT's all-cores default
-        opts.intra_op_num_threads = _torch_threads()
+        opts.intra_op_num_threads = _threads()
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
-        self.model = model  # the sentence-transformers model it was exported from (saving, fine-tuning)
-        self._tokenizer = model.tokenizer
-        self._max_length = int(model.max_seq_length)
+        self._model = model
+        self._load_model = load_model
+        self._fast_tokenizer = tokenizer
+        self._max_length = int(max_length if max_length is not None else model.max_seq_length)
         self.name = name
-        self.dim = int(model.get_embedding_dimension() or 0)
+        width = self._session.get_outputs()[0].shape[-1]
+        self.dim = int(width) if isinstance(width, int) else int(model.get_embedding_dimension() or 0)
+
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model behind the graph (loaded on first use without one)."""
+        if self._model is None and self._load_model is not None:
+            self._model = self._load_model()
+        return self._model
+
+    def _tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
+        if self._fast_tokenizer is not None:
+            encoded = self._fast_tokenizer.encode_batch(texts)
+            return {
+                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            }
+        batch = self.model.tokenizer(
+            texts, padding=True, truncation=True, max_length=self._max_length, return_tensors="np"
+        )
+        return {
+            "input_ids": batch["input_ids"].astype(np.int64),
+            "attention_mask": batch["attention_mask"].astype(np.int64),
+        }
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         texts = list(texts)
@@ -146,25 +186,57 @@ class OnnxSentenceEncoder:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
             idx = order[start : start + batch_size]
-            batch = self._tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self._max_length,
-                return_tensors="np",
-            )
-            feeds = {
-                "input_ids": batch["input_ids"].astype(np.int64),
-                "attention_mask": batch["attention_mask"].astype(np.int64),
-            }
-            out[idx] = self._session.run(None, feeds)[0]
+            out[idx] = self._session.run(None, self._tokenize([texts[i] for i in idx]))[0]
         return out
 
 
-def _torch_threads() -> int:
-    import torch
+def _threads() -> int:
+    """torch's intra-op thread count when torch is loaded (tests pin it), else ``OMP_NUM_THREADS`` or 1 per core."""
+    import sys
 
-    return max(1, int(torch.get_num_threads()))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return max(1, int(torch.get_num_threads()))
+    return max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+
+
+def graph_path(model_dir: Path) -> Path:
+    """Where the graph of ``model_dir`` is exported (its name + :func:`_graph_key`)."""
+    return cache_dir() / f"{Path(model_dir).name}-{_graph_key(Path(model_dir))}.onnx"
+
+
+def _verified(graph: Path) -> Path:
+    return graph.with_suffix(".verified")
+
+
+def cached_encoder(model_dir: Path, name: str, load_model: Callable[[], Any]) -> OnnxSentenceEncoder | None:
+    """The graph already exported and checked for ``model_dir``, opened without PyTorch; else None.
+
+    Importing sentence-transformers and torch takes seconds, most of a one-shot command's start-up;
+    a graph that passed the :data:`PROBES` check once (``<graph>.verified``) is opened directly.
+    """
+    if os.environ.get("SHOPMIND_ONNX", "1") == "0":
+        return None
+    try:
+        graph = graph_path(model_dir)
+        if not (graph.is_file() and _verified(graph).is_file()):
+            return None
+        from tokenizers import Tokenizer
+
+        settings = json.loads((Path(model_dir) / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        max_length = int(settings["max_seq_length"])
+        special = json.loads((Path(model_dir) / "tokenizer_config.json").read_text(encoding="utf-8"))
+        pad = special.get("pad_token", "[PAD]")
+        pad = pad.get("content", "[PAD]") if isinstance(pad, dict) else str(pad)
+        tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length)
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
+        return OnnxSentenceEncoder(
+            graph, None, name, tokenizer=tokenizer, max_length=max_length, load_model=load_model
+        )
+    except Exception as exc:  # anything unexpected: the full path (load, export if needed, check)
+        log.info("cached ONNX graph of %s not usable directly (%s)", name, exc)
+        return None
 
 
 def onnx_encoder(model: Any, model_dir: Path, name: str) -> OnnxSentenceEncoder | None:
@@ -178,7 +250,7 @@ def onnx_encoder(model: Any, model_dir: Path, name: str) -> OnnxSentenceEncoder 
     if not exportable(model):
         log.info("embedding model %s is not Transformer → mean pooling → normalize; no ONNX export", name)
         return None
-    graph = cache_dir() / f"{Path(model_dir).name}-{_graph_key(Path(model_dir))}.onnx"
+    graph = graph_path(Path(model_dir))
     try:
         if not graph.exists():
             log.info("exporting %s to ONNX once, into %s", name, graph)
@@ -193,12 +265,13 @@ def onnx_encoder(model: Any, model_dir: Path, name: str) -> OnnxSentenceEncoder 
     if agreement < MIN_AGREEMENT:
         log.warning("ONNX graph of %s disagrees with PyTorch (cosine %.5f); not used", name, agreement)
         return None
+    _verified(graph).write_text(f"{agreement:.6f}\n", encoding="utf-8")  # cached_encoder may open it directly
     return encoder
 
 
 def _drop_stale(graph: Path) -> None:
     """Remove older exports of the same model directory name (a retrained encoder replaces its graph)."""
     prefix = graph.name.rsplit("-", 1)[0]
-    for old in graph.parent.glob(f"{prefix}-*.onnx"):
-        if old != graph:
+    for old in [*graph.parent.glob(f"{prefix}-*.onnx"), *graph.parent.glob(f"{prefix}-*.verified")]:
+        if old.stem != graph.stem:
             old.unlink(missing_ok=True)
