@@ -970,7 +970,7 @@ class Engine:
         later = [
             {"role": m["role"], "text": m["text"], "at": m["at"]}
             for m in self.store.conversation(ticket.conversation_id)
-            if created is not None and m["at"] >= created
+            if created is not None and m["at"] > created
         ]
         return TicketDetail(ticket, later[:TICKET_LATER_TURNS])
 

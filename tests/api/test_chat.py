@@ -151,3 +151,28 @@ def test_client_ip_from_a_trusted_proxy_header() -> None:
     v6 = [request("::1", {"X-Forwarded-For": f"2001:db8:1:2::{i:x}"}) for i in (1, 0xBEEF)]
     assert {client_ip(r, "X-Forwarded-For") for r in v6} == {"2001:db8:1:2::/64"}
     assert client_ip(request("::ffff:192.0.2.1", {}), None) == "192.0.2.1"
+
+
+def test_handoff_ticket_is_listed_with_its_transcript(
+    chat_shop: tuple[TestClient, Engine, dict[str, str]],
+) -> None:
+    client, engine, keys = chat_shop
+    _, secret = create_key(engine.store, "read", user_id="u4")
+    first = client.post("/chat", json={"message": "where is my order?"}, headers=auth(secret)).json()
+    handoff = client.post(
+        "/chat",
+        json={"message": "I want to talk to a human", "conversation_id": first["conversation_id"]},
+        headers=auth(secret),
+    ).json()
+    ticket_id = handoff["handoff_ticket_id"]
+    assert ticket_id, handoff
+    listed = client.get("/tickets?status=open", headers=auth(keys["admin"])).json()
+    assert listed["tickets"][0]["id"] == ticket_id and listed["tickets"][0]["user_id"] == "u4"
+    shown = client.get(f"/tickets/{ticket_id}", headers=auth(keys["admin"])).json()
+    assert [t["text"] for t in shown["transcript"]] == [
+        "where is my order?",
+        first["text"],
+        "I want to talk to a human",
+    ]
+    assert [t["text"] for t in shown["later"]] == [handoff["text"]]  # the hand-off reply
+    assert client.get(f"/tickets/{ticket_id}", headers=auth(secret)).status_code == 403  # not the customer's
