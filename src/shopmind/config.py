@@ -235,6 +235,29 @@ class RecommendSettings(_Section):
         max_length=64,
         description="algorithm name → hyper-parameters (missing keys: presets, then library defaults)",
     )
+    # similar items ("customers also viewed"): alternatives to the product on the page, so by default
+    # from its own category branch and a comparable price, not whatever co-occurs (a laptop beside
+    # headphones); 0 turns a constraint off, and too few candidates fall back to unconstrained ones
+    similar_category_depth: int = Field(
+        default=2,
+        ge=0,
+        le=20,
+        description="similar items share this many leading category levels with the item (capped at its "
+        "depth: 2 = the leaf's parent for 'Electronics > Audio > Headphones'); 0 = any category",
+    )
+    similar_price_ratio: float = Field(
+        default=3.0,
+        ge=0,
+        le=1000,
+        description="similar items cost between price / ratio and price × ratio; 0 = any price",
+    )
+
+    @field_validator("similar_price_ratio")
+    @classmethod
+    def _ratio_off_or_at_least_one(cls, v: float) -> float:
+        if 0 < v < 1:
+            raise ValueError(f"similar_price_ratio must be 0 (off) or >= 1, got {v}")
+        return v
 
 
 class ForecastTrainConfig(_Section):

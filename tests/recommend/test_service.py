@@ -160,6 +160,33 @@ def test_similar_items_and_new_items(service) -> None:
         service.similar_items("no-such-item")
 
 
+def test_similar_items_stay_in_the_category_branch_and_price_band(shop, service) -> None:
+    """A neighbour priced far outside the band (a $1,900 laptop beside headphones) is not shown while
+    enough in-band items remain; the shop can turn the constraints off."""
+    store, path, _ = shop
+    off = Settings(recommend={"similar_price_ratio": 0, "similar_category_depth": 0})
+    unconstrained = RecommendService.load(path, store, threads=1, settings=off)
+    top = unconstrained.similar_items("i1", k=3).ids[0]
+    for svc in (service, unconstrained):
+        svc.catalog.price[svc._item_pos[top]] = 1900.0  # i1 costs 11: ratio 3 allows 3.67 .. 33
+    assert top in unconstrained.similar_items("i1", k=3).ids
+    constrained = service.similar_items("i1", k=3)
+    assert top not in constrained.ids and len(constrained) == 3
+    assert {r.explanation["band"] for r in constrained.items} == {"category+price"}
+    assert set(constrained.ids) <= SPORT
+
+
+def test_similar_items_fall_back_when_too_few_candidates(service) -> None:
+    sim = service.similar_items("i1", k=10)  # 5 other sport items: the rest must come from wider tiers
+    bands = [r.explanation["band"] for r in sim.items]
+    order = ["category+price", "category", "any"]
+    assert bands == sorted(bands, key=order.index)  # narrower tiers first
+    assert set(sim.ids[: bands.count("category+price")]) <= SPORT
+    assert len(sim) > len(SPORT) - 1 or "any" not in bands
+    with pytest.raises(ValueError, match="similar_price_ratio"):
+        Settings(recommend={"similar_price_ratio": 0.5})
+
+
 def test_bought_together_ranks_by_lift_with_min_support(service) -> None:
     out = service.bought_together("i0", k=5)
     # i0 in 6 baskets of 8; i1 in 3 (all with i0), i2 in 3 (all with i0), i4 in 1 (below support 2)

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 
 from shopmind.capability import TrainContext
 from shopmind.catalog import Catalog, split_path
+from shopmind.config import RecommendSettings
 from shopmind.data import setaside
 from shopmind.data.dataset import EVENT_CODE, EVENT_TYPES, Dataset, EventWeights
 from shopmind.data.schema import Event
@@ -328,6 +329,7 @@ class RecommendService:
         self._pending_strength: dict[str, dict[int, int]] = {}
         self._lock = threading.RLock()
         self._set_aside: dict[str, Any] = {"count": 0, "by_kind": {}, "items": []}
+        self.similar_settings = RecommendSettings()  # category depth and price band of similar items
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -366,6 +368,9 @@ class RecommendService:
             Pools.load(path / "pools.npz"),
         )
         service._set_aside = setaside.read_summary(path)
+        settings = deps.get("settings")
+        if settings is not None:
+            service.similar_settings = settings.recommend
         if store is not None:
             service.refresh_catalog()
         return service
@@ -608,11 +613,22 @@ class RecommendService:
         allowed[i] = False
         scores = apply_boost(sims, boost)
         scores = np.where(scores > 0, scores, -np.inf)
-        idx_arr, sc_arr = top_k(scores, k, None, allowed)
-        keep = idx_arr[0] >= 0
+        picked: list[int] = []
+        picked_scores: list[float] = []
+        bands: list[str] = []
+        for band, mask in self._similar_tiers(i):
+            # constrained tiers first; a wider one only fills what a narrower one could not
+            idx_arr, sc_arr = top_k(scores, k - len(picked), None, allowed & mask)
+            keep = idx_arr[0] >= 0
+            picked += idx_arr[0][keep].tolist()
+            picked_scores += sc_arr[0][keep].tolist()
+            bands += [band] * int(keep.sum())
+            allowed[idx_arr[0][keep]] = False
+            if len(picked) >= k:
+                break
         title = self.catalog.title[i]
         out = []
-        for j, s in zip(idx_arr[0][keep].tolist(), sc_arr[0][keep].tolist(), strict=True):
+        for j, s, band in zip(picked, picked_scores, bands, strict=True):
             _text, info = self.explainer.content(np.array([i]), j)
             shared = info.get("matching", [])
             reason = f"similar to {title}" + (f": same {' and '.join(shared)}" if shared else "")
@@ -626,10 +642,36 @@ class RecommendService:
                         "similar_to": self.items.id(i),
                         "matching": shared,
                         "algorithm": model.name,
+                        "band": band,
                     },
                 )
             )
         return RankedList(query=str(item_id), items=out)
+
+    def _similar_tiers(self, i: int) -> list[tuple[str, np.ndarray]]:
+        """Candidate masks for the items similar to row ``i``, narrowest first: same category branch
+        and price band (``[recommend] similar_category_depth``, ``similar_price_ratio``), then the
+        category branch alone, then every item (the fallback when too few remain)."""
+        cfg, c = self.similar_settings, self.catalog
+        n = len(c)
+        path = c.category[i]
+        depth = min(cfg.similar_category_depth, len(path))
+        same_branch = c.category_mask(tuple(path[:depth])) if depth > 0 else None
+        price = float(c.price[i])
+        in_band = None
+        if cfg.similar_price_ratio > 0 and np.isfinite(price) and price > 0:
+            r = cfg.similar_price_ratio
+            with np.errstate(invalid="ignore"):  # unknown prices (NaN) are outside the band
+                in_band = (c.price >= price / r) & (c.price <= price * r)
+        tiers: list[tuple[str, np.ndarray]] = []
+        if same_branch is not None and in_band is not None:
+            tiers.append(("category+price", same_branch & in_band))
+        if same_branch is not None:
+            tiers.append(("category", same_branch))
+        elif in_band is not None:
+            tiers.append(("price", in_band))
+        tiers.append(("any", np.ones(n, dtype=bool)))
+        return tiers
 
     def bought_together(self, item_id: str, k: int = 10, filters: RecFilters | None = None) -> RankedList:
         """Co-purchased items ranked by lift (min support applies); [] when nothing was co-bought."""
