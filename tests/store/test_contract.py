@@ -677,3 +677,17 @@ def test_ticket_transcript_is_bounded_and_history_goes_with_the_ticket(store) ->
     store.append_message("c1", user_id="u1", role="user", text="hi")
     assert store.erase_user("u1")["tickets"] == 1  # the change history goes with the ticket
     assert store.get_ticket("t1") is None and store.count_tickets() == 0
+
+
+def test_conversations_page_most_recent_first_with_tickets(store) -> None:
+    store.append_message("c-a", user_id="u1", role="user", text="first in a")
+    store.append_message("c-b", user_id=None, role="user", text="first in b")
+    store.append_message("c-a", user_id="u1", role="assistant", text="reply in a")  # a is now the newest
+    store.create_ticket(Ticket(id="t-a", conversation_id="c-a", user_id="u1", reason="r"))
+    page = store.conversations_page()
+    assert [c["conversation_id"] for c in page] == ["c-a", "c-b"] and store.count_conversations() == 2
+    a, b = page
+    assert (a["user_id"], a["turns"], a["first_text"], a["ticket_ids"]) == ("u1", 2, "first in a", ["t-a"])
+    assert (b["user_id"], b["turns"], b["ticket_ids"]) == (None, 1, [])
+    assert a["started_at"] <= a["last_at"] and a["last_at"].tzinfo is not None
+    assert [c["conversation_id"] for c in store.conversations_page(limit=1, offset=1)] == ["c-b"]

@@ -261,6 +261,12 @@ class Store(Protocol):
         """One ticket with its transcript and its change ``history``; None if unknown."""
         ...
 
+    def conversations_page(self, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Conversations, the most recently active first: dicts with conversation_id, user_id,
+        started_at, last_at, turns, first_text (the first message) and ticket_ids."""
+        ...
+
+    def count_conversations(self) -> int: ...
     def update_ticket(
         self,
         ticket_id: str,

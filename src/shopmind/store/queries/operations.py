@@ -28,6 +28,7 @@ from shopmind.store.queries.base import SqlBase
 from shopmind.store.rows import key_from_row, redacted_transcript
 from shopmind.store.tables import (
     api_keys_t,
+    from_micros,
     identity_checks_t,
     messages_t,
     ticket_updates_t,
@@ -123,6 +124,61 @@ class OperationsQueries(SqlBase):
         for t in tickets:
             _apply_update(t, latest.get(t.id))
         return tickets
+
+    def conversations_page(self, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        m = messages_t.c
+        page = (
+            sa.select(
+                m.conversation_id,
+                sa.func.min(m.seq).label("first_seq"),
+                sa.func.min(m.at).label("started_at"),
+                sa.func.max(m.at).label("last_at"),
+                sa.func.count().label("turns"),
+            )
+            .group_by(m.conversation_id)
+            .order_by(sa.func.max(m.at).desc(), m.conversation_id.desc())
+            .limit(max(int(limit), 0))
+            .offset(max(int(offset), 0))
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(page).mappings()]
+            ids = [r["conversation_id"] for r in rows]
+            first = {
+                r["seq"]: r
+                for r in conn.execute(
+                    sa.select(m.seq, m.user_id, m.text).where(m.seq.in_([r["first_seq"] for r in rows]))
+                ).mappings()
+            }
+            tickets: dict[str, list[str]] = {}
+            if ids:
+                stmt = (
+                    sa.select(tickets_t.c.conversation_id, tickets_t.c.id)
+                    .where(tickets_t.c.conversation_id.in_(ids))
+                    .order_by(tickets_t.c.created_at)
+                )
+                for cid, tid in conn.execute(stmt):
+                    tickets.setdefault(cid, []).append(tid)
+        out = []
+        for r in rows:
+            opening = first.get(r["first_seq"])
+            out.append(
+                {
+                    "conversation_id": r["conversation_id"],
+                    # a conversation belongs to the user of its first message (assistant.dialogue)
+                    "user_id": None if opening is None else opening["user_id"],
+                    "started_at": _utc(r["started_at"]),
+                    "last_at": _utc(r["last_at"]),
+                    "turns": int(r["turns"]),
+                    "first_text": "" if opening is None else opening["text"],
+                    "ticket_ids": tickets.get(r["conversation_id"], []),
+                }
+            )
+        return out
+
+    def count_conversations(self) -> int:
+        stmt = sa.select(sa.func.count(sa.distinct(messages_t.c.conversation_id)))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def count_tickets(self, status: str | None = None) -> int:
         stmt = sa.select(sa.func.count()).select_from(tickets_t)
@@ -384,6 +440,11 @@ class OperationsQueries(SqlBase):
             )
             for r in rows
         ]
+
+
+def _utc(value: Any) -> datetime:
+    """An aggregate of a timestamp column: a datetime where the column type applied, else micros."""
+    return value if isinstance(value, datetime) else from_micros(int(value))
 
 
 def _apply_update(ticket: Ticket, update: dict[str, Any] | None) -> None:
