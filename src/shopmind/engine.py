@@ -190,6 +190,14 @@ class TicketDetail:
     later: list[dict[str, Any]]
 
 
+@dataclass
+class ConversationPage:
+    """Assistant conversations, most recently active first, and how many there are in all."""
+
+    conversations: list[dict[str, Any]]
+    total: int
+
+
 TICKET_LATER_TURNS = 200
 """At most this many turns after the hand-off are shown with a ticket."""
 
@@ -973,6 +981,24 @@ class Engine:
             if created is not None and m["at"] > created
         ]
         return TicketDetail(ticket, later[:TICKET_LATER_TURNS])
+
+    def conversations(self, *, limit: int = 50, offset: int = 0) -> ConversationPage:
+        """Recent assistant conversations (``Store.conversations_page``) and their number."""
+        return ConversationPage(
+            self.store.conversations_page(limit=limit, offset=offset), self.store.count_conversations()
+        )
+
+    def conversation_turns(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every turn of one conversation (role, text, at), oldest first; unknown ids raise."""
+        turns = [
+            {"role": m["role"], "text": m["text"], "at": m["at"]}
+            for m in self.store.conversation(conversation_id)
+        ]
+        if not turns:
+            raise UnknownIdError(
+                "unknown conversation", value=conversation_id, expected="an id from GET /conversations"
+            )
+        return turns
 
     def update_ticket(
         self,

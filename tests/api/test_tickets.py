@@ -123,3 +123,22 @@ def test_admin_scope_only(shop: Shop) -> None:
         assert c.patch("/tickets/T-0", json={"status": "closed"}, headers=headers).status_code == 403
     assert c.get("/tickets").status_code == 401
     assert c.get("/tickets/T-0", headers=shop.h("admin")).json()["status"] == "open"
+
+
+def test_recent_conversations_and_one_conversation(shop: Shop) -> None:
+    _handoffs(shop)  # only conv-2 has messages in the log (the hand-off reply)
+    store = shop.engine.store
+    store.append_message("conv-9", user_id=None, role="user", text="do you ship to Norway?")
+    c, admin = shop.client, shop.h("admin")
+    body = c.get("/conversations", headers=admin).json()
+    assert [x["conversation_id"] for x in body["conversations"]] == ["conv-9", "conv-2"] and body[
+        "total"
+    ] == 2
+    assert body["conversations"][1]["ticket_ids"] == ["T-2"] and body["conversations"][0]["user_id"] is None
+    one = c.get("/conversations/conv-9", headers=admin).json()
+    assert [(t["role"], t["text"]) for t in one["turns"]] == [("user", "do you ship to Norway?")]
+    assert c.get("/conversations/nope", headers=admin).status_code == 404
+    assert c.get("/conversations?limit=0", headers=admin).status_code == 422
+    for headers in (shop.h("read"), shop.h("ingest")):
+        assert c.get("/conversations", headers=headers).status_code == 403
+        assert c.get("/conversations/conv-9", headers=headers).status_code == 403

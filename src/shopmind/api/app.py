@@ -34,6 +34,7 @@ from shopmind.api.middleware import ServiceMiddleware
 from shopmind.api.routers import (
     admin,
     chat,
+    conversations,
     documents,
     events,
     forecast,
@@ -64,6 +65,7 @@ ROUTERS = (
     forecast.router,
     tokens.router,
     tickets.router,
+    conversations.router,
     admin.router,
 )
 

@@ -142,3 +142,25 @@ class TicketPatch(BaseModel):
     status: TicketStatus | None = None
     assignee: str | None = Field(default=None, max_length=128, description='"" clears the assignee')
     note: str | None = Field(default=None, max_length=2000)
+
+
+class ConversationOut(BaseModel):
+    conversation_id: str
+    user_id: str | None = None
+    started_at: datetime
+    last_at: datetime
+    turns: int
+    first_text: str = Field(description="the conversation's first message")
+    ticket_ids: list[str] = Field(default_factory=list, description="hand-offs of this conversation")
+
+
+class ConversationPageOut(BaseModel):
+    conversations: list[ConversationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ConversationDetailOut(BaseModel):
+    conversation_id: str
+    turns: list[TicketTurn]

@@ -41,7 +41,7 @@ def _summary(t: Ticket) -> dict[str, Any]:
     }
 
 
-def _turn(turn: dict[str, Any]) -> TicketTurn:
+def turn_out(turn: dict[str, Any]) -> TicketTurn:
     at = turn.get("at")
     return TicketTurn(
         role=str(turn.get("role", "")),
@@ -55,8 +55,8 @@ def _detail(d: TicketDetail) -> TicketDetailOut:
     t = d.ticket
     return TicketDetailOut(
         **_summary(t),
-        transcript=[_turn(turn) for turn in t.transcript if isinstance(turn, dict)],
-        later=[_turn(turn) for turn in d.later],
+        transcript=[turn_out(turn) for turn in t.transcript if isinstance(turn, dict)],
+        later=[turn_out(turn) for turn in d.later],
         history=[TicketChange.model_validate(h) for h in t.history],
     )
 
