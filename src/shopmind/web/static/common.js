@@ -106,6 +106,8 @@ const SM = (function () {
     tk_user: "Customer", tk_assistant: "Assistant", tk_omitted: "{n} earlier turns not kept", tk_changed_by: "By", tk_from: "From", tk_to: "To",
     tk_reason_asked: "The customer asked for a person", tk_reason_twice: "The assistant could not answer twice",
     tk_reason_offer: "The customer accepted the offer of a person",
+    tk_recent: "Recent conversations", tk_started: "Started", tk_last: "Last message", tk_first: "First message",
+    tk_no_conversations: "No conversations yet.",
   });
   Object.assign(STRINGS.zh, {
     tickets: "工单", tk_all: "全部状态", tk_open: "待处理", tk_in_progress: "处理中", tk_resolved: "已解决", tk_closed: "已关闭",
@@ -116,6 +118,8 @@ const SM = (function () {
     tk_to_in_progress: "开始处理", tk_to_resolved: "标记为已解决", tk_to_closed: "关闭", tk_to_open: "重新打开",
     tk_user: "顾客", tk_assistant: "智能客服", tk_omitted: "更早的 {n} 轮对话未保留", tk_changed_by: "操作者", tk_from: "原状态", tk_to: "新状态",
     tk_reason_asked: "顾客要求人工服务", tk_reason_twice: "智能客服连续两次无法回答", tk_reason_offer: "顾客接受了转人工的建议",
+    tk_recent: "最近的会话", tk_started: "开始时间", tk_last: "最后一条消息", tk_first: "第一条消息",
+    tk_no_conversations: "暂无会话。",
   });
   let lang = localStorage.getItem("shopmind.lang") || "en";
 
