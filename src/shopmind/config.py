@@ -19,6 +19,20 @@ from shopmind.data.dataset import DEFAULT_WEIGHTS
 from shopmind.errors import ConfigError
 
 ENV_PREFIX = "SHOPMIND_"
+PROCESS_VARIABLES = frozenset(
+    {
+        "CONFIG",
+        "CACHE_DIR",
+        "DATASETS",
+        "DEMO_SIGN_IN",
+        "EMBEDDINGS_API_KEY",
+        "ONNX",
+        "SERVE_SETTINGS",
+        "WEB_READ_KEY",
+    }
+)
+"""``SHOPMIND_*`` variables that are not settings (the config file's path, the model cache, the data
+sets' folder, secrets and switches read where they are used); every other one maps to a setting."""
 
 # Defaults of the serving calls, one definition for every layer (Engine, HTTP API, CLI).
 RECOMMEND_K = 10
@@ -383,7 +397,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
     for key, raw in env.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+        if not key.startswith(ENV_PREFIX) or key[len(ENV_PREFIX) :] in PROCESS_VARIABLES:
             continue
         parts = key[len(ENV_PREFIX) :].lower().split("__")
         node = data
