@@ -70,6 +70,17 @@ def test_tickets_screen_shows_transcript_and_changes_status(page: Any, live_shop
     assert "处理中" in detail and "顾客要求人工服务" in detail and "标记为已解决" in detail
     shot(page, "09-ticket-transcript-zh")
     page.click("#lang")
+    page.wait_for_function(
+        "document.getElementById('ticket-detail').textContent.includes('Conversation up to')"
+    )
     page.click("#ticket-back")
     page.wait_for_selector(f'#tickets-list a.ticket-link[data-ticket="{ticket_id}"]')
+
+    # recent conversations: the hand-off's conversation, with its ticket, in full (the reply included)
+    page.click('#conversations-list a.conversation-link[data-conversation="web-conv-1"]')
+    page.wait_for_selector("#conversation-title")
+    assert page.locator("#ticket-detail .msg").count() == 4
+    assert "ticket T-web1" in page.locator("#ticket-detail .msg").nth(3).inner_text()
+    page.click(f'#ticket-detail a.ticket-link[data-ticket="{ticket_id}"]')
+    page.wait_for_selector('#ticket-title .pill[data-status="in_progress"]')
     assert not page.problems, page.problems

@@ -221,7 +221,8 @@
   const NEXT_STATUS = { open: ["in_progress", "resolved", "closed"], in_progress: ["resolved", "closed", "open"], resolved: ["closed", "open"], closed: ["open"] };
   // The assistant stores its hand-off reasons in English; known ones are shown translated.
   const REASONS = { "customer asked for a person": "tk_reason_asked", "assistant could not answer twice": "tk_reason_twice", "customer accepted the offer of a person": "tk_reason_offer" };
-  let ticketOffset = 0, openTicket = null;
+  let ticketOffset = 0, openTicket = null, openConversation = null;
+  let detailSeq = 0;  // a reply that arrives after a newer view was asked for is dropped
   const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   function when(value) {
     if (!value) return "";
@@ -264,11 +265,14 @@
 
   async function showTicket(id) {
     const box = $("ticket-detail");
+    const seq = ++detailSeq;
     let tk;
     try { tk = await api("/tickets/" + encodeURIComponent(id), { key: key() }); }
-    catch (err) { clear(box).appendChild(errorBox(err)); box.hidden = false; return; }
+    catch (err) { if (seq === detailSeq) { clear(box).appendChild(errorBox(err)); box.hidden = false; } return; }
+    if (seq !== detailSeq) return;
     clear(box);
     openTicket = tk.id;
+    openConversation = null;
     $("tickets-view").hidden = true;
     box.hidden = false;
     box.appendChild(el("p", {}, el("button", { type: "button", class: "link", id: "ticket-back", text: "← " + t("tk_back"), onclick: closeTicket })));
@@ -293,6 +297,38 @@
     }
   }
 
+  async function loadConversations() {
+    const box = clear($("conversations-list"));
+    let page;
+    try { page = await api("/conversations", { key: key(), params: { limit: 15 } }); } catch (err) { box.appendChild(errorBox(err)); return; }
+    if (!page.conversations.length) { box.appendChild(el("p", { class: "muted", text: t("tk_no_conversations") })); return; }
+    box.appendChild(table([t("tk_last"), t("tk_customer"), t("tk_turns"), t("tk_first"), t("tickets")], page.conversations.map((c) => [
+      el("a", { href: "#tickets", class: "conversation-link", dataset: { conversation: c.conversation_id }, text: when(c.last_at), onclick: (ev) => { ev.preventDefault(); showConversation(c.conversation_id, c.ticket_ids); } }),
+      c.user_id || t("tk_anonymous"), c.turns, c.first_text.slice(0, 80),
+      el("span", {}, c.ticket_ids.map((id) => el("a", { href: "#tickets", class: "ticket-link", dataset: { ticket: id }, text: id + " ", onclick: (ev) => { ev.preventDefault(); showTicket(id); } }))),
+    ])));
+  }
+
+  async function showConversation(id, ticketIds) {
+    const box = $("ticket-detail");
+    const seq = ++detailSeq;
+    let conv;
+    try { conv = await api("/conversations/" + encodeURIComponent(id), { key: key() }); }
+    catch (err) { if (seq === detailSeq) { clear(box).appendChild(errorBox(err)); box.hidden = false; } return; }
+    if (seq !== detailSeq) return;
+    clear(box);
+    openTicket = null;
+    openConversation = [id, ticketIds];
+    $("tickets-view").hidden = true;
+    box.hidden = false;
+    box.appendChild(el("p", {}, el("button", { type: "button", class: "link", id: "ticket-back", text: "← " + t("tk_back"), onclick: closeTicket })));
+    box.appendChild(el("h3", { id: "conversation-title", text: `${t("tk_conversation")} ${conv.conversation_id}` }));
+    if (ticketIds && ticketIds.length) {
+      box.appendChild(el("p", {}, t("tickets") + ": ", ticketIds.map((tid) => el("a", { href: "#tickets", class: "ticket-link", dataset: { ticket: tid }, text: tid + " ", onclick: (ev) => { ev.preventDefault(); showTicket(tid); } }))));
+    }
+    box.appendChild(turnsBox(conv.turns));
+  }
+
   async function changeTicket(id, change) {
     try { await api("/tickets/" + encodeURIComponent(id), { key: key(), method: "PATCH", body: change }); }
     catch (err) { const m = $("ticket-message"); if (m) { m.className = "error"; m.textContent = err.message; } return; }
@@ -302,10 +338,13 @@
   }
 
   function closeTicket() {
+    detailSeq++;
     openTicket = null;
+    openConversation = null;
     clear($("ticket-detail")).hidden = true;
     $("tickets-view").hidden = false;
     loadTickets();
+    loadConversations();
   }
   $("tickets-status").addEventListener("change", () => { ticketOffset = 0; loadTickets(); });
   $("tickets-prev").addEventListener("click", () => { ticketOffset = Math.max(0, ticketOffset - TICKET_PAGE); loadTickets(); });
@@ -314,8 +353,9 @@
   function loadAll() {
     SM.applyI18n();
     if (needKey()) return;
-    loadStatus(); loadTickets(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
+    loadStatus(); loadTickets(); loadConversations(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
     if (openTicket) showTicket(openTicket);
+    else if (openConversation) showConversation(...openConversation);
   }
   loadAll();
 })();
