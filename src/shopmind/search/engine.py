@@ -6,13 +6,17 @@ Pipeline of one query (``mode``: ``bm25`` | ``semantic`` | ``hybrid`` | ``ltr``)
 2. **Keyword match** (:mod:`shopmind.search.lexical`): boosted multi-field BM25 + word coverage.
    Documents with *every* query word rank first, then those with fewer words (Meilisearch's
    "words" rule). If no document has every word the result says ``fallback="or"``.
-3. **Semantic match** (:mod:`shopmind.search.semantic`): the nearest ``candidates`` products.
+3. **Semantic match** (:mod:`shopmind.search.semantic`): the nearest ``candidates`` products under the
+   non-facet filters, then the facet filters (so a facet value's count is the total its selection
+   gives); skipped for CJK queries when the encoder is English-only (:meth:`ProductSearch.semantic_applies`).
 4. **Fusion** (:mod:`shopmind.search.fusion`): RRF (default) or weighted normalised scores.
 5. **Reranking** (``ltr``): LightGBM lambdarank over the top ``rerank_n`` (:mod:`shopmind.search.ltr`).
 6. **Personalisation**: relevance scores (scaled to [0, 1]) plus ``personal_weight`` × the user's
    affinity to the product's brand/category.
 7. **Merchandising rules** per query: hide, boost, bury, pin at a position.
-8. **Filters** (applied before ranking), **facets** over everything that matched (disjunctive: a
+8. **Exact identifiers**: a query that is a product's id, SKU/model/part number or a model number in its
+   title (ignoring case, spaces and hyphens, :func:`identifier_index`) ranks that product first.
+9. **Filters** (applied before ranking), **facets** over everything that matched (disjunctive: a
    facet with a selection is counted without its own filter, see :meth:`ProductSearch.facets`),
    **sorting**, **pagination** and **highlighting** of the page.
 
