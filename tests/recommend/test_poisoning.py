@@ -241,9 +241,14 @@ def attacked_shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[s
 def _train(
     store: Any, root: Path, name: str, poisoning: dict[str, Any]
 ) -> tuple[RecommendService, dict[str, Any]]:
-    settings = Settings(training={"threads": 1, "tune_budget_s": 0, "poisoning": poisoning})
+    # similar items unconstrained (no category branch / price band): the effect measured is the
+    # models', which the screen must remove on its own
+    settings = Settings(
+        training={"threads": 1, "tune_budget_s": 0, "poisoning": poisoning},
+        recommend={"similar_category_depth": 0, "similar_price_ratio": 0},
+    )
     info = train(TrainContext(store=store, settings=settings), root / name / NAME)
-    return RecommendService.load(root / name / NAME, store, threads=1), info
+    return RecommendService.load(root / name / NAME, store, threads=1, settings=settings), info
 
 
 @pytest.mark.slow
