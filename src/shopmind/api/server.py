@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import tempfile
 from typing import Any
 
 from shopmind.config import Settings
+from shopmind.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,10 @@ def run_server(
 
     from shopmind.api.logs import logging_config
 
-    single_threaded_math()
     host = host or settings.server.host
     port = port or settings.server.port
+    check_port_free(host, port)  # before any model is loaded
+    single_threaded_math()
     workers = workers or settings.server.workers
     log_config = logging_config(settings)
     common: dict[str, Any] = {
@@ -69,6 +72,23 @@ def run_server(
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shopmind-metrics-")
     uvicorn.run("shopmind.api.server:app_from_env", factory=True, workers=workers, **common)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """``ConfigError`` when ``host:port`` cannot be bound (in use, or not an address of this machine),
+    so that a busy port is reported at once instead of after the models have loaded."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # the same option uvicorn sets: a port left in TIME_WAIT by a stopped server counts as free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                value=port,
+                expected="a free port: --port N, or [server] port in shopmind.toml",
+            ) from exc
 
 
 def single_threaded_math() -> None:

@@ -30,11 +30,12 @@ def serve(
 ) -> None:
     """Serve the API (``/docs``), the storefront (``/``) and the dashboard (``/dashboard``)."""
     from shopmind.api.auth import check_web_read_key
-    from shopmind.api.server import run_server
+    from shopmind.api.server import check_port_free, run_server
 
     s = settings()
     host = host or s.server.host
     port = port or s.server.port
+    check_port_free(host, port)
     if web_read_key:  # refuse before binding the port: the page would publish this key to everyone
         store = open_configured_store(s)
         try:

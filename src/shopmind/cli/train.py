@@ -142,13 +142,20 @@ def demo(
     data_dir: Path = typer.Option(Path("var/demo-data"), help="Where the generated files go."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web service at the end."),
     fresh: bool = typer.Option(False, "--fresh", help="Regenerate and re-ingest even if the data exists."),
+    host: str = typer.Option(None, help="Interface to bind (default settings.server.host = 127.0.0.1)."),
+    port: int = typer.Option(None, min=1, max=65535, help="Port (default settings.server.port = 8000)."),
 ) -> None:
     """The whole pipeline on the synthetic demo shop: generate → ingest → quality → train → serve."""
+    from shopmind.api.server import check_port_free
     from shopmind.datasets.synthetic import ShopConfig, generate
     from shopmind.ingest import ingest_directory
     from shopmind.ingest.quality import quality_report, render_quality
 
     s = settings()
+    host = host or s.server.host
+    port = port or s.server.port
+    if serve:
+        check_port_free(host, port)  # a busy port is reported before minutes of training, not after
     marker = data_dir / f".generated-{size}-{seed}"
     if fresh or not marker.exists():
         console.rule(f"1/4 generate the {size} shop (seed {seed})")
@@ -185,13 +192,11 @@ def demo(
         keys = ensure_demo_keys(store)
     finally:
         store.close()
-    url = f"http://{s.server.host}:{s.server.port}"
+    url = f"http://{host}:{port}"
     console.print(
         f"[bold]storefront[/]  {url}/\n[bold]dashboard[/]   {url}/dashboard\n[bold]API docs[/]    {url}/docs"
     )
     for scope, secret in keys.items():
         console.print(f"[bold]{scope} key[/]  {secret}")
     err_console.print("press Ctrl+C to stop")
-    run_server(
-        s, s.server.host, s.server.port, s.server.workers, web_read_key=keys["read"], demo_sign_in=True
-    )
+    run_server(s, host, port, s.server.workers, web_read_key=keys["read"], demo_sign_in=True)
