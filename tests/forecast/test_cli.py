@@ -103,5 +103,10 @@ def test_forecast_command_live_and_from_artifacts(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     rows = json.loads(inv.read_text())["inventory"]
     assert {r["item_id"] for r in rows} == {"weekly", "steady", "slow"}
+    one = runner.invoke(
+        app, ["--store", url, "forecast", "--inventory", "--item", "steady", "--json", str(inv)]
+    )
+    assert one.exit_code == 0, one.output
+    assert [r["item_id"] for r in json.loads(inv.read_text())["inventory"]] == ["steady"]
     cat = runner.invoke(app, ["--store", url, "forecast", "--category", "Garden", "--horizon", "3"])
     assert cat.exit_code == 0, cat.output

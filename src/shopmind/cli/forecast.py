@@ -25,7 +25,9 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         item: str | None = typer.Option(None, "--item", "-i", help="Item id (default: the shop total)"),
         category: str | None = typer.Option(None, "--category", "-c", help="Category (top-level name)"),
         horizon: int | None = typer.Option(None, "--horizon", "-h", help="Days ahead (≤ trained horizon)"),
-        inventory: bool = typer.Option(False, "--inventory", help="Inventory advice for every forecast item"),
+        inventory: bool = typer.Option(
+            False, "--inventory", help="Inventory advice (for --item only, else every forecast item)"
+        ),
         service_level: float = typer.Option(
             0.95, "--service-level", help="Cycle service level for safety stock"
         ),
@@ -70,6 +72,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     lead_time_days=lead_time,
                     review_period_days=review_period,
                     status=status,
+                    item_ids=[item] if item else None,
                     limit=limit,
                 )
                 t = Table(
