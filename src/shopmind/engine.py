@@ -64,8 +64,9 @@ from shopmind.data.schema import Document, Event, Item, Order, User
 from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError, UnknownIdError
 from shopmind.pipeline import TrainingAttempt, abandoned_reason, recover_abandoned, train_all
 from shopmind.recommend.filters import RecFilters
+from shopmind.search.analyzers import Synonyms
 from shopmind.search.engine import SearchResult
-from shopmind.search.service import search_analytics
+from shopmind.search.service import read_synonyms, search_analytics, write_synonyms
 from shopmind.store.artifacts import ArtifactIntegrityError, ArtifactStore, IntegrityReport, Run
 from shopmind.store.base import Store, Ticket, TrainingRunRecord, WriteResult
 from shopmind.types import RankedList
@@ -915,6 +916,58 @@ class Engine:
         if svc is not None:
             return svc.analytics(top=top)
         return search_analytics(self.store.search_log_frame(), self.store.click_log_frame(), top=top)
+
+    def user_history(self, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """A customer's ``limit`` most recent events, newest first, each with its item's title,
+        category, brand and price when the item is in the catalogue (for the dashboard's preview).
+
+        Raises :class:`UnknownIdError` when the store has neither the customer nor any event of theirs.
+        """
+        events = self.store.events_frame(user_id=user_id)
+        if not len(events) and self.store.get_user(user_id) is None:
+            raise UnknownIdError("unknown user", value=user_id, location=Location(field="user_id"))
+        recent = events.tail(limit).iloc[::-1]
+        ids = sorted({str(i) for i in recent["item_id"].dropna()})
+        found = {it.id: it for it in self.store.get_items(ids)} if ids else {}
+        out: list[dict[str, Any]] = []
+        for ev in recent.to_dict("records"):  # at most ``limit`` (≤ 200 from the API) rows
+            item = found.get(str(ev["item_id"])) if ev.get("item_id") else None
+            out.append(
+                {
+                    "type": ev["type"],
+                    "item_id": ev.get("item_id"),
+                    "timestamp": ev["timestamp"].isoformat(),
+                    "quantity": int(ev["quantity"]),
+                    "query": ev.get("query"),
+                    "item": None
+                    if item is None
+                    else {
+                        "title": item.title,
+                        "category": item.category,
+                        "brand": item.brand,
+                        "price": item.price,
+                        "currency": item.currency,
+                    },
+                }
+            )
+        return out
+
+    def search_synonyms(self) -> dict[str, Any]:
+        """The synonyms in use: the live search service's, or the saved file's when none is loaded."""
+        svc = self._bundle.services.get("search")
+        synonyms = cast(SearchService, svc).synonyms if svc is not None else read_synonyms(self.settings)
+        return synonyms.to_dict()
+
+    def set_search_synonyms(self, synonyms: Synonyms) -> Literal["live", "next_training"]:
+        """Save ``synonyms`` for the shop and apply them to the loaded search service at once (they are
+        expanded at query time: no re-index); ``"next_training"`` when no search service is loaded."""
+        write_synonyms(self.settings, synonyms)  # validates before writing
+        svc = self._bundle.services.get("search")
+        if svc is None:
+            return "next_training"
+        cast(SearchService, svc).set_synonyms(synonyms)
+        cast(SearchService, svc).reload_synonyms()  # notes the file's time: not applied again on sync
+        return "live"
 
     def chat(
         self,

@@ -33,6 +33,7 @@ from shopmind.api.metrics import Metrics
 from shopmind.api.middleware import ServiceMiddleware
 from shopmind.api.routers import (
     admin,
+    admin_tools,
     chat,
     conversations,
     documents,
@@ -67,6 +68,7 @@ ROUTERS = (
     tickets.router,
     conversations.router,
     admin.router,
+    admin_tools.router,
 )
 
 DEMO_TOKEN_TTL_S = 3600

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Rejected(BaseModel):
@@ -164,3 +164,55 @@ class ConversationPageOut(BaseModel):
 class ConversationDetailOut(BaseModel):
     conversation_id: str
     turns: list[TicketTurn]
+
+
+class HistoryItem(BaseModel):
+    title: str
+    category: list[str] = Field(default_factory=list)
+    brand: str | None = None
+    price: float | None = None
+    currency: str = "USD"
+
+
+class HistoryEvent(BaseModel):
+    type: str
+    item_id: str | None = None
+    timestamp: datetime
+    quantity: int = 1
+    query: str | None = None
+    item: HistoryItem | None = Field(default=None, description="null when the item is not in the catalogue")
+
+
+class UserHistoryOut(BaseModel):
+    user_id: str
+    events: list[HistoryEvent] = Field(description="the most recent events, newest first")
+
+
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MAX_SYNONYM_GROUPS = 10_000
+
+
+class SynonymsIn(BaseModel):
+    """The shop's search synonyms (replaces all of them). Expanded at query time, so they apply to
+    the serving search at once, without retraining."""
+
+    model_config = ConfigDict(extra="forbid")
+    groups: list[Annotated[list[Phrase], Field(min_length=2, max_length=50)]] = Field(
+        default_factory=list,
+        max_length=MAX_SYNONYM_GROUPS,
+        description='equivalent phrases, each expanding to the others: [["tv", "television"]]',
+    )
+    one_way: dict[Phrase, Annotated[list[Phrase], Field(min_length=1, max_length=50)]] = Field(
+        default_factory=dict,
+        max_length=MAX_SYNONYM_GROUPS,
+        description='a phrase expanding to others, not back: {"phone": ["smartphone"]}',
+    )
+
+
+class SynonymsOut(BaseModel):
+    groups: list[list[str]]
+    one_way: dict[str, list[str]]
+    applied: Literal["live", "next_training"] | None = Field(
+        default=None,
+        description="after a save: live (the serving search uses them now) or next_training (no search loaded)",
+    )

@@ -76,6 +76,26 @@ def data_dir(settings: Any) -> Path:
     return Path(settings.artifacts_dir).parent / "search"
 
 
+SYNONYMS_FILE = "synonyms.json"
+
+
+def read_synonyms(settings: Any) -> Synonyms:
+    """The shop's saved synonyms (``<data_dir>/synonyms.json``; empty when there is none)."""
+    return Synonyms.from_dict(_read_json(data_dir(settings) / SYNONYMS_FILE, {}))
+
+
+def write_synonyms(settings: Any, synonyms: Synonyms) -> Path:
+    """Save ``synonyms`` (checked first: :meth:`Synonyms.mapping` raises on a bad group) atomically;
+    returns the file. The next training and every server that loads or re-reads it use them."""
+    synonyms.mapping()
+    path = data_dir(settings) / SYNONYMS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(synonyms.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
 def _read_json(path: Path, default: Any) -> Any:
     if not path.exists():
         return default
@@ -159,7 +179,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
             expected="its keys in the [search] section of shopmind.toml, and the file removed",
         )
     config = ctx.settings.search
-    synonyms = Synonyms.from_dict(_read_json(sdir / "synonyms.json", {}))
+    synonyms = Synonyms.from_dict(_read_json(sdir / SYNONYMS_FILE, {}))
     rules = _read_json(sdir / "rules.json", [])
     # read before the catalogue: a change committed in between is applied again later (idempotent)
     change_seq = ctx.store.item_change_seq() if hasattr(ctx.store, "item_change_seq") else None
@@ -207,6 +227,7 @@ class SearchService:
         store: Any,
         *,
         rules_path: Path | None = None,
+        synonyms_path: Path | None = None,
         change_seq: int | None = None,
         sync_interval_s: float = 0.0,
         sync_batch: int = 100,
@@ -218,6 +239,8 @@ class SearchService:
         self.engine = engine
         self.store = store
         self.rules_path = rules_path
+        self.synonyms_path = synonyms_path
+        self._synonyms_mtime: int | None = None  # of the synonyms file last applied (ns)
         self.sync_interval_s = float(sync_interval_s)
         self.sync_batch = int(sync_batch)
         self._syncs = store is not None and hasattr(store, "item_changes")
@@ -243,18 +266,50 @@ class SearchService:
     ) -> SearchService:
         engine = ProductSearch.load(Path(path), encoder=encoder)
         rules_path = data_dir(settings) / "rules.json" if settings is not None else None
+        synonyms_path = data_dir(settings) / SYNONYMS_FILE if settings is not None else None
         sync = _read_json(Path(path) / SYNC_FILE, {})
         service = cls(
             engine,
             store,
             rules_path=rules_path,
+            synonyms_path=synonyms_path,
             change_seq=sync.get("item_change_seq"),
             sync_interval_s=sync_interval_s,
         )
         trained = setaside.read_summary(Path(path))  # items left out when the index was built
         service.set_aside.update({r["id"]: r["reason"] for r in trained["items"] if r.get("kind") == "item"})
         service.set_aside_total = int(trained["count"])
+        service.reload_synonyms()  # saved after this run was trained (PUT /admin/search/synonyms)
         return service
+
+    # ----------------------------------------------------------------- synonyms
+    @property
+    def synonyms(self) -> Synonyms:
+        return self.engine.lexical.synonyms
+
+    def set_synonyms(self, synonyms: Synonyms) -> None:
+        """Use ``synonyms`` from the next query on: they are expanded at query time, no re-index."""
+        synonyms.mapping()  # refuse a bad group before anything changes
+        self.engine.set_synonyms(synonyms)
+
+    def reload_synonyms(self) -> bool:
+        """Apply the synonyms file when it changed since this service last read it (another worker
+        saved it); ``True`` when applied. A missing or unreadable file keeps the synonyms in use."""
+        if self.synonyms_path is None:
+            return False
+        try:
+            mtime = self.synonyms_path.stat().st_mtime_ns
+        except OSError:
+            return False
+        if mtime == self._synonyms_mtime:
+            return False
+        self._synonyms_mtime = mtime
+        try:
+            self.set_synonyms(Synonyms.from_dict(_read_json(self.synonyms_path, {})))
+        except (ConfigError, DataError) as exc:
+            log.warning("search: synonyms file not applied (%s); the previous synonyms stay", exc)
+            return False
+        return True
 
     # ----------------------------------------------------------------- other workers' updates
     def sync(self, *, force: bool = False) -> int:
@@ -272,6 +327,7 @@ class SearchService:
             return 0
         try:
             self._polled_at = now
+            self.reload_synonyms()  # another worker may have saved new ones (a stat when unchanged)
             try:
                 seq, changes = self.store.item_changes(self.change_seq, self.sync_batch)
                 latest = dict(changes)  # item id -> deleted (the last change of an id wins)
