@@ -134,6 +134,15 @@ def print_report(report: Any, *, max_rows: int = MAX_ROWS_SHOWN) -> None:
         console.print(f"rejected rows with reasons: [bold]{report.rejects_path}[/]")
 
 
+def _refresh_quality(store: Any) -> None:
+    """Recompute the cached data-quality report after an ingest changed the data (the dashboard reads it)."""
+    from shopmind.ingest.quality_cache import ensure_quality_report
+
+    with err_console.status("data-quality report"):
+        if ensure_quality_report(store, settings().reports_dir):
+            err_console.print(f"data-quality report updated: {settings().reports_dir}/quality.json")
+
+
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     @app.command("ingest")
     def ingest(
@@ -203,6 +212,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                     value_mapping=value_mapping,
                     progress=lambda n: bar.update(task, completed=n),
                 )
+            _refresh_quality(store)
         finally:
             store.close()
         print_report(report)
@@ -254,6 +264,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
                             progress=partial(_advance, bar, task),
                         )
                     )
+            _refresh_quality(store)
         finally:
             store.close()
         for report in reports:

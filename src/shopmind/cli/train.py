@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from shopmind.cli.common import console, err_console, open_configured_store, settings, write_json
+from shopmind.cli.common import console, err_console, open_configured_store, settings
 
 
 def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
@@ -80,6 +80,7 @@ class ComponentProgress:
 
 def _train(s, store, components: list[str] | None) -> str:
     from shopmind.capability import TrainContext
+    from shopmind.ingest.quality_cache import ensure_quality_report
     from shopmind.pipeline import train_all
     from shopmind.store.artifacts import ArtifactStore
 
@@ -87,6 +88,11 @@ def _train(s, store, components: list[str] | None) -> str:
     with ComponentProgress() as shown:
         ctx = TrainContext(store=store, settings=s, progress=shown.message)
         run_id = train_all(ctx, artifacts, components)
+    with console.status("data-quality report"):
+        try:  # recomputed only if the data changed since the last ingest; never fails a published run
+            ensure_quality_report(store, s.reports_dir)
+        except Exception as exc:  # reported; the dashboard recomputes on demand
+            err_console.print(f"[yellow]data-quality report not updated:[/] {type(exc).__name__}: {exc}")
     manifest = next((m for m in artifacts.runs() if m.get("id") == run_id), {})
     table = Table(title=f"training run {run_id}")
     table.add_column("component")
@@ -149,7 +155,8 @@ def demo(
     from shopmind.api.server import check_port_free
     from shopmind.datasets.synthetic import ShopConfig, generate
     from shopmind.ingest import ingest_directory
-    from shopmind.ingest.quality import quality_report, render_quality
+    from shopmind.ingest.quality import render_quality
+    from shopmind.ingest.quality_cache import refresh_quality_report
 
     s = settings()
     host = host or s.server.host
@@ -171,8 +178,7 @@ def demo(
         reports = ingest_directory(store, data_dir)
         for report in reports:
             console.print(report.summary())
-        quality = quality_report(store)
-        write_json(s.reports_dir / "quality.json", quality)
+        quality = refresh_quality_report(store, s.reports_dir)  # the dashboard's cached report
         render_quality(quality, console)
 
         console.rule("3/4 train")

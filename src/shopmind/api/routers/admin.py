@@ -13,7 +13,7 @@ from shopmind.api.schemas import TrainIn
 from shopmind.config import TOP_QUERIES
 from shopmind.engine import Engine
 from shopmind.errors import Location, UnknownIdError
-from shopmind.ingest.quality import quality_report
+from shopmind.ingest.quality_cache import QUALITY_FILE, cached_quality_report
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -70,9 +70,16 @@ def rollback(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
     return {"serving": bundle.run_id, "services": sorted(bundle.services)}
 
 
-@router.get("/quality", summary="Data-quality report of the store")
-def quality(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
-    return dict(json.loads(json.dumps(quality_report(engine.store), default=str)))
+@router.get("/quality", summary="Data-quality report of the store (cached per data version)")
+def quality(
+    engine: EngineDep,
+    _: AdminKey,
+    refresh: bool = Query(False, description="recompute even when the cached report is current"),
+) -> dict[str, Any]:
+    """The report cached at ingest/training time while the store's data version is unchanged
+    (``shopmind.ingest.quality_cache``), recomputed otherwise; ``computed_at``, ``fresh``, ``cached``."""
+    report = cached_quality_report(engine.store, engine.settings.reports_dir, refresh=refresh)
+    return dict(json.loads(json.dumps(report, default=str)))
 
 
 def _reports_dir(engine: Engine) -> FsPath:
@@ -86,6 +93,8 @@ def reports(engine: EngineDep, _: AdminKey) -> dict[str, Any]:
     out = []
     for f in files:
         rel = f.relative_to(root).as_posix()
+        if rel == QUALITY_FILE:  # the cached data-quality report (/admin/quality), not an evaluation
+            continue
         try:
             data = json.loads(f.read_text(encoding="utf-8"))
         except (OSError, ValueError):
