@@ -121,6 +121,27 @@ const SM = (function () {
     tk_recent: "最近的会话", tk_started: "开始时间", tk_last: "最后一条消息", tk_first: "第一条消息",
     tk_no_conversations: "暂无会话。",
   });
+  // dashboard: recommendation preview, search settings
+  Object.assign(STRINGS.en, {
+    pv_title: "Recommendation preview", pv_user: "Customer id", pv_history: "Recent history", pv_recs: "Recommendations",
+    pv_when: "When", pv_event: "Event", pv_item: "Item", pv_no_history: "No history for this customer.",
+    ev_view: "Viewed", ev_click: "Clicked", ev_search: "Searched", ev_wishlist: "Saved", ev_cart: "Added to cart",
+    ev_purchase: "Bought", ev_rating: "Rated", ev_review: "Reviewed", ev_return: "Returned",
+    ss_title: "Search settings", ss_synonyms: "Synonyms",
+    ss_help: "One group per line, phrases separated by commas: every phrase finds the others. “phone => smartphone, mobile” expands one way only.",
+    ss_saved_live: "Saved {n} lines: the search uses them now.", ss_saved_later: "Saved {n} lines: used from the next training (no search model is loaded).",
+    ss_files: "Pinned results (merchandising rules) and field weights are still set in files: rules.json beside the artifacts and the [search] section of shopmind.toml.",
+  });
+  Object.assign(STRINGS.zh, {
+    pv_title: "推荐预览", pv_user: "顾客编号", pv_history: "最近行为", pv_recs: "推荐结果",
+    pv_when: "时间", pv_event: "行为", pv_item: "商品", pv_no_history: "该顾客暂无行为记录。",
+    ev_view: "浏览", ev_click: "点击", ev_search: "搜索", ev_wishlist: "收藏", ev_cart: "加入购物车",
+    ev_purchase: "购买", ev_rating: "评分", ev_review: "评价", ev_return: "退货",
+    ss_title: "搜索设置", ss_synonyms: "同义词",
+    ss_help: "每行一组，词语之间用逗号分隔：组内任一词都能搜到其他词。“手机 => 智能手机, 移动电话”表示只单向扩展。",
+    ss_saved_live: "已保存 {n} 行：搜索已立即生效。", ss_saved_later: "已保存 {n} 行：下次训练后生效（当前未加载搜索模型）。",
+    ss_files: "置顶结果（运营规则）和字段权重仍在文件中设置：模型目录旁的 rules.json 和 shopmind.toml 的 [search] 部分。",
+  });
   let lang = localStorage.getItem("shopmind.lang") || "en";
 
   function t(key) { return (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key; }

@@ -139,9 +139,45 @@
   }
 
   // ---------------------------------------------------------------- data quality, analytics
-  async function loadQuality() {
+  // The report is cached per data version (GET /admin/quality; ?refresh=true recomputes it).
+  const SEVERITY_PILL = { error: "off", warning: "warn", info: "info" };
+  const qLabel = (prefix, name) => { const k = prefix + name; const s = t(k); return s === k ? name : s; };
+  const findingText = (f) => { const k = "qf_" + f.code; const s = t(k); return s === k ? f.message : s; };
+  const intFormat = (v) => Math.round(v).toLocaleString(SM.getLang() === "zh" ? "zh-CN" : "en-GB");
+
+  async function loadQuality(refresh = false) {
     const box = clear($("quality-body"));
-    try { box.appendChild(render(await api("/admin/quality", { key: key() }))); } catch (err) { box.appendChild(errorBox(err)); }
+    box.appendChild(el("p", { class: "muted", text: t(refresh ? "q_recomputing" : "loading") }));
+    let q;
+    try { q = await api("/admin/quality", { key: key(), params: refresh ? { refresh: "true" } : undefined }); }
+    catch (err) { clear(box).appendChild(errorBox(err)); return; }
+    clear(box);
+    const summary = q.summary || {};
+    box.appendChild(el("p", { class: "quality-meta" },
+      fill(t("q_computed"), { when: when(q.computed_at || q.generated_at) }) + " · " + t(q.cached ? "q_cached" : "q_recomputed") + " ",
+      el("button", { type: "button", class: "small", id: "quality-refresh", text: t("q_recompute"), onclick: () => loadQuality(true) })));
+    box.appendChild(table([t("q_severity"), t("q_count")], ["error", "warning", "info"].map((s) =>
+      [el("span", { class: "pill " + SEVERITY_PILL[s], text: t("sev_" + s) }), summary[s] || 0])));
+    const findings = q.findings || [];
+    if (!findings.length) box.appendChild(el("p", { class: "quality-ok", text: t("q_no_findings") }));
+    else {
+      box.appendChild(el("h3", { text: t("q_findings") }));
+      box.appendChild(table([t("q_severity"), t("q_finding"), t("q_count"), t("q_examples")], findings.map((f) => [
+        el("span", { class: "pill " + (SEVERITY_PILL[f.severity] || "info"), dataset: { severity: f.severity }, text: t("sev_" + f.severity) }),
+        findingText(f), intFormat(f.count), (f.examples || []).slice(0, 5).join(", "),
+      ])));
+    }
+    const charts = el("div", { class: "charts" });
+    if (findings.length) {
+      charts.appendChild(SM.barChart(findings.slice(0, 15).map((f) => ({ label: findingText(f), value: f.count, highlight: f.severity === "error" })),
+        { title: t("q_findings_chart"), format: intFormat }));
+    }
+    const counts = Object.entries(q.counts || {}).filter(([, n]) => n > 0);
+    if (counts.length) charts.appendChild(SM.barChart(counts.map(([n, v]) => ({ label: qLabel("qt_", n), value: v })), { title: t("q_rows"), format: intFormat }));
+    const missing = Object.entries(q.missing || {}).flatMap(([kind, fields]) => Object.entries(fields)
+      .filter(([, m]) => m && m.share > 0).map(([field, m]) => ({ label: `${qLabel("qt_", kind)} · ${qLabel("qm_", field)}`, value: 100 * m.share })));
+    if (missing.length) charts.appendChild(SM.barChart(missing.slice(0, 15), { title: t("q_missing"), format: (v) => v.toFixed(1) + " %" }));
+    box.appendChild(charts);
   }
 
   async function loadAnalytics() {
@@ -350,10 +386,75 @@
   $("tickets-prev").addEventListener("click", () => { ticketOffset = Math.max(0, ticketOffset - TICKET_PAGE); loadTickets(); });
   $("tickets-next").addEventListener("click", () => { ticketOffset += TICKET_PAGE; loadTickets(); });
 
+  // ---------------------------------------------------------------- recommendation preview (admin)
+  /** A reason in the page's language: the kinds the API marks, else its English template. */
+  function recReason(rec) {
+    const x = rec.explanation || {};
+    if (x.kind === "popular") return x.category ? fill(t("r_popular_in"), { cat: x.category }) : t("r_popular");
+    if (x.kind === "neighbours") return t("r_neighbours");
+    return rec.reason || "";
+  }
+  let previewSeq = 0;
+  async function loadPreview(userId) {
+    const seq = ++previewSeq;
+    const hist = clear($("preview-history")), recs = clear($("preview-recs"));
+    const [h, r] = await Promise.allSettled([
+      api("/admin/users/" + encodeURIComponent(userId) + "/history", { key: key(), params: { limit: 20 } }),
+      api("/recommendations/users/" + encodeURIComponent(userId), { key: key(), params: { k: 10, details: true } }),
+    ]);
+    if (seq !== previewSeq) return;  // a newer customer was asked for meanwhile
+    if (h.status === "rejected") hist.appendChild(errorBox(h.reason));
+    else if (!h.value.events.length) hist.appendChild(el("p", { class: "muted", text: t("pv_no_history") }));
+    else hist.appendChild(table([t("pv_when"), t("pv_event"), t("pv_item"), t("price")], h.value.events.map((e) => [
+      when(e.timestamp), t("ev_" + e.type), e.item ? e.item.title : (e.item_id || e.query || ""),
+      e.item && typeof e.item.price === "number" ? SM.money(e.item.price, e.item.currency) : "",
+    ])));
+    if (r.status === "rejected") recs.appendChild(errorBox(r.reason));
+    else if (!r.value.items.length) recs.appendChild(el("p", { class: "muted", text: t("nothing_yet") }));
+    else recs.appendChild(table(["#", t("pv_item"), t("price"), t("reason")], r.value.items.map((rec, i) => [
+      i + 1, rec.item ? rec.item.title : rec.item_id,
+      rec.item && typeof rec.item.price === "number" ? SM.money(rec.item.price, rec.item.currency) : "", recReason(rec),
+    ])));
+  }
+  $("preview-form").addEventListener("submit", (ev) => { ev.preventDefault(); const id = $("preview-user").value.trim(); if (id) loadPreview(id); });
+
+  // ---------------------------------------------------------------- search synonyms (GET/PUT /admin/search/synonyms)
+  /** One line per group ("a, b, c") or one-way expansion ("a => b, c"). */
+  function synonymsText(s) {
+    return (s.groups || []).map((g) => g.join(", "))
+      .concat(Object.entries(s.one_way || {}).map(([k, v]) => k + " => " + v.join(", "))).join("\n");
+  }
+  function parseSynonyms(text) {
+    const groups = [], one_way = {};
+    const split = (s) => s.split(/[,，]/).map((p) => p.trim()).filter(Boolean);
+    for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
+      const arrow = line.indexOf("=>");
+      if (arrow >= 0) one_way[line.slice(0, arrow).trim()] = split(line.slice(arrow + 2));
+      else groups.push(split(line));
+    }
+    return { groups, one_way };
+  }
+  async function loadSynonyms() {
+    const msg = $("synonyms-message");
+    msg.className = "muted"; msg.textContent = "";
+    try { const s = await api("/admin/search/synonyms", { key: key() }); $("synonyms-text").value = synonymsText(s); }
+    catch (err) { msg.className = "error"; msg.textContent = err.message; }
+  }
+  $("synonyms-save").addEventListener("click", async () => {
+    const msg = $("synonyms-message");
+    try {
+      const s = await api("/admin/search/synonyms", { key: key(), method: "PUT", body: parseSynonyms($("synonyms-text").value) });
+      $("synonyms-text").value = synonymsText(s);
+      msg.className = "muted"; msg.dataset.applied = s.applied;
+      msg.textContent = fill(t(s.applied === "live" ? "ss_saved_live" : "ss_saved_later"), { n: s.groups.length + Object.keys(s.one_way).length });
+    } catch (err) { msg.className = "error"; msg.textContent = err.message; }
+  });
+
   function loadAll() {
     SM.applyI18n();
     if (needKey()) return;
     loadStatus(); loadTickets(); loadConversations(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
+    loadSynonyms();
     if (openTicket) showTicket(openTicket);
     else if (openConversation) showConversation(...openConversation);
   }
