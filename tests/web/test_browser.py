@@ -103,7 +103,13 @@ def test_dashboard(page: Any, live_shop: dict[str, Any]) -> None:
     page.wait_for_function("document.querySelectorAll('#reports svg.chart').length >= 2")
     assert page.locator("#reports svg.chart").count() == 2
     assert "0.4100" in page.inner_text("#reports")
-    page.wait_for_selector("#quality-body dl, #quality-body table")
+    # data quality: a summary (severity counts, findings) and bar charts, not the raw report as nested JSON
+    page.wait_for_selector("#quality-body .quality-meta")
+    assert page.locator("#quality-body table").count() >= 1
+    assert page.locator("#quality-body svg.chart").count() >= 1
+    quality_text = page.inner_text("#quality-body")
+    assert page.locator("#quality-body dl").count() == 0 and "thresholds" not in quality_text
+    assert "Computed" in quality_text and "q_" not in quality_text  # translated labels, not i18n keys
     if "forecast" in live_shop["engine"].bundle.services:
         # inventory advice table, and the first item's demand chart + projected stock vs reorder point
         page.wait_for_selector("#inventory-body table")
