@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from shopmind.api.app import create_app
 from shopmind.api.schemas import MAX_SYNONYM_GROUPS, SynonymsIn
 from shopmind.engine import Engine
+from shopmind.search.analyzers import Synonyms
 
 
 def test_history_newest_first_with_titles(seeded: Shop) -> None:
@@ -104,6 +105,11 @@ def test_saved_synonym_changes_live_search_and_a_new_worker(tmp_path: Path) -> N
         other = Engine.open(engine.settings)
         try:
             assert other.search("zorblax", mode="bm25", log=False).total == 4
+            # and a later save reaches it on its next sync of the store's changes, without a restart
+            engine.set_search_synonyms(Synonyms(groups=[["zorblax", "grinder"]]))
+            other.service("search").sync(force=True)
+            hits = other.search("zorblax", mode="bm25", log=False)
+            assert hits.total == 4 and all(h.title.startswith("Coffee grinder") for h in hits.hits)
         finally:
             other.close()
     finally:

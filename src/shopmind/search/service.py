@@ -240,7 +240,9 @@ class SearchService:
         self.store = store
         self.rules_path = rules_path
         self.synonyms_path = synonyms_path
-        self._synonyms_mtime: int | None = None  # of the synonyms file last applied (ns)
+        # (inode, mtime, size) of the synonyms file last applied: each save is a new file (os.replace),
+        # so two saves within one tick of the file-time clock still differ
+        self._synonyms_stamp: tuple[int, int, int] | None = None
         self.sync_interval_s = float(sync_interval_s)
         self.sync_batch = int(sync_batch)
         self._syncs = store is not None and hasattr(store, "item_changes")
@@ -298,12 +300,13 @@ class SearchService:
         if self.synonyms_path is None:
             return False
         try:
-            mtime = self.synonyms_path.stat().st_mtime_ns
+            st = self.synonyms_path.stat()
         except OSError:
             return False
-        if mtime == self._synonyms_mtime:
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp == self._synonyms_stamp:
             return False
-        self._synonyms_mtime = mtime
+        self._synonyms_stamp = stamp
         try:
             self.set_synonyms(Synonyms.from_dict(_read_json(self.synonyms_path, {})))
         except (ConfigError, DataError) as exc:
