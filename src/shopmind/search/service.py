@@ -10,6 +10,8 @@ Index and ranking settings (field boosts, encoder, fusion, …) are the ``[searc
 search *data* lives next to the artifacts folder, in ``<artifacts_dir>/../search/``:
 
 * ``synonyms.json`` — ``{"groups": [["tv", "television"]], "one_way": {"phone": ["smartphone"]}}``;
+  ``PUT /admin/search/synonyms`` writes it and applies it to the serving index at once (synonyms are
+  expanded at query time); other workers re-read it on their next sync, a newly loaded run at load;
 * ``rules.json`` — merchandising rules (``SearchService.set_rules`` writes it at run time).
 
 Both are vocabulary and merchandising the shop edits (the rules through the API), possibly thousands
