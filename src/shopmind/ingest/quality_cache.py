@@ -70,6 +70,7 @@ def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2, ensure_ascii=False, default=str)
             fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is as readable as the other reports
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
