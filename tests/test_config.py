@@ -10,7 +10,7 @@ from shopmind.errors import ConfigError
 
 def test_process_variables_are_not_settings() -> None:
     env = {
-        "SHOPMIND_CACHE_DIR": "/tmp/models",
+        "SHOPMIND_CACHE_DIR": "var/models",
         "SHOPMIND_ONNX": "0",
         "SHOPMIND_DATASETS": "/data",
         "SHOPMIND_SERVER__PORT": "9001",
@@ -20,4 +20,4 @@ def test_process_variables_are_not_settings() -> None:
 
 def test_an_unknown_variable_is_still_an_error() -> None:
     with pytest.raises(ConfigError, match="cache_dri"):
-        load_settings(None, env={"SHOPMIND_CACHE_DRI": "/tmp/models"})
+        load_settings(None, env={"SHOPMIND_CACHE_DRI": "var/models"})

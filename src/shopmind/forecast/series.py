@@ -112,42 +112,21 @@ def sales_from_orders(orders: pd.DataFrame) -> pd.DataFrame:
     mean unit price of the day.
     """
     if orders is None or orders.empty:
-        return pd.DataFrame(columns=["item_id", "date", "units", "price", "promo"])
+        return pd.DataFrame(columns=SALES_COLUMNS)
     o = orders
     if "status" in o.columns:
         o = o[~o["status"].astype(str).isin(NOT_DEMAND_STATUSES)]
     q = pd.to_numeric(o["quantity"], errors="coerce")
-    if q.isna().any() or (q < 0).any():
-        i = int(np.flatnonzero((q.isna() | (q < 0)).to_numpy())[0])
-        raise DataError(
-            "bad order-line quantity",
-            value=o["quantity"].iloc[i],
-            expected="a number >= 0",
-            location=Location(field="quantity", line=i + 1),
-        )
-    frame = pd.DataFrame(
-        {
-            "item_id": o["item_id"].astype(str).to_numpy(),
-            "date": _as_dates(o["created_at"], "orders.created_at").to_numpy(),
-            "units": q.to_numpy(dtype=float),
-            "revenue": q.to_numpy(dtype=float)
-            * pd.to_numeric(o.get("unit_price", np.nan), errors="coerce").to_numpy(dtype=float),
-        }
-    )
-    g = frame.groupby(["item_id", "date"], as_index=False).agg(
-        units=("units", "sum"), revenue=("revenue", "sum")
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g["price"] = np.where(g["units"] > 0, g["revenue"] / g["units"], np.nan)
-    g["promo"] = False
-    return g.drop(columns="revenue")
+    _check_quantities(q, o["quantity"], "bad order-line quantity")
+    price = pd.to_numeric(o.get("unit_price", np.nan), errors="coerce").to_numpy(dtype=float)
+    return _daily_units(o["item_id"], _as_dates(o["created_at"], "orders.created_at"), q, price)
 
 
 def sales_from_purchases(events: pd.DataFrame) -> pd.DataFrame:
     """Daily ``item_id, date, units, price, promo`` from purchase events (sums ``quantity`` per item
     and day; a missing quantity counts 1). Events carry no price, so ``price`` is NaN."""
     if events is None or events.empty:
-        return pd.DataFrame(columns=["item_id", "date", "units", "price", "promo"])
+        return pd.DataFrame(columns=SALES_COLUMNS)
     e = events
     if "type" in e.columns:
         e = e[e["type"].astype(str) == "purchase"]
@@ -157,24 +136,43 @@ def sales_from_purchases(events: pd.DataFrame) -> pd.DataFrame:
         if "quantity" in e.columns
         else pd.Series(1.0, index=e.index)
     )
-    bad = (q < 0).to_numpy()
+    _check_quantities(q, e.get("quantity", q), "bad purchase-event quantity")
+    return _daily_units(e["item_id"], _as_dates(e["timestamp"], "events.timestamp"), q, None)
+
+
+SALES_COLUMNS = ["item_id", "date", "units", "price", "promo"]
+
+
+def _check_quantities(q: pd.Series, raw: pd.Series, message: str) -> None:
+    """``DataError`` naming the first line whose quantity is missing (NaN) or negative."""
+    bad = (q.isna() | (q < 0)).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            "bad purchase-event quantity",
-            value=e["quantity"].iloc[i],
+            message,
+            value=raw.iloc[i],
             expected="a number >= 0",
             location=Location(field="quantity", line=i + 1),
         )
-    frame = pd.DataFrame(
-        {
-            "item_id": e["item_id"].astype(str).to_numpy(),
-            "date": _as_dates(e["timestamp"], "events.timestamp").to_numpy(),
-            "units": q.to_numpy(dtype=float),
-        }
-    )
-    g = frame.groupby(["item_id", "date"], as_index=False).agg(units=("units", "sum"))
-    g["price"] = np.nan
+
+
+def _daily_units(
+    item_ids: pd.Series, dates: pd.Series, units: pd.Series, unit_price: np.ndarray | None
+) -> pd.DataFrame:
+    """Units summed per item and day; ``price`` = the quantity-weighted mean ``unit_price`` (NaN without)."""
+    q = units.to_numpy(dtype=float)
+    frame = pd.DataFrame({"item_id": item_ids.astype(str).to_numpy(), "date": dates.to_numpy(), "units": q})
+    if unit_price is None:
+        g = frame.groupby(["item_id", "date"], as_index=False).agg(units=("units", "sum"))
+        g["price"] = np.nan
+    else:
+        frame["revenue"] = q * unit_price
+        g = frame.groupby(["item_id", "date"], as_index=False).agg(
+            units=("units", "sum"), revenue=("revenue", "sum")
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g["price"] = np.where(g["units"] > 0, g["revenue"] / g["units"], np.nan)
+        g = g.drop(columns="revenue")
     g["promo"] = False
     return g
 
