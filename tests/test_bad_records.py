@@ -18,11 +18,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent / "api"))
-from apishop import FAST_COMPONENTS, FAST_TRAINING, auth, catalogue, events_for, make_settings
+from apishop import FAST_COMPONENTS, auth, seeded_engine
 
 from shopmind.api import create_app
 from shopmind.api.auth import ensure_demo_keys
-from shopmind.data.schema import Event, Item, Order, User
 from shopmind.engine import Engine
 
 
@@ -35,29 +34,8 @@ def _deep(levels: int) -> dict:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    base = make_settings(tmp_path)
-    engine = Engine.open(base.model_copy(update={"training": base.training.model_copy(update=FAST_TRAINING)}))
-    store = engine.store
-    store.upsert_items([Item.model_validate(r) for r in catalogue(12)])
-    store.upsert_users([User(id=f"u{u}", email=f"u{u}@example.com") for u in range(8)])
-    store.add_events([Event.model_validate(e) for e in events_for(8, 12)])
-    store.upsert_orders(
-        [
-            Order.model_validate(
-                {
-                    "id": f"o{u}",
-                    "user_id": f"u{u}",
-                    "lines": [
-                        {"item_id": f"sku-{u % 3}", "quantity": 1, "unit_price": 10.0},
-                        {"item_id": f"sku-{u % 3 + 3}", "quantity": 1, "unit_price": 11.0},
-                    ],
-                    "status": "delivered",
-                    "created_at": f"2026-01-0{u % 7 + 1}T10:00:00Z",
-                }
-            )
-            for u in range(8)
-        ]
-    )
+    # orders on seven different days, so that forecasting has a sales history
+    engine = seeded_engine(tmp_path, order_date=lambda u: f"2026-01-0{u % 7 + 1}T10:00:00Z")
     yield engine
     engine.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -123,10 +123,14 @@ FAST_COMPONENTS = ["recommend", "search", "forecast"]
 and is trained (and its chat route tested) only in ``test_chat.py``."""
 
 
-def trained_engine(
-    root: Path, n_items: int = 12, n_users: int = 8, components: list[str] | None = None
-) -> tuple[Engine, dict[str, str]]:
-    """An engine over a tiny shop written through the store, trained once; returns it and demo keys."""
+def seeded_engine(
+    root: Path,
+    n_items: int = 12,
+    n_users: int = 8,
+    order_date: Callable[[int], str] = lambda u: "2026-01-05T10:00:00Z",
+) -> Engine:
+    """An untrained engine over a tiny shop written through the store (items, users, events, orders);
+    ``order_date(u)`` is the creation time of customer ``u``'s order."""
     from shopmind.data.schema import Event, Item, Order, User
 
     settings = make_settings(root).model_copy(
@@ -149,14 +153,22 @@ def trained_engine(
                         {"item_id": f"sku-{u % 3 + 3}", "quantity": 1, "unit_price": 11.0},
                     ],
                     "status": "delivered",
-                    "created_at": "2026-01-05T10:00:00Z",
+                    "created_at": order_date(u),
                 }
             )
             for u in range(n_users)
         ]
     )
+    return engine
+
+
+def trained_engine(
+    root: Path, n_items: int = 12, n_users: int = 8, components: list[str] | None = None
+) -> tuple[Engine, dict[str, str]]:
+    """:func:`seeded_engine`, trained once; returns it and demo keys."""
+    engine = seeded_engine(root, n_items, n_users)
     engine.train(components or FAST_COMPONENTS)
-    return engine, ensure_demo_keys(store)
+    return engine, ensure_demo_keys(engine.store)
 
 
 class LiveServer:
