@@ -50,7 +50,7 @@ def test_synonym_edited_in_dashboard_applies_to_search(page: Any, live_shop: dic
     try:
         assert engine.search("zorblax", mode="bm25", log=False).total == 0
         _open_dashboard(page, live_shop, "search-settings")
-        page.wait_for_function("document.getElementById('synonyms-text') !== null")
+        page.wait_for_selector("#synonyms-text:enabled")  # loaded: typing earlier would be overwritten
         page.fill("#synonyms-text", "zorblax, headphones\nphone => smartphone")
         page.click("#synonyms-save")
         page.wait_for_selector('#synonyms-message[data-applied="live"]')
@@ -68,7 +68,8 @@ def test_synonym_edited_in_dashboard_applies_to_search(page: Any, live_shop: dic
         shot(page, "22-synonym-in-storefront")
         # a bad line is refused with the API's message, and nothing changes
         page.goto(live_shop["url"] + "/dashboard#search-settings")  # the key is kept in this tab
-        page.wait_for_function("document.getElementById('synonyms-text').value.includes('zorblax')")
+        page.wait_for_selector("#synonyms-text:enabled")
+        assert "zorblax" in page.input_value("#synonyms-text")
         page.fill("#synonyms-text", "lonely")
         page.click("#synonyms-save")
         page.wait_for_selector("#synonyms-message.error")

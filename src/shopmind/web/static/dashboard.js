@@ -437,8 +437,12 @@
   async function loadSynonyms() {
     const msg = $("synonyms-message");
     msg.className = "muted"; msg.textContent = "";
-    try { const s = await api("/admin/search/synonyms", { key: key() }); $("synonyms-text").value = synonymsText(s); }
-    catch (err) { msg.className = "error"; msg.textContent = err.message; }
+    try {
+      const s = await api("/admin/search/synonyms", { key: key() });
+      // the editor stays disabled until the saved list is in it, so nothing typed earlier is overwritten
+      $("synonyms-text").value = synonymsText(s);
+      $("synonyms-text").disabled = false; $("synonyms-save").disabled = false;
+    } catch (err) { msg.className = "error"; msg.textContent = err.message; }
   }
   $("synonyms-save").addEventListener("click", async () => {
     const msg = $("synonyms-message");
