@@ -36,6 +36,12 @@ def test_recommendation_preview_shows_history_and_reasons(page: Any, live_shop: 
     page.click("#preview-form button[type=submit]")
     page.wait_for_function("document.getElementById('preview-history').textContent.includes('浏览')")
     assert "最近行为" in page.inner_text("#preview")
+    # every reason in Chinese too, phrased from the structured explanation (no English left)
+    zh = recs.evaluate_all("rows => rows.map(r => r.cells[3].textContent)")
+    assert len(zh) == len(reasons) and all(zh), zh
+    assert not [
+        r for r in zh if any(w in r for w in ("because", "similar", "popular", "trending", "matches"))
+    ], zh
     page.click("#lang")
     assert not page.problems, page.problems
     page.fill("#preview-user", "nobody")  # an unknown customer: the history says so (404)

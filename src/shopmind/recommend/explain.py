@@ -4,7 +4,7 @@
   ``j`` with the largest contribution ``x_uj · sim(j, i)`` → "because you bought X";
 * content: attributes the item shares with the user's history (brand, category), else the TF-IDF
   terms contributing most to ``cos(profile, v_i)`` → "matches your interest in …";
-* popularity / trending → "popular in Z this week";
+* popularity / trending → "popular in Z" / "trending in Z";
 * user-kNN → "customers with similar taste liked it";
 * a hybrid asks which component contributed most (``w_c · norm_c(u, i)``) and uses its reason.
 """
@@ -32,7 +32,15 @@ STRENGTH: dict[str, int] = {
 }
 """How strong an event is, for choosing the verb of "because you … X" (strongest event wins)."""
 
-VERBS: dict[int, str] = {1: "viewed", 2: "saved", 3: "added to your cart", 4: "rated", 5: "bought"}
+ACTIONS: dict[int, str] = {1: "view", 2: "save", 3: "cart", 4: "rate", 5: "purchase"}
+"""The explanation's ``action`` code per event strength (clients phrase it in their language)."""
+VERBS: dict[str, str] = {
+    "view": "viewed",
+    "save": "saved",
+    "cart": "added to your cart",
+    "rate": "rated",
+    "purchase": "bought",
+}
 
 POPULAR = frozenset({"popularity", "trending"})
 MAX_HISTORY = 200  # most recent/heaviest history items considered for "because you … X"
@@ -114,12 +122,20 @@ class Explainer:
                 continue
             j = int(hist[b])
             item_id = self.catalog.ids[j]
+            title = self.title(j)
+            info: dict[str, Any] = {
+                "kind": "because",
+                "model": model.name,
+                "because": item_id,
+                "title": title,
+            }
             if session and j in session:
-                text = f"similar to {self.title(j)}, which you viewed just now"
+                text = f"similar to {title}, which you viewed just now"
+                info["action"] = "session"
             else:
-                verb = VERBS.get((strength or {}).get(j, 1), "viewed")
-                text = f"because you {verb} {self.title(j)}"
-            out.append((text, {"kind": "because", "model": model.name, "because": item_id}))
+                info["action"] = ACTIONS.get((strength or {}).get(j, 1), "view")
+                text = f"because you {VERBS[info['action']]} {title}"
+            out.append((text, info))
         return out
 
     def _item_facts(self) -> _ItemFacts:
@@ -157,18 +173,22 @@ class Explainer:
         brands, prefixes = facts if facts is not None else self.history_facts(history_items)
         item = self._item_facts()
         matches: list[str] = []
+        # the same facts as fields, so that a client can phrase them in its own language
+        shared: dict[str, str] = {}
         if item.brand[target] >= 0 and int(item.brand[target]) in brands:
-            matches.append(f"brand {self.catalog.brand[target]}")
+            shared["brand"] = str(self.catalog.brand[target])
+            matches.append(f"brand {shared['brand']}")
         path = self.catalog.category[target]
         target_prefixes = item.prefix[target].tolist()
         for depth in range(len(path), 0, -1):
             if target_prefixes[depth - 1] in prefixes:
-                matches.append(f"category {path[depth - 1]}")
+                shared["category"] = path[depth - 1]
+                matches.append(f"category {shared['category']}")
                 break
         if matches:
             return (
                 f"matches your interest in {' and '.join(matches)}",
-                {"kind": "content", "matching": matches},
+                {"kind": "content", "matching": matches, **shared},
             )
         return "matches items you liked", {"kind": "content", "matching": []}
 
@@ -176,9 +196,12 @@ class Explainer:
         self, target: int, category: str | None = None, trending: bool = True
     ) -> tuple[str, dict[str, Any]]:
         cat = category or self.catalog.top_category(target)
-        when = " this week" if trending else ""
-        text = f"popular in {cat}{when}" if cat else f"popular{when or ' with customers'}"
-        return text, {"kind": "popular", "category": cat}
+        # "trending", not "this week": the data may have ended long before the request
+        if trending:
+            text = f"trending in {cat}" if cat else "trending"
+        else:
+            text = f"popular in {cat}" if cat else "popular with customers"
+        return text, {"kind": "popular", "category": cat, "trending": trending}
 
 
 def dominant_component(parts: Mapping[str, Any], weights: dict[str, float], targets: np.ndarray) -> list[str]:

@@ -4,7 +4,7 @@
   ``Σ_u X_ui`` with ``weighted=True``.
 * ``trending``: ``score_i = Σ_e w(type_e) · 2^(−(t_now − t_e)/T)`` over the events of item ``i``,
   half-life ``T`` days (7 by default), ``t_now`` = the last training timestamp. A shop's
-  "popular this week" list; also the cold-start answer for unknown users.
+  "trending" list; also the cold-start answer for unknown users.
 
 Both ignore the user, so ``score_history`` simply repeats the item scores (they "fold in" trivially
 and serve users nobody has seen).

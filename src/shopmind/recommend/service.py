@@ -632,6 +632,7 @@ class RecommendService:
             _text, info = self.explainer.content(np.array([i]), j)
             shared = info.get("matching", [])
             reason = f"similar to {title}" + (f": same {' and '.join(shared)}" if shared else "")
+            facts: dict[str, Any] = {k: info[k] for k in ("brand", "category") if k in info}
             out.append(
                 Recommendation(
                     self.items.id(j),
@@ -640,7 +641,9 @@ class RecommendService:
                     {
                         "kind": "similar",
                         "similar_to": self.items.id(i),
+                        "title": title,
                         "matching": shared,
+                        **facts,
                         "algorithm": model.name,
                         "band": band,
                     },
@@ -690,6 +693,7 @@ class RecommendService:
                     {
                         "kind": "bought_together",
                         "item": self.items.id(i),
+                        "title": title,
                         "lift": float(lv),
                         "baskets": int(n),
                     },

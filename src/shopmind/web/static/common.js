@@ -66,6 +66,12 @@ const SM = (function () {
     search_for: "Search for “{q}”", no_results_tips: "Check the spelling, use fewer or more general words, or browse what other shoppers like:",
     price_under: "Under {hi}", price_from: "{lo} and up", yes: "Yes", no: "No", ticket: "Ticket",
     r_popular_in: "popular in {cat}", r_popular: "popular with customers", r_neighbours: "customers with similar taste liked it",
+    r_trending_in: "trending in {cat}", r_trending: "trending",
+    r_session: "similar to {title}, which you viewed just now", r_similar: "similar to {title}", r_similar_same: "similar to {title}: same {same}",
+    r_together: "customers who bought {title} also bought this", r_because_view: "because you viewed {title}",
+    r_because_save: "because you saved {title}", r_because_cart: "because you added {title} to your cart",
+    r_because_rate: "because you rated {title}", r_because_purchase: "because you bought {title}",
+    r_interest: "matches your interest in {what}", r_liked: "matches items you liked", r_and: " and ",
     attr_nfc: "NFC", attr_gps: "GPS", attr_hdr: "HDR", attr_wifi: "Wi-Fi", attr_spf: "SPF", attr_ram: "RAM",
     attr_battery_mah: "Battery (mAh)", attr_volume_ml: "Volume (ml)", attr_diameter_cm: "Diameter (cm)",
     attr_thickness_mm: "Thickness (mm)", attr_pressure_bar: "Pressure (bar)", attr_age_min: "Minimum age",
@@ -81,10 +87,11 @@ const SM = (function () {
     search_for: "搜索“{q}”", no_results_tips: "请检查拼写，换用更少或更通用的词，或看看其他顾客喜欢的商品：",
     price_under: "{hi} 以下", price_from: "{lo} 及以上", yes: "是", no: "否", ticket: "工单",
     r_popular_in: "{cat}类热销", r_popular: "顾客喜爱的热门商品", r_neighbours: "品味相近的顾客也喜欢",
+    r_trending_in: "{cat}类近期热门", r_trending: "近期热门",
     r_session: "与你刚刚浏览的{title}相似", r_similar: "与{title}相似", r_similar_same: "与{title}相似：{same}相同",
-    r_together: "购买{title}的顾客也买了", r_because_viewed: "因为你浏览过{title}", r_because_saved: "因为你收藏了{title}",
-    r_because_added_to_your_cart: "因为你把{title}加入了购物车", r_because_rated: "因为你评价过{title}",
-    r_because_bought: "因为你购买过{title}", r_interest: "符合你对{what}的兴趣", r_liked: "与你喜欢的商品相似", r_and: "和",
+    r_together: "购买{title}的顾客也买了", r_because_view: "因为你浏览过{title}", r_because_save: "因为你收藏了{title}",
+    r_because_cart: "因为你把{title}加入了购物车", r_because_rate: "因为你评价过{title}",
+    r_because_purchase: "因为你购买过{title}", r_interest: "符合你对{what}的兴趣", r_liked: "与你喜欢的商品相似", r_and: "和",
     attr_colour: "颜色", attr_color: "颜色", attr_size: "尺码", attr_capacity: "容量", attr_memory: "内存", attr_ram: "内存",
     attr_storage: "存储", attr_bluetooth: "蓝牙", attr_noise_cancelling: "降噪", attr_waterproof: "防水", attr_nfc: "NFC",
     attr_gps: "GPS", attr_hdr: "HDR", attr_wifi: "WiFi", attr_wireless: "无线", attr_backlit: "背光",
@@ -370,8 +377,45 @@ const SM = (function () {
     return root;
   }
 
+  // ---------------------------------------------------------------- recommendation reasons
+  function fill(template, vars) { return template.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? "")); }
+
+  /** A category name in the page's language: the server's Chinese names ([server] category_names_zh
+      over the demo catalogue's), else as the shop wrote it. */
+  function categoryName(name) {
+    const zh = CONFIG.categoryNamesZh || {};
+    return getLang() === "zh" && zh[name] ? zh[name] : String(name);
+  }
+
+  /** A recommendation's reason in the page's language, phrased from its structured explanation
+      (kind, action, title, brand, category — see recommend/explain.py); the server's English
+      ``reason`` is the fallback for kinds this page does not know. */
+  function reasonText(rec) {
+    const x = rec.explanation || {};
+    const same = () => [x.brand ? t("brand") + " " + x.brand : "", x.category ? t("category") + " " + categoryName(x.category) : ""]
+      .filter(Boolean).join(t("r_and"));
+    switch (x.kind) {
+      case "popular":
+        if (x.trending) return x.category ? fill(t("r_trending_in"), { cat: categoryName(x.category) }) : t("r_trending");
+        return x.category ? fill(t("r_popular_in"), { cat: categoryName(x.category) }) : t("r_popular");
+      case "neighbours": return t("r_neighbours");
+      case "because":
+        if (x.title && x.action) return fill(t(x.action === "session" ? "r_session" : "r_because_" + x.action), { title: x.title });
+        break;
+      case "similar":
+        if (x.title) return fill(t(same() ? "r_similar_same" : "r_similar"), { title: x.title, same: same() });
+        break;
+      case "bought_together":
+        if (x.title) return fill(t("r_together"), { title: x.title });
+        break;
+      case "content": return same() ? fill(t("r_interest"), { what: same() }) : t("r_liked");
+      default: break;
+    }
+    return String(rec.reason || "");
+  }
+
   function debounce(fn, ms) { let h; return (...a) => { clearTimeout(h); h = setTimeout(() => fn(...a), ms); }; }
 
   return { CONFIG, t, applyI18n, setLang, getLang, readKey, setReadKey, customerToken, adminKey, setAdminKey, api, ApiError,
-    el, clear, safeHighlight, money, barChart, lineChart, debounce };
+    el, clear, safeHighlight, money, barChart, lineChart, debounce, fill, categoryName, reasonText };
 })();

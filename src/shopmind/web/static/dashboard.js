@@ -259,7 +259,7 @@
   const REASONS = { "customer asked for a person": "tk_reason_asked", "assistant could not answer twice": "tk_reason_twice", "customer accepted the offer of a person": "tk_reason_offer" };
   let ticketOffset = 0, openTicket = null, openConversation = null;
   let detailSeq = 0;  // a reply that arrives after a newer view was asked for is dropped
-  const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  const fill = SM.fill;
   function when(value) {
     if (!value) return "";
     const d = new Date(String(value).replace(" ", "T").replace(/(\.\d{3})\d+/, "$1"));
@@ -387,13 +387,6 @@
   $("tickets-next").addEventListener("click", () => { ticketOffset += TICKET_PAGE; loadTickets(); });
 
   // ---------------------------------------------------------------- recommendation preview (admin)
-  /** A reason in the page's language: the kinds the API marks, else its English template. */
-  function recReason(rec) {
-    const x = rec.explanation || {};
-    if (x.kind === "popular") return x.category ? fill(t("r_popular_in"), { cat: x.category }) : t("r_popular");
-    if (x.kind === "neighbours") return t("r_neighbours");
-    return rec.reason || "";
-  }
   let previewSeq = 0;
   async function loadPreview(userId) {
     const seq = ++previewSeq;
@@ -413,7 +406,7 @@
     else if (!r.value.items.length) recs.appendChild(el("p", { class: "muted", text: t("nothing_yet") }));
     else recs.appendChild(table(["#", t("pv_item"), t("price"), t("reason")], r.value.items.map((rec, i) => [
       i + 1, rec.item ? rec.item.title : rec.item_id,
-      rec.item && typeof rec.item.price === "number" ? SM.money(rec.item.price, rec.item.currency) : "", recReason(rec),
+      rec.item && typeof rec.item.price === "number" ? SM.money(rec.item.price, rec.item.currency) : "", SM.reasonText(rec),
     ])));
   }
   $("preview-form").addEventListener("submit", (ev) => { ev.preventDefault(); const id = $("preview-user").value.trim(); if (id) loadPreview(id); });

@@ -44,7 +44,7 @@
   $("lang").addEventListener("click", () => { SM.setLang(SM.getLang() === "en" ? "zh" : "en"); route(); });
 
   // ---------------------------------------------------------------- human-readable values
-  function fill(template, vars) { return template.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? "")); }
+  const { fill, categoryName, reasonText } = SM;
 
   /** Attribute name for people: a known translation (attr_<name>), else "noise_cancelling" → "Noise cancelling". */
   function humanKey(name) {
@@ -79,12 +79,6 @@
     return `${f(lo)}–${f(m[2])}`;
   }
 
-  /** A category name in the page's language: the server's Chinese names ([server] category_names_zh
-      over the demo catalogue's), else as the shop wrote it. */
-  function categoryName(name) {
-    const zh = CONFIG.categoryNamesZh || {};
-    return SM.getLang() === "zh" && zh[name] ? zh[name] : String(name);
-  }
   function categoryPath(path) {
     return (Array.isArray(path) ? path : String(path || "").split(" > ")).filter(Boolean).map(categoryName).join(" › ");
   }
@@ -95,29 +89,6 @@
     if (field === "category") return categoryPath(value);
     if (field === "in_stock") return humanValue(value);
     return humanValue(value);
-  }
-
-  /** The recommendation's reason in the page's language. The API writes English reasons from fixed
-      templates and returns their kind in `explanation`; the templates are rendered again here (the
-      "this week" of popularity reasons is dropped: the shop's data may end long before today). */
-  function reasonText(rec) {
-    const x = rec.explanation || {};
-    const r = String(rec.reason || "");
-    if (x.kind === "popular") return x.category ? fill(t("r_popular_in"), { cat: categoryName(x.category) }) : t("r_popular");
-    if (x.kind === "neighbours") return t("r_neighbours");
-    if (SM.getLang() === "en") return r;
-    const same = (s) => s.split(" and ").map((p) => p.replace(/^brand /, t("brand") + " ").replace(/^category (.+)$/, (_, c) => t("category") + " " + categoryName(c))).join(t("r_and"));
-    const rules = [
-      [/^similar to (.+), which you viewed just now$/, (m) => fill(t("r_session"), { title: m[1] })],
-      [/^similar to (.+): same (.+)$/, (m) => fill(t("r_similar_same"), { title: m[1], same: same(m[2]) })],
-      [/^similar to (.+)$/, (m) => fill(t("r_similar"), { title: m[1] })],
-      [/^customers who bought (.+) also bought this$/, (m) => fill(t("r_together"), { title: m[1] })],
-      [/^because you (viewed|saved|added to your cart|rated|bought) (.+)$/, (m) => fill(t("r_because_" + m[1].replace(/ /g, "_")), { title: m[2] })],
-      [/^matches your interest in (.+)$/, (m) => fill(t("r_interest"), { what: same(m[1]) })],
-      [/^matches items you liked$/, () => t("r_liked")],
-    ];
-    for (const [re, f] of rules) { const m = re.exec(r); if (m) return f(m); }
-    return r;
   }
 
   // ---------------------------------------------------------------- rendering helpers
