@@ -364,6 +364,24 @@ class PrivacySettings(_Section):
     )
 
 
+class EvaluationSettings(_Section):
+    """Bounds of the dashboard's offline evaluation of the serving models (``POST /admin/evaluate``,
+    ``shopmind.evaluate.shop``): on the demo shop it runs in well under a minute on 2 cores."""
+
+    max_users: int = Field(
+        default=1000, ge=1, le=1_000_000, description="held-out customers scored (a seeded sample)"
+    )
+    max_queries: int = Field(default=200, ge=2, le=100_000, description="judged search queries scored")
+    test_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="share of the events, by time, held out after the cut"
+    )
+    k: int = Field(default=10, ge=1, le=100, description="recommendation list length scored")
+    search_log_days: int | None = Field(
+        default=365, ge=1, le=36_500, description="days of search log read for judged queries; None = all"
+    )
+    keep_runs: int = Field(default=10, ge=1, le=1000, description="evaluation runs kept under reports_dir")
+
+
 class Settings(_Section):
     store_url: str = "sqlite:///var/shopmind.db"
     artifacts_dir: Path = Path("var/artifacts")
@@ -379,6 +397,7 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -37,6 +37,7 @@ from shopmind.api.routers import (
     chat,
     conversations,
     documents,
+    evaluate,
     events,
     forecast,
     health,
@@ -69,6 +70,7 @@ ROUTERS = (
     conversations.router,
     admin.router,
     admin_tools.router,
+    evaluate.router,
 )
 
 DEMO_TOKEN_TTL_S = 3600
