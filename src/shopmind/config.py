@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from shopmind.cron import CronSchedule
 from shopmind.data.dataset import DEFAULT_WEIGHTS
 from shopmind.errors import ConfigError
 
@@ -215,6 +216,15 @@ class TrainingSettings(_Section):
         description="tuned configurations applied to the recommenders: preset names (shopmind/presets) or "
         ".toml paths, later ones win; empty = each algorithm's library defaults",
     )
+def _cron(expression: str, timezone: str) -> CronSchedule:
+    """:class:`CronSchedule`, its :class:`ConfigError` as the ``ValueError`` pydantic reports with the
+    setting's path (``shopmind.toml: setting 'training.schedule': ...``)."""
+    try:
+        return CronSchedule(expression, timezone)
+    except ConfigError as exc:
+        raise ValueError(f"{exc.message} (expected {exc.expected})") from None
+
+
     tune_budget_s: float = Field(
         default=30.0,
         ge=0,
@@ -249,6 +259,34 @@ class RecommendSettings(_Section):
         max_length=64,
         description="algorithm name → hyper-parameters (missing keys: presets, then library defaults)",
     )
+    schedule_timezone: str = Field(
+        default="UTC",
+        max_length=64,
+        description="IANA time zone the training.schedule fields are read in (e.g. 'Europe/Berlin')",
+    )
+    schedule: str | None = Field(
+        default=None,
+        max_length=200,
+        description="retrain on this cron schedule while `shopmind serve` runs ('0 3 * * *' = daily at "
+        "03:00; shopmind.cron): one node per due time trains; None = only on demand",
+    )
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        _cron("@daily", v)  # raises on an unknown zone
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return None
+        return _cron(v, info.data.get("schedule_timezone", "UTC")).expression
+
+    def cron(self) -> CronSchedule | None:
+        """The parsed ``schedule`` (None when retraining is not scheduled)."""
+        return CronSchedule(self.schedule, self.schedule_timezone) if self.schedule else None
     # similar items ("customers also viewed"): alternatives to the product on the page, so by default
     # from its own category branch and a comparable price, not whatever co-occurs (a laptop beside
     # headphones); 0 turns a constraint off, and too few candidates fall back to unconstrained ones

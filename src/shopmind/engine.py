@@ -29,6 +29,10 @@ run and reports the others unavailable with the reason. :meth:`Engine.ready` rep
 **Training state** lives in the store (``training_runs``, see ``shopmind.pipeline.TrainingAttempt``),
 so every worker process answers the same :meth:`Engine.training_status`; runs left ``running`` by a
 dead process are marked failed when an engine opens (``shopmind.pipeline.recover_abandoned``).
+
+**Scheduled retraining** (``training.schedule``): :meth:`Engine.start_schedule` (called by the HTTP
+server) runs a :class:`~shopmind.scheduler.TrainingScheduler` that starts :meth:`Engine.start_training`
+at each due time on one node only; :meth:`Engine.training_status` reports it under ``schedule``.
 """
 
 from __future__ import annotations
@@ -57,13 +61,14 @@ from shopmind.capabilities import (
     SearchService,
     Services,
 )
-from shopmind.capability import CapabilityService, TrainContext
+from shopmind.capability import CapabilityService, MessageProgress, TrainContext
 from shopmind.config import RECOMMEND_K, SEARCH_K, SUGGEST_K, TOP_QUERIES, Settings, load_settings
 from shopmind.content.descriptions import Description
 from shopmind.data.schema import Document, Event, Item, Order, User
 from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError, UnknownIdError
-from shopmind.pipeline import TrainingAttempt, abandoned_reason, recover_abandoned, train_all
+from shopmind.pipeline import TrainingAttempt, abandoned_reason, read_progress, recover_abandoned, train_all
 from shopmind.recommend.filters import RecFilters
+from shopmind.scheduler import TrainingScheduler
 from shopmind.search.analyzers import Synonyms
 from shopmind.search.engine import SearchResult
 from shopmind.search.service import read_synonyms, search_analytics, write_synonyms
@@ -242,6 +247,13 @@ class Engine:
         cls, settings: Settings | None = None, *, load: bool = True, capabilities: Iterable[str] | None = None
     ) -> Engine:
         """Open the configured store and artifact store and load the current run's services.
+        cron = self.settings.training.cron()
+        self.scheduler: TrainingScheduler | None = (
+            TrainingScheduler(cron, store, self.settings, lambda: str(self.start_training().run_id))
+            if cron is not None
+            else None
+        )
+        self.on_training_done(self._schedule_outcome)
 
         ``capabilities``: load only these and the services they take (:meth:`select`); a one-shot
         command then pays for one model, not all. None: every registered capability.
@@ -513,7 +525,20 @@ class Engine:
     # ----------------------------------------------------------------------------------------
     # training, versions
     # ----------------------------------------------------------------------------------------
+    def start_schedule(self) -> bool:
+        """Run ``training.schedule`` in a background thread (``shopmind serve``); False without one."""
+        if self.scheduler is None:
+            return False
+        self.scheduler.start()
+        return True
+
+    def _schedule_outcome(self, status: TrainingStatus) -> None:
+        if self.scheduler is not None and status.run_id is not None:
+            self.scheduler.finished(status.run_id, status.state, status.error)
+
     def train(self, components: Sequence[str] | None = None) -> str:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         """Train into a new run (``pipeline.train_all``), publish it, then :meth:`reload`.
 
         Raises :class:`TrainingInProgress` when a training already runs in this process. On failure the
@@ -598,7 +623,9 @@ class Engine:
         self, components: Sequence[str] | None, status: TrainingStatus, attempt: TrainingAttempt
     ) -> str:
         started = time.perf_counter()
-        ctx = TrainContext(store=self.store, settings=self.settings, progress=status.progress.append)
+        ctx = TrainContext(
+            store=self.store, settings=self.settings, progress=MessageProgress(status.progress.append)
+        )
         try:
             run_id = train_all(
                 ctx, self.artifacts, components, attempt=attempt, protect=[self._bundle.run_id]
@@ -644,7 +671,10 @@ class Engine:
 
         A ``running`` record whose process is gone or whose heartbeat lapsed is reported (and
         recorded) as failed. Without store records (a store that predates them, or the store is
-        down) this process's own last attempt is reported.
+        down) this process's own last attempt is reported. ``component_progress``: each component's
+        state, ``done`` of ``total`` ``unit`` and ``eta_s`` (``capability.ProgressBoard``);
+        ``schedule``: ``training.schedule``, its next run and the last scheduled outcome (None when
+        retraining is not scheduled).
         """
         local = self._training
         attempt = self._attempt
@@ -655,6 +685,17 @@ class Engine:
         except Exception as exc:
             log.warning("training records unavailable (%s): reporting this process's last attempt", exc)
             return local.to_dict()
+        out = self._training_status()
+        run_id = out.get("run_id")
+        steps = read_progress(self.store, run_id) if run_id else None
+        attempt = self._attempt
+        if steps is None and attempt is not None and attempt.run.id == run_id:
+            steps = attempt.board.snapshot()
+        out["component_progress"] = steps or []
+        out["schedule"] = self.scheduler.status() if self.scheduler is not None else None
+        return out
+
+    def _training_status(self) -> dict[str, Any]:
         if not records:
             return local.to_dict()
         rec = records[0]

@@ -26,6 +26,7 @@ A ``running`` record is *abandoned* when its process is gone (same host: pid + s
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -38,7 +39,14 @@ from typing import Any
 
 from shopmind import capabilities
 from shopmind.capabilities import Capability
-from shopmind.capability import TrainContext
+from shopmind.capability import (
+    MessageProgress,
+    ProgressBoard,
+    TeeProgress,
+    TrainContext,
+    TrainProgress,
+    progress_of,
+)
 from shopmind.config import Settings
 from shopmind.errors import ArtifactError, ConfigError, Location
 from shopmind.privacy import apply_retention
@@ -93,23 +101,26 @@ def train_all(
     if attempt is None:
         attempt = TrainingAttempt.begin(ctx, artifacts, components)
     run = attempt.run
-    user_progress = ctx.progress
-
-    def progress(message: str) -> None:
-        user_progress(message)
-        attempt.progress(message)
+    # the caller's display (CLI bars, the engine's status), the store's message list, the shared board
+    progress = TeeProgress(progress_of(ctx), MessageProgress(attempt.progress), attempt.board)
 
     started = time.perf_counter()
     manifest: dict[str, Any] = {"components": {}}
+    current: str | None = None  # the component training now
     with attempt.heartbeat(), _progress_to(ctx, progress):
         try:
             _apply_retention(ctx, progress)  # expired personal data never reaches a model
             if components is not None:
                 manifest["components"].update(_carry_over(artifacts, run.path, set(components)))
+            progress.plan([cap.name for cap in chosen])
             for cap in chosen:
                 step = time.perf_counter()
+                progress.begin(cap.name)
+                current = cap.name
                 progress(f"training {cap.name}")
                 info = cap.train(ctx, run.path / cap.name)
+                current = None
+                progress.end(cap.name)
                 manifest["components"][cap.name] = {
                     "seconds": round(time.perf_counter() - step, 3),
                     **(info or {}),
@@ -117,7 +128,10 @@ def train_all(
                 log.info("trained %s in %.2fs", cap.name, manifest["components"][cap.name]["seconds"])
             artifacts.publish(run, manifest)
         except BaseException as exc:
+            # the failure first: it deletes the partial files, so a full disk has room for the record
             attempt.fail(f"{type(exc).__name__}: {exc}", time.perf_counter() - started)
+            if current is not None:
+                progress.end(current, ok=False)
             raise
     attempt.succeed(time.perf_counter() - started)
     try:
@@ -128,8 +142,8 @@ def train_all(
 
 
 @contextlib.contextmanager
-def _progress_to(ctx: TrainContext, progress: Callable[[str], None]) -> Iterator[None]:
-    """Route the components' ``ctx.progress`` messages through ``progress`` while training."""
+def _progress_to(ctx: TrainContext, progress: TrainProgress) -> Iterator[None]:
+    """Route the components' ``ctx.progress`` calls through ``progress`` while training."""
     previous = ctx.progress
     ctx.progress = progress
     try:
@@ -140,6 +154,27 @@ def _progress_to(ctx: TrainContext, progress: Callable[[str], None]) -> Iterator
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+PROGRESS_KEY = "training_progress"
+"""Meta-table key of the running (or last) training's per-component progress (:func:`read_progress`)."""
+PROGRESS_WRITE_S = 1.0
+"""Changed progress is written to the store at most this often (by the heartbeat thread)."""
+
+
+def read_progress(store: Store, run_id: str) -> list[dict[str, Any]] | None:
+    """The per-component progress the training ``run_id`` recorded (:class:`ProgressBoard` snapshot:
+    name, state, done, total, unit, message, started_at, seconds, eta_s), None when there is none."""
+    try:
+        raw = store.meta_value(PROGRESS_KEY)
+        value = json.loads(raw) if raw else None
+    except Exception as exc:  # unreadable: the status still answers
+        log.warning("training progress unreadable: %s", exc)
+        return None
+    if not isinstance(value, dict) or value.get("run_id") != run_id:
+        return None
+    components = value.get("components")
+    return list(components) if isinstance(components, list) else None
 
 
 class TrainingAttempt:
@@ -169,6 +204,8 @@ class TrainingAttempt:
         self.seconds: float | None = None
         self.recorded = True  # the store holds the latest state (False after a failed write)
         self._lock = threading.Lock()
+        self.board = ProgressBoard(on_change=self._board_changed)  # per-component counts and ETA
+        self._board_dirty = False  # changed since last written (by the heartbeat thread)
 
     @classmethod
     def begin(
@@ -222,6 +259,24 @@ class TrainingAttempt:
             messages = list(self.messages)
         self._write(progress=messages, heartbeat_at=_now())
 
+    def _board_changed(self) -> None:
+        self._board_dirty = True
+
+    def flush_progress(self) -> None:
+        """Write the board to the store (``training_progress`` in the meta table) if it changed.
+
+        Called by the heartbeat thread every ``PROGRESS_WRITE_S`` and once when training ends: the
+        training thread never waits for the store, and a component counting thousands of steps costs
+        one write per interval (on a nearly full disk every write counts, see :meth:`fail`)."""
+        if self.store is None or not self._board_dirty:
+            return
+        self._board_dirty = False
+        value = {"run_id": self.run.id, "updated_at": _now().isoformat(), "components": self.board.snapshot()}
+        try:
+            self.store.set_meta(PROGRESS_KEY, json.dumps(value))
+        except Exception as exc:  # bookkeeping never fails a training
+            log.warning("could not record the progress of training %s: %s", self.run.id, exc)
+
     def succeed(self, seconds: float) -> None:
         self.state, self.seconds = "succeeded", round(seconds, 3)
         self.recorded = self._write(state="succeeded", finished_at=_now(), seconds=self.seconds)
@@ -254,7 +309,8 @@ class TrainingAttempt:
         return self.recorded
 
     def heartbeat(self) -> _Heartbeat:
-        """Context manager: a daemon thread refreshing ``heartbeat_at`` every ``artifacts.heartbeat_s``."""
+        """Context manager: a daemon thread refreshing ``heartbeat_at`` every ``artifacts.heartbeat_s``
+        and writing changed progress every ``PROGRESS_WRITE_S`` (and once at the end)."""
         return _Heartbeat(self)
 
 
@@ -270,8 +326,12 @@ class _Heartbeat:
         interval = self.attempt.settings.artifacts.heartbeat_s
 
         def beat() -> None:
-            while not self.stop.wait(interval):
-                self.attempt._write(heartbeat_at=_now())
+            due = time.monotonic() + interval
+            while not self.stop.wait(min(interval, PROGRESS_WRITE_S)):
+                self.attempt.flush_progress()
+                if time.monotonic() >= due:
+                    self.attempt._write(heartbeat_at=_now())
+                    due = time.monotonic() + interval
 
         self.thread = threading.Thread(target=beat, name="shopmind-train-heartbeat", daemon=True)
         self.thread.start()
@@ -281,6 +341,7 @@ class _Heartbeat:
         self.stop.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
+        self.attempt.flush_progress()  # the final states (after a failure has been recorded)
 
 
 # ---------------------------------------------------------------------------- before training

@@ -2,7 +2,8 @@
 
 The lifespan opens the :class:`~shopmind.engine.Engine` (store + current artifacts) when given
 settings, starts the artifact watcher (so every worker process follows ``shopmind train`` /
-rollback done elsewhere) and closes the engine on shutdown. An engine passed in is used as is and
+rollback done elsewhere) and the ``training.schedule`` (``Engine.start_schedule``), and closes the
+engine on shutdown. An engine passed in is used as is and
 left open (its owner closes it).
 
 Layers, outermost first: ServiceMiddleware (request id, body limit → 413, metrics, access log) →
@@ -131,6 +132,8 @@ def create_app(
             attach(app, engine)
         if watch_interval_s:
             engine.watch(watch_interval_s)
+        if not engine_given:  # the server's own engine runs training.schedule (one node per due time)
+            engine.start_schedule()
         log.info(
             "shopmind API ready: run %s, services %s", engine.bundle.run_id, sorted(engine.bundle.services)
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from shopmind.assistant.dialogue import Assistant, ChatReply
 from shopmind.assistant.intents import IntentClassifier, IntentConfig, read_intent_csv
 from shopmind.assistant.knowledge import KnowledgeBase
 from shopmind.assistant.tools import Client, VerificationGuard, VerifyLimits
-from shopmind.capability import TrainContext
+from shopmind.capability import TrainContext, progress_of
 from shopmind.content.descriptions import Description, describe
 from shopmind.content.sentiment import ReviewAnalyzer
 from shopmind.errors import ArtifactError, ConfigError, UnknownIdError
@@ -51,8 +52,13 @@ def train_assistant(
     extra_intents: tuple[list[str], list[str]] | None = None,
     encoder: Any = None,
     knowledge_embeddings: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Fit the three models from ``store`` into ``out_dir``; returns manifest info."""
+    """Fit the three models from ``store`` into ``out_dir``; returns manifest info.
+
+    ``progress(done, 3)`` after each model (intents, knowledge, sentiment)."""
+    report = progress or (lambda done, total: None)
+    report(0, 3)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     texts, labels = builtin_intents()
@@ -66,6 +72,7 @@ def train_assistant(
         cfg = cfg.model_copy(update={"model": "tfidf"})
         clf = IntentClassifier(cfg).fit(texts, labels)
     clf.save(out_dir / "intents")
+    report(1, 3)
 
     docs = store.documents()
     n_passages = 0
@@ -73,6 +80,7 @@ def train_assistant(
         kb = KnowledgeBase.build(docs, use_embeddings=knowledge_embeddings, encoder=encoder)
         kb.save(out_dir / "knowledge")
         n_passages = len(kb.passages)
+    report(2, 3)
 
     reviews = store.reviews_frame()
     texts_r = (
@@ -82,6 +90,7 @@ def train_assistant(
     )
     analyzer = ReviewAnalyzer.train(texts_r, reviews["rating"].tolist() if len(reviews) else [])
     analyzer.save(out_dir / "sentiment")
+    report(3, 3)
     info = {
         "intents": {"n_examples": len(texts), "classes": clf.classes_, "model": cfg.model, **clf.calibration},
         "knowledge": {"documents": len(docs), "passages": n_passages},
@@ -96,7 +105,10 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     ctx.progress("assistant: intents, knowledge, sentiment")
     training = ctx.settings.training
     cfg = IntentConfig(finetune_epochs=training.assistant_finetune_epochs, encoder=training.assistant_encoder)
-    info = train_assistant(ctx.store, out_dir, intent_config=cfg)
+    steps = progress_of(ctx)
+    info = train_assistant(
+        ctx.store, out_dir, intent_config=cfg, progress=lambda done, total: steps.count(done, total, "models")
+    )
     return {
         "intent_classes": len(info["intents"]["classes"]),
         "intent_threshold": info["intents"].get("threshold"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from shopmind.capability import TrainProgress
 from shopmind.cli.common import console, err_console, open_configured_store, settings
 
 
@@ -18,63 +20,94 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
     app.command("demo")(demo)
 
 
-class ComponentProgress:
-    """A live line per training component: its name, elapsed time and the pipeline's latest message.
+class ComponentProgress(TrainProgress):
+    """A rich progress bar per training component: name, bar with ``done/total unit`` where the
+    component counts its steps (products embedded, recommender candidates, demand series), elapsed
+    time, estimated time left and the latest step's text.
 
-    The pipeline announces each component with ``training <name>`` (``pipeline.train_all``) and the
-    component reports its steps through ``ctx.progress``; a finished component leaves one printed
-    line (``✓ name  seconds  last step``), so a log or a non-terminal output shows one line each.
+    It is the CLI's :class:`~shopmind.capability.TrainProgress` (the pipeline's ``plan`` / ``begin`` /
+    ``end`` and the components' ``ctx.progress``); a finished component leaves one printed line
+    (``✓ name  seconds  counts  last step``), so a log or a non-terminal output shows one line each.
     """
 
     def __init__(self) -> None:
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description:<10}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[counts]:>22}"),
             TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[step]}"),
             console=console,
             transient=True,
         )
-        from shopmind.capabilities import CAPABILITIES
-
-        self._names = set(CAPABILITIES)
-        self._task: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._phase: dict[str, tuple[int | None, str]] = {}
         self._name = ""
         self._started = 0.0
         self._step = ""
+        self._counts = ""
 
     def __enter__(self) -> ComponentProgress:
         self._progress.start()
-        self._task = self._progress.add_task("preparing", step="")
-        self._started = time.perf_counter()
         return self
 
-    def message(self, msg: str) -> None:
-        """One pipeline message: ``training <name>`` opens a component, anything else is its step."""
-        name = msg.removeprefix("training ").strip()
-        if msg.startswith("training ") and name in self._names:
-            self._finish()
-            self._name, self._step, self._started = name, "", time.perf_counter()
-            self._progress.reset(self._task, description=name, step="")
+    def _task(self, name: str) -> Any:
+        if name not in self._tasks:
+            self._tasks[name] = self._progress.add_task(name, total=None, start=False, step="", counts="")
+        return self._tasks[name]
+
+    def plan(self, components: Sequence[str]) -> None:
+        for name in components:
+            self._task(name)
+
+    def begin(self, component: str) -> None:
+        self._name, self._step, self._counts = component, "", ""
+        self._started = time.perf_counter()
+        self._progress.start_task(self._task(component))
+
+    def message(self, text: str) -> None:
+        if not self._name:
             return
-        self._step = msg[:100]
-        self._progress.update(self._task, step=self._step)
+        self._step = text[:100]
+        self._progress.update(self._task(self._name), step=self._step)
 
-    def _finish(self) -> None:
-        if self._name:
-            took = time.perf_counter() - self._started
-            self._progress.console.print(f"[green]✓[/] {self._name:<10} {took:7.1f} s  {self._step}")
-            self._name = ""
+    def count(self, done: int, total: int | None = None, unit: str = "") -> None:
+        if not self._name:
+            return
+        task = self._task(self._name)
+        self._counts = f"{done}/{total} {unit}" if total is not None else f"{done} {unit}"
+        if self._phase.get(self._name) != (total, unit):  # a new phase: its own bar and rate
+            self._phase[self._name] = (total, unit)
+            self._progress.reset(task, total=total, completed=done, step=self._step, counts=self._counts)
+        else:
+            self._progress.update(task, completed=done, counts=self._counts)
 
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self._finish()
-        elif self._name:
+    def end(self, component: str, ok: bool = True) -> None:
+        took = time.perf_counter() - self._started
+        task = self._task(component)
+        if ok:
+            counts = f"{self._counts}  " if self._counts else ""
+            self._progress.console.print(f"[green]✓[/] {component:<10} {took:7.1f} s  {counts}{self._step}")
+        else:
             self._progress.console.print(
-                f"[red]✗[/] {self._name:<10} failed (last step: {self._step or 'none'})"
+                f"[red]✗[/] {component:<10} failed after {took:.1f} s (last step: {self._step or 'none'})"
             )
+        self._progress.update(task, visible=False)
+        self._name = ""
+
+    def __exit__(self, *_: object) -> None:
         self._progress.stop()
 
 
@@ -86,7 +119,7 @@ def _train(s, store, components: list[str] | None) -> str:
 
     artifacts = ArtifactStore(s.artifacts_dir)
     with ComponentProgress() as shown:
-        ctx = TrainContext(store=store, settings=s, progress=shown.message)
+        ctx = TrainContext(store=store, settings=s, progress=shown)
         run_id = train_all(ctx, artifacts, components)
     with console.status("data-quality report"):
         try:  # recomputed only if the data changed since the last ingest; never fails a published run

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.capability import TrainContext
+from shopmind.capability import TrainContext, progress_of
 from shopmind.config import ForecastTrainConfig
 from shopmind.data import setaside
 from shopmind.errors import ArtifactError, ConfigError, DataError, UnknownIdError
@@ -97,9 +98,16 @@ class StoreForecast:
 
 
 def fit_store(
-    series: DemandSeries, config: ForecastTrainConfig | None = None, *, n_jobs: int = 1
+    series: DemandSeries,
+    config: ForecastTrainConfig | None = None,
+    *,
+    n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StoreForecast:
-    """Choose, fit and forecast every item of ``series``; reconcile bottom-up; no file I/O."""
+    """Choose, fit and forecast every item of ``series``; reconcile bottom-up; no file I/O.
+
+    ``progress(done, total)``: item series fitted so far, after each tier (best sellers, the rest).
+    """
     cfg = config or ForecastTrainConfig()
     started = time.perf_counter()
     items = series.items[["unique_id", "ds", "y"]]
@@ -116,6 +124,9 @@ def fit_store(
     tail_ids = set(items["unique_id"].unique()) - head_ids
     results: list[ForecastResult] = []
     calibrations: dict[str, Calibration] = {}
+    n_series, fitted = len(head_ids) + len(tail_ids), 0
+    if progress is not None:
+        progress(0, n_series)
     for ids, fcfg, tag in ((head_ids, full_config(cfg), "top"), (tail_ids, tail_config(cfg), "tail")):
         if not ids:
             continue
@@ -124,6 +135,9 @@ def fit_store(
         results.append(r)
         calibrations[tag] = r.calibration
         log.info("forecast tier %s: %d items in %.1fs", tag, len(ids), r.seconds)
+        fitted += len(ids)
+        if progress is not None:
+            progress(fitted, n_series)
     merged = ForecastResult(
         forecasts=pd.concat([r.forecasts for r in results], ignore_index=True),
         choice=pd.concat([r.choice for r in results], ignore_index=True),
@@ -181,7 +195,10 @@ def train(ctx: TrainContext, out_dir: Path, config: ForecastTrainConfig | None =
         save_json(out_dir / "manifest.json", info)
         return info | {"set_aside": summary}
     ctx.progress(f"forecast: choosing models for {series.items['unique_id'].nunique()} items")
-    sf = fit_store(series, cfg, n_jobs=_threads(ctx))
+    steps = progress_of(ctx)
+    sf = fit_store(
+        series, cfg, n_jobs=_threads(ctx), progress=lambda done, total: steps.count(done, total, "series")
+    )
     _write(sf, out_dir)
     keys = ("n_items", "n_top", "n_tail", "models", "history_end", "demand_source")
     return {k: v for k, v in sf.info.items() if k in keys} | {"set_aside": summary}

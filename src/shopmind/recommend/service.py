@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from shopmind.capability import TrainContext
+from shopmind.capability import TrainContext, progress_of
 from shopmind.catalog import Catalog, split_path
 from shopmind.config import RecommendSettings
 from shopmind.data import setaside
@@ -251,10 +251,15 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         except DataError as exc:  # too little history for a hold-out: train as configured
             log.warning("recommend: no automatic choice (%s)", exc)
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
+    steps = progress_of(ctx)  # the served models: hybrid, trending, bought-together, then the files
+    steps.count(0, 4, "models")
     hybrid = Hybrid({**served, "components": components, "weights": weights}, runtime).fit(dataset)
+    steps.count(1, 4, "models")
     trending = Trending(runtime=runtime).fit(dataset)
+    steps.count(2, 4, "models")
     basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else (), aside)
     together = BoughtTogether().fit(basket, item, dataset.n_items)
+    steps.count(3, 4, "models")
     out_dir.mkdir(parents=True, exist_ok=True)
     hybrid.save(out_dir / "models" / "hybrid")
     Pools.build(hybrid, dataset.matrix()).save(out_dir / "pools.npz")
@@ -287,6 +292,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     setaside.write_summary(out_dir, set_aside)
     (out_dir / "poisoning.json").write_text(json.dumps(screen.report.to_dict(), indent=2, ensure_ascii=False))
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    steps.count(4, 4, "models")
     log.info("recommend: trained %s in %.1fs", manifest["algorithms"], manifest["seconds"])
     keys = ("default", "algorithms", "hybrid_weights", "n_users", "n_items", "poisoning", "set_aside")
     return {k: manifest[k] for k in keys}

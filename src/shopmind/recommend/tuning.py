@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from shopmind.capability import TrainProgress, as_progress
 from shopmind.data.dataset import Dataset
 from shopmind.errors import ConfigError, DataError
 from shopmind.recommend.base import Recommender, Runtime, zscore_unseen
@@ -468,12 +469,14 @@ def tune(
     test_fraction: float = 0.2,
     max_users: int = 1000,
     holdout_how: str = "user",
-    progress: Callable[[str], None] | None = None,
+    progress: TrainProgress | Callable[[str], None] | None = None,
 ) -> TuningResult:
     """Choose the served recommender and its main hyper-parameters (module docstring).
 
     ``components`` maps each configured recommender to its base configuration (what the shop would
     train without tuning); ``default`` is the configured served recommender (``hybrid`` or one of them).
+    ``progress`` gets a line per candidate and the count of candidates decided (scored, skipped or
+    failed) of those planned, which reaches the total when the choice is made.
     """
     if budget_s <= 0:
         raise ConfigError("tuning budget must be > 0 seconds", value=budget_s)
@@ -482,7 +485,7 @@ def tune(
     runtime = runtime or Runtime()
     clock = _Clock(budget_s)
     split = holdout(dataset, test_fraction, max_users, runtime.seed, how=holdout_how)
-    report = progress or (lambda message: None)
+    report = as_progress(progress)
     weighted = weighted_composites()
     singles = [n for n in components if n not in weighted and n != "popularity"]
     composites = [n for n in components if n in weighted and n != "hybrid"]
@@ -496,6 +499,7 @@ def tune(
         done = len(trials)
         bar = "█" * round(20 * done / planned) + "░" * (20 - round(20 * done / planned))
         report(f"recommend: tuning {bar} {done}/{planned} {label} · {clock.elapsed:.0f}/{budget_s:.0f} s")
+        report.count(planned if label == "done" else min(done, planned), planned, "candidates")
 
     def estimate(algorithm: str, cfg: Mapping[str, Any]) -> float | None:
         if algorithm not in cost:

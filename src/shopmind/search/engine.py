@@ -36,7 +36,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -243,8 +243,10 @@ class ProductSearch:
         rules: Iterable[Mapping[str, Any]] | None = None,
         encoder: Any = None,
         cache_dir: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ProductSearch:
-        """Index a catalogue (a frame or dicts with ``Item`` fields)."""
+        """Index a catalogue (a frame or dicts with ``Item`` fields); ``progress(done, total)``: products
+        embedded so far (``SemanticIndex.build``)."""
         config = config or SearchConfig()
         recs = records_of(items)
         started = time.perf_counter()
@@ -263,6 +265,7 @@ class ProductSearch:
                 encoder=encoder,
                 ann_threshold=config.ann_threshold,
                 cache_dir=cache_dir,
+                progress=progress,
             )
         typo = TypoCorrector(TypoCorrector.words_of(_typo_texts(recs)))
         suggester = Suggester.build(

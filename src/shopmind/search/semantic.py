@@ -37,6 +37,7 @@ import os
 import tempfile
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +147,18 @@ class VectorCache:
                 os.unlink(tmp)
         return target
 
-    def encode(self, encoder: Encoder, texts: list[str], *, batch_size: int = 128) -> np.ndarray:
-        """``encoder.encode(texts)``, calling the encoder only for texts whose vectors are not cached."""
+    def encode(
+        self,
+        encoder: Encoder,
+        texts: list[str],
+        *,
+        batch_size: int = 128,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """``encoder.encode(texts)``, calling the encoder only for texts whose vectors are not cached.
+
+        ``progress(done, len(texts))``: texts with a vector so far (the cached ones at once, then after
+        each chunk of :data:`PROGRESS_CHUNK` batches encoded)."""
         digests = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
         wanted = set(digests)
         found: dict[bytes, np.ndarray] = {}
@@ -167,8 +178,13 @@ class VectorCache:
         missing = list(dict.fromkeys(d for d in digests if d not in found))
         if missing:
             where = {d: i for i, d in reversed(list(enumerate(digests)))}
-            new = np.asarray(
-                encoder.encode([texts[where[d]] for d in missing], batch_size=batch_size), np.float32
+            new = _encode_in_chunks(
+                encoder,
+                [texts[where[d]] for d in missing],
+                batch_size,
+                progress,
+                done=len(texts) - len(missing),
+                total=len(texts),
             )
             if found and new.shape[1] != next(iter(found.values())).shape[0]:
                 # the model behind this name changed its dimension: the cached vectors are unusable
@@ -176,7 +192,7 @@ class VectorCache:
                 for path, _, _ in loaded:
                     path.unlink(missing_ok=True)
                 loaded, found = [], {}
-                return self.encode(encoder, texts, batch_size=batch_size)
+                return self.encode(encoder, texts, batch_size=batch_size, progress=progress)
             self._write(np.frombuffer(b"".join(missing), np.uint8).reshape(-1, _DIGEST), new)
             found.update(zip(missing, new, strict=True))
         log.info(
@@ -185,6 +201,8 @@ class VectorCache:
             len(texts) - len(missing),
             len(missing),
         )
+        if progress is not None:
+            progress(len(texts), len(texts))
         self._tidy()
         if not digests:
             return np.asarray(encoder.encode([], batch_size=batch_size), np.float32)
@@ -219,6 +237,36 @@ class VectorCache:
                 path.unlink(missing_ok=True)
 
 
+PROGRESS_CHUNK = 8
+"""Encoder batches per progress report (the encoder is called once per chunk of this many batches)."""
+
+
+def _encode_in_chunks(
+    encoder: Encoder,
+    texts: list[str],
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+    *,
+    done: int = 0,
+    total: int | None = None,
+) -> np.ndarray:
+    """``encoder.encode(texts)``; with ``progress``, in chunks of ``PROGRESS_CHUNK`` batches, reporting
+    ``progress(done + texts encoded, total)`` after each (the vectors are the same: the encoder
+    batches within a call)."""
+    total = len(texts) + done if total is None else total
+    if progress is None or not texts:
+        return np.asarray(encoder.encode(texts, batch_size=batch_size), np.float32)
+    progress(done, total)
+    step = max(1, batch_size * PROGRESS_CHUNK)
+    parts = []
+    for start in range(0, len(texts), step):
+        parts.append(
+            np.asarray(encoder.encode(texts[start : start + step], batch_size=batch_size), np.float32)
+        )
+        progress(done + min(start + step, len(texts)), total)
+    return np.concatenate(parts)
+
+
 def encode_cached(
     encoder: Encoder,
     texts: list[str],
@@ -226,12 +274,15 @@ def encode_cached(
     *,
     batch_size: int = 128,
     max_bytes: int = CACHE_MAX_BYTES,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """``encoder.encode(texts)``; with ``cache_dir`` through a :class:`VectorCache` there (per text)."""
+    """``encoder.encode(texts)``; with ``cache_dir`` through a :class:`VectorCache` there (per text).
+
+    ``progress(done, len(texts))``: texts with a vector so far (see :meth:`VectorCache.encode`)."""
     if cache_dir is None:
-        return encoder.encode(texts, batch_size=batch_size)
+        return _encode_in_chunks(encoder, texts, batch_size, progress)
     return VectorCache(Path(cache_dir), encoder.name, max_bytes=max_bytes).encode(
-        encoder, texts, batch_size=batch_size
+        encoder, texts, batch_size=batch_size, progress=progress
     )
 
 
@@ -277,11 +328,12 @@ class SemanticIndex:
         ann_threshold: int = ANN_THRESHOLD,
         batch_size: int = 128,
         cache_dir: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> SemanticIndex:
         """Embed ``texts``; with ``cache_dir`` only texts not embedded before by this model are encoded
-        (:class:`VectorCache`)."""
+        (:class:`VectorCache`); ``progress(done, len(texts))`` as texts get their vectors."""
         enc = encoder or get_encoder(encoder_spec)
-        vecs = encode_cached(enc, texts, cache_dir, batch_size=batch_size)
+        vecs = encode_cached(enc, texts, cache_dir, batch_size=batch_size, progress=progress)
         idx = cls(vecs, encoder_spec=encoder_spec, encoder=enc, ann_threshold=ann_threshold)
         idx._maybe_build_ann()
         return idx

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from shopmind.capability import TrainContext
+from shopmind.capability import TrainContext, progress_of
 from shopmind.config import SEARCH_K, SUGGEST_K
 from shopmind.data import setaside
 from shopmind.data.schema import Item, error_field
@@ -192,6 +192,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     popularity, rating = _dataset_stats(ctx)
     ctr, queries, searches, clicks = log_statistics(ctx.store)
     ctx.progress(f"indexing {len(items)} products")
+    steps = progress_of(ctx)
     engine = ProductSearch.build(
         items,
         config=config,
@@ -202,6 +203,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         synonyms=synonyms,
         rules=rules,
         cache_dir=Path(ctx.settings.artifacts_dir).parent / "cache" / "embeddings",
+        progress=lambda done, total: steps.count(done, total, "products embedded"),
     )
     ranker = None
     data = click_training_data(engine, searches, clicks)

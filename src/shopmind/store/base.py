@@ -325,6 +325,20 @@ class Store(Protocol):
         """Training records, newest first (by ``started_at``)."""
         ...
 
+    # --- shared small state (the meta table): training progress, the schedule's claims ---------------
+    def meta_value(self, key: str) -> str | None:
+        """The value stored under ``key`` (at most 64 characters), None when there is none."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing what was there."""
+        ...
+
+    def swap_meta(self, key: str, expected: str | None, value: str) -> bool:
+        """Atomically store ``value`` under ``key`` if the current value is ``expected`` (None: there is
+        none yet); False, changing nothing, if another writer got there first (compare-and-set)."""
+        ...
+
     # --- privacy (shopmind.privacy) ---------------------------------------------------------------
     def meta_secret(self, key: str) -> str:
         """A random secret kept in the store under ``key``, created on first use."""

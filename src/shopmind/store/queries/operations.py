@@ -31,6 +31,7 @@ from shopmind.store.tables import (
     from_micros,
     identity_checks_t,
     messages_t,
+    meta_t,
     ticket_updates_t,
     tickets_t,
     training_runs_t,
@@ -440,6 +441,49 @@ class OperationsQueries(SqlBase):
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------ shared small state
+    META_KEY_CHARS = 64
+
+    def _meta_key(self, key: str) -> str:
+        if not key or len(key) > self.META_KEY_CHARS:
+            raise DataError("meta key must be 1-64 characters", value=key[:80], expected="a short key")
+        return key
+
+    def meta_value(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(meta_t.c.value).where(meta_t.c.key == self._meta_key(key))
+            ).scalar()
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        stmt = self._insert(meta_t).values(key=self._meta_key(key), value=str(value))
+        with self._begin() as conn:
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+            )
+
+    def swap_meta(self, key: str, expected: str | None, value: str) -> bool:
+        # one statement each way: INSERT .. ON CONFLICT DO NOTHING creates the row once; the UPDATE's
+        # WHERE value = expected is re-checked against the newest row by PostgreSQL (and serialised by
+        # SQLite's write lock), so of two writers expecting the same value only one changes a row
+        key = self._meta_key(key)
+        if expected is None:
+            stmt = (
+                self._insert(meta_t)
+                .values(key=key, value=str(value))
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+        else:
+            stmt = (
+                sa.update(meta_t)
+                .where(meta_t.c.key == key, meta_t.c.value == str(expected))
+                .values(value=str(value))
+            )
+        # RETURNING says whether this statement wrote the row (rowcount is not reliable for an upsert)
+        with self._begin() as conn:
+            return conn.execute(stmt.returning(meta_t.c.key)).first() is not None
 
 
 def _utc(value: Any) -> datetime:
