@@ -394,12 +394,16 @@ def shop_judged(
         try:
             judged = judged_from_events(products, events, max_queries=limits.max_queries, name="search-log")
         except DataError as exc:
-            info["log_unused"] = exc.message
+            info.update(log_unused=exc.message, log_unused_code="no_followups", log_judged_queries=0)
         else:
             if len(judged.qrels) >= MIN_LOG_QUERIES:
                 return judged, {**info, "source": "search_log", "n_queries": len(judged.qrels)}
-            info["log_unused"] = (
-                f"only {len(judged.qrels)} judged queries in the search log (at least {MIN_LOG_QUERIES} needed)"
+            info.update(
+                log_unused=f"only {len(judged.qrels)} judged queries in the search log "
+                f"(at least {MIN_LOG_QUERIES} needed)",
+                log_unused_code="too_few",
+                log_judged_queries=len(judged.qrels),
+                log_min_queries=MIN_LOG_QUERIES,
             )
     judged = catalogue_judged(products, limits.max_queries, limits.seed)
     return judged, {**info, "source": "catalogue", "n_queries": len(judged.qrels)}

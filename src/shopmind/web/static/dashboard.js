@@ -114,7 +114,8 @@
     const box = clear($("reports"));
     let data;
     try { data = await api("/admin/reports", { key: key() }); } catch (err) { box.appendChild(errorBox(err)); return; }
-    const reports = (data.reports || []).filter((r) => r.rows && r.rows.length);
+    // the evaluation screen above shows the shop's own evaluation runs (dashboard_eval.js)
+    const reports = (data.reports || []).filter((r) => r.rows && r.rows.length && !r.name.startsWith("shop-evaluation/"));
     if (!reports.length) { box.appendChild(el("p", { class: "muted", text: t("no_reports") })); return; }
     for (const rep of reports) {
       const sec = el("div", { class: "report", dataset: { report: rep.name } });
@@ -451,6 +452,7 @@
     SM.applyI18n();
     if (needKey()) return;
     loadStatus(); loadTickets(); loadConversations(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
+    if (window.SMEvaluation) window.SMEvaluation.load();
     loadSynonyms();
     if (openTicket) showTicket(openTicket);
     else if (openConversation) showConversation(...openConversation);
