@@ -204,6 +204,15 @@ class PoisoningSettings(_Section):
     alpha: float = Field(default=1e-3, gt=0, le=0.5, description="family-wise significance (Bonferroni)")
 
 
+def _cron(expression: str, timezone: str) -> CronSchedule:
+    """:class:`CronSchedule`, its :class:`ConfigError` as the ``ValueError`` pydantic reports with the
+    setting's path (``shopmind.toml: setting 'training.schedule': ...``)."""
+    try:
+        return CronSchedule(expression, timezone)
+    except ConfigError as exc:
+        raise ValueError(f"{exc.message} (expected {exc.expected})") from None
+
+
 class TrainingSettings(_Section):
     """What ``shopmind train`` fits and how events become interaction strength."""
 
@@ -216,15 +225,6 @@ class TrainingSettings(_Section):
         description="tuned configurations applied to the recommenders: preset names (shopmind/presets) or "
         ".toml paths, later ones win; empty = each algorithm's library defaults",
     )
-def _cron(expression: str, timezone: str) -> CronSchedule:
-    """:class:`CronSchedule`, its :class:`ConfigError` as the ``ValueError`` pydantic reports with the
-    setting's path (``shopmind.toml: setting 'training.schedule': ...``)."""
-    try:
-        return CronSchedule(expression, timezone)
-    except ConfigError as exc:
-        raise ValueError(f"{exc.message} (expected {exc.expected})") from None
-
-
     tune_budget_s: float = Field(
         default=30.0,
         ge=0,
@@ -247,18 +247,6 @@ def _cron(expression: str, timezone: str) -> CronSchedule:
         "out-of-scope messages better at about 5x the encoding cost; or a model folder",
     )
     poisoning: PoisoningSettings = Field(default_factory=PoisoningSettings)
-
-
-class RecommendSettings(_Section):
-    """Per-recommender hyper-parameters, e.g. ``[recommend.params.ease]`` ``l2 = 500``: applied over the
-    ``training.recommender_presets`` when training; each table is checked against the algorithm's config
-    before any model is fitted (``shopmind.recommend.service.build_components``)."""
-
-    params: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
-        max_length=64,
-        description="algorithm name → hyper-parameters (missing keys: presets, then library defaults)",
-    )
     schedule_timezone: str = Field(
         default="UTC",
         max_length=64,
@@ -287,6 +275,18 @@ class RecommendSettings(_Section):
     def cron(self) -> CronSchedule | None:
         """The parsed ``schedule`` (None when retraining is not scheduled)."""
         return CronSchedule(self.schedule, self.schedule_timezone) if self.schedule else None
+
+
+class RecommendSettings(_Section):
+    """Per-recommender hyper-parameters, e.g. ``[recommend.params.ease]`` ``l2 = 500``: applied over the
+    ``training.recommender_presets`` when training; each table is checked against the algorithm's config
+    before any model is fitted (``shopmind.recommend.service.build_components``)."""
+
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="algorithm name → hyper-parameters (missing keys: presets, then library defaults)",
+    )
     # similar items ("customers also viewed"): alternatives to the product on the page, so by default
     # from its own category branch and a comparable price, not whatever co-occurs (a laptop beside
     # headphones); 0 turns a constraint off, and too few candidates fall back to unconstrained ones

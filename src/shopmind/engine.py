@@ -238,6 +238,13 @@ class Engine:
         self._verified: dict[str, tuple[tuple[tuple[str, int, int], ...], IntegrityReport]] = {}
         self.refused: dict[str, str] = {}  # run id -> why it was refused (reported by ready())
         self.only: frozenset[str] | None = None  # capabilities to load (select); None: all
+        cron = self.settings.training.cron()
+        self.scheduler: TrainingScheduler | None = (
+            TrainingScheduler(cron, store, self.settings, lambda: str(self.start_training().run_id))
+            if cron is not None
+            else None
+        )
+        self.on_training_done(self._schedule_outcome)
 
     # ----------------------------------------------------------------------------------------
     # construction, loading, swapping
@@ -247,13 +254,6 @@ class Engine:
         cls, settings: Settings | None = None, *, load: bool = True, capabilities: Iterable[str] | None = None
     ) -> Engine:
         """Open the configured store and artifact store and load the current run's services.
-        cron = self.settings.training.cron()
-        self.scheduler: TrainingScheduler | None = (
-            TrainingScheduler(cron, store, self.settings, lambda: str(self.start_training().run_id))
-            if cron is not None
-            else None
-        )
-        self.on_training_done(self._schedule_outcome)
 
         ``capabilities``: load only these and the services they take (:meth:`select`); a one-shot
         command then pays for one model, not all. None: every registered capability.
@@ -516,15 +516,6 @@ class Engine:
 
         threading.Thread(target=loop, name="shopmind-artifact-watch", daemon=True).start()
 
-    def close(self) -> None:
-        if self._watch_stop is not None:
-            self._watch_stop.set()
-            self._watch_stop = None
-        self.store.close()
-
-    # ----------------------------------------------------------------------------------------
-    # training, versions
-    # ----------------------------------------------------------------------------------------
     def start_schedule(self) -> bool:
         """Run ``training.schedule`` in a background thread (``shopmind serve``); False without one."""
         if self.scheduler is None:
@@ -536,9 +527,18 @@ class Engine:
         if self.scheduler is not None and status.run_id is not None:
             self.scheduler.finished(status.run_id, status.state, status.error)
 
-    def train(self, components: Sequence[str] | None = None) -> str:
+    def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+        self.store.close()
+
+    # ----------------------------------------------------------------------------------------
+    # training, versions
+    # ----------------------------------------------------------------------------------------
+    def train(self, components: Sequence[str] | None = None) -> str:
         """Train into a new run (``pipeline.train_all``), publish it, then :meth:`reload`.
 
         Raises :class:`TrainingInProgress` when a training already runs in this process. On failure the
@@ -676,15 +676,6 @@ class Engine:
         ``schedule``: ``training.schedule``, its next run and the last scheduled outcome (None when
         retraining is not scheduled).
         """
-        local = self._training
-        attempt = self._attempt
-        if attempt is not None and local.state != "running":
-            attempt.flush()  # a final state that could not be written earlier (full disk)
-        try:
-            records = self.store.training_runs(limit=1)
-        except Exception as exc:
-            log.warning("training records unavailable (%s): reporting this process's last attempt", exc)
-            return local.to_dict()
         out = self._training_status()
         run_id = out.get("run_id")
         steps = read_progress(self.store, run_id) if run_id else None
@@ -696,6 +687,15 @@ class Engine:
         return out
 
     def _training_status(self) -> dict[str, Any]:
+        local = self._training
+        attempt = self._attempt
+        if attempt is not None and local.state != "running":
+            attempt.flush()  # a final state that could not be written earlier (full disk)
+        try:
+            records = self.store.training_runs(limit=1)
+        except Exception as exc:
+            log.warning("training records unavailable (%s): reporting this process's last attempt", exc)
+            return local.to_dict()
         if not records:
             return local.to_dict()
         rec = records[0]
