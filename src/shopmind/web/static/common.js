@@ -273,6 +273,29 @@ const SM = (function () {
     ev_s_hybrid: "混合检索（关键词 + 语义）", ev_s_bm25: "BM25（全部字段）", ev_s_semantic: "语义检索", ev_s_ltr: "学习排序",
     "ev_s_bm25s-title": "仅标题的 BM25",
   });
+  // dashboard: scheduled retraining and per-component training progress (dashboard_training.js)
+  Object.assign(STRINGS.en, {
+    tr_next: "Next retraining: {when}", tr_schedule: "schedule {cron} ({tz})",
+    tr_not_scheduled: "Retraining is not scheduled (set training.schedule to retrain automatically).",
+    tr_last: "Last scheduled training (due {due}): {state}", tr_catch_up: "(missed while the service was down)",
+    tr_progress: "Training progress", tr_last_progress: "Last training", tr_component: "Component",
+    tr_progress_col: "Progress", tr_elapsed: "Elapsed", tr_eta: "Time left", tr_sec: "{n} s", tr_min: "{m} min {s} s",
+    tr_s_pending: "waiting", tr_s_running: "running", tr_s_succeeded: "done", tr_s_failed: "failed",
+    tr_s_skipped: "skipped", tr_s_claimed: "starting", tr_s_started: "started",
+    tr_c_recommend: "Recommendations", tr_c_search: "Search", tr_c_assistant: "Assistant", tr_c_forecast: "Forecast",
+    tr_u_candidates: "candidates", tr_u_models: "models", tr_u_series: "series", tr_u_products_embedded: "products embedded",
+  });
+  Object.assign(STRINGS.zh, {
+    tr_next: "下次重新训练：{when}", tr_schedule: "计划 {cron}（{tz}）",
+    tr_not_scheduled: "未设置定时重新训练（设置 training.schedule 即可自动重新训练）。",
+    tr_last: "上次定时训练（计划于 {due}）：{state}", tr_catch_up: "（服务停机期间错过）",
+    tr_progress: "训练进度", tr_last_progress: "上次训练", tr_component: "组件",
+    tr_progress_col: "进度", tr_elapsed: "已用时间", tr_eta: "剩余时间", tr_sec: "{n} 秒", tr_min: "{m} 分 {s} 秒",
+    tr_s_pending: "等待中", tr_s_running: "进行中", tr_s_succeeded: "完成", tr_s_failed: "失败",
+    tr_s_skipped: "已跳过", tr_s_claimed: "正在开始", tr_s_started: "已开始",
+    tr_c_recommend: "推荐", tr_c_search: "搜索", tr_c_assistant: "智能客服", tr_c_forecast: "需求预测",
+    tr_u_candidates: "个候选模型", tr_u_models: "个模型", tr_u_series: "条序列", tr_u_products_embedded: "件商品已向量化",
+  });
   let lang = localStorage.getItem("shopmind.lang") || "en";
 
   function t(key) { return (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key; }
