@@ -21,7 +21,11 @@ def create(
     user: str = typer.Option(None, "--user", help="Bind a read key to one customer id."),
     name: str = typer.Option(None, "--name", help="A label shown by `keys list`."),
 ) -> None:
-    """Create a key and print its secret — the only time it is shown."""
+    """Create a key and print its secret — the only time it is shown.
+
+    Only the secret goes to standard output (the rest to standard error), so a script can keep it:
+    ``READ_KEY=$(shopmind keys create --scope read)``.
+    """
     from shopmind.api.auth import create_key
 
     store = open_configured_store(settings())
@@ -29,7 +33,7 @@ def create(
         record, secret = create_key(store, scope, name=name, user_id=user)
     finally:
         store.close()
-    console.print(
+    err_console.print(
         f"created key [bold]{record.id}[/] ({record.name}, scope {scope}{', user ' + user if user else ''})"
     )
     console.print(secret, soft_wrap=True, highlight=False)
