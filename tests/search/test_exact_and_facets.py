@@ -129,7 +129,9 @@ def test_cjk_query_is_not_ranked_by_english_only_encoder() -> None:
         {"id": "kb2", "title": "微软 无线键盘 白色", "category": ["Computers", "Accessories"], "price": 40.0},
         {"id": "dog1", "title": "皇家 狗粮 3kg", "category": ["Pets", "Food"], "price": 30.0},
     ]
-    ps = ProductSearch.build(items, config=SearchConfig(min_similarity=-1.0), encoder=EnglishOnly())
+    # without a multilingual encoder beside it (the default has one: tests/search/test_crosslingual.py)
+    cfg = SearchConfig(min_similarity=-1.0, multilingual_encoder=None)
+    ps = ProductSearch.build(items, config=cfg, encoder=EnglishOnly())
     for mode in ("hybrid", "semantic", "bm25"):
         res = ps.search("狗粮", mode=mode)
         assert res.ids == ["dog1"], (mode, res.ids)

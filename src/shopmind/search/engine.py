@@ -52,15 +52,16 @@ from shopmind.search.facets import choose_facet_keys, facet_counts
 from shopmind.search.features import RankSignals, affinity_vector, feature_matrix
 from shopmind.search.filters import FilterMasks, filter_masks
 from shopmind.search.fusion import rrf, weighted
+from shopmind.search.glossary import Glossary
 from shopmind.search.highlight import highlight, snippet
 from shopmind.search.lexical import LexicalIndex
 from shopmind.search.ltr import RankingData, Reranker
 from shopmind.search.retrieval import Candidates, lookup_values, top_rows
 from shopmind.search.rules import Rule, apply_rules, parse_rules
-from shopmind.search.semantic import SemanticIndex, item_text
+from shopmind.search.semantic import SemanticIndex, item_text, top_n
 from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
-from shopmind.text import has_cjk, normalize
+from shopmind.text import CJK_RE, has_cjk, normalize
 
 MODES = ("bm25", "semantic", "hybrid", "ltr")
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "popularity", "rating")
@@ -145,6 +146,17 @@ ENGLISH_ONLY_ENCODER = re.compile(
 )
 
 
+def _cjk_titles(catalog: Catalog) -> np.ndarray:
+    """Rows whose title holds a CJK ideograph (bool), one vectorised regex pass."""
+    return pd.Series(catalog.title, dtype=object).str.contains(CJK_RE.pattern, regex=True).to_numpy(bool)
+
+
+def is_english_only(encoder: Any, spec: str | None = None) -> bool:
+    """Whether ``encoder`` (or, without a name, the ``spec`` it was made from) is English-only."""
+    name = getattr(encoder, "name", "") or (spec or "")
+    return ENGLISH_ONLY_ENCODER.search(str(name)) is not None
+
+
 def identifier_key(text: str) -> str:
     """``text`` as an identifier key: NFKC, lower case, without spaces, hyphens, dots or slashes
     (``"WH-952"``, ``"wh 952"`` and ``"ＷＨ952"`` all give ``"wh952"``)."""
@@ -227,6 +239,8 @@ class ProductSearch:
         self.rules = rules or []
         self.reranker = reranker
         self._vocab: set[str] | None = None
+        self.glossary: Glossary | None = None  # Chinese ↔ Latin phrases mined from the catalogue
+        self.multilingual: SemanticIndex | None = None  # vectors for what an English-only encoder can't place
 
     # ----------------------------------------------------------------- build / io
     @classmethod
@@ -271,8 +285,18 @@ class ProductSearch:
         suggester = Suggester.build(
             catalog.title, signals.popularity.tolist(), catalog.brand, catalog.category, queries
         )
+        engine = cls(config, lexical, catalog, signals, semantic, typo, suggester, parse_rules(rules))
+        engine.glossary = Glossary.from_records(recs) if config.glossary else None
+        if semantic is not None and config.multilingual_encoder and is_english_only(semantic.encoder):
+            engine.multilingual = SemanticIndex.build(
+                [item_text(r) for r in recs],
+                encoder_spec=config.multilingual_encoder,
+                ann_threshold=config.ann_threshold,
+                cache_dir=cache_dir,
+            )
         log.info("search index of %d products built in %.2fs", len(recs), time.perf_counter() - started)
-        return cls(config, lexical, catalog, signals, semantic, typo, suggester, parse_rules(rules))
+        return engine
+
 
     def save(self, path: Path) -> None:
         """Artifacts: lexical/ (bm25s CSC arrays), semantic/ (npy + usearch), catalog.npz/json,
@@ -284,6 +308,10 @@ class ProductSearch:
         self.signals.save(path)
         if self.semantic is not None:
             self.semantic.save(path / "semantic")
+        if self.multilingual is not None:
+            self.multilingual.save(path / "semantic-multilingual")
+        if self.glossary is not None:
+            self.glossary.save(path / "glossary.json")
         (path / "typo.json").write_text(json.dumps(self.typo.freq, ensure_ascii=False), encoding="utf-8")
         self.suggester.save(path / "suggest.json")
         (path / "rules.json").write_text(
@@ -331,7 +359,22 @@ class ProductSearch:
                 "catalog, signals, vectors and index disagree on the number of rows",
                 value=(len(catalog), len(signals), n_vectors, lexical.n_rows),
             )
-        return cls(config, lexical, catalog, signals, semantic, typo, suggester, rules, reranker)
+        engine = cls(config, lexical, catalog, signals, semantic, typo, suggester, rules, reranker)
+        if (path / "glossary.json").exists():
+            engine.glossary = Glossary.load(path / "glossary.json")
+        if config.multilingual_encoder and (path / "semantic-multilingual" / "vectors.npy").exists():
+            engine.multilingual = SemanticIndex.load(
+                path / "semantic-multilingual",
+                encoder_spec=config.multilingual_encoder,
+                ann_threshold=config.ann_threshold,
+            )
+            if len(engine.multilingual.vectors) != lexical.n_rows:
+                raise ArtifactError(
+                    "multilingual vectors and index disagree on the number of rows",
+                    value=(len(engine.multilingual.vectors), lexical.n_rows),
+                )
+        return engine
+
 
     # ----------------------------------------------------------------- updates
     def upsert(self, items: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int:
@@ -344,6 +387,8 @@ class ProductSearch:
         self.signals.append([r["id"] for r in recs], {})
         if self.semantic is not None:
             self.semantic.append([item_text(r) for r in recs])
+        if self.multilingual is not None:
+            self.multilingual.append([item_text(r) for r in recs])
         self.typo.add(_typo_texts(recs))
         self.suggester.add_titles([str(r.get("title") or "") for r in recs])
         self._vocab = None
@@ -386,14 +431,19 @@ class ProductSearch:
         return rows[mask[rows]]
 
     def semantic_applies(self, text: str) -> bool:
-        """Whether the encoder can place ``text``: not CJK text under an English-only encoder
-        (:data:`ENGLISH_ONLY_ENCODER`), whose nearest neighbours of "狗粮" are keyboards and watches."""
+        """Whether an encoder of the index can place ``text`` (:meth:`semantic_for`)."""
+        return self.semantic_for(text) is not None
+
+    def semantic_for(self, text: str) -> SemanticIndex | None:
+        """The vector index that embeds ``text``: the configured encoder's, except for CJK text under an
+        English-only encoder (:data:`ENGLISH_ONLY_ENCODER`; its nearest neighbours of "狗粮" are keyboards
+        and watches), which goes to the multilingual encoder's (``search.multilingual_encoder``) or
+        to none."""
         if self.semantic is None:
-            return False
-        if not has_cjk(text):
-            return True
-        name = getattr(self.semantic.encoder, "name", "") or (self.config.encoder or "")
-        return ENGLISH_ONLY_ENCODER.search(str(name)) is None
+            return None
+        if not has_cjk(text) or not is_english_only(self.semantic.encoder, self.config.encoder):
+            return self.semantic
+        return self.multilingual
 
     def _vocabulary(self) -> set[str]:
         if self._vocab is None:
@@ -454,23 +504,25 @@ class ProductSearch:
             key = m.coverage[total_lex].astype(np.float64) * 1e4 + m.score[total_lex]
             lex_rows, lex_scores = top_rows(total_lex, key, max(cfg.candidates, need))
             lex_scores = m.score[lex_rows].astype(np.float64)
+            crossed = self._with_translation(text, groups, m, mask, max(cfg.candidates, need))
+            if crossed is not None:
+                matched, lex_rows, lex_scores, full = crossed
+                total_lex = np.flatnonzero(matched)
+                fallback = None if full else "or"
         qv = None
+        sem = self.semantic_for(text)
         sem_rows = np.zeros(0, np.int64)
         sem_sims = np.zeros(0, np.float32)
         pool_rows = np.zeros(0, np.int64)
         pool_sims = np.zeros(0, np.float32)
-        if (
-            self.semantic is not None
-            and self.semantic_applies(text)
-            and (
-                mode in ("semantic", "hybrid", "ltr")
-                or (mode == "bm25" and not len(total_lex) and not np.any(mask[exact]))
-            )
+        if sem is not None and (
+            mode in ("semantic", "hybrid", "ltr")
+            or (mode == "bm25" and not len(total_lex) and not np.any(mask[exact]))
         ):
-            qv = self.semantic.embed_query(text)
             # nearest neighbours under the non-facet filters, then the facet filters: the same rows
             # count for a facet value whether or not it is selected (facet count == filtered total)
-            pool_rows, pool_sims = self.semantic.top(qv, cfg.candidates, alive=fparts.base)
+            pool_rows, pool_sims, vec = self._semantic_pool(sem, text, fparts.base, cfg.candidates)
+            qv = vec if sem is self.semantic else None  # the ranker's cosine feature is the main encoder's
             inside = mask[pool_rows]
             sem_rows, sem_sims = pool_rows[inside], pool_sims[inside]
             if mode == "bm25":
@@ -495,7 +547,7 @@ class ProductSearch:
             pool = pool_rows[pool_sims >= cfg.min_similarity] if fallback == "semantic" else pool_rows
         else:
             pool = pool_rows[pool_sims >= cfg.min_similarity]
-            if not len(total_lex) and groups and qv is not None:
+            if not len(total_lex) and groups and sem is not None:
                 fallback = "semantic"
             if cfg.fusion == "rrf":
                 rows, scores = rrf([lex_rows[: cfg.candidates], sem_rows], k=cfg.rrf_k)
@@ -533,6 +585,55 @@ class ProductSearch:
             sem_rank, sims, qv, corrected, fallback, total, mode_used, fparts, np.asarray(extra, np.int64),
             mode_used != "semantic", np.asarray(pool, np.int64),
         )  # fmt: skip
+
+    def _semantic_pool(
+        self, sem: SemanticIndex, text: str, alive: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, similarities, query vector of sem)``: the ``n`` nearest ``alive`` products of ``text``.
+
+        A Latin-script query under an English-only encoder with a multilingual index beside it is
+        placed by each encoder where it can: English-only vectors for products without CJK titles,
+        multilingual ones for CJK-titled products (both cosine similarities of unit vectors), merged.
+        """
+        vec = sem.embed_query(text)
+        if sem is not self.semantic or self.multilingual is None or has_cjk(text):
+            return (*sem.top(vec, n, alive=alive), vec)
+        cjk = self.catalog.derived("search.cjk_titles", _cjk_titles) & alive
+        if not cjk.any():
+            return (*sem.top(vec, n, alive=alive), vec)
+        rows_a, sims_a = sem.top(vec, n, alive=alive & ~cjk)
+        rows_b, sims_b = self.multilingual.top(self.multilingual.embed_query(text), n, alive=cjk)
+        rows, sims = top_n(np.concatenate([rows_a, rows_b]), np.concatenate([sims_a, sims_b]), n)
+        return rows, sims, vec
+
+    def _with_translation(
+        self, text: str, groups: Sequence[Any], m: Any, mask: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None:
+        """The keyword leg with the glossary translation of ``text`` (:mod:`.glossary`) added, or None
+        when the glossary knows none of its phrases or the translation matches nothing.
+
+        Returns ``(matched mask, top n rows, their keyword scores, whether some row has every word)``.
+        Rows rank by tier, then BM25: every word of the query itself (3), every word of the
+        translation (2), else the share of the query's words (0–1) — exact matches stay first.
+        """
+        translated = self.glossary.translate(text) if self.glossary is not None else None
+        tgroups = self.lexical.groups(translated) if translated else []
+        if not tgroups:
+            return None
+        tm = self.lexical.match(tgroups)
+        # a translation is a guess: only products with all of its words join (no OR fallback for it)
+        t_matched = (tm.coverage == len(tgroups)) & mask
+        if not t_matched.any():
+            return None
+        matched = ((m.coverage > 0) & mask) | t_matched
+        rows = np.flatnonzero(matched)
+        own = m.coverage[rows] / len(groups)
+        tier = np.where(own == 1, 3.0, np.where(t_matched[rows], 2.0, own))
+        score = np.where(tier == 2.0, tm.score[rows], m.score[rows])
+        top, _ = top_rows(rows, tier * 1e4 + score, n)
+        scores = np.zeros(len(mask), np.float64)
+        scores[rows] = score
+        return matched, top, scores[top], bool(np.any(tier >= 2))
 
     # ----------------------------------------------------------------- features
     def features(self, q: Candidates, rows: np.ndarray, affinity: np.ndarray | None = None) -> np.ndarray:
