@@ -71,7 +71,16 @@ from shopmind.recommend.filters import RecFilters
 from shopmind.scheduler import TrainingScheduler
 from shopmind.search.analyzers import Synonyms
 from shopmind.search.engine import SearchResult
-from shopmind.search.service import read_synonyms, search_analytics, write_synonyms
+from shopmind.search.service import (
+    check_field_weights,
+    read_field_weights,
+    read_rules,
+    read_synonyms,
+    search_analytics,
+    write_field_weights,
+    write_rules,
+    write_synonyms,
+)
 from shopmind.store.artifacts import ArtifactIntegrityError, ArtifactStore, IntegrityReport, Run
 from shopmind.store.base import Store, Ticket, TrainingRunRecord, WriteResult
 from shopmind.types import RankedList
@@ -1009,6 +1018,79 @@ class Engine:
         cast(SearchService, svc).set_synonyms(synonyms)
         cast(SearchService, svc).reload_synonyms()  # notes the file's time: not applied again on sync
         return "live"
+
+    def search_rules(self) -> list[dict[str, Any]]:
+        """The merchandising rules in use: the live search service's, or the saved file's."""
+        svc = self._bundle.services.get("search")
+        if svc is None:
+            return read_rules(self.settings)
+        cast(SearchService, svc).reload_rules()  # another worker's save, before this one's next sync
+        return cast(SearchService, svc).rules
+
+    def set_search_rules(self, rules: Iterable[Mapping[str, Any]]) -> Literal["live", "next_training"]:
+        """Save merchandising ``rules`` and apply them to the loaded search service at once (they
+        reorder the ranked list: no re-index); ``"next_training"`` when no search service is loaded.
+
+        Raises :class:`DataError` naming every item id the store does not have (and where it is).
+        """
+        rules = [dict(r) for r in rules]
+        where: dict[str, str] = {}
+        for i, rule in enumerate(rules):
+            for key in ("pin", "hide", "boost", "bury"):
+                for j, ref in enumerate(rule.get(key) or ()):
+                    iid = str(ref["id"] if key == "pin" else ref)
+                    where.setdefault(iid, f"rules[{i}].{key}[{j}]")
+        found = {it.id for it in self.store.get_items(list(where))} if where else set()
+        unknown = [i for i in where if i not in found]
+        if unknown:
+            raise DataError(
+                f"{len(unknown)} item id(s) not in the catalogue: "
+                + ", ".join(f"{i!r} ({where[i]})" for i in unknown[:20]),
+                value=unknown[:100],
+                expected="ids of stored items",
+                location=Location(field=where[unknown[0]]),
+            )
+        write_rules(self.settings, rules)  # validates before writing
+        svc = self._bundle.services.get("search")
+        if svc is None:
+            return "next_training"
+        cast(SearchService, svc).reload_rules()  # applies the saved file and notes its time
+        return "live"
+
+    def search_fields(self) -> dict[str, Any]:
+        """BM25 field weights: ``weights`` in use (or being applied), ``configured`` ([search] fields),
+        ``source`` (``saved`` through the API or ``config``), ``indexed`` (fields the serving index
+        holds) and ``reindex`` (a background build of missing fields: state, rows done/total)."""
+        configured = check_field_weights(self.settings.search.fields, max_weight=float("inf"))
+        saved = read_field_weights(self.settings)
+        out: dict[str, Any] = {
+            "weights": saved or configured,
+            "configured": configured,
+            "source": "config" if saved is None else "saved",
+            "indexed": None,
+            "reindex": None,
+        }
+        svc = self._bundle.services.get("search")
+        if svc is not None:
+            cast(SearchService, svc).reload_fields()  # another worker's save, before the next sync
+            out.update(cast(SearchService, svc).field_settings())
+        return out
+
+    def set_search_fields(
+        self, weights: Mapping[str, float] | None
+    ) -> Literal["live", "reindexing", "next_training"]:
+        """Save BM25 field ``weights`` (``None``: remove the saved ones, back to ``[search] fields``)
+        and apply them to the loaded search service: ``"live"`` from the next query, ``"reindexing"``
+        while a field the index was built without is indexed in the background (see
+        :meth:`search_fields`), ``"next_training"`` when no search service is loaded."""
+        write_field_weights(self.settings, weights)  # validates before writing
+        svc = self._bundle.services.get("search")
+        if svc is None:
+            return "next_training"
+        service = cast(SearchService, svc)
+        service.reload_fields()  # applies the saved (or configured) weights and notes the file's time
+        reindex = service.field_settings()["reindex"]
+        return "reindexing" if reindex is not None and reindex["state"] == "running" else "live"
 
     def chat(
         self,

@@ -1,4 +1,5 @@
-"""The dashboard's recommendation preview and synonyms editor in real headless Chromium."""
+"""The dashboard's recommendation preview and search settings (synonyms, pinned and hidden results,
+field weights) in real headless Chromium, each checked in the live search and the storefront."""
 
 from __future__ import annotations
 
@@ -83,4 +84,96 @@ def test_synonym_edited_in_dashboard_applies_to_search(page: Any, live_shop: dic
     finally:
         engine.set_search_synonyms(Synonyms())  # the session's shop is shared with the other browser tests
     # a 422 is logged by Chromium as a failed resource load; anything else is a problem
+    assert not [p for p in page.problems if "422" not in p], page.problems
+
+
+def _storefront_ids(page: Any, live_shop: dict[str, Any], query: str) -> list[str]:
+    page.goto(live_shop["url"] + "/#/search?q=" + query)
+    page.wait_for_function(
+        "document.querySelectorAll('#results .result').length > 0 || !document.getElementById('no-results').hidden"
+    )
+    return list(page.locator("#results .result").evaluate_all("els => els.map(e => e.dataset.itemId)"))
+
+
+def test_pinned_result_edited_in_dashboard_comes_first_in_storefront(
+    page: Any, live_shop: dict[str, Any]
+) -> None:
+    engine = live_shop["engine"]
+    try:
+        before = _storefront_ids(page, live_shop, "coffee%20grinder")
+        assert before[0] != "sku-1" and "sku-2" in before  # grinders: sku-2, 5, 8, 11
+        _open_dashboard(page, live_shop, "search-settings")
+        page.wait_for_selector("#rules-add:enabled")  # loaded: rows typed earlier would be replaced
+        page.click("#rules-add")
+        row = page.locator("#rules-body tr").last
+        row.locator(".rule-query").fill("Coffee  Grinder")
+        row.locator(".rule-pin").fill("sku-1")
+        row.locator(".rule-hide").fill("sku-2")
+        page.click("#rules-save")
+        page.wait_for_selector('#rules-message[data-applied="live"]')
+        assert "the search uses them now" in page.inner_text("#rules-message")
+        # the table shows the rule as saved: the query normalised
+        assert page.locator("#rules-body .rule-query").first.input_value() == "coffee grinder"
+        assert engine.search_rules() == [
+            {"query": "coffee grinder", "match": "exact", "pin": [{"id": "sku-1", "position": 1}],
+             "hide": ["sku-2"], "boost": [], "bury": []}
+        ]  # fmt: skip
+        shot(page, "23-pinned-result-editor")
+        after = _storefront_ids(page, live_shop, "COFFEE%20grinder")
+        assert after[0] == "sku-1" and "sku-2" not in after
+        assert "Smartphone case model 1" in page.locator("#results .result-title").first.inner_text()
+        shot(page, "24-pinned-result-in-storefront")
+        # an unknown id is refused with the API's message naming it, and nothing changes
+        page.goto(live_shop["url"] + "/dashboard#search-settings")  # the key is kept in this tab
+        page.wait_for_selector("#rules-save:enabled")
+        page.locator("#rules-body .rule-pin").first.fill("sku-1, sku-404@3")
+        page.click("#rules-save")
+        page.wait_for_selector("#rules-message.error")
+        assert "sku-404" in page.inner_text("#rules-message")
+        assert engine.search_rules()[0]["pin"] == [{"id": "sku-1", "position": 1}]
+        # the Chinese interface labels the editor in Chinese
+        page.click("#lang")
+        page.wait_for_selector("#rules-save:enabled")
+        panel = page.inner_text("#search-settings")
+        for zh in ("置顶和隐藏的结果", "搜索词", "完全一致", "字段权重", "标题", "恢复配置文件中的权重"):
+            assert zh in panel, zh
+        for en in ("Pinned", "Hidden ids", "Field weights", "Description"):
+            assert en not in panel, en
+        page.click("#lang")
+    finally:
+        engine.set_search_rules([])  # the session's shop is shared with the other browser tests
+    assert not [p for p in page.problems if "422" not in p], page.problems
+
+
+def test_field_weight_edited_in_dashboard_changes_search(page: Any, live_shop: dict[str, Any]) -> None:
+    engine = live_shop["engine"]
+    try:
+        # "fine" is only in descriptions ("A fine product number i"): all 12 products
+        assert len(_storefront_ids(page, live_shop, "fine")) == 12
+        _open_dashboard(page, live_shop, "search-settings")
+        page.wait_for_selector("#field-description:enabled")
+        assert page.input_value("#field-description") == "0.5"
+        assert "shopmind.toml" in page.inner_text("#fields-source")
+        page.fill("#field-description", "0")
+        page.click("#fields-save")
+        page.wait_for_selector('#fields-message[data-applied="live"]')
+        assert "uses these weights now" in page.inner_text("#fields-message")
+        assert "Set here" in page.inner_text("#fields-source")
+        assert engine.search_fields()["weights"]["description"] == 0
+        shot(page, "25-field-weights-editor")
+        assert _storefront_ids(page, live_shop, "fine") == []  # descriptions are no longer searched
+        assert not page.locator("#no-results").is_hidden()
+        # back to the configuration's weights
+        page.goto(live_shop["url"] + "/dashboard#search-settings")  # the key is kept in this tab
+        page.wait_for_selector("#fields-reset:enabled")
+        page.fill("#field-title", "11")  # out of range: refused, nothing saved
+        page.click("#fields-save")
+        page.wait_for_selector("#fields-message.error")
+        assert engine.search_fields()["weights"]["title"] == 3
+        page.click("#fields-reset")
+        page.wait_for_function("document.getElementById('field-description').value === '0.5'")
+        assert engine.search_fields()["source"] == "config"
+        assert len(_storefront_ids(page, live_shop, "fine")) > 0
+    finally:
+        engine.set_search_fields(None)
     assert not [p for p in page.problems if "422" not in p], page.problems

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from shopmind.data.schema import ID_PATTERN
+from shopmind.search.rules import normalize_query
 
 
 class Rejected(BaseModel):
@@ -215,4 +218,148 @@ class SynonymsOut(BaseModel):
     applied: Literal["live", "next_training"] | None = Field(
         default=None,
         description="after a save: live (the serving search uses them now) or next_training (no search loaded)",
+    )
+
+
+MAX_RULES = 1000
+MAX_RULE_QUERY = 200
+MAX_PINS = 20
+MAX_PIN_POSITION = 100
+MAX_RULE_IDS = 200
+MAX_RULE_ITEMS = 10_000
+RuleItemId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+class PinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: RuleItemId = Field(description="the product's id")
+    position: int = Field(ge=1, le=MAX_PIN_POSITION, description="1 = first result")
+
+
+class RuleIn(BaseModel):
+    """A merchandising rule: for one query, products pinned at positions and products hidden (also
+    boosted to the top or buried at the bottom, keeping their order)."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_RULE_QUERY,
+        description="the query, compared after normalisation (NFKC, lower case, single spaces; "
+        "English and Chinese alike)",
+    )
+    match: Literal["exact", "contains"] = Field(
+        default="exact", description="exact: the whole query; contains: the query contains this phrase"
+    )
+    pin: list[PinIn] = Field(default_factory=list, max_length=MAX_PINS)
+    hide: list[RuleItemId] = Field(default_factory=list, max_length=MAX_RULE_IDS)
+    boost: list[RuleItemId] = Field(default_factory=list, max_length=MAX_RULE_IDS)
+    bury: list[RuleItemId] = Field(default_factory=list, max_length=MAX_RULE_IDS)
+
+    @field_validator("query")
+    @classmethod
+    def _normalised(cls, v: str) -> str:
+        q = normalize_query(v)
+        if not q:
+            raise ValueError("the query is empty after normalisation")
+        return q
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleIn:
+        if not (self.pin or self.hide or self.boost or self.bury):
+            raise ValueError(f"rule for {self.query!r} does nothing: give pin, hide, boost or bury")
+        pins = [p.id for p in self.pin]
+        for name, ids in (("pin", pins), ("hide", self.hide), ("boost", self.boost), ("bury", self.bury)):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            if dup:
+                raise ValueError(f"rule for {self.query!r}: {name} lists {dup} more than once")
+        positions = [p.position for p in self.pin]
+        dup_pos = sorted({p for p in positions if positions.count(p) > 1})
+        if dup_pos:
+            raise ValueError(f"rule for {self.query!r}: two products pinned at position {dup_pos}")
+        both = sorted(set(self.hide) & (set(pins) | set(self.boost) | set(self.bury)))
+        if both:
+            raise ValueError(f"rule for {self.query!r}: {both} both hidden and pinned/boosted/buried")
+        return self
+
+
+class RulesIn(BaseModel):
+    """Every merchandising rule of the shop (replaces all of them). Rules act on the ranked results,
+    so they apply to the serving search at once, without retraining."""
+
+    model_config = ConfigDict(extra="forbid")
+    rules: list[RuleIn] = Field(default_factory=list, max_length=MAX_RULES)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RulesIn:
+        seen: dict[tuple[str, str], int] = {}
+        for i, r in enumerate(self.rules):
+            first = seen.setdefault((r.query, r.match), i)
+            if first != i:
+                raise ValueError(f"rules[{i}] repeats the query {r.query!r} of rules[{first}]: merge them")
+        ids = {p.id for r in self.rules for p in r.pin} | {
+            i for r in self.rules for i in r.hide + r.boost + r.bury
+        }
+        if len(ids) > MAX_RULE_ITEMS:
+            raise ValueError(f"the rules name {len(ids)} distinct products, at most {MAX_RULE_ITEMS}")
+        return self
+
+
+class RuleOut(BaseModel):
+    query: str
+    match: str
+    pin: list[dict[str, Any]]
+    hide: list[str]
+    boost: list[str]
+    bury: list[str]
+
+
+class RulesOut(BaseModel):
+    rules: list[RuleOut]
+    applied: Literal["live", "next_training"] | None = Field(
+        default=None,
+        description="after a save: live (the serving search uses them now) or next_training (no search loaded)",
+    )
+
+
+SearchField = Literal["title", "brand", "category", "attributes", "description"]
+
+
+class FieldsIn(BaseModel):
+    """BM25 weight per product field (replaces them all; a field left out gets 0: not searched)."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: dict[SearchField, Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]] = Field(
+        description='e.g. {"title": 3, "brand": 2, "category": 2, "attributes": 1, "description": 0.5}'
+    )
+
+    @model_validator(mode="after")
+    def _something_searched(self) -> FieldsIn:
+        if not any(w > 0 for w in self.weights.values()):
+            raise ValueError("every field weight is 0: at least one field must be searched")
+        return self
+
+
+class ReindexOut(BaseModel):
+    fields: list[str] = Field(description="fields being added to the keyword index")
+    state: Literal["running", "done", "failed"]
+    rows_done: int
+    rows_total: int
+    elapsed_s: float
+    error: str | None = None
+
+
+class FieldsOut(BaseModel):
+    weights: dict[str, float] = Field(description="the weights in use (or being applied, see reindex)")
+    configured: dict[str, float] = Field(description="[search] fields of the configuration file")
+    source: Literal["saved", "config"] = Field(description="saved through the API, or the configuration's")
+    indexed: list[str] | None = Field(
+        default=None, description="fields the serving keyword index holds (null: no search loaded)"
+    )
+    reindex: ReindexOut | None = Field(
+        default=None, description="the background indexing of fields the serving index lacks, if any"
+    )
+    applied: Literal["live", "reindexing", "next_training"] | None = Field(
+        default=None,
+        description="after a save: live (from the next query), reindexing (once the missing fields are "
+        "indexed, see reindex) or next_training (no search loaded)",
     )

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.catalog import Catalog, records_of
+from shopmind.catalog import Catalog, field_text, records_of
 from shopmind.config import SEARCH_K, SUGGEST_K, SearchConfig
 from shopmind.errors import ArtifactError, ConfigError
 from shopmind.search.analyzers import Synonyms, flatten_groups
@@ -57,7 +57,7 @@ from shopmind.search.highlight import highlight, snippet
 from shopmind.search.lexical import LexicalIndex
 from shopmind.search.ltr import RankingData, Reranker
 from shopmind.search.retrieval import Candidates, lookup_values, top_rows
-from shopmind.search.rules import Rule, apply_rules, parse_rules
+from shopmind.search.rules import Rule, RuleIndex, apply_rules, parse_rules
 from shopmind.search.semantic import SemanticIndex, item_text, top_n
 from shopmind.search.suggest import Suggester
 from shopmind.search.typo import TypoCorrector
@@ -193,6 +193,14 @@ def identifier_index(catalog: Catalog) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, np.int64) for k, v in index.items()}
 
 
+def _without(masks: dict[str, np.ndarray], rows: Sequence[int]) -> dict[str, np.ndarray]:
+    """``masks`` with ``rows`` (products a merchandising rule hides) cleared."""
+    if len(rows):
+        for m in masks.values():
+            m[list(rows)] = False
+    return masks
+
+
 def promote(rows: np.ndarray, scores: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``rows`` with ``first`` moved to the front (in their current order, the others after them),
     scored above every other row."""
@@ -236,11 +244,20 @@ class ProductSearch:
         self.semantic = semantic
         self.typo = typo
         self.suggester = suggester
-        self.rules = rules or []
+        self.rules = rules or []  # indexed by query (RuleIndex)
         self.reranker = reranker
         self._vocab: set[str] | None = None
         self.glossary: Glossary | None = None  # Chinese ↔ Latin phrases mined from the catalogue
         self.multilingual: SemanticIndex | None = None  # vectors for what an English-only encoder can't place
+
+    @property
+    def rules(self) -> list[Rule]:
+        """The merchandising rules, in order."""
+        return self._rules.rules
+
+    @rules.setter
+    def rules(self, rules: Iterable[Rule]) -> None:
+        self._rules = RuleIndex(rules)
 
     # ----------------------------------------------------------------- build / io
     @classmethod
@@ -296,7 +313,6 @@ class ProductSearch:
             )
         log.info("search index of %d products built in %.2fs", len(recs), time.perf_counter() - started)
         return engine
-
 
     def save(self, path: Path) -> None:
         """Artifacts: lexical/ (bm25s CSC arrays), semantic/ (npy + usearch), catalog.npz/json,
@@ -375,7 +391,6 @@ class ProductSearch:
                 )
         return engine
 
-
     # ----------------------------------------------------------------- updates
     def upsert(self, items: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int:
         """Add or replace products now (delta index + tombstones); returns how many."""
@@ -403,6 +418,32 @@ class ProductSearch:
 
     def set_synonyms(self, synonyms: Synonyms) -> None:
         self.lexical.set_synonyms(synonyms)
+
+    def set_field_weights(self, weights: Mapping[str, float]) -> None:
+        """New BM25 boosts of the indexed fields from the next query on (see ``LexicalIndex.set_weights``);
+        saved with the index's config."""
+        self.lexical.set_weights(weights)
+        self.config = self.config.model_copy(update={"fields": dict(self.lexical.fields)})
+
+    def field_texts(self, name: str, rows: Iterable[int]) -> list[str]:
+        """The text the keyword index holds for field ``name`` of catalogue ``rows`` (as at build time:
+        ``_lexical_doc`` of the stored product), to index a field the index was built without."""
+        c = self.catalog
+        return [
+            field_text(
+                _lexical_doc(
+                    {
+                        "id": c.ids[r],
+                        "title": c.title[r],
+                        "brand": c.brand[r],
+                        "category": list(c.category[r]),
+                        "attributes": c.attributes[r],
+                        "description": c.description[r],
+                    }
+                )[name]
+            )
+            for r in rows
+        ]
 
     @property
     def n_items(self) -> int:
@@ -694,13 +735,16 @@ class ProductSearch:
         if q.mode == "ltr" or aff is not None:  # exact identifier matches stay first after reranking
             rows, scores = promote(rows, scores, self.exact_rows(query, q.mask))
         pinned: set[int] = set()
+        # eligible=q.mask: rules pin only products that pass the shopper's filters
         rows, scores, pinned, extra_total, hidden = apply_rules(
-            self.rules, query, rows, scores, self.lexical.row_of, self.lexical.alive
+            self._rules.active(query), query, rows, scores, self.lexical.row_of, self.lexical.alive, q.mask
         )
         match = q.total_mask
-        if extra_total:  # pinned products that did not match
+        if extra_total or hidden:  # pinned products that did not match count; hidden ones do not
             match = match.copy()
-            match[rows] = True
+            if extra_total:
+                match[rows] = True
+            match[hidden] = False
         if sort != "relevance":
             # every match takes part, not only the ranked window; ties keep relevance order
             rest_mask = match.copy()
@@ -742,7 +786,7 @@ class ProductSearch:
             query=query,
             hits=hits,
             total=total,
-            facets=self.facets(match, q.relaxed_masks()) if facets else {},
+            facets=self.facets(match, _without(q.relaxed_masks(), hidden)) if facets else {},
             corrected_query=q.corrected,
             fallback=q.fallback,
             search_id=None,

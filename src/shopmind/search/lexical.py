@@ -12,6 +12,12 @@ lifting: it stores the per-(term, doc) scores as a CSC matrix, so a query is a h
 summed with ``np.bincount``. ``w_t`` are query-term weights (1 for the user's words, less for bigram
 alternatives and synonyms).
 
+**Field weights at query time.** ``boost_f`` multiplies a field's scores when a query is scored, so
+:meth:`LexicalIndex.set_weights` changes the ranking from the next query on without re-indexing.
+Weight 0 keeps a field indexed but not searched: its words make no match (the learned ranker still
+sees its per-field score). A field the index does not hold is built with :meth:`LexicalIndex.build_field`
+(the slow part, off the serving path) and added with :meth:`LexicalIndex.attach_field`.
+
 **Updates without a rebuild.** Added or changed documents go to a small in-memory *delta*; the old
 version of a changed/deleted document is masked by a *tombstone*. Delta documents are scored with the
 same formula using the main index's document frequencies and average lengths, so their scores are on
@@ -28,7 +34,7 @@ import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +49,21 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 FORMAT_VERSION = 1
+_CHUNK = 2000  # documents analysed between two progress reports of a field build
+
+
+def _check_weights(weights: Mapping[str, float], indexed: Iterable[str]) -> dict[str, float]:
+    """``weights`` as floats, each a finite number >= 0 (0: indexed, not searched; one at least above 0),
+    for the fields in ``indexed`` only; raises :class:`ConfigError`."""
+    out = {}
+    for name in indexed:
+        w = float(weights.get(name, 0.0))
+        if not (math.isfinite(w) and w >= 0):
+            raise ConfigError("field boosts must be numbers >= 0", value={name: w}, expected="boost >= 0")
+        out[name] = w
+    if not any(out.values()):
+        raise ConfigError("no field is searched", value=out, expected="at least one field boost > 0")
+    return out
 
 
 def import_bm25s() -> Any:
@@ -183,10 +204,7 @@ class LexicalIndex:
     ) -> None:
         if not fields:
             raise ConfigError("a lexical index needs at least one field", value=dict(fields))
-        for name, boost in fields.items():
-            if not boost > 0:
-                raise ConfigError("field boosts must be > 0", value={name: boost}, expected="boost > 0")
-        self.fields = dict(fields)
+        self.fields = _check_weights(fields, fields)
         self.analyzer = analyzer or Analyzer()
         self.k1, self.b = k1, b
         self.id_field = "id"
@@ -292,6 +310,49 @@ class LexicalIndex:
     def delta_size(self) -> int:
         return len(self.delta_docs)
 
+    # ------------------------------------------------------------------ field weights
+    @property
+    def indexed_fields(self) -> list[str]:
+        """The fields this index holds (searched or, at weight 0, not)."""
+        return list(self._fields)
+
+    def set_weights(self, weights: Mapping[str, float]) -> None:
+        """New boosts for the indexed fields, used from the next query on (boosts multiply per-field
+        scores at query time: nothing is re-indexed). A field left out gets 0: indexed, not searched."""
+        unknown = sorted(set(weights) - set(self._fields))
+        if unknown:
+            raise ConfigError(
+                "weights for fields this index does not hold", value=unknown, expected=", ".join(self._fields)
+            )
+        # one assignment: a query running now keeps the mapping it started with
+        self.fields = _check_weights({f: float(weights.get(f, 0.0)) for f in self._fields}, self._fields)
+
+    def build_field(
+        self, name: str, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> _FieldIndex:
+        """A new field's index over the main rows (``texts[i]``: row ``i``'s text, ``len == n_main``),
+        to :meth:`attach_field` later; the index is not changed. ``progress(rows analysed)`` per chunk."""
+        if len(texts) != self.n_main:
+            raise DataError("one text per main row", value=len(texts), expected=str(self.n_main))
+        corpus: list[list[str]] = []
+        for lo in range(0, len(texts), _CHUNK):
+            corpus.extend(self.analyzer.analyze(t) for t in texts[lo : lo + _CHUNK])
+            if progress is not None:
+                progress(len(corpus))
+        fidx = _FieldIndex(name, self.k1, self.b)
+        fidx.build(corpus)
+        return fidx
+
+    def attach_field(self, fidx: _FieldIndex, delta: Mapping[int, str], weight: float) -> None:
+        """Add a field built by :meth:`build_field`, with the texts of the live delta rows (``row ->
+        text``, rows ≥ ``n_main``); searched with boost ``weight`` from the next query on. The caller
+        keeps upserts out while this runs (the delta must be the one of this moment)."""
+        for row, text in delta.items():
+            if row >= self.n_main and self.alive[row]:
+                fidx.add_delta(row, self.analyzer.analyze(text))
+        self._fields = {**self._fields, fidx.name: fidx}
+        self.fields = _check_weights({**self.fields, fidx.name: float(weight)}, self._fields)
+
     # ------------------------------------------------------------------ scoring
     def set_synonyms(self, synonyms: Synonyms) -> None:
         self.synonyms = synonyms
@@ -319,9 +380,10 @@ class LexicalIndex:
         """
         n = self.n_rows
         terms = flatten_groups(groups)
+        weights, fields = self.fields, self._fields  # one consistent pair while weights change
         # (field, term) -> rows, contributions
         post: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        for name, fidx in self._fields.items():
+        for name, fidx in fields.items():
             for t in terms:
                 rows, vals = fidx.postings(t)
                 if len(rows):
@@ -338,7 +400,7 @@ class LexicalIndex:
         at = {key: pos[rows] for key, (rows, _) in post.items()}
         field_u: dict[str, np.ndarray] = {}
         total_u = np.zeros(m, np.float32)
-        for name in self._fields:
+        for name in fields:
             got = [(key, w) for t, w in terms.items() if (key := (name, t)) in post]
             if not got:
                 continue
@@ -348,7 +410,7 @@ class LexicalIndex:
                 minlength=m,
             ).astype(np.float32)
             field_u[name] = fs
-            total_u += np.float32(self.fields[name]) * fs
+            total_u += np.float32(weights.get(name, 0.0)) * fs
 
         def dense(values: np.ndarray, dtype: Any) -> np.ndarray:
             out = np.zeros(n, dtype)
@@ -368,12 +430,14 @@ class LexicalIndex:
 
         field_scores: dict[str, np.ndarray] = {}
         fcov: dict[str, np.ndarray] | None = None
-        if per_field:
+        if per_field:  # every indexed field, searched or not: the learned ranker's features
             zero = np.zeros(m, np.float32)
-            field_scores = {f: dense(field_u.get(f, zero), np.float32) for f in self._fields}
-            fcov = {f: dense(covered([k for k in post if k[0] == f]), np.int16) for f in self._fields}
+            field_scores = {f: dense(field_u.get(f, zero), np.float32) for f in fields}
+            fcov = {f: dense(covered([k for k in post if k[0] == f]), np.int16) for f in fields}
+        # a word found only in fields of weight 0 is not a match (those fields are not searched)
+        searched = [k for k in post if weights.get(k[0], 0.0) > 0]
         return MatchResult(
-            dense(total_u, np.float32), field_scores, dense(covered(list(post)), np.int16), len(groups), fcov
+            dense(total_u, np.float32), field_scores, dense(covered(searched), np.int16), len(groups), fcov
         )
 
     def search(self, query: str, k: int = 10, *, require_all: bool = False) -> list[tuple[str, float]]:

@@ -1,7 +1,9 @@
 """Merchandising rules: per query, hide / boost / bury products and pin some at fixed positions.
 
-A shop's rules are data it edits at run time (``PUT /search/rules`` → ``SearchService.set_rules``,
-saved to ``rules.json`` beside the artifacts and folded into the next index), not settings.
+A shop's rules are data it edits at run time (``PUT /admin/search/rules`` → ``Engine.set_search_rules``,
+saved to ``rules.json`` in the shop's search data folder, applied by every worker at once and kept by
+the next training), not settings. A rule's query is compared after :func:`normalize_query`, so
+"ＴＶ  Stand" and "tv stand", or full- and half-width Chinese punctuation, are the same query.
 """
 
 from __future__ import annotations
@@ -35,10 +37,19 @@ class Rule:
         for p in self.pin:
             if "id" not in p or int(p.get("position", 0)) < 1:
                 raise ConfigError("a pin needs an id and a position >= 1", value=p)
+        self._key = normalize_query(self.query)  # not a field: asdict (rules.json) leaves it out
 
     def applies(self, query: str) -> bool:
-        q, r = " ".join(normalize(query).split()), " ".join(normalize(self.query).split())
-        return q == r if self.match == "exact" else r in q
+        return self.applies_normalized(normalize_query(query))
+
+    def applies_normalized(self, q: str) -> bool:
+        """Whether the rule applies to ``q``, a query already passed through :func:`normalize_query`."""
+        return q == self._key if self.match == "exact" else self._key in q
+
+
+def normalize_query(query: str) -> str:
+    """A query as rules compare it: NFKC, lower case, single spaces (``"ＴＶ  Stand"`` → ``"tv stand"``)."""
+    return " ".join(normalize(query).split())
 
 
 def parse_rules(rules: Iterable[Mapping[str, Any]] | None) -> list[Rule]:
@@ -52,6 +63,27 @@ def parse_rules(rules: Iterable[Mapping[str, Any]] | None) -> list[Rule]:
     return out
 
 
+class RuleIndex:
+    """Rules by normalised query: the exact ones in a dict (one lookup per query, however many rules
+    the shop has), the ``contains`` ones scanned. :meth:`active` keeps the rules' order."""
+
+    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+        self.rules = list(rules)
+        self._exact: dict[str, list[int]] = {}
+        self._contains: list[int] = []
+        for i, r in enumerate(self.rules):
+            if r.match == "exact":
+                self._exact.setdefault(r._key, []).append(i)
+            else:
+                self._contains.append(i)
+
+    def active(self, query: str) -> list[Rule]:
+        """The rules that apply to ``query``, in the order they were given."""
+        q = normalize_query(query)
+        hits = self._exact.get(q, []) + [i for i in self._contains if self.rules[i]._key in q]
+        return [self.rules[i] for i in sorted(hits)]
+
+
 def apply_rules(
     rules: Iterable[Rule],
     query: str,
@@ -59,19 +91,23 @@ def apply_rules(
     scores: np.ndarray,
     row_of: Mapping[str, int],
     alive: np.ndarray,
+    eligible: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, set[int], int, list[int]]:
     """Ranked ``rows``/``scores`` after the rules that apply to ``query``.
 
     Returns ``(rows, scores, pinned rows, pins that were not among the matches, hidden rows)``. Order
     of operations per rule: hide, boost (to the top, keeping their order), bury (to the bottom); then
     every pin, lowest position first. A pinned product that did not match takes the best score.
+    ``eligible``: rows a pin may bring in (the shopper's filters; default ``alive``); hidden rows are
+    every live row the rules hide, filtered or not, so counts under other filters leave them out too.
     """
-    active = [r for r in rules if r.applies(query)]
+    q = normalize_query(query)  # once, not once per rule
+    active = [r for r in rules if r.applies_normalized(q)]
     if not active:
         return rows, scores, set(), 0, []
 
-    def to_rows(ids: Iterable[str]) -> list[int]:
-        return [row_of[i] for i in ids if i in row_of and alive[row_of[i]]]
+    def to_rows(ids: Iterable[str], mask: np.ndarray = alive) -> list[int]:
+        return [row_of[i] for i in ids if i in row_of and mask[row_of[i]]]
 
     order = rows.tolist()
     sc = dict(zip(order, scores.tolist(), strict=True))
@@ -88,7 +124,7 @@ def apply_rules(
     pinned: set[int] = set()
     pins = sorted((int(p["position"]), str(p["id"])) for rule in active for p in rule.pin)
     for pos, iid in pins:
-        got = to_rows([iid])
+        got = to_rows([iid], alive if eligible is None else eligible)
         if not got:
             continue
         r = got[0]

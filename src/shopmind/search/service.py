@@ -12,11 +12,18 @@ search *data* lives next to the artifacts folder, in ``<artifacts_dir>/../search
 * ``synonyms.json`` — ``{"groups": [["tv", "television"]], "one_way": {"phone": ["smartphone"]}}``;
   ``PUT /admin/search/synonyms`` writes it and applies it to the serving index at once (synonyms are
   expanded at query time); other workers re-read it on their next sync, a newly loaded run at load;
-* ``rules.json`` — merchandising rules (``SearchService.set_rules`` writes it at run time).
+* ``rules.json`` — merchandising rules per query (pin products at positions, hide, boost, bury);
+  ``PUT /admin/search/rules`` writes it and applies it at once (rules act on the ranked list);
+* ``fields.json`` — BM25 field weights edited through ``PUT /admin/search/fields``: they replace
+  ``[search] fields`` of ``shopmind.toml`` for serving and for the next training (``DELETE`` goes back
+  to the file's). Weights multiply per-field scores at query time, so a change is live at once; only a
+  field the serving index was built without has to be indexed first, in a background thread
+  (:meth:`SearchService.set_field_weights`, the status in :meth:`SearchService.field_settings`).
 
-Both are vocabulary and merchandising the shop edits (the rules through the API), possibly thousands
-of entries, not settings of the engine; a ``config.json`` there (the former settings file) is refused
-with a message naming the section to move it to, so no setting is silently dropped.
+Synonyms and rules are vocabulary and merchandising the shop edits, possibly thousands of entries,
+not settings of the engine; a ``config.json`` there (the former settings file) is refused with a
+message naming the section to move it to, so no setting is silently dropped. Every worker notices a
+changed file on its next sync (a ``stat`` per sync) and a newly loaded run reads all three at load.
 
 Serving: :class:`SearchService` answers queries, logs each search and click to the store, and applies
 catalogue updates at once (delta index + tombstones) — visible in this process immediately, in the
@@ -44,15 +51,16 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
 from shopmind.capability import TrainContext, progress_of
-from shopmind.config import SEARCH_K, SUGGEST_K
+from shopmind.config import LEXICAL_FIELDS, SEARCH_K, SUGGEST_K
 from shopmind.data import setaside
 from shopmind.data.schema import Item, error_field
 from shopmind.errors import ConfigError, DataError
@@ -96,6 +104,108 @@ def write_synonyms(settings: Any, synonyms: Synonyms) -> Path:
     tmp.write_text(json.dumps(synonyms.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+RULES_FILE = "rules.json"
+FIELDS_FILE = "fields.json"
+MAX_FIELD_WEIGHT = 10.0
+
+
+def read_rules(settings: Any) -> list[dict[str, Any]]:
+    """The shop's saved merchandising rules (``<data_dir>/rules.json``; none when there is no file)."""
+    rules = _read_json(data_dir(settings) / RULES_FILE, [])
+    return [asdict(r) for r in parse_rules(rules)]
+
+
+def write_rules(settings: Any, rules: Iterable[Mapping[str, Any]]) -> Path:
+    """Save merchandising ``rules`` (checked first by :func:`parse_rules`) atomically; returns the file."""
+    checked = [asdict(r) for r in parse_rules(rules)]
+    return _write_json(data_dir(settings) / RULES_FILE, checked)
+
+
+def check_field_weights(weights: Mapping[str, Any], max_weight: float = MAX_FIELD_WEIGHT) -> dict[str, float]:
+    """Field weights as ``{field: weight}`` for every field in :data:`LEXICAL_FIELDS` (a field left
+    out gets 0: not searched). Raises :class:`ConfigError` for an unknown field, a weight outside
+    ``[0, max_weight]`` or no field searched at all. Saved weights (the API) are capped at
+    :data:`MAX_FIELD_WEIGHT`; ``shopmind.toml`` has no cap, so its weights are checked with ``inf``."""
+    if not isinstance(weights, Mapping):
+        raise ConfigError("field weights must be an object", value=weights, expected="{field: weight}")
+    unknown = sorted(set(weights) - set(LEXICAL_FIELDS))
+    if unknown:
+        raise ConfigError("unknown search fields", value=unknown, expected=", ".join(LEXICAL_FIELDS))
+    out: dict[str, float] = {}
+    for name in LEXICAL_FIELDS:
+        w = weights.get(name, 0.0)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= max_weight:
+            raise ConfigError(
+                f"field weight of '{name}' out of range", value=w, expected=f"a number in 0..{max_weight:g}"
+            )
+        out[name] = float(w)
+    if not any(out.values()):
+        raise ConfigError("every field weight is 0", value=out, expected="at least one field above 0")
+    return out
+
+
+def read_field_weights(settings: Any) -> dict[str, float] | None:
+    """The shop's saved field weights (``<data_dir>/fields.json``), or ``None`` when it uses the
+    ``[search] fields`` of its configuration."""
+    saved = _read_json(data_dir(settings) / FIELDS_FILE, None)
+    return None if saved is None else check_field_weights(saved)
+
+
+def write_field_weights(settings: Any, weights: Mapping[str, Any] | None) -> Path:
+    """Save field ``weights`` (checked by :func:`check_field_weights`) atomically; ``None`` removes the
+    file, so the configuration's weights apply again. Returns the file."""
+    path = data_dir(settings) / FIELDS_FILE
+    if weights is None:
+        path.unlink(missing_ok=True)
+        return path
+    return _write_json(path, check_field_weights(weights))
+
+
+def _write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` to ``path`` atomically (a new file replaces the old: readers see one or the other)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """(inode, mtime, size) of ``path``, ``None`` when it is missing: each save is a new file
+    (``os.replace``), so two saves within one tick of the file-time clock still differ."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@dataclass
+class Reindex:
+    """A background build of keyword-index fields the serving index lacks (see ``set_field_weights``)."""
+
+    fields: list[str]
+    rows_total: int
+    rows_done: int = 0
+    state: str = "running"  # running | done | failed
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        end = self.finished if self.finished is not None else time.monotonic()
+        return {
+            "fields": list(self.fields),
+            "state": self.state,
+            "rows_done": self.rows_done,
+            "rows_total": self.rows_total,
+            "elapsed_s": round(end - self.started, 3),
+            "error": self.error,
+        }
 
 
 def _read_json(path: Path, default: Any) -> Any:
@@ -181,8 +291,11 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
             expected="its keys in the [search] section of shopmind.toml, and the file removed",
         )
     config = ctx.settings.search
+    weights = read_field_weights(ctx.settings)  # edited through the API: they replace [search] fields
+    if weights is not None:
+        config = config.model_copy(update={"fields": weights})
     synonyms = Synonyms.from_dict(_read_json(sdir / SYNONYMS_FILE, {}))
-    rules = _read_json(sdir / "rules.json", [])
+    rules = _read_json(sdir / RULES_FILE, [])
     # read before the catalogue: a change committed in between is applied again later (idempotent)
     change_seq = ctx.store.item_change_seq() if hasattr(ctx.store, "item_change_seq") else None
     items = ctx.store.items_frame()  # items that do not read back are left out (attrs["set_aside"])
@@ -232,6 +345,8 @@ class SearchService:
         *,
         rules_path: Path | None = None,
         synonyms_path: Path | None = None,
+        fields_path: Path | None = None,
+        configured_fields: Mapping[str, float] | None = None,
         change_seq: int | None = None,
         sync_interval_s: float = 0.0,
         sync_batch: int = 100,
@@ -239,14 +354,27 @@ class SearchService:
         """``change_seq``: the store's item change sequence number ``engine`` reflects (``None``: the
         current one, i.e. only later changes are applied). ``sync_interval_s``: poll the store's change
         log at most this often (0: before every search; one indexed lookup, see docs/bench/search.md).
+        ``fields_path``: the saved field weights (``fields.json``); ``configured_fields``: the weights
+        that apply when it is removed (``[search] fields``; default: those the index was built with).
         """
         self.engine = engine
         self.store = store
         self.rules_path = rules_path
         self.synonyms_path = synonyms_path
-        # (inode, mtime, size) of the synonyms file last applied: each save is a new file (os.replace),
-        # so two saves within one tick of the file-time clock still differ
+        self.fields_path = fields_path
+        built = engine.lexical.fields
+        self.configured_fields = check_field_weights(configured_fields or built, max_weight=math.inf)
+        # (inode, mtime, size) of the synonyms, rules and fields files last applied (_file_stamp)
         self._synonyms_stamp: tuple[int, int, int] | None = None
+        self._rules_stamp: tuple[int, int, int] | None = None
+        self._fields_stamp: tuple[int, int, int] | None = None
+        # field weights: the ones asked for, the background build of missing fields and its status
+        self._wanted_fields = check_field_weights(built, max_weight=math.inf)
+        self._fields_lock = threading.Lock()
+        self._reindex: Reindex | None = None
+        self._reindex_thread: threading.Thread | None = None
+        # live index writes (upserts, deletes, attaching a rebuilt field) one at a time
+        self._write_lock = threading.RLock()
         self.sync_interval_s = float(sync_interval_s)
         self.sync_batch = int(sync_batch)
         self._syncs = store is not None and hasattr(store, "item_changes")
@@ -271,21 +399,25 @@ class SearchService:
         **_: Any,
     ) -> SearchService:
         engine = ProductSearch.load(Path(path), encoder=encoder)
-        rules_path = data_dir(settings) / "rules.json" if settings is not None else None
-        synonyms_path = data_dir(settings) / SYNONYMS_FILE if settings is not None else None
+        sdir = data_dir(settings) if settings is not None else None
         sync = _read_json(Path(path) / SYNC_FILE, {})
         service = cls(
             engine,
             store,
-            rules_path=rules_path,
-            synonyms_path=synonyms_path,
+            rules_path=sdir / RULES_FILE if sdir is not None else None,
+            synonyms_path=sdir / SYNONYMS_FILE if sdir is not None else None,
+            fields_path=sdir / FIELDS_FILE if sdir is not None else None,
+            configured_fields=settings.search.fields if settings is not None else None,
             change_seq=sync.get("item_change_seq"),
             sync_interval_s=sync_interval_s,
         )
         trained = setaside.read_summary(Path(path))  # items left out when the index was built
         service.set_aside.update({r["id"]: r["reason"] for r in trained["items"] if r.get("kind") == "item"})
         service.set_aside_total = int(trained["count"])
-        service.reload_synonyms()  # saved after this run was trained (PUT /admin/search/synonyms)
+        # saved after this run was trained (PUT /admin/search/synonyms, rules, fields)
+        service.reload_synonyms()
+        service.reload_rules()
+        service.reload_fields()
         return service
 
     # ----------------------------------------------------------------- synonyms
@@ -303,12 +435,8 @@ class SearchService:
         saved it); ``True`` when applied. A missing or unreadable file keeps the synonyms in use."""
         if self.synonyms_path is None:
             return False
-        try:
-            st = self.synonyms_path.stat()
-        except OSError:
-            return False
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if stamp == self._synonyms_stamp:
+        stamp = _file_stamp(self.synonyms_path)
+        if stamp is None or stamp == self._synonyms_stamp:
             return False
         self._synonyms_stamp = stamp
         try:
@@ -317,6 +445,138 @@ class SearchService:
             log.warning("search: synonyms file not applied (%s); the previous synonyms stay", exc)
             return False
         return True
+
+    # ----------------------------------------------------------------- merchandising rules
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """The rules in use, as saved (``query``, ``match``, ``pin``, ``boost``, ``bury``, ``hide``)."""
+        return [asdict(r) for r in self.engine.rules]
+
+    def apply_rules(self, rules: Iterable[Mapping[str, Any]]) -> None:
+        """Use ``rules`` from the next query on (validated first; nothing is saved)."""
+        self.engine.set_rules([dict(r) for r in rules])
+
+    def reload_rules(self) -> bool:
+        """Apply the rules file when it changed since this service last read it (another worker saved
+        it); ``True`` when applied. A missing or unreadable file keeps the rules in use."""
+        stamp = _file_stamp(self.rules_path)
+        if stamp is None or stamp == self._rules_stamp:
+            return False
+        self._rules_stamp = stamp
+        try:
+            self.apply_rules(_read_json(cast(Path, self.rules_path), []))
+        except (ConfigError, DataError, TypeError) as exc:
+            log.warning("search: rules file not applied (%s); the previous rules stay", exc)
+            return False
+        return True
+
+    # ----------------------------------------------------------------- field weights
+    def field_settings(self) -> dict[str, Any]:
+        """``{"weights", "indexed", "reindex"}``: the weights asked for (in use once every field
+        above 0 is indexed), the fields the serving index holds, the background build (or ``None``)."""
+        with self._fields_lock:
+            return {
+                "weights": dict(self._wanted_fields),
+                "indexed": self.engine.lexical.indexed_fields,
+                "reindex": None if self._reindex is None else self._reindex.to_dict(),
+            }
+
+    def set_field_weights(self, weights: Mapping[str, float]) -> str:
+        """Use these BM25 field weights (see :func:`check_field_weights`).
+
+        Weights of indexed fields multiply scores at query time: ``"live"``, in use from the next
+        query. A field above 0 that the index was built without is indexed first in a background
+        thread (rows analysed are reported in :meth:`field_settings`); until it is attached the
+        previous weights stay, then all the new ones apply together: ``"reindexing"``.
+        """
+        weights = check_field_weights(weights, max_weight=math.inf)  # the API caps what it saves
+        with self._fields_lock:
+            self._wanted_fields = weights
+            missing = self._missing_fields(weights)
+            if not missing:
+                self.engine.set_field_weights(self._indexed_part(weights))
+                return "live"
+            if self._reindex_thread is None:
+                self._reindex = Reindex(fields=missing, rows_total=self.engine.lexical.n_main * len(missing))
+                self._reindex_thread = threading.Thread(
+                    target=self._build_missing_fields, name="search-reindex", daemon=True
+                )
+                self._reindex_thread.start()
+            return "reindexing"
+
+    def wait_for_reindex(self, timeout: float | None = None) -> bool:
+        """Wait for a background field build to end; ``True`` when none is running afterwards."""
+        thread = self._reindex_thread
+        if thread is not None:
+            thread.join(timeout)
+        return self._reindex_thread is None
+
+    def reload_fields(self) -> bool:
+        """Apply the field weights file when it changed (another worker saved it) or the configured
+        weights when it was removed; ``True`` when applied. An unreadable file keeps the weights."""
+        if self.fields_path is None:
+            return False
+        stamp = _file_stamp(self.fields_path)
+        if stamp == self._fields_stamp:
+            return False
+        self._fields_stamp = stamp
+        try:
+            saved = _read_json(self.fields_path, None) if stamp is not None else None
+            self.set_field_weights(self.configured_fields if saved is None else saved)
+        except (ConfigError, DataError) as exc:
+            log.warning("search: field weights file not applied (%s); the previous weights stay", exc)
+            return False
+        return True
+
+    def _missing_fields(self, weights: Mapping[str, float]) -> list[str]:
+        indexed = set(self.engine.lexical.indexed_fields)
+        return [f for f, w in weights.items() if w > 0 and f not in indexed]
+
+    def _indexed_part(self, weights: Mapping[str, float]) -> dict[str, float]:
+        return {f: weights.get(f, 0.0) for f in self.engine.lexical.indexed_fields}
+
+    def _build_missing_fields(self) -> None:
+        """Background thread: index the fields the wanted weights need, then apply the weights
+        (those asked for last: a change made meanwhile is not lost)."""
+        lex = self.engine.lexical
+        status = self._reindex
+        try:
+            while True:
+                with self._fields_lock:
+                    missing = self._missing_fields(self._wanted_fields)
+                    if not missing:
+                        self.engine.set_field_weights(self._indexed_part(self._wanted_fields))
+                        if status is not None:
+                            status.state, status.finished = "done", time.monotonic()
+                        self._reindex_thread = None
+                        return
+                    if status is not None and set(missing) - set(status.fields):
+                        status.fields = sorted(set(status.fields) | set(missing))
+                        status.rows_total = lex.n_main * len(status.fields)
+                started = time.monotonic()
+                for name in missing:
+                    base = status.rows_done if status is not None else 0
+
+                    def progress(n: int, base: int = base) -> None:
+                        if status is not None:
+                            status.rows_done = base + n
+
+                    fidx = lex.build_field(
+                        name, self.engine.field_texts(name, range(lex.n_main)), progress=progress
+                    )
+                    with self._write_lock:  # no upsert between reading the delta rows and attaching
+                        delta = [r for r in range(lex.n_main, lex.n_rows) if lex.alive[r]]
+                        lex.attach_field(
+                            fidx, dict(zip(delta, self.engine.field_texts(name, delta), strict=True)), 0.0
+                        )
+                log.info("search: indexed fields %s in %.1fs", missing, time.monotonic() - started)
+        except Exception as exc:  # reported in field_settings; the weights in use stay
+            log.exception("search: indexing fields failed; the previous field weights stay")
+            with self._fields_lock:
+                if status is not None:
+                    status.state, status.finished = "failed", time.monotonic()
+                    status.error = f"{type(exc).__name__}: {str(exc)[:300]}"
+                self._reindex_thread = None
 
     # ----------------------------------------------------------------- other workers' updates
     def sync(self, *, force: bool = False) -> int:
@@ -334,7 +594,10 @@ class SearchService:
             return 0
         try:
             self._polled_at = now
-            self.reload_synonyms()  # another worker may have saved new ones (a stat when unchanged)
+            # another worker may have saved new ones (a stat each when unchanged)
+            self.reload_synonyms()
+            self.reload_rules()
+            self.reload_fields()
             try:
                 seq, changes = self.store.item_changes(self.change_seq, self.sync_batch)
                 latest = dict(changes)  # item id -> deleted (the last change of an id wins)
@@ -395,6 +658,10 @@ class SearchService:
         """Index ``items`` live; when the batch fails, index one at a time and set aside the failures."""
         if not items:
             return 0
+        with self._write_lock:
+            return self._apply_locked(items)
+
+    def _apply_locked(self, items: list[Item]) -> int:
         try:
             self.engine.upsert([it.model_dump() for it in items])
         except Exception as exc:
@@ -520,18 +787,16 @@ class SearchService:
         return self._apply(models)
 
     def delete_items(self, ids: Sequence[str]) -> int:
-        return self.engine.delete(ids)
+        with self._write_lock:
+            return self.engine.delete(ids)
 
     def set_rules(self, rules: Iterable[Mapping[str, Any]]) -> None:
         """Replace the merchandising rules (validated; saved to ``rules.json`` when configured)."""
-        rules = [dict(r) for r in rules]
-        parse_rules(rules)  # validate before anything changes
-        self.engine.set_rules(rules)
+        checked = [asdict(r) for r in parse_rules([dict(r) for r in rules])]  # before anything changes
         if self.rules_path is not None:
-            self.rules_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.rules_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(rules, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, self.rules_path)
+            _write_json(self.rules_path, checked)
+            self._rules_stamp = _file_stamp(self.rules_path)  # applied here: not again on sync
+        self.apply_rules(checked)
 
 
 def _fingerprint(item: Item) -> str:

@@ -412,48 +412,12 @@
   }
   $("preview-form").addEventListener("submit", (ev) => { ev.preventDefault(); const id = $("preview-user").value.trim(); if (id) loadPreview(id); });
 
-  // ---------------------------------------------------------------- search synonyms (GET/PUT /admin/search/synonyms)
-  /** One line per group ("a, b, c") or one-way expansion ("a => b, c"). */
-  function synonymsText(s) {
-    return (s.groups || []).map((g) => g.join(", "))
-      .concat(Object.entries(s.one_way || {}).map(([k, v]) => k + " => " + v.join(", "))).join("\n");
-  }
-  function parseSynonyms(text) {
-    const groups = [], one_way = {};
-    const split = (s) => s.split(/[,，]/).map((p) => p.trim()).filter(Boolean);
-    for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
-      const arrow = line.indexOf("=>");
-      if (arrow >= 0) one_way[line.slice(0, arrow).trim()] = split(line.slice(arrow + 2));
-      else groups.push(split(line));
-    }
-    return { groups, one_way };
-  }
-  async function loadSynonyms() {
-    const msg = $("synonyms-message");
-    msg.className = "muted"; msg.textContent = "";
-    try {
-      const s = await api("/admin/search/synonyms", { key: key() });
-      // the editor stays disabled until the saved list is in it, so nothing typed earlier is overwritten
-      $("synonyms-text").value = synonymsText(s);
-      $("synonyms-text").disabled = false; $("synonyms-save").disabled = false;
-    } catch (err) { msg.className = "error"; msg.textContent = err.message; }
-  }
-  $("synonyms-save").addEventListener("click", async () => {
-    const msg = $("synonyms-message");
-    try {
-      const s = await api("/admin/search/synonyms", { key: key(), method: "PUT", body: parseSynonyms($("synonyms-text").value) });
-      $("synonyms-text").value = synonymsText(s);
-      msg.className = "muted"; msg.dataset.applied = s.applied;
-      msg.textContent = fill(t(s.applied === "live" ? "ss_saved_live" : "ss_saved_later"), { n: s.groups.length + Object.keys(s.one_way).length });
-    } catch (err) { msg.className = "error"; msg.textContent = err.message; }
-  });
-
   function loadAll() {
     SM.applyI18n();
     if (needKey()) return;
     loadStatus(); loadTickets(); loadConversations(); loadReports(); loadQuality(); loadAnalytics(); loadInventory();
     if (window.SMEvaluation) window.SMEvaluation.load();
-    loadSynonyms();
+    if (window.SMSearchSettings) window.SMSearchSettings.load();  // dashboard_search.js
     if (openTicket) showTicket(openTicket);
     else if (openConversation) showConversation(...openConversation);
   }
