@@ -13,7 +13,10 @@ Operations around a training (:class:`TrainingAttempt`):
   processes (:func:`recover_abandoned`);
 * **during**: a record in the store's ``training_runs`` table — state, progress and a heartbeat every
   ``artifacts.heartbeat_s`` — which every worker process reads, so all of them report the same
-  training status;
+  training status; the components report through ``ctx.progress``
+  (:class:`~shopmind.capability.TrainProgress`): to the caller's display (the CLI's bars) and to the
+  attempt's :class:`~shopmind.capability.ProgressBoard` (counts and ETA per component), written to the
+  store's meta table (:data:`PROGRESS_KEY`, :func:`read_progress`) by the heartbeat thread;
 * **after**: success or failure recorded in the run's manifest and in the store (on a full disk the
   failed run's partial files are deleted first, see ``ArtifactStore.fail``), then the retention policy
   (``artifacts.keep_runs``, ``ArtifactStore.prune``).

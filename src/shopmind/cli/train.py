@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shopmind.capability import TrainProgress
@@ -39,18 +40,28 @@ class ComponentProgress(TrainProgress):
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.table import Column
 
+        def fixed(width: int) -> Column:
+            return Column(no_wrap=True, min_width=width)
+
+        # the step text takes what is left of the line and is cut, never the counts and times
         self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description:<10}"),
-            BarColumn(bar_width=24),
-            TextColumn("{task.fields[counts]:>22}"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[step]}"),
+            SpinnerColumn(table_column=fixed(1)),
+            TextColumn("[bold]{task.description:<10}", table_column=fixed(10)),
+            BarColumn(bar_width=24, table_column=fixed(24)),
+            TextColumn("{task.fields[counts]:>24}", markup=False, table_column=fixed(24)),
+            TimeElapsedColumn(table_column=fixed(7)),
+            TextColumn("eta", table_column=fixed(3)),
+            TimeRemainingColumn(table_column=fixed(7)),
+            TextColumn(
+                "{task.fields[step]}",
+                markup=False,
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+            ),
             console=console,
             transient=True,
+            expand=True,
         )
         self._tasks: dict[str, Any] = {}
         self._phase: dict[str, tuple[int | None, str]] = {}
@@ -65,7 +76,9 @@ class ComponentProgress(TrainProgress):
 
     def _task(self, name: str) -> Any:
         if name not in self._tasks:
-            self._tasks[name] = self._progress.add_task(name, total=None, start=False, step="", counts="")
+            self._tasks[name] = self._progress.add_task(
+                name, total=None, start=False, step="waiting", counts=""
+            )
         return self._tasks[name]
 
     def plan(self, components: Sequence[str]) -> None:
@@ -75,6 +88,7 @@ class ComponentProgress(TrainProgress):
     def begin(self, component: str) -> None:
         self._name, self._step, self._counts = component, "", ""
         self._started = time.perf_counter()
+        self._progress.update(self._task(component), step="")
         self._progress.start_task(self._task(component))
 
     def message(self, text: str) -> None:
@@ -99,10 +113,13 @@ class ComponentProgress(TrainProgress):
         task = self._task(component)
         if ok:
             counts = f"{self._counts}  " if self._counts else ""
-            self._progress.console.print(f"[green]✓[/] {component:<10} {took:7.1f} s  {counts}{self._step}")
+            self._progress.console.print(
+                f"[green]✓[/] {component:<10} {took:7.1f} s  {escape(counts + self._step)}", highlight=False
+            )
         else:
             self._progress.console.print(
-                f"[red]✗[/] {component:<10} failed after {took:.1f} s (last step: {self._step or 'none'})"
+                f"[red]✗[/] {component:<10} failed after {took:.1f} s (last step: {escape(self._step or 'none')})",
+                highlight=False,
             )
         self._progress.update(task, visible=False)
         self._name = ""
