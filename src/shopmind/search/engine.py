@@ -5,10 +5,14 @@ Pipeline of one query (``mode``: ``bm25`` | ``semantic`` | ``hybrid`` | ``ltr``)
 1. **Typo correction** of words the index does not know (:mod:`shopmind.search.typo`).
 2. **Keyword match** (:mod:`shopmind.search.lexical`): boosted multi-field BM25 + word coverage.
    Documents with *every* query word rank first, then those with fewer words (Meilisearch's
-   "words" rule). If no document has every word the result says ``fallback="or"``.
+   "words" rule). If no document has every word the result says ``fallback="or"``. The query's
+   translation by the catalogue's Chinese ↔ English glossary (:mod:`shopmind.search.glossary`) is
+   matched too: products with all of its words rank after those with all of the query's own.
 3. **Semantic match** (:mod:`shopmind.search.semantic`): the nearest ``candidates`` products under the
    non-facet filters, then the facet filters (so a facet value's count is the total its selection
-   gives); skipped for CJK queries when the encoder is English-only (:meth:`ProductSearch.semantic_applies`).
+   gives). Under an English-only encoder, CJK queries and CJK-titled products are placed by the
+   multilingual encoder (``search.multilingual_encoder``, :meth:`ProductSearch.semantic_for`); without
+   one, CJK queries skip this step.
 4. **Fusion** (:mod:`shopmind.search.fusion`): RRF (default) or weighted normalised scores.
 5. **Reranking** (``ltr``): LightGBM lambdarank over the top ``rerank_n`` (:mod:`shopmind.search.ltr`).
 6. **Personalisation**: relevance scores (scaled to [0, 1]) plus ``personal_weight`` × the user's
