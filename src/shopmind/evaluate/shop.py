@@ -96,7 +96,7 @@ class ShopEvalLimits:
     """Bounds of one evaluation (``[evaluation]`` settings)."""
 
     max_users: int = 1000
-    max_queries: int = 200
+    max_queries: int = 100
     test_fraction: float = 0.2
     k: int = 10
     search_log_days: int | None = 365
