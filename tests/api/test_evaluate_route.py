@@ -297,3 +297,17 @@ def test_search_log_with_clicks_is_used_when_it_has_enough_queries(tmp_path: Pat
     q = next(q for q, text in judged.queries.items() if text == "headphones 7")
     assert judged.qrels[q] == {"sku-7": 1}  # a click is grade 1
     engine.close()
+
+
+def test_a_query_cap_below_the_minimum_still_uses_the_log(tmp_path: Path) -> None:
+    engine = seeded_engine(tmp_path)
+    store = engine.store
+    at = datetime(2026, 1, 9, tzinfo=UTC)
+    for i in range(6):
+        sid = store.log_search(query=f"case {i}", user_id=None, n_results=1, result_ids=["sku-1"], at=at)
+        store.log_click(search_id=sid, item_id="sku-1", position=1, at=at)
+    judged, source = shop_eval.shop_judged(
+        store, store.items_frame(), shop_eval.ShopEvalLimits(max_queries=5)
+    )
+    engine.close()
+    assert source["source"] == "search_log" and len(judged.qrels) == 5

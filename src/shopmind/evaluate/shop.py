@@ -396,14 +396,14 @@ def shop_judged(
         except DataError as exc:
             info.update(log_unused=exc.message, log_unused_code="no_followups", log_judged_queries=0)
         else:
-            if len(judged.qrels) >= MIN_LOG_QUERIES:
+            need = min(MIN_LOG_QUERIES, limits.max_queries)  # a cap below the minimum still uses the log
+            if len(judged.qrels) >= need:
                 return judged, {**info, "source": "search_log", "n_queries": len(judged.qrels)}
             info.update(
-                log_unused=f"only {len(judged.qrels)} judged queries in the search log "
-                f"(at least {MIN_LOG_QUERIES} needed)",
+                log_unused=f"only {len(judged.qrels)} judged queries in the search log (at least {need} needed)",
                 log_unused_code="too_few",
                 log_judged_queries=len(judged.qrels),
-                log_min_queries=MIN_LOG_QUERIES,
+                log_min_queries=need,
             )
     judged = catalogue_judged(products, limits.max_queries, limits.seed)
     return judged, {**info, "source": "catalogue", "n_queries": len(judged.qrels)}
