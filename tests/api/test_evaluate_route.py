@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 import shopmind.evaluate.shop as shop_eval
 from shopmind.api import create_app
 from shopmind.api.auth import ensure_demo_keys
+from shopmind.api.evaluation_job import EvaluationJob
 from shopmind.data.schema import Event, Item, User
 from shopmind.engine import Engine
 from shopmind.recommend.base import Recommender
@@ -122,7 +123,7 @@ def test_evaluation_runs_in_the_background_and_writes_reports(
             assert listed[name]["rows"], listed
             assert c.get(f"/admin/reports/{name}", headers=admin).json()["run_id"] == result["id"]
     # a new process (a fresh job) reports the newest run on disk
-    assert shop_eval.EvaluationJob(engine).status()["result"]["id"] == result["id"]
+    assert EvaluationJob(engine).status()["result"]["id"] == result["id"]
 
 
 def _leak_shop(root: Path) -> Engine:

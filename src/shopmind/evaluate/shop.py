@@ -35,8 +35,8 @@ run has no encoder) and the baseline is plain BM25 over titles (bm25s defaults,
 :func:`~shopmind.evaluate.search.score_runs` (nDCG@10 with gain 2^g − 1, P@10 and MRR with grade ≥ 2
 relevant, zero-result rate; depth 100).
 
-:class:`EvaluationJob` runs one evaluation at a time per process in a background thread and writes
-each run as two reports (``shop-evaluation/<id>/recommend.json`` and ``search.json`` under
+:class:`shopmind.api.evaluation_job.EvaluationJob` runs one evaluation at a time per process in a
+background thread and writes each run as two reports (``shop-evaluation/<id>/recommend.json`` and ``search.json`` under
 ``settings.reports_dir``, listed by ``GET /admin/reports``).
 """
 
@@ -48,9 +48,7 @@ import math
 import os
 import shutil
 import tempfile
-import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -60,12 +58,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from shopmind.errors import ConfigError, DataError, ShopmindError
+from shopmind.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from shopmind.config import Settings
     from shopmind.data.dataset import Dataset
-    from shopmind.engine import Engine
     from shopmind.evaluate.search import JudgedSet
     from shopmind.recommend.base import Recommender
     from shopmind.recommend.holdout import EvalSplit
@@ -129,7 +126,7 @@ class EvaluationSkipped(DataError):
         self.code = code
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe numbers: NaN/inf (a metric over no users) become ``None``."""
     if isinstance(value, float | np.floating):
         v = float(value)
@@ -137,9 +134,9 @@ def _finite(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -168,7 +165,7 @@ def _score(name: str, role: str, model: Recommender, split: EvalSplit, fit_s: fl
     return {
         "name": name,
         "role": role,
-        "metrics": _finite({k: summary[k] for k in keys if k in summary}),
+        "metrics": json_safe({k: summary[k] for k in keys if k in summary}),
         "users": int(kept.sum()),
         "fit_s": round(fit_s, 3),
         "recommend_s": round(rec_s, 3),
@@ -239,7 +236,7 @@ def evaluate_recommendations(
         "task": "recommend",
         "k": k,
         "rows": rows,
-        "serving": {"algorithm": name, "config": _finite(config)},
+        "serving": {"algorithm": name, "config": json_safe(config)},
         "ndcg_vs_baseline": lift,
         "split": {
             "test_fraction": limits.test_fraction,
@@ -436,19 +433,19 @@ def evaluate_search(
         "dataset": f"shop: {'search log' if source_name == 'search_log' else 'catalogue queries'}",
         "protocol": "judged search: nDCG@10 (gain 2^g-1), P@10 and MRR (grade >= 2 relevant), depth 100",
         "task": "search",
-        "source": _finite(dict(source)),
+        "source": json_safe(dict(source)),
         "rows": [
             {
                 "name": effective,
                 "role": "serving",
-                "metrics": _finite(served),
+                "metrics": json_safe(served),
                 "seconds": round(served_s, 3),
                 "queries": len(judged.qrels),
             },
             {
                 "name": BASELINE,
                 "role": "baseline",
-                "metrics": _finite(base),
+                "metrics": json_safe(base),
                 "seconds": round(base_s, 3),
                 "queries": len(judged.qrels),
             },
@@ -557,116 +554,3 @@ def latest_result(reports_dir: Path) -> dict[str, Any] | None:
         if out["reports"]:
             return out
     return None
-
-
-# ====================================================================== the background job
-class EvaluationJob:
-    """One offline evaluation at a time per process, in a background thread (``/admin/evaluate``).
-
-    :meth:`status` reports ``state`` (``idle``, ``running``, ``succeeded``, ``failed``), the current
-    step and fraction done while running, and the last result (from this process, else the newest run
-    on disk).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = weakref.ref(engine)
-        self._lock = threading.Lock()
-        self._state: dict[str, Any] = {"state": "idle"}
-        self._last: dict[str, Any] | None = None
-
-    def start(self) -> dict[str, Any]:
-        """Start an evaluation; :class:`EvaluationInProgress` while one is running."""
-        engine = self._engine()
-        if engine is None:
-            raise ConfigError("the engine is closed")
-        now = datetime.now(UTC)
-        run_id = now.strftime("%Y%m%dT%H%M%S.%fZ")
-        with self._lock:
-            if self._state["state"] == "running":
-                raise EvaluationInProgress(
-                    "an evaluation is already running", value=self._state.get("id"), expected="wait for it"
-                )
-            self._state = {
-                "state": "running",
-                "id": run_id,
-                "started_at": now.isoformat(timespec="seconds"),
-                "step": "start",
-                "params": {},
-                "fraction": 0.0,
-            }
-            snapshot = dict(self._state)
-        threading.Thread(
-            target=self._run, args=(engine, run_id), name="shopmind-evaluate", daemon=True
-        ).start()
-        return snapshot
-
-    def _progress(self, step: str, fraction: float, params: Mapping[str, Any]) -> None:
-        log.info("evaluation: %s %s", step, dict(params))
-        with self._lock:
-            self._state.update(step=step, fraction=round(float(fraction), 3), params=_finite(dict(params)))
-
-    def _run(self, engine: Engine, run_id: str) -> None:
-        started = time.perf_counter()
-        try:
-            bundle = engine.bundle
-            settings = engine.settings
-            limits = ShopEvalLimits.from_settings(settings)
-            result = evaluate_shop(engine.store, bundle.services, settings, limits, self._progress)
-            result = {"id": run_id, "serving_run": bundle.run_id, **result}
-            self._progress("write", 0.97, {})
-            result["reports"] = write_reports(
-                result, Path(settings.reports_dir), run_id, settings.evaluation.keep_runs
-            )
-            result["seconds"] = round(time.perf_counter() - started, 3)
-            result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        except Exception as exc:  # recorded for GET /admin/evaluate; the thread must not die silently
-            message = str(exc) if isinstance(exc, ShopmindError) else f"{type(exc).__name__}: {exc}"
-            log.exception("evaluation %s failed", run_id)
-            with self._lock:
-                self._state = {
-                    **self._state,
-                    "state": "failed",
-                    "error": message[:500],
-                    "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-            return
-        log.info("evaluation %s done in %.1fs", run_id, result["seconds"])
-        with self._lock:
-            self._last = result
-            self._state = {
-                "state": "succeeded",
-                "id": run_id,
-                "started_at": self._state.get("started_at"),
-                "finished_at": result["finished_at"],
-                "fraction": 1.0,
-                "seconds": result["seconds"],
-            }
-
-    def status(self) -> dict[str, Any]:
-        """State, progress and the last result (``result``: None before any evaluation)."""
-        with self._lock:
-            state = dict(self._state)
-            last = self._last
-        if last is None:
-            engine = self._engine()
-            if engine is not None:
-                last = latest_result(Path(engine.settings.reports_dir))
-        return {**state, "result": last}
-
-    @property
-    def running(self) -> bool:
-        with self._lock:
-            return bool(self._state["state"] == "running")
-
-
-_JOBS: weakref.WeakKeyDictionary[Engine, EvaluationJob] = weakref.WeakKeyDictionary()
-_JOBS_LOCK = threading.Lock()
-
-
-def job_for(engine: Engine) -> EvaluationJob:
-    """The evaluation job of ``engine`` (one per engine, created on first use)."""
-    with _JOBS_LOCK:
-        job = _JOBS.get(engine)
-        if job is None:
-            job = _JOBS[engine] = EvaluationJob(engine)
-        return job

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from shopmind.api.deps import AdminKey, EngineDep
-from shopmind.evaluate.shop import EvaluationInProgress, job_for
+from shopmind.api.evaluation_job import job_for
+from shopmind.evaluate.shop import EvaluationInProgress
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
