@@ -3,8 +3,15 @@
 Rasa-style pieces, kept small:
 
 * **Intents** from :class:`~shopmind.assistant.intents.IntentClassifier` (out-of-scope by threshold).
-* **Slots**: ``order_id`` (remembered across turns), a *pending* intent waiting for a slot ("Which
-  order?" → "ORD-1" continues the pending cancel), e-mail verification for anonymous customers.
+* **Slots** (:mod:`shopmind.assistant.slots`): ``order_id`` (remembered across turns; in the shop's
+  own id format also when typed with full-width digits, spaces or lower case), a *pending* intent
+  waiting for a slot ("Which order?" → "ORD-1" continues the pending cancel), verification of
+  anonymous customers by e-mail or phone tail (手机尾号, also in a later turn than the order id),
+  and an order described by when it was placed or what it cost ("我上周三买的", "退99元那单",
+  resolved at the conversation's time in the shop's time zone) — chosen only among the customer's
+  own or already verified orders.
+* **Language**: the reply's language is the message's; a message with no words of its own (an
+  order id, an e-mail) keeps the conversation's language.
 * **Two-stage fallback**: the first not-understood / not-covered turn asks to rephrase; the second
   in a row hands off to a person. Asking for a person hands off at once.
 * **Hand-off** creates a :class:`~shopmind.store.base.Ticket` with the transcript. A policy
@@ -37,13 +44,18 @@ import math
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shopmind.assistant.constraints import Constraints
 from shopmind.assistant.intents import OUT_OF_SCOPE, IntentClassifier, IntentPrediction
 from shopmind.assistant.knowledge import Answer, KnowledgeBase, not_covered_text
+from shopmind.assistant.slots import OrderIdFormat, Slots, extract, fold_width
 from shopmind.assistant.tools import (
+    EMAIL_RE,
     Client,
     Identity,
     Lockout,
@@ -55,6 +67,7 @@ from shopmind.assistant.tools import (
     extract_emails,
     extract_order_ids,
 )
+from shopmind.data.schema import now_utc
 from shopmind.errors import PermissionDenied
 from shopmind.store.base import Ticket
 from shopmind.text import CJK_CLASS, detect_language
@@ -95,12 +108,13 @@ CANNED = {
         "请问是哪个订单？请提供订单号。",
     ),
     "ask_order_anon": (
-        "Please give me the order number and the e-mail address used for the order so I can verify it.",
-        "请提供订单号以及下单时使用的邮箱地址，以便核实身份。",
+        "Please give me the order number and the e-mail address used for the order (or the last 4 digits "
+        "of its phone number) so I can verify it.",
+        "请提供订单号以及下单时使用的邮箱地址（或下单手机号的后四位），以便核实身份。",
     ),
     "verify_failed": (
-        "Sorry, I couldn't verify that order with this e-mail address.",
-        "抱歉，无法用该邮箱核实这个订单。",
+        "Sorry, I couldn't verify that order with the details you gave.",
+        "抱歉，您提供的邮箱或手机尾号无法核实这个订单。",
     ),
     "handoff": (
         "I've passed our conversation to a member of our team (ticket {ticket}). They will get back to you.",
@@ -181,6 +195,14 @@ _NO_ZH = {
 _NO_FILLER = {"thanks", "thank", "you", "please", "do", "it", "i", "now", "that"}
 _ANSWER_SPLIT = re.compile(r"[\s.,!?;:~…。，！？；：、\"“”‘()（）]+")  # not ' (don't)
 _LETTERS = re.compile(f"[A-Za-z{CJK_CLASS}]")
+# the message talks about an order it describes by date or amount ("99元那单", not "99元以内的耳机")
+_ORDER_WORDS = re.compile(
+    r"订单|单子|那单|这单|下单|下的单|买的|购买的|退款|退货|退钱|物流|快递|发货|到货|签收|"
+    r"\b(?:orders?|refund|return|parcel|package|delivery|bought|purchased)\b",
+    re.IGNORECASE,
+)
+ORDER_FORMAT_REFRESH_S = 3600.0
+ORDER_FORMAT_SAMPLE = 5000  # stored order ids the id shapes are learnt from
 
 
 def canned(key: str, language: str, **kw: Any) -> str:
@@ -208,6 +230,14 @@ def _strip_slots(message: str, order_ids: list[str], emails: list[str]) -> str:
     for token in [*emails, *order_ids]:
         message = message.replace(token, " ")
     return message
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with the characters in ``spans`` replaced by spaces (same length)."""
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
 
 
 def _in_price(token: str, found: Constraints | None) -> bool:
@@ -314,7 +344,11 @@ class Assistant:
         llm: Any = None,
         guard: VerificationGuard | None = None,
         confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
+        clock: Callable[[], datetime] = now_utc,
+        timezone: str | tzinfo = "UTC",
     ) -> None:
+        """``clock`` is the conversation's time and ``timezone`` the shop's: relative dates ("昨天",
+        "上周三") are resolved with them."""
         self.store = store
         self.intents = intents
         self.knowledge = knowledge
@@ -323,6 +357,27 @@ class Assistant:
         self.products = ProductTools(store, search)
         self.recs = RecommendTool(store, recommend)
         self.llm = llm
+        self.clock = clock
+        self.tz: tzinfo = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+        self._order_format: OrderIdFormat | None = None
+        self._format_at = -math.inf
+
+    def order_format(self) -> OrderIdFormat | None:
+        """The shop's order-id shapes, learnt from stored ids (re-learnt hourly); None if unreadable."""
+        now = time.monotonic()
+        if self._order_format is None or now - self._format_at > ORDER_FORMAT_REFRESH_S:
+            self._format_at = now
+            try:
+                frame = self.store.orders_frame()
+                ids = frame["order_id"].drop_duplicates().head(ORDER_FORMAT_SAMPLE) if len(frame) else []
+                self._order_format = OrderIdFormat.learn(str(i) for i in ids)
+            except Exception as exc:  # the generic id pattern still finds ids written as stored
+                log.warning("order id format unavailable: %s", exc)
+        return self._order_format
+
+    def slots(self, message: str) -> Slots:
+        """The message's slots at the conversation's time (see :mod:`shopmind.assistant.slots`)."""
+        return extract(message, order_format=self.order_format(), now=self.clock(), tz=self.tz)
 
     # ------------------------------------------------------------------ one turn
     def chat(
@@ -349,7 +404,7 @@ class Assistant:
         state = _State.from_meta(
             next((m.get("meta") for m in reversed(history) if m["role"] == "assistant"), None)
         )
-        lang = language or detect_language(message)
+        lang = language or self._language(message, history)
         identity = Identity(
             user_id=user_id,
             verified_orders=set(state.verified_orders) if user_id is None else set(),
@@ -384,6 +439,22 @@ class Assistant:
         )
         return reply
 
+    def _language(self, message: str, history: list[dict[str, Any]]) -> str:
+        """The message's language; a message without words ("ORD-1 a@b.c", "1234") keeps the
+        conversation's, so a Chinese conversation is not answered in English after a bare id."""
+        words = _LETTERS.findall(_mask(message, [s for _, s in self._id_spans(message)]))
+        if len(words) <= 3:
+            for m in reversed(history):
+                if m["role"] == "user" and (m.get("meta") or {}).get("language"):
+                    return str(m["meta"]["language"])
+        return detect_language(message)
+
+    def _id_spans(self, message: str) -> list[tuple[str, tuple[int, int]]]:
+        fmt = self.order_format()
+        spans = fmt.find(message) if fmt is not None else []
+        spans += [(e.group(0), e.span()) for e in EMAIL_RE.finditer(message)]
+        return spans
+
     def _turn(
         self,
         message: str,
@@ -416,13 +487,23 @@ class Assistant:
             if yes_no is not None:
                 return self._answer_proposal(yes_no, proposal, identity, pred)
         found = self._constraints(message)
-        # "$200" is a price, not order number 200
-        order_ids = [o for o in extract_order_ids(message) if not _in_price(o, found)]
-        emails = extract_emails(message)
+        slots = self.slots(message)
+        folded = fold_width(message)
+        id_spans = self._id_spans(message)
+        # ids in the shop's format first (canonical form), then other id-like tokens outside the phone
+        # tail, amounts and dates; "$200" is a price, not order number 200
+        masked = _mask(folded, [*slots.spans, *(s for _, s in id_spans)])
+        order_ids = list(slots.order_ids) + [
+            o for o in extract_order_ids(masked) if not _in_price(o, found) and o not in slots.order_ids
+        ]
+        emails = extract_emails(folded)
+        tail = slots.phone_tail
         verify_note = ""
-        if identity.user_id is None and emails and order_ids:
-            todo = [o for o in order_ids[:2] if o not in identity.verified_orders]
-            ok = not todo or any(self.orders.verify(identity, oid, emails[0]) for oid in todo)
+        # a secret alone ("尾号1234") verifies the order named earlier in the conversation
+        to_verify = order_ids or ([state.order_id] if state.order_id and (emails or tail) else [])
+        if identity.user_id is None and (emails or tail) and to_verify:
+            todo = [o for o in to_verify[:2] if o not in identity.verified_orders]
+            ok = not todo or any(self._verify(identity, oid, emails, tail) for oid in todo)
             if not ok and identity.lockout is not None:
                 state.pending = None
                 return ChatReply(
@@ -439,15 +520,20 @@ class Assistant:
         if order_ids:
             # prefer an id that names a real order; the reply never reveals which one did
             state.order_id = next((o for o in order_ids if self.store.get_order(o) is not None), order_ids[0])
-        # nothing but order ids / e-mails ("ORD-0001-000003"): a slot answer or a look-up, never a change
-        bare = bool(order_ids or emails) and not _LETTERS.search(_strip_slots(message, order_ids, emails))
+        # nothing but order ids / e-mails / a phone tail ("ORD-0001-000003", "尾号1234"): a slot answer or
+        # a look-up, never a change
+        tail_spans = [slots.spans[0]] if tail else []
+        rest = _strip_slots(_mask(folded, [*tail_spans, *(s for _, s in id_spans)]), order_ids, emails)
+        bare = bool(order_ids or emails or tail) and not _LETTERS.search(rest)
         from_pending = False
-        if state.pending and (order_ids or emails) and (bare or intent not in ORDER_INTENTS or conf < 0.6):
+        given = bool(order_ids or emails or tail)
+        if state.pending and given and (bare or intent not in ORDER_INTENTS or conf < 0.6):
             # a slot answer continues the intent that asked for it (itself checked when it was asked)
             intent, from_pending = state.pending, True
         elif bare:
             intent = "order_status"
-        if not (order_ids or emails or from_pending):
+        about_order = slots.selects_order and bool(_ORDER_WORDS.search(message))
+        if not (order_ids or emails or from_pending or about_order):
             intent = self._shopping_route(message, found, intent, pred)
         write_hint = False
         if intent in WRITE_INTENTS and not from_pending and not self._confident(pred):
@@ -476,6 +562,13 @@ class Assistant:
                 )
         if intent in ORDER_INTENTS:
             state.fallbacks = 0
+            if slots.selects_order and not order_ids and (about_order or intent in ORDER_INTENTS):
+                picked = self._select_order(intent, slots, state, identity, lang)
+                if picked is not None:
+                    state.pending = intent
+                    return self._finish(
+                        ChatReply(picked.text, tool=picked.name, **reply_kw), picked.facts, None
+                    )
             result = self._order_intent(intent, state, identity, lang, message)
             if result.needs == "confirm":
                 state.pending = None
@@ -491,6 +584,14 @@ class Assistant:
             if write_hint and result.ok:
                 text = f"{text} {canned('write_hint', lang)}"
             state.pending = intent if result.needs in {"order_id", "email"} else None
+            if result.data.get("offer_handoff"):
+                # the reply offers a person (the change is not allowed here): a "yes" hands off
+                state.confirm = {
+                    "intent": "human_handoff",
+                    "order_id": None,
+                    "at": time.time(),
+                    "language": lang,
+                }
             return self._finish(ChatReply(text, tool=result.name, **reply_kw), result.facts, None)
         state.pending = None
         product_miss: ToolResult | None = None
@@ -598,6 +699,31 @@ class Assistant:
             return ChatReply(canned("confirm_expired", lang), **reply_kw)
         # the tool authorises again and re-checks the status: it may have changed since the question
         return self._finish(ChatReply(result.text, tool=result.name, **reply_kw), result.facts, None)
+
+    def _verify(self, identity: Identity, order_id: str, emails: list[str], tail: str | None) -> bool:
+        """Anonymous verification with the e-mail the message gives, else its phone tail."""
+        if emails:
+            return self.orders.verify(identity, order_id, emails[0])
+        return tail is not None and self.orders.verify_phone_tail(identity, order_id, tail)
+
+    def _select_order(
+        self, intent: str, slots: Slots, state: _State, identity: Identity, lang: str
+    ) -> ToolResult | None:
+        """Pick the order a date / amount describes among the customer's own (or verified) orders.
+
+        One match becomes the conversation's order (``None`` is returned and the intent runs on
+        it); several or none are listed / reported with a question. An anonymous customer with no
+        verified order is asked for the order number and a verification detail, as without a date.
+        """
+        if identity.user_id is None and not identity.verified_orders:
+            return None
+        matches = self.orders.select_orders(identity, slots.dates, slots.amounts)
+        if len(matches) == 1:
+            state.order_id = matches[0].id
+            return None
+        parts = [d.label(lang) for d in slots.dates] + [f"{a.value:.2f}" for a in slots.amounts]
+        described = ("、" if lang == "zh" else ", ").join(parts)
+        return self.orders.selection_reply(matches, described, intent, lang)
 
     def _order_intent(
         self, intent: str, state: _State, identity: Identity, lang: str, message: str

@@ -6,7 +6,12 @@
   text) owns it, or
 * the conversation is anonymous and the customer verified the order by giving its id together
   with the e-mail address of the order's owner (``User.email``, compared case-insensitively in
-  constant time). At most :data:`MAX_VERIFY_FAILURES` failed attempts per conversation, and
+  constant time) or with the last four digits of the owner's phone number (``User.attributes``
+  ``phone``/``mobile``, as Chinese shops verify a caller: 手机尾号; compared in constant time). The
+  tail is a weaker secret than an address (10⁴ values), which is why both share one counter and the
+  cross-conversation limits below: with the default 5 failures per order per 15 minutes, guessing
+  half the tails of one order takes about two weeks. An owner with no phone on file fails the tail
+  check exactly like a wrong tail. At most :data:`MAX_VERIFY_FAILURES` failed attempts per conversation, and
   :class:`VerificationGuard` limits failures per order id, per API key and per client IP across
   conversations (counted in the store, so every worker sees them), with an audit log.
 
@@ -31,7 +36,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -278,6 +283,53 @@ def _same_email(a: str | None, b: str | None) -> bool:
     return hmac.compare_digest(a.strip().casefold().encode(), b.strip().casefold().encode())
 
 
+PHONE_KEYS = ("phone", "mobile", "phone_number", "mobile_phone", "tel")
+"""``User.attributes`` keys read as the customer's phone number (first non-empty wins)."""
+
+
+def phone_of(user: Any) -> str | None:
+    """The digits of the customer's phone number on file, ``None`` when there is none."""
+    attrs = getattr(user, "attributes", None) or {}
+    for key in PHONE_KEYS:
+        value = attrs.get(key)
+        if isinstance(value, str | int):
+            digits = re.sub(r"\D", "", str(value))
+            if len(digits) >= 4:
+                return digits
+    return None
+
+
+def _same_tail(phone: str | None, tail: str | None) -> bool:
+    if not phone or not tail or len(tail) != 4:
+        return False
+    return hmac.compare_digest(phone[-4:].encode(), tail.encode())
+
+
+CARRIERS_ZH = {
+    "sf express": "顺丰速运",
+    "jd logistics": "京东物流",
+    "zto": "中通快递",
+    "yto": "圆通速递",
+    "sto": "申通快递",
+    "yunda": "韵达快递",
+    "china post": "中国邮政",
+    "ems": "中国邮政 EMS",
+    "fedex": "联邦快递",
+    "usps": "美国邮政",
+    "dhl": "DHL 快递",
+    "ups": "UPS 快递",
+}
+"""Chinese names of carriers for Chinese replies (brand acronyms such as DHL stay as they are known)."""
+
+
+def carrier_name(carrier: str | None, language: str) -> str:
+    if not carrier:
+        return "—" if language == "zh" else "unknown"
+    if language == "zh":
+        return CARRIERS_ZH.get(carrier.strip().casefold(), carrier)
+    return carrier
+
+
 def _money(amount: float, currency: str) -> str:
     return f"{amount:.2f} {currency}"
 
@@ -309,6 +361,17 @@ class OrderTools:
         failure is counted against the order id, the API key and the client IP, and an unknown
         order id counts exactly like a wrong address (no existence oracle).
         """
+        return self._verify(identity, order_id, lambda owner: _same_email(owner.email, email))
+
+    def verify_phone_tail(self, identity: Identity, order_id: str, tail: str) -> bool:
+        """Anonymous verification by order id + the last four digits of the owner's phone number.
+
+        Same rules and the same counters as :meth:`verify`: an owner without a phone on file, an
+        unknown order and a wrong tail are one failure each, indistinguishable in the reply.
+        """
+        return self._verify(identity, order_id, lambda owner: _same_tail(phone_of(owner), tail))
+
+    def _verify(self, identity: Identity, order_id: str, matches: Callable[[Any], bool]) -> bool:
         if identity.user_id is not None:
             return False
         if identity.verify_failures >= MAX_VERIFY_FAILURES:
@@ -322,7 +385,7 @@ class OrderTools:
             return False
         order = self.store.get_order(order_id)
         owner = self.store.get_user(order.user_id) if order is not None else None
-        if order is not None and owner is not None and _same_email(owner.email, email):
+        if order is not None and owner is not None and matches(owner):
             identity.verified_orders.add(order.id)
             self.guard.record("verified", order_id, identity)
             return True
@@ -353,6 +416,58 @@ class OrderTools:
         head = "您最近的订单：" if language == "zh" else "Your recent orders:"
         facts = {"orders": [self._facts(o) for o in orders]}
         return ToolResult("list_orders", True, head + "\n" + "\n".join(lines), facts=facts)
+
+    MAX_SELECT = 200  # most recent own orders searched by date or amount
+
+    def select_orders(
+        self, identity: Identity, dates: Iterable[Any] = (), amounts: Iterable[Any] = ()
+    ) -> list[Order]:
+        """The orders ``identity`` may see that were placed in one of ``dates`` and cost one of ``amounts``.
+
+        ``dates`` are :class:`~shopmind.assistant.slots.DateRange` (``contains(moment)``), ``amounts``
+        :class:`~shopmind.assistant.slots.Amount` (``value``, ``currency``): an order matches an amount
+        when its total is within half a cent and the currency, if stated, is the order's. An empty
+        criterion does not filter. Only the customer's own orders (authenticated) or the orders
+        verified in this conversation (anonymous) are searched: never a way to find someone else's.
+        """
+        if identity.user_id is None:
+            found = (self.store.get_order(i) for i in sorted(identity.verified_orders))
+            orders = [o for o in found if o is not None]
+        else:
+            orders = self.store.orders_for_user(identity.user_id)[: self.MAX_SELECT]
+        days, money = list(dates), list(amounts)
+        out = []
+        for o in orders:
+            if days and not any(d.contains(o.created_at) for d in days):
+                continue
+            if money and not any(
+                abs(a.value - o.total) < 0.005 and (a.currency is None or a.currency == o.currency)
+                for a in money
+            ):
+                continue
+            out.append(o)
+        return out
+
+    def selection_reply(
+        self, orders: list[Order], described: str, intent: str, language: str, limit: int = 5
+    ) -> ToolResult:
+        """The reply when a date / amount names several orders or none: list them and ask which."""
+        zh = language == "zh"
+        if not orders:
+            text = (
+                f"没有找到符合“{described}”的订单，请提供订单号。"
+                if zh
+                else f"I couldn't find an order matching “{described}”. Please give me the order number."
+            )
+            return ToolResult(intent, False, text, needs="order_id")
+        lines = [self._status_line(o, language) for o in orders[:limit]]
+        head = (
+            f"符合“{described}”的订单有 {len(orders)} 个，请问是哪一个？请回复订单号："
+            if zh
+            else f"{len(orders)} orders match “{described}”. Which one is it? Please reply with its order number:"
+        )
+        facts = {"orders": [self._facts(o) for o in orders[:limit]]}
+        return ToolResult(intent, False, head + "\n" + "\n".join(lines), facts=facts, needs="order_id")
 
     def order_status(self, identity: Identity, order_id: str, language: str = "en") -> ToolResult:
         try:
@@ -414,7 +529,8 @@ class OrderTools:
                 else f"Order {order.id} is {state}, so it can't be {what} here. "
                 "Would you like me to pass this to a member of our team?"
             )
-            return ToolResult(name, False, text, facts=self._facts(order), data={"order_id": order.id})
+            data = {"order_id": order.id, "offer_handoff": True}
+            return ToolResult(name, False, text, facts=self._facts(order), data=data)
         if not confirmed:
             total = _money(order.total, order.currency)
             if zh:
@@ -459,10 +575,10 @@ class OrderTools:
         zh = language == "zh"
         if identity.user_id is None:
             text = (
-                "为了保护您的隐私，请提供订单号以及下单时使用的邮箱地址，以便核实身份。"
+                "为了保护您的隐私，请提供订单号以及下单时使用的邮箱地址（或下单手机号的后四位），以便核实身份。"
                 if zh
                 else "To protect your privacy I need to verify the order first: please give the order number "
-                "together with the e-mail address used for it."
+                "together with the e-mail address used for it (or the last 4 digits of its phone number)."
             )
             return ToolResult(name, False, text, needs="email")
         text = (
@@ -501,7 +617,7 @@ class OrderTools:
             )
         if detail and order.tracking_number:
             if zh:
-                text += f"，承运商 {order.carrier or '—'}，运单号 {order.tracking_number}"
+                text += f"，承运商 {carrier_name(order.carrier, 'zh')}，运单号 {order.tracking_number}"
             else:
                 text += f", carrier {order.carrier or 'unknown'}, tracking number {order.tracking_number}"
         if detail and order.delivered_at:
