@@ -156,15 +156,20 @@ def user_records(shop: Shop) -> Iterator[dict[str, Any]]:
     rng = np.random.default_rng([shop.config.seed, 6])
     first = rng.integers(0, len(FIRST_NAMES_EN), len(users))
     country = rng.integers(0, len(COUNTRIES_EN), len(users))
+    # phone numbers from a stream of their own, so adding them changed no other generated value;
+    # from ranges used as examples (1380013xxxx, the UK's 07700 900xxx drama range), never real ones
+    tails = np.random.default_rng([shop.config.seed, 14]).integers(0, 10_000, len(users))
     for u in range(len(users)):
         zh = users.lang[u] == "zh"
         name = (FIRST_NAMES_ZH if zh else FIRST_NAMES_EN)[first[u]]
+        phone = f"1380013{tails[u]:04d}" if zh else f"+44 7700 900{tails[u] % 1000:03d}"
         yield {
             "id": users.ids[u],
             "email": f"{name}.{users.ids[u].lower()}@example.com",
             "attributes": {
                 "language": str(users.lang[u]),
                 "country": (COUNTRIES_ZH if zh else COUNTRIES_EN)[country[u]],
+                "phone": phone,
             },
             "created_at": iso(int(users.created_ts[u])),
         }
