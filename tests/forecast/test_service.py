@@ -134,3 +134,69 @@ def test_empty_store_trains_nothing_and_load_says_so(tmp_path):
         ForecastService.load(tmp_path / NAME, store)
     with pytest.raises(DataError, match="no sales"):
         ForecastService.live(store, CFG)
+
+
+def test_unchanged_series_reuse_the_result_and_a_new_sale_fits_again(tmp_path, monkeypatch):
+    import shopmind.forecast.service as service
+    from shopmind.forecast.series import series_from_store
+    from shopmind.train_cache import ChoiceCache
+
+    from .conftest import shop_frames
+
+    sales, items = shop_frames()
+    cache = ChoiceCache(tmp_path, "forecast")
+    fits: list[int] = []
+    real_fit = service.fit_store
+
+    def counting_fit(*args, **kwargs):
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(service, "fit_store", counting_fit)
+
+    def fit(sales_frame):
+        series = series_from_store(FakeStore(sales=sales_frame, items=items), freq="D")
+        return service.remembered_fit_store(cache, series, CFG)
+
+    first, again = fit(sales), fit(sales.copy())
+    assert len(fits) == 1 and first.info["reused"] is False and again.info["reused"] is True
+    for name in ("forecasts", "history", "choice"):  # the artifacts are written without the index
+        pd.testing.assert_frame_equal(
+            getattr(again, name).reset_index(drop=True), getattr(first, name).reset_index(drop=True)
+        )
+    assert {t: c.to_json() for t, c in again.calibration.items()} == {
+        t: c.to_json() for t, c in first.calibration.items()
+    }
+    assert again.category_of == first.category_of
+    # one more sale, or another setting: fitted again
+    extra = pd.DataFrame(
+        [("steady", sales["date"].max() + pd.Timedelta(days=1), 9.0, 20.0, False)], columns=sales.columns
+    )
+    fit(pd.concat([sales, extra], ignore_index=True))
+    series = series_from_store(FakeStore(sales=sales, items=items), freq="D")
+    service.remembered_fit_store(cache, series, CFG.model_copy(update={"horizon": 14}))
+    assert len(fits) == 3
+
+
+def test_train_reuses_the_forecasts_of_unchanged_sales(tmp_path):
+    from .conftest import shop_frames
+
+    sales, items = shop_frames()
+    store = FakeStore(sales=sales, items=items)
+    ctx = SimpleNamespace(
+        store=store,
+        settings=SimpleNamespace(training=SimpleNamespace(threads=1), artifacts_dir=tmp_path / "artifacts"),
+        progress=lambda m: None,
+    )
+    train(ctx, tmp_path / "a" / NAME, CFG)
+    train(ctx, tmp_path / "b" / NAME, CFG)
+    first = json.loads((tmp_path / "a" / NAME / "manifest.json").read_text())
+    second = json.loads((tmp_path / "b" / NAME / "manifest.json").read_text())
+    assert first["reused"] is False and second["reused"] is True
+    assert any((tmp_path / "cache" / "choices").glob("forecast-*.json"))  # beside the artifacts
+    for name in ("forecasts.parquet", "choice.parquet", "history.parquet"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "b" / NAME / name), pd.read_parquet(tmp_path / "a" / NAME / name)
+        )
+    loaded = ForecastService.load(tmp_path / "b" / NAME, store)
+    assert loaded.forecast(item_id="weekly")["model"] is not None

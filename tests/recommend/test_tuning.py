@@ -202,3 +202,74 @@ def test_composite_weights_are_learnt_when_training() -> None:
     assert learnt.weights["popularity"] < fused["weights"]["popularity"]
     assert learnt.score is not None and preset.score is not None and learnt.score >= preset.score
     assert result.components["ease_context_fused"]["weights"] == learnt.weights  # what training serves
+
+
+def test_unchanged_data_reuses_the_choice_and_a_change_tunes_again(tmp_path, monkeypatch) -> None:
+    import shopmind.recommend.tuning as tuning
+    from shopmind.train_cache import ChoiceCache
+
+    cache = ChoiceCache(tmp_path, "recommend-tuning")
+    components = {"popularity": {}, "item_knn": {"k": 1}}
+    calls: list[int] = []
+    real_tune = tuning.tune
+
+    def counting_tune(*args, **kwargs):
+        calls.append(1)
+        return real_tune(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "tune", counting_tune)
+    data = clustered()
+    first = tuning.remembered_tune(cache, data, components, budget_s=600, runtime=Runtime(seed=3))
+    again = tuning.remembered_tune(cache, clustered(), components, budget_s=600, runtime=Runtime(seed=3))
+    assert len(calls) == 1 and first.record["reused"] is False and again.record["reused"] is True
+    assert (again.chosen, again.components, again.weights) == (first.chosen, first.components, first.weights)
+    assert {k: v for k, v in again.record.items() if k not in ("reused", "key")} == {
+        k: v for k, v in first.record.items() if k != "reused"
+    }
+    # one more event, another setting, another seed: each is a new choice
+    frame = pd.DataFrame(
+        [("u0", "i5", "purchase", 2_000_000)], columns=["user_id", "item_id", "type", "timestamp"]
+    )
+    events = pd.DataFrame(
+        {
+            "user_id": data.users.ids[data.user_idx],
+            "item_id": data.items.ids[data.item_idx],
+            "type": "purchase",
+            "timestamp": data.timestamp,
+        }
+    )
+    grown = Dataset.from_frame(pd.concat([events, frame], ignore_index=True))
+    tuning.remembered_tune(cache, grown, components, budget_s=600, runtime=Runtime(seed=3))
+    tuning.remembered_tune(
+        cache, data, {"popularity": {}, "item_knn": {"k": 2}}, budget_s=600, runtime=Runtime(seed=3)
+    )
+    tuning.remembered_tune(cache, data, components, budget_s=600, runtime=Runtime(seed=4))
+    assert len(calls) == 4
+    assert (
+        tuning.remembered_tune(None, data, components, budget_s=600, runtime=Runtime(seed=3)).record["reused"]
+        is False
+    )
+
+
+def test_retraining_unchanged_data_serves_the_same_models(tmp_path, data: Dataset, monkeypatch) -> None:
+    import shopmind.recommend.service as service
+    from shopmind.capability import TrainContext
+    from shopmind.config import Settings
+
+    settings = Settings(
+        training={"threads": 1, "tune_budget_s": 120, "recommenders": ["popularity", "item_knn", "ease"]}
+    )
+    monkeypatch.setattr(service, "baskets", lambda *args: (np.array(["b"]), np.array([0])))
+    outputs = []
+    for run in ("first", "second"):
+        ctx = TrainContext(store=None, settings=settings)  # type: ignore[arg-type]
+        ctx.__dict__["dataset"] = data
+        service.train(ctx, tmp_path / run / service.NAME)
+        outputs.append(json.loads((tmp_path / run / service.NAME / "manifest.json").read_text()))
+    first, second = outputs
+    assert first["tuning"]["reused"] is False and second["tuning"]["reused"] is True
+    assert second["hybrid_weights"] == first["hybrid_weights"] and second["default"] == first["default"]
+    assert second["tuning"]["chosen"] == first["tuning"]["chosen"]
+    a = np.load(tmp_path / "first" / service.NAME / "pools.npz")
+    b = np.load(tmp_path / "second" / service.NAME / "pools.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a.files)  # the refitted models rank the same

@@ -16,6 +16,7 @@ candidate set (Naive, SeasonalNaive, AutoETS, AutoTheta, Combo; Croston family f
 items); the tail is still chosen per item by CV, over one window (``tail_windows``), among cheap
 candidates (SeasonalNaive and the plain Theta method for smooth items, CrostonSBA/ADIDA/IMAPA/TSB
 for intermittent ones). CV and refit use the last ``input_size`` days.
+On unchanged series and settings the previous result is reused (:func:`remembered_fit_store`).
 ``ForecastService.load(path, store)`` serves the artifacts; stock and price for inventory advice
 are read from the store at call time, so advice follows stock changes without retraining.
 """
@@ -42,6 +43,7 @@ from shopmind.forecast.models import AutoForecaster, Calibration, ForecastConfig
 from shopmind.forecast.reconcile import bottom_up
 from shopmind.forecast.series import CATEGORY_PREFIX, TOTAL_ID, DemandSeries, category_key, series_from_store
 from shopmind.store.base import Store
+from shopmind.train_cache import ChoiceCache, Fingerprint, choice_folder, code_digest, library_versions
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +198,106 @@ def train(ctx: TrainContext, out_dir: Path, config: ForecastTrainConfig | None =
         return info | {"set_aside": summary}
     ctx.progress(f"forecast: choosing models for {series.items['unique_id'].nunique()} items")
     steps = progress_of(ctx)
-    sf = fit_store(
-        series, cfg, n_jobs=_threads(ctx), progress=lambda done, total: steps.count(done, total, "series")
+    artifacts_dir = getattr(ctx.settings, "artifacts_dir", None)  # None: a bare context, no cache
+    sf = remembered_fit_store(
+        None if artifacts_dir is None else ChoiceCache(choice_folder(artifacts_dir), "forecast"),
+        series,
+        cfg,
+        n_jobs=_threads(ctx),
+        progress=lambda done, total: steps.count(done, total, "series"),
+        message=ctx.progress,
     )
     _write(sf, out_dir)
     keys = ("n_items", "n_top", "n_tail", "models", "history_end", "demand_source")
     return {k: v for k, v in sf.info.items() if k in keys} | {"set_aside": summary}
+
+
+FIT_LIBRARIES = ("statsforecast", "numpy", "pandas", "scipy", "numba")
+"""Libraries whose version can change a forecast (part of :func:`forecast_key`)."""
+
+
+def forecast_key(series: DemandSeries, cfg: ForecastTrainConfig) -> str:
+    """SHA-256 of everything :func:`fit_store` reads: the item series (``unique_id, ds, y``), the
+    category map, the demand source, the settings, the fitting libraries' versions and the code of
+    ``shopmind.forecast``."""
+    fp = Fingerprint("forecast")
+    fp.add_json(
+        {
+            "format": FORMAT_VERSION,
+            "config": cfg.model_dump(mode="json"),
+            "freq": series.freq,
+            "source": series.source,
+            "category_of": series.category_of,
+            "libraries": library_versions(FIT_LIBRARIES),
+            "code": code_digest("forecast"),
+        }
+    )
+    return fp.add_frame(series.items[["unique_id", "ds", "y"]].reset_index(drop=True)).hexdigest()
+
+
+def remembered_fit_store(
+    cache: ChoiceCache | None,
+    series: DemandSeries,
+    cfg: ForecastTrainConfig,
+    *,
+    n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    message: Callable[[str], None] | None = None,
+) -> StoreForecast:
+    """:func:`fit_store`, or its result on the same inputs (``cache``'s entry under :func:`forecast_key`).
+
+    The model choice, the fits and the forecasts are a deterministic function of those inputs (the
+    same series and settings give identical files), so an unchanged shop reuses them instead of
+    cross-validating and refitting every series again; any new sale, item, category or setting is a
+    new key. ``info["reused"]`` says which happened.
+    """
+    started = time.perf_counter()
+    key = forecast_key(series, cfg)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        doc, tables = hit
+        try:
+            sf = StoreForecast(
+                forecasts=tables["forecasts"],
+                history=tables["history"],
+                choice=tables["choice"],
+                calibration={t: Calibration.from_json(c) for t, c in doc["calibration"].items()},
+                category_of=dict(doc["category_of"]),
+                info={
+                    **doc["info"],
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "reused": True,
+                    "key": key[:16],
+                },
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("forecast: remembered result %s unusable (%s); fitting again", key[:16], exc)
+        else:
+            n = len(sf.choice)
+            if progress is not None:
+                progress(n, n)
+            if message is not None:
+                message(
+                    f"forecast: same series and settings as a previous training: its {n} forecasts reused"
+                )
+            log.info("forecast: reused the result for the same series and settings (key %s)", key[:16])
+            return sf
+    sf = fit_store(series, cfg, n_jobs=n_jobs, progress=progress)
+    if cache is not None:
+        try:
+            cache.put(
+                key,
+                {
+                    "calibration": {t: c.to_json() for t, c in sf.calibration.items()},
+                    "category_of": sf.category_of,
+                    "info": sf.info,
+                },
+                {"forecasts": sf.forecasts, "history": sf.history, "choice": sf.choice},
+            )
+        except OSError as exc:  # a read-only or full disk costs the next training time, nothing else
+            log.warning("forecast: could not remember the result (%s)", exc)
+    sf.info = {**sf.info, "reused": False}
+    return sf
 
 
 def _write(sf: StoreForecast, out_dir: Path) -> None:

@@ -46,8 +46,9 @@ from shopmind.recommend.hybrid import Hybrid, Part
 from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending
 from shopmind.recommend.registry import ALGORITHMS, check_config, check_presets, get_algorithm
-from shopmind.recommend.tuning import tune
+from shopmind.recommend.tuning import remembered_tune
 from shopmind.store.base import Store
+from shopmind.train_cache import ChoiceCache, choice_folder
 from shopmind.types import RankedList, Recommendation
 
 log = logging.getLogger(__name__)
@@ -236,10 +237,11 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     served = hybrid_config(ctx.settings.recommend.params.get(Hybrid.name, {}))
     default = t.default_recommender if t.default_recommender in components else "hybrid"
     weights: dict[str, float] | None = None  # None: the hybrid learns its weights while fitting
-    tuning = None
+    tuning: dict[str, Any] | None = None
     if t.tune_budget_s > 0:  # choose the served model and its settings on the shop's own hold-out
         try:
-            tuning = tune(
+            choice = remembered_tune(  # unchanged data and settings: the choice made last time
+                ChoiceCache(choice_folder(ctx.settings.artifacts_dir), "recommend-tuning"),
                 dataset,
                 components,
                 budget_s=t.tune_budget_s,
@@ -247,7 +249,8 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
                 runtime=runtime,
                 progress=ctx.progress,
             )
-            components, weights, default = tuning.components, tuning.weights, tuning.chosen
+            components, weights, default = choice.components, choice.weights, choice.chosen
+            tuning = choice.record
         except DataError as exc:  # too little history for a hold-out: train as configured
             log.warning("recommend: no automatic choice (%s)", exc)
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
@@ -285,7 +288,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         "n_events": dataset.n_events,
         "last_timestamp": dataset.last_timestamp,
         "seconds": round(time.perf_counter() - started, 3),
-        "tuning": tuning.manifest() if tuning is not None else None,
+        "tuning": tuning,
         "poisoning": screen.manifest(),
         "set_aside": set_aside,
     }

@@ -32,10 +32,18 @@ gain over the untuned default known. The grid is searched while time is left: a 
 starts only when the elapsed time plus its estimate (the slowest measured trial of the same
 algorithm, scaled by the factor count for ALS) plus the final hybrid's estimated cost fits
 ``budget_s``. Time is the process's CPU time, so the same data and budget try the same candidates
-on a busy machine as on an idle one. Candidates not started are recorded as ``skipped``.
+on a busy machine as on an idle one, up to the run-to-run jitter of CPU time (caches, threads): a
+candidate near the budget's edge may be tried in one run and not in the next. Candidates not
+started are recorded as ``skipped``.
 
 The choice is the candidate with the best hold-out nDCG@10 (ties: the earlier candidate); the caller
 refits it on all events. Algorithms whose default was not scored keep their default configuration.
+
+**Remembered choice.** :func:`remembered_tune` keeps the choice in a
+:class:`~shopmind.train_cache.ChoiceCache` under :func:`tuning_key` — a fingerprint of the training
+events, the catalogue and user tables, the configured recommenders, the budget, seed and threads,
+the fitting libraries' versions and this package's code. Retraining unchanged data serves the same
+models without tuning again (and without the jitter above); any change is a new key and a new choice.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ from shopmind.recommend.ensemble import Ensemble
 from shopmind.recommend.holdout import EvalSplit, measure, rank, temporal_protocol
 from shopmind.recommend.hybrid import holdout_split, mean_ndcg, normalise
 from shopmind.recommend.registry import ALGORITHMS, get_algorithm, make_algorithm
+from shopmind.train_cache import ChoiceCache, Fingerprint, code_digest, library_versions
 
 log = logging.getLogger(__name__)
 
@@ -665,14 +674,123 @@ def tune(
     return result
 
 
+# ====================================================================== remembered choice
+CHOICE_FORMAT = 1
+"""Version of the remembered choice's layout (part of the key)."""
+
+FIT_LIBRARIES = ("numpy", "scipy", "implicit", "scikit-learn", "pandas")
+"""Libraries whose version can change a candidate's fit or score (part of the key)."""
+
+
+def tuning_key(
+    dataset: Dataset,
+    components: Mapping[str, Mapping[str, Any]],
+    *,
+    budget_s: float,
+    default: str,
+    runtime: Runtime,
+    test_fraction: float = 0.2,
+    max_users: int = 1000,
+    holdout_how: str = "user",
+) -> str:
+    """SHA-256 of every input of :func:`tune` (module docstring, "Remembered choice")."""
+    fp = Fingerprint("recommend-tuning")
+    fp.add_json(
+        {
+            "format": CHOICE_FORMAT,
+            "components": components,
+            "budget_s": float(budget_s),
+            "default": default,
+            "seed": runtime.seed,
+            "threads": runtime.threads,
+            "test_fraction": test_fraction,
+            "max_users": max_users,
+            "holdout_how": holdout_how,
+            "libraries": library_versions(FIT_LIBRARIES),
+            "code": code_digest("recommend"),
+        }
+    )
+    return fp.add_dataset(dataset).hexdigest()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the training serves from a tuning: the chosen algorithm, the component configurations, the
+    hybrid's weights, and the tuning's record (``TuningResult.manifest()``) with ``reused`` set."""
+
+    chosen: str
+    components: dict[str, dict[str, Any]]
+    weights: dict[str, float] | None
+    record: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: TuningResult) -> Choice:
+        return cls(result.chosen, result.components, result.weights, result.manifest())
+
+
+def remembered_tune(
+    cache: ChoiceCache | None,
+    dataset: Dataset,
+    components: Mapping[str, Mapping[str, Any]],
+    *,
+    budget_s: float,
+    default: str = "hybrid",
+    runtime: Runtime | None = None,
+    progress: TrainProgress | Callable[[str], None] | None = None,
+) -> Choice:
+    """:func:`tune`, or the choice it made before on the same inputs (``cache``'s entry under
+    :func:`tuning_key`); ``cache=None`` always tunes. ``record["reused"]`` says which."""
+    runtime = runtime or Runtime()
+    key = tuning_key(dataset, components, budget_s=budget_s, default=default, runtime=runtime)
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        doc, _ = hit
+        try:
+            choice = Choice(
+                str(doc["chosen"]),
+                {str(n): dict(c) for n, c in doc["components"].items()},
+                None if doc["weights"] is None else {str(n): float(w) for n, w in doc["weights"].items()},
+                {**doc["record"], "reused": True, "key": key[:16]},
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            log.warning("tuning: remembered choice %s unusable (%s); tuning again", key[:16], exc)
+        else:
+            as_progress(progress).message(
+                f"recommend: same data and settings as a previous training: serving its choice "
+                f"({choice.chosen}) without tuning again"
+            )
+            log.info("tuning: reused the choice made on the same inputs (key %s)", key[:16])
+            return choice
+    result = tune(dataset, components, budget_s=budget_s, default=default, runtime=runtime, progress=progress)
+    choice = Choice.of(result)
+    if cache is not None:
+        try:
+            cache.put(
+                key,
+                {
+                    "chosen": choice.chosen,
+                    "components": choice.components,
+                    "weights": choice.weights,
+                    "record": choice.record,
+                },
+            )
+        except OSError as exc:  # a read-only or full disk costs the next training time, nothing else
+            log.warning("tuning: could not remember the choice (%s)", exc)
+    return Choice(choice.chosen, choice.components, choice.weights, {**choice.record, "reused": False})
+
+
 __all__ = [
+    "CHOICE_FORMAT",
     "GRIDS",
+    "Choice",
     "Trial",
     "TuningResult",
     "candidate_configs",
     "coordinate_ascent",
     "holdout",
     "learn_weights",
+    "remembered_tune",
     "score_model",
     "tune",
+    "tuning_key",
 ]
