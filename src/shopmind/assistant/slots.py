@@ -13,7 +13,8 @@ dialogue can keep one slot from being read as another ("尾号1234" is a phone t
 * **Order ids** (:class:`OrderIdFormat`): the shapes of the shop's own order ids are learnt from a
   sample of stored ids (``ORD-0001-000003`` → the literal prefix ``ORD``, groups of 4 and 6
   digits); a message matches a shape with any separators between the groups (spaces, dashes,
-  underscores, none) and any letter case, and the match is rewritten in the shop's canonical form
+  underscores, none), single spaces inside a digit group (read out in blocks) and any letter case,
+  and the match is rewritten in the shop's canonical form
   (``ord 0001 000003`` → ``ORD-0001-000003``).
 * **Phone tail** (:func:`phone_tail`): the last four digits of the customer's phone, as Chinese
   customer service asks for them (``尾号1234``, ``手机后四位是1234``, ``phone ending in 1234``).
@@ -112,7 +113,8 @@ class _Shape:
         parts = []
         for i, (kind, spec) in enumerate(self.groups):
             if kind == "D":
-                parts.append(rf"(\d{{{spec}}})")
+                # digits read out in blocks ("2024 0315 00001") keep their single spaces
+                parts.append(rf"(\d(?: ?\d){{{int(spec) - 1}}})")
             elif isinstance(spec, str):
                 parts.append(f"((?i:{re.escape(spec)}))")
             else:
@@ -124,7 +126,7 @@ class _Shape:
     def canonical(self, match: re.Match[str]) -> str:
         out = []
         for i, _ in enumerate(self.groups):
-            out.append(match.group(i + 1).upper())
+            out.append(match.group(i + 1).replace(" ", "").upper())
             if i < len(self.seps):
                 out.append(self.seps[i])
         return "".join(out)
