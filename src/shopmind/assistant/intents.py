@@ -7,12 +7,25 @@ Three classifiers share one decision rule:
   (L2, ``C``). This is the classical strong baseline for short utterances.
 * ``embedding`` — all-MiniLM-L6-v2 sentence vectors (``shopmind.embeddings.get_encoder``), L2
   normalised, then multinomial logistic regression.
-* ``ensemble`` — ``p = w · p_tfidf + (1 − w) · p_embedding`` (probability averaging).
+* ``ensemble`` — a linear pool of its members' probabilities, ``p = Σ_m w_m · p_m`` with
+  ``w_m ≥ 0, Σ w_m = 1``. Members: ``tfidf``, ``embedding`` (the main encoder), one
+  ``embedding:<spec>`` per entry of ``extra_encoders`` (another sentence encoder, its own logistic
+  regression), and ``knn`` when the nearest-neighbour head is on.
 * optional nearest-neighbour head (``knn_weight = k > 0``, embedding and ensemble models):
-  ``p_knn(c | x) = softmax_c(T · max_{i: y_i = c} cos(v(x), v(x_i)))`` over the training vectors, and
-  ``p = w · p_tfidf + k · p_knn + (1 − w − k) · p_embedding``. With few examples per intent the
-  nearest example carries information the linear head averages away (measured in
-  docs/bench/assistant.md).
+  ``p_knn(c | x) = softmax_c(T · max_{i: y_i = c} cos(v(x), v(x_i)))`` over the training vectors. With
+  few examples per intent the nearest example carries information the linear head averages away
+  (measured in docs/bench/assistant.md).
+
+**Member weights.** By default (``ensemble_weight=None``) the weights are learned per shop: each
+member is fitted on the fitting part of every inner fold (the calibration folds below, or
+``weight_folds`` stratified 20 % folds when no threshold is calibrated) and predicts the held-out
+part; ``w`` is the point of a simplex grid (step 0.05, 0.1 with four or more members) that maximises
+the mean held-out log score ``(1/n) Σ_i log Σ_m w_m p_m(y_i | x_i)`` — the optimal linear prediction
+pool (Hall & Mitchell 2007; Geweke & Amisano 2011), a form of stacking (Wolpert 1992; Breiman 1996)
+restricted to the simplex. A member that is useless for a shop's language or vocabulary (an
+English-only encoder on Chinese utterances) gets a small weight instead of half the vote. A number
+for ``ensemble_weight`` fixes the weights instead: ``w_tfidf = ensemble_weight``, ``w_knn =
+knn_weight``, the embedding members share the rest equally.
 
 With ``finetune_epochs > 0`` the sentence encoder is first fine-tuned contrastively on the labelled
 utterances (SetFit-style, :mod:`shopmind.assistant.finetune`); the tuned copy is saved with the model.
@@ -78,7 +91,22 @@ class IntentConfig(BaseModel):
     char_ngram_max: int = Field(default=5, ge=1, le=7)
     c_tfidf: float = Field(default=20.0, gt=0)
     c_embedding: float = Field(default=20.0, gt=0)
-    ensemble_weight: float = Field(default=0.5, ge=0.0, le=1.0, description="weight of the TF-IDF model")
+    ensemble_weight: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="fixed weight of the TF-IDF model; None = learned per shop"
+    )
+    weight_folds: int = Field(
+        default=5,
+        ge=2,
+        le=10,
+        description="inner folds that learn the member weights when τ is not calibrated",
+    )
+    weight_objective: Literal["log_score", "accuracy"] = Field(
+        default="log_score",
+        description="held-out criterion of the learned weights (accuracy: ties by log score)",
+    )
+    extra_encoders: tuple[str, ...] = Field(
+        default=(), max_length=4, description="more shopmind.embeddings specs, one ensemble member each"
+    )
     calibration_fraction: float = Field(
         default=0.2, ge=0.0, lt=0.5, description="share of each held-out fold (5 × 0.2: every utterance once)"
     )
@@ -105,7 +133,9 @@ class IntentConfig(BaseModel):
     # The label-name examples and the nearest-neighbour head are off by default (the plain classifier);
     # their few-shot setting (``shopmind evaluate intents --label-names --ensemble-weight 0.25
     # --knn-weight 0.25``) and how it was chosen are in docs/bench/assistant.md.
-    knn_weight: float = Field(default=0.0, ge=0.0, le=1.0, description="weight of the nearest-neighbour head")
+    knn_weight: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="weight of the nearest-neighbour head (> 0 turns it on)"
+    )
     knn_temperature: float = Field(default=20.0, gt=0.0, le=1000.0)
     label_examples: bool = Field(
         default=False, description="add each intent's name ('card_arrival' → 'card arrival') as an example"
@@ -189,8 +219,14 @@ def _tfidf_params(cfg: IntentConfig) -> TfidfParams:
 
 
 class _EmbeddingModel:
-    def __init__(self, cfg: IntentConfig, encoder: Any = None) -> None:
+    """Logistic regression on one sentence encoder's vectors (``spec``; file ``<stem>.npz``)."""
+
+    def __init__(
+        self, cfg: IntentConfig, encoder: Any = None, spec: str | None = None, stem: str = "embedding"
+    ) -> None:
         self.cfg = cfg
+        self.spec = cfg.encoder if stem == "embedding" else spec
+        self.stem = stem
         self._encoder = encoder
         self.w: np.ndarray | None = None
         self.b: np.ndarray | None = None
@@ -201,7 +237,7 @@ class _EmbeddingModel:
         if self._encoder is None:
             from shopmind.embeddings import get_encoder
 
-            self._encoder = get_encoder(self.cfg.encoder)
+            self._encoder = get_encoder(self.spec)
         return self._encoder
 
     def features(self, texts: Sequence[str]) -> np.ndarray:
@@ -244,14 +280,14 @@ class _EmbeddingModel:
 
     def save(self, path: Path) -> None:
         assert self.w is not None and self.b is not None
-        np.savez_compressed(path / "embedding.npz", w=self.w, b=self.b)
+        np.savez_compressed(path / f"{self.stem}.npz", w=self.w, b=self.b)
         if self.finetuned:
             self.encoder.model.save(str(path / "encoder"))
 
     def load(self, path: Path) -> None:
-        arrays = np.load(path / "embedding.npz")
+        arrays = np.load(path / f"{self.stem}.npz")
         self.w, self.b = arrays["w"], arrays["b"]
-        if self.cfg.finetune_epochs:
+        if self.cfg.finetune_epochs and self.stem == "embedding":
             from shopmind.embeddings import load_local_encoder
 
             if not (path / "encoder").is_dir():
@@ -269,26 +305,82 @@ class IntentClassifier:
     'track'
     """
 
-    def __init__(self, config: IntentConfig | None = None, *, encoder: Any = None) -> None:
+    def __init__(
+        self,
+        config: IntentConfig | None = None,
+        *,
+        encoder: Any = None,
+        extra_encoders: Sequence[Any] | None = None,
+    ) -> None:
+        """``encoder`` / ``extra_encoders``: encoder objects to use instead of loading
+        ``config.encoder`` / ``config.extra_encoders`` (same order and length)."""
         self.config = config or IntentConfig()
+        cfg = self.config
         self.classes_: list[str] = []
         self.threshold: float = 0.0
         self.calibration: dict[str, Any] = {}
-        self._tfidf = TfidfLogistic(_tfidf_params(self.config)) if self.config.model != "embedding" else None
-        self._emb = _EmbeddingModel(self.config, encoder) if self.config.model != "tfidf" else None
+        self._tfidf = TfidfLogistic(_tfidf_params(cfg)) if cfg.model != "embedding" else None
+        self._emb = _EmbeddingModel(cfg, encoder) if cfg.model != "tfidf" else None
+        if extra_encoders is not None and len(extra_encoders) != len(cfg.extra_encoders):
+            raise ConfigError(
+                "extra encoder objects differ from the configured extra encoders",
+                value=len(extra_encoders),
+                expected=f"{len(cfg.extra_encoders)} (extra_encoders={list(cfg.extra_encoders)})",
+            )
+        objs = list(extra_encoders) if extra_encoders is not None else [None] * len(cfg.extra_encoders)
+        self._extra = (
+            [
+                _EmbeddingModel(cfg, obj, spec, f"embedding_{i + 1}")
+                for i, (spec, obj) in enumerate(zip(cfg.extra_encoders, objs, strict=True))
+            ]
+            if cfg.model != "tfidf"
+            else []
+        )
         self._ref: Any = None  # training vectors (sorted by intent) for the nearest-neighbour terms
         self._ref_y: np.ndarray | None = None  # their intents, for the nearest-neighbour head
-        cfg = self.config
         if cfg.knn_weight > 0 and cfg.model == "tfidf":
             raise ConfigError(
                 "the nearest-neighbour head needs sentence vectors", expected="model != 'tfidf'"
             )
-        if cfg.model == "ensemble" and cfg.ensemble_weight + cfg.knn_weight > 1:
+        if (
+            cfg.model == "ensemble"
+            and cfg.ensemble_weight is not None
+            and cfg.ensemble_weight + cfg.knn_weight > 1
+        ):
             raise ConfigError(
                 "ensemble_weight + knn_weight exceed 1",
                 value=(cfg.ensemble_weight, cfg.knn_weight),
                 expected="a sum <= 1 (the embedding model gets the rest)",
             )
+        self.weights_: dict[str, float] = self._initial_weights()
+
+    def members(self) -> list[str]:
+        """The ensemble's members in pool order: ``tfidf``, ``embedding``, ``embedding:<spec>``…, ``knn``."""
+        out = ["tfidf"] if self._tfidf is not None else []
+        if self._emb is not None:
+            out.append("embedding")
+            out += [f"embedding:{m.spec}" for m in self._extra]
+            if self.config.knn_weight > 0:
+                out.append("knn")
+        return out
+
+    def _initial_weights(self) -> dict[str, float]:
+        """Fixed weights (``ensemble_weight`` set), else equal weights until :meth:`fit` learns them."""
+        names = self.members()
+        cfg = self.config
+        if cfg.ensemble_weight is None:
+            return {m: 1.0 / len(names) for m in names}
+        w_t = (cfg.ensemble_weight if cfg.model == "ensemble" else 0.0) if "tfidf" in names else 0.0
+        if names == ["tfidf"]:
+            return {"tfidf": 1.0}
+        w_k = cfg.knn_weight if "knn" in names else 0.0
+        emb = [m for m in names if m.startswith("embedding")]
+        out = {m: (1.0 - w_t - w_k) / len(emb) for m in emb}
+        if "tfidf" in names:
+            out = {"tfidf": w_t, **out}
+        if "knn" in names:
+            out["knn"] = w_k
+        return out
 
     # --- training -----------------------------------------------------------------------------
     def fit(
@@ -317,7 +409,13 @@ class IntentClassifier:
         self.classes_ = sorted(set(intents))
         index = {c: i for i, c in enumerate(self.classes_)}
         y = np.array([index[c] for c in intents], dtype=np.int64)
-        folds = self._calibration_folds(y)
+        cfg = self.config
+        learn = cfg.ensemble_weight is None and len(self.members()) > 1
+        folds = self._calibration_folds(y, cfg.calibration_fraction, cfg.calibration_folds)
+        calibrate = bool(folds)
+        if not folds and learn:  # no threshold to calibrate: inner folds for the weights alone
+            folds = self._calibration_folds(y, 0.2, cfg.weight_folds)
+        self.weights_ = self._initial_weights()
         if self.config.label_examples:
             texts, y, embeddings, folds = self._add_label_examples(texts, y, embeddings, folds)
         emb = None
@@ -332,39 +430,57 @@ class IntentClassifier:
                 raise DataError(
                     "embeddings rows differ from texts", value=emb.shape[0], expected=str(len(texts))
                 )
+        extra = [m.features(texts) for m in self._extra]
 
+        self.threshold = 0.0
+        self.calibration = {"held_out": 0, "threshold": 0.0}
         if folds:
-            conf_parts, correct = [], 0
+            parts: dict[str, list[np.ndarray]] = {m: [] for m in self.members()}
+            sims: list[np.ndarray] = []
+            held_y: list[np.ndarray] = []
             for fit_idx, hold_idx in folds:
-                self._fit_models(texts, y, emb, fit_idx)
+                self._fit_models(texts, y, emb, extra, fit_idx)
                 hold_texts = [texts[i] for i in hold_idx]
                 hold_emb = emb[hold_idx] if emb is not None else None
-                scores = self._proba(hold_texts, hold_emb)
-                conf_parts.append(self._oos_scores(hold_texts, hold_emb, scores))
-                correct += int((scores.argmax(axis=1) == y[hold_idx]).sum())
-            conf = np.concatenate(conf_parts)
-            self.threshold = calibrate_threshold(
-                conf, self.config.max_in_scope_loss, self.config.calibration_confidence
-            )
-            self.calibration = {
-                "held_out": int(conf.size),
-                "folds": len(folds),
-                "threshold": self.threshold,
-                "held_out_accuracy": correct / conf.size,
-                "in_scope_loss": float((conf < self.threshold).mean()),
-            }
-            log.info(
-                "intent threshold %.4f calibrated on %d held-out utterances in %d folds",
-                self.threshold,
-                conf.size,
-                len(folds),
-            )
-            if self.config.refit or len(folds) > 1:
-                self._fit_models(texts, y, emb, np.arange(len(texts)))
+                comp = self._components(hold_texts, hold_emb, [x[hold_idx] for x in extra])
+                for m in parts:
+                    parts[m].append(comp[m])
+                sim = self._nn_similarity(hold_texts, hold_emb)
+                if sim is not None:
+                    sims.append(sim)
+                held_y.append(y[hold_idx])
+            yh = np.concatenate(held_y)
+            probs = {m: np.concatenate(v) for m, v in parts.items()}
+            if learn:
+                self.weights_ = learn_pool_weights(probs, yh, objective=cfg.weight_objective)
+                log.info(
+                    "intent ensemble weights learned on %d held-out utterances: %s", yh.size, self.weights_
+                )
+            blend = sum(self.weights_[m] * p for m, p in probs.items())
+            assert isinstance(blend, np.ndarray)
+            if calibrate:
+                conf = self._combine_oos(blend, np.concatenate(sims) if sims else None)
+                self.threshold = calibrate_threshold(conf, cfg.max_in_scope_loss, cfg.calibration_confidence)
+                self.calibration = {
+                    "held_out": int(conf.size),
+                    "folds": len(folds),
+                    "threshold": self.threshold,
+                    "held_out_accuracy": float((blend.argmax(axis=1) == yh).mean()),
+                    "in_scope_loss": float((conf < self.threshold).mean()),
+                }
+                log.info(
+                    "intent threshold %.4f calibrated on %d held-out utterances in %d folds",
+                    self.threshold,
+                    conf.size,
+                    len(folds),
+                )
+            if learn:
+                self.calibration["weight_folds"] = len(folds)
+                self.calibration["weights_held_out_accuracy"] = float((blend.argmax(axis=1) == yh).mean())
+            if cfg.refit or len(folds) > 1 or not calibrate:
+                self._fit_models(texts, y, emb, extra, np.arange(len(texts)))
         else:
-            self.threshold = 0.0
-            self.calibration = {"held_out": 0, "threshold": 0.0}
-            self._fit_models(texts, y, emb, np.arange(len(texts)))
+            self._fit_models(texts, y, emb, extra, np.arange(len(texts)))
         return self
 
     def _add_label_examples(
@@ -387,18 +503,22 @@ class IntentClassifier:
         folds = [(np.concatenate([fit, extra]), hold) for fit, hold in folds]
         return texts + names, np.concatenate([y, np.arange(len(names))]), embeddings, folds
 
-    def _calibration_folds(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Up to ``calibration_folds`` disjoint ``(fit, held-out)`` index pairs.
+    def _calibration_folds(
+        self, y: np.ndarray, frac: float | None = None, n_folds: int | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Up to ``n_folds`` (default ``calibration_folds``) disjoint ``(fit, held-out)`` index pairs.
 
         Each intent with ≥ 2 examples is shuffled once and cut into consecutive held-out slices of
-        ``calibration_fraction`` of its examples (at least one; never all of them); an intent runs
-        out of slices before the folds do when it is small. No folds without a fraction.
+        ``frac`` (default ``calibration_fraction``) of its examples (at least one; never all of
+        them); an intent runs out of slices before the folds do when it is small. No folds without a
+        fraction.
         """
-        frac = self.config.calibration_fraction
+        frac = self.config.calibration_fraction if frac is None else frac
+        n_folds = self.config.calibration_folds if n_folds is None else n_folds
         if frac <= 0:
             return []
         rng = np.random.default_rng(self.config.seed)
-        holds: list[list[np.ndarray]] = [[] for _ in range(self.config.calibration_folds)]
+        holds: list[list[np.ndarray]] = [[] for _ in range(n_folds)]
         for c in np.unique(y):
             idx = rng.permutation(np.flatnonzero(y == c))
             if idx.size < 2:
@@ -415,7 +535,14 @@ class IntentClassifier:
                 folds.append((np.setdiff1d(np.arange(y.size), hold_idx), hold_idx))
         return folds
 
-    def _fit_models(self, texts: list[str], y: np.ndarray, emb: np.ndarray | None, idx: np.ndarray) -> None:
+    def _fit_models(
+        self,
+        texts: list[str],
+        y: np.ndarray,
+        emb: np.ndarray | None,
+        extra: list[np.ndarray],
+        idx: np.ndarray,
+    ) -> None:
         n_classes = len(self.classes_)
         if self._tfidf is not None:
             sub = [texts[i] for i in idx]
@@ -424,19 +551,27 @@ class IntentClassifier:
         if self._emb is not None:
             assert emb is not None
             self._emb.fit(emb[idx], y[idx], n_classes)
+        for model, x in zip(self._extra, extra, strict=True):
+            model.fit(x[idx], y[idx], n_classes)
         if emb is not None and (self.config.oos_score == "msp+knn" or self.config.knn_weight > 0):
             order = np.argsort(y[idx], kind="stable")  # grouped by intent for the head's per-intent max
             self._ref = np.ascontiguousarray(emb[idx][order], dtype=np.float32)
             self._ref_y = y[idx][order] if self.config.knn_weight > 0 else None
 
-    def _oos_scores(self, texts: Sequence[str], emb: np.ndarray | None, proba: np.ndarray) -> np.ndarray:
+    def _nn_similarity(self, texts: Sequence[str], emb: np.ndarray | None) -> np.ndarray | None:
+        """Cosine to the nearest training utterance (``msp+knn`` score only; else None)."""
+        if self.config.oos_score != "msp+knn" or self._ref is None:
+            return None
+        q = emb if emb is not None else self._emb.features(texts)  # type: ignore[union-attr]
+        return (np.asarray(q, dtype=np.float32) @ self._ref.T).max(axis=1)
+
+    def _combine_oos(self, proba: np.ndarray, sim: np.ndarray | None) -> np.ndarray:
         """``max p``, or ``α · max p`` + nearest-training-neighbour cosine with ``oos_score="msp+knn"``."""
         msp = proba.max(axis=1)
-        if self.config.oos_score != "msp+knn" or self._ref is None:
-            return msp
-        q = emb if emb is not None else self._emb.features(texts)  # type: ignore[union-attr]
-        sims = np.asarray(q, dtype=np.float32) @ self._ref.T
-        return self.config.oos_msp_weight * msp + sims.max(axis=1)
+        return msp if sim is None else self.config.oos_msp_weight * msp + sim
+
+    def _oos_scores(self, texts: Sequence[str], emb: np.ndarray | None, proba: np.ndarray) -> np.ndarray:
+        return self._combine_oos(proba, self._nn_similarity(texts, emb))
 
     def _knn_proba(self, emb: np.ndarray) -> np.ndarray:
         """``softmax_c(T · max cos to intent c's training vectors)``; intents without vectors get 0."""
@@ -453,34 +588,42 @@ class IntentClassifier:
         """The classifier's own sentence vectors for ``texts`` (``None`` for the TF-IDF-only model)."""
         return self._emb.features([str(t) for t in texts]) if self._emb is not None else None
 
-    def _proba(self, texts: Sequence[str], emb: np.ndarray | None = None) -> np.ndarray:
-        parts: list[tuple[float, np.ndarray]] = []
-        w = self.config.ensemble_weight if self.config.model == "ensemble" else 1.0
-        if self._tfidf is not None:
-            parts.append((w, self._tfidf.proba(self._tfidf.features(texts))))
-        if self._emb is not None:
+    def _components(
+        self,
+        texts: Sequence[str],
+        emb: np.ndarray | None = None,
+        extra: Sequence[np.ndarray | None] | None = None,
+        skip_zero: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """Each member's probabilities; ``skip_zero`` leaves out members whose weight is 0 (no encoding)."""
+        want = [m for m in self.members() if not (skip_zero and self.weights_.get(m, 0.0) == 0.0)]
+        out: dict[str, np.ndarray] = {}
+        if "tfidf" in want:
+            assert self._tfidf is not None
+            out["tfidf"] = self._tfidf.proba(self._tfidf.features(texts))
+        if self._emb is not None and ("embedding" in want or "knn" in want):
             e = emb if emb is not None else self._emb.features(texts)
-            rest = 1.0 - w if self._tfidf is not None else 1.0
-            k = self.config.knn_weight
-            if k > 0:
-                parts.append((k, self._knn_proba(e)))
-            parts.append((rest - k, self._emb.proba(e)))
-        return sum(weight * p for weight, p in parts)  # type: ignore[return-value]
+            if "embedding" in want:
+                out["embedding"] = self._emb.proba(e)
+            if "knn" in want:
+                out["knn"] = self._knn_proba(e)
+        for i, model in enumerate(self._extra):
+            name = f"embedding:{model.spec}"
+            if name in want:
+                x = extra[i] if extra is not None else None
+                out[name] = model.proba(x if x is not None else model.features(texts))
+        return out
+
+    def _proba(self, texts: Sequence[str], emb: np.ndarray | None = None) -> np.ndarray:
+        parts = self._components(texts, emb, skip_zero=True)
+        return sum(self.weights_[m] * p for m, p in parts.items())  # type: ignore[return-value]
 
     def component_proba(
         self, texts: Sequence[str], *, embeddings: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
-        """Each fitted model's own probabilities (``tfidf``, ``embedding``), for ablation reports."""
-        texts = [str(t) for t in texts]
-        out: dict[str, np.ndarray] = {}
-        if self._tfidf is not None:
-            out["tfidf"] = self._tfidf.proba(self._tfidf.features(texts))
-        if self._emb is not None:
-            e = embeddings if embeddings is not None else self._emb.features(texts)
-            out["embedding"] = self._emb.proba(e)
-            if self.config.knn_weight > 0:
-                out["knn"] = self._knn_proba(e)
-        return out
+        """Each member's own probabilities (``tfidf``, ``embedding``, ``embedding:<spec>``, ``knn``),
+        for ablation reports; the ensemble is ``Σ weights_[m] · p_m``."""
+        return self._components([str(t) for t in texts], embeddings)
 
     def predict_proba(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities ``[n, n_classes]`` in the order of ``classes_``."""
@@ -528,12 +671,15 @@ class IntentClassifier:
             "classes": self.classes_,
             "threshold": self.threshold,
             "calibration": self.calibration,
+            "weights": self.weights_,
         }
         (path / "intents.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         if self._tfidf is not None:
             self._tfidf.save(path)
         if self._emb is not None:
             self._emb.save(path)
+        for model in self._extra:
+            model.save(path)
         if self._ref is not None:
             np.save(path / "oos_ref.npy", self._ref, allow_pickle=False)
         if self._ref_y is not None:
@@ -541,7 +687,9 @@ class IntentClassifier:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, encoder: Any = None) -> IntentClassifier:
+    def load(
+        cls, path: str | Path, *, encoder: Any = None, extra_encoders: Sequence[Any] | None = None
+    ) -> IntentClassifier:
         path = Path(path)
         meta_file = path / "intents.json"
         if not meta_file.exists():
@@ -554,8 +702,17 @@ class IntentClassifier:
             config = IntentConfig.model_validate({"oos_msp_weight": 1.0, **meta["config"]})
         except Exception as exc:
             raise ConfigError(f"{meta_file}: invalid intent config: {exc}") from exc
-        self = cls(config, encoder=encoder)
+        self = cls(config, encoder=encoder, extra_encoders=extra_encoders)
         self.classes_ = list(meta["classes"])
+        if "weights" in meta:  # older models: the fixed weights of their config
+            weights = {str(k): float(v) for k, v in meta["weights"].items()}
+            if set(weights) != set(self.members()):
+                raise ArtifactError(
+                    "intent ensemble weights do not match its members",
+                    value=sorted(weights),
+                    expected=str(self.members()),
+                )
+            self.weights_ = weights
         self.threshold = float(meta["threshold"])
         self.calibration = dict(meta.get("calibration", {}))
         try:
@@ -563,6 +720,8 @@ class IntentClassifier:
                 self._tfidf.load(path)
             if self._emb is not None:
                 self._emb.load(path)
+            for model in self._extra:
+                model.load(path)
             if (path / "oos_ref.npy").exists():
                 self._ref = np.load(path / "oos_ref.npy", allow_pickle=False)
             if config.knn_weight > 0:
@@ -570,6 +729,56 @@ class IntentClassifier:
         except (OSError, KeyError) as exc:
             raise ArtifactError(f"incomplete intent model in {path}: {exc}") from exc
         return self
+
+
+def simplex_grid(n_members: int, step: float) -> np.ndarray:
+    """All weight vectors ``[G, n_members]`` with entries in multiples of ``step`` summing to 1
+    (stars and bars: ``C(K + M − 1, M − 1)`` points for ``K = 1/step``)."""
+    from itertools import combinations
+
+    k = round(1.0 / step)
+    rows = []
+    for bars in combinations(range(k + n_members - 1), n_members - 1):
+        edges = (-1, *bars, k + n_members - 1)
+        rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_members)])
+    return np.asarray(rows, dtype=np.float64) / k
+
+
+def learn_pool_weights(
+    probs: dict[str, np.ndarray],
+    y: np.ndarray,
+    step: float | None = None,
+    objective: Literal["log_score", "accuracy"] = "log_score",
+) -> dict[str, float]:
+    """Weights of the linear pool ``Σ_m w_m p_m`` maximising the mean log score on held-out rows.
+
+    ``probs[m]`` is member ``m``'s ``[n, n_classes]`` held-out probabilities, ``y`` the true class
+    indices. Only ``p_m(y_i | x_i)`` matters, so the score of every grid point is one matrix product:
+    ``mean_i log (W P_y)`` with ``W`` the :func:`simplex_grid` (step 0.05 for up to three members,
+    0.1 above) and ``P_y[m, i] = p_m(y_i | x_i)`` (Hall & Mitchell 2007, "Combining density forecasts").
+    ``objective="accuracy"``: the held-out accuracy of the pooled argmax instead, ties broken by the
+    log score (the log score favours sharp members: a diffuse but well-ranking TF-IDF member can
+    get little weight under it). The first best grid point wins a remaining tie.
+    """
+    names = list(probs)
+    if not names:
+        raise DataError("no ensemble members to weigh", expected="at least one member's probabilities")
+    y = np.asarray(y, dtype=np.int64)
+    if len(names) == 1:
+        return {names[0]: 1.0}
+    rows = np.arange(y.size)
+    p_y = np.stack([np.asarray(probs[m], dtype=np.float64)[rows, y] for m in names])
+    grid = simplex_grid(len(names), step or (0.05 if len(names) <= 3 else 0.1))
+    score = np.log(np.maximum(grid @ p_y, 1e-300)).mean(axis=1)
+    if objective == "accuracy":
+        stack = np.stack([np.asarray(probs[m], dtype=np.float64) for m in names])  # [M, n, C]
+        acc = np.empty(len(grid))
+        for g, w in enumerate(grid):  # one pooled argmax per grid point (a few hundred points)
+            acc[g] = (np.tensordot(w, stack, axes=1).argmax(axis=1) == y).mean()
+        # accuracy first; the log score (< 0, spread far below 1/n) only orders equal accuracies
+        score = acc + 1e-9 * (score - score.min()) / max(float(np.ptp(score)), 1e-12)
+    best = grid[int(np.argmax(score))]
+    return {m: round(float(w), 6) for m, w in zip(names, best, strict=True)}
 
 
 def humanise_intent(name: str) -> str:

@@ -72,12 +72,22 @@ def stratified_split(labels: Sequence[str], test_fraction: float, seed: int) -> 
     return np.setdiff1d(np.arange(len(y)), test_idx), test_idx
 
 
+def _extra_encoders(cfg: IntentConfig, model: str, cache_dir: Path | None) -> list[Any] | None:
+    """The config's extra encoders, each behind an :class:`EmbeddingCache` (None for TF-IDF alone)."""
+    if model == "tfidf" or not cfg.extra_encoders:
+        return None
+    from shopmind.embeddings import get_encoder
+
+    return [EmbeddingCache(get_encoder(spec), cache_dir) for spec in cfg.extra_encoders]
+
+
 class EmbeddingCache:
     """Sentence vectors cached on disk as ``<sha1 of encoder name + texts>.npy`` (benchmarks re-run often)."""
 
     def __init__(self, encoder: Any, folder: Path | None) -> None:
         self.encoder = encoder
         self.folder = Path(folder) if folder else None
+        self.name = getattr(encoder, "name", "enc")
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -131,7 +141,11 @@ def evaluate_intents(
     common = {"setting": setting, "seed": seed, "n_train": len(tr_t), "n_test": len(te_t)}
 
     if not oos_holdout:
-        clf = IntentClassifier(cfg.model_copy(update={"calibration_fraction": 0.0}), encoder=encoder)
+        clf = IntentClassifier(
+            cfg.model_copy(update={"calibration_fraction": 0.0}),
+            encoder=encoder,
+            extra_encoders=_extra_encoders(cfg, model, cache_dir),
+        )
         clf.fit(tr_t, tr_l, embeddings=emb_tr)
         if finetune:
             emb_te = clf.encode(te_t)
@@ -152,6 +166,7 @@ def evaluate_intents(
                 "name": f"{name}/{setting}/{model}",
                 "model": model,
                 "metrics": _metrics(te_l, classes[p.argmax(1)]),
+                "weights": clf.weights_,
                 **common,
             }
         )
@@ -161,7 +176,7 @@ def evaluate_intents(
     intents = sorted(set(tr_l))
     held = set(rng.choice(intents, size=min(oos_holdout, len(intents) - 2), replace=False).tolist())
     keep = [i for i, lab in enumerate(tr_l) if lab not in held]
-    clf = IntentClassifier(cfg, encoder=encoder)
+    clf = IntentClassifier(cfg, encoder=encoder, extra_encoders=_extra_encoders(cfg, model, cache_dir))
     clf.fit(
         [tr_t[i] for i in keep],
         [tr_l[i] for i in keep],
@@ -176,6 +191,7 @@ def evaluate_intents(
             "name": f"{name}/{setting}/{model}/oos-{len(held)}",
             "model": model,
             "metrics": metrics,
+            "weights": clf.weights_,
             "held_out_intents": sorted(held),
             "n_oos_test": int(is_oos.sum()),
             "max_in_scope_loss": cfg.max_in_scope_loss,
@@ -264,7 +280,7 @@ def evaluate_intents_oos_label(
             encoder = get_encoder(cfg.encoder)
         cache = EmbeddingCache(encoder, cache_dir)
         emb_tr, emb_te = cache.encode(tr_t), cache.encode(te_t)
-    clf = IntentClassifier(cfg, encoder=encoder)
+    clf = IntentClassifier(cfg, encoder=encoder, extra_encoders=_extra_encoders(cfg, model, cache_dir))
     clf.fit(tr_t, tr_l, embeddings=emb_tr)
     preds = clf.predict(te_t, embeddings=clf.encode(te_t) if finetune else emb_te)
     return [
@@ -272,6 +288,7 @@ def evaluate_intents_oos_label(
             "name": f"{name}/{setting}/{model}/oos-label",
             "model": model,
             "metrics": _oos_metrics(clf, preds, te_l, is_oos),
+            "weights": clf.weights_,
             "oos_label": oos_label,
             "n_oos_test": int(is_oos.sum()),
             "max_in_scope_loss": cfg.max_in_scope_loss,
