@@ -133,3 +133,22 @@ def test_evaluate_responses_and_sentiment_realdata(datasets_dir, tmp_path):
     rows = {r["name"]: r["metrics"] for r in json.loads((tmp_path / "s.json").read_text())["rows"]}
     assert rows["sentiment/tfidf-logreg"]["macro_f1"] > rows["sentiment/majority"]["macro_f1"] + 0.2
     assert rows["sentiment/tfidf-logreg"]["accuracy"] > rows["sentiment/majority"]["accuracy"]
+
+
+def test_evaluate_intents_trains_on_several_files(tmp_path):
+    """--train repeated: the files are concatenated (train + dev), n_train counts both."""
+    from shopmind.assistant.service import builtin_intents
+
+    texts, labels = builtin_intents()
+    rows = list(zip(texts, labels, strict=True))
+    parts = {"a.csv": rows[0::3], "b.csv": rows[1::3], "test.csv": rows[2::3]}
+    for name, part in parts.items():
+        with (tmp_path / name).open("w", encoding="utf-8") as fh:
+            fh.write("text,intent\n" + "".join(f'"{t}",{lab}\n' for t, lab in part))
+    out = tmp_path / "res.json"
+    args = ["evaluate", "intents", "--train", str(tmp_path / "a.csv"), "--train", str(tmp_path / "b.csv")]
+    args += ["--test", str(tmp_path / "test.csv"), "--model", "tfidf", "--json", str(out)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    row = json.loads(out.read_text())["rows"][-1]
+    assert row["n_train"] == len(parts["a.csv"]) + len(parts["b.csv"])

@@ -137,7 +137,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
 
     @evaluate_app.command("intents")
     def evaluate_intents_cmd(
-        train: Path | None = typer.Option(None, "--train", help="CSV text,intent (BANKING77 train.csv)"),
+        train: list[Path] = typer.Option(
+            [],
+            "--train",
+            help="CSV text,intent (BANKING77 train.csv); repeat to train on several (train + dev)",
+        ),
         test: Path | None = typer.Option(None, "--test", help="CSV text,intent (BANKING77 test.csv)"),
         dataset: str | None = typer.Option(
             None, "--dataset", help="bitext: seeded 80/20 split of --data-dir"
@@ -178,7 +182,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         encoder: str | None = typer.Option(
             None,
             "--encoder",
-            help="Sentence encoder: minilm (default), mpnet (the mpnet extra) or a model folder",
+            help="Sentence encoder: minilm (default), mpnet (the mpnet extra), use-multilingual, "
+            "e5-multilingual (the e5 extra) or a model folder",
+        ),
+        extra_encoder: list[str] = typer.Option(
+            [], "--extra-encoder", help="One more sentence encoder as an ensemble member (repeatable)"
         ),
         json_out: Path | None = typer.Option(None, "--json", help="Write rows as JSON"),
     ) -> None:
@@ -208,12 +216,16 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             )
             name = "bitext"
         else:
-            if train is None or test is None:
+            if not train or test is None:
                 raise ConfigError("give --train and --test (or --dataset bitext --data-dir DIR)")
-            tr_t, tr_l = read_intent_csv(train)
+            tr_t, tr_l = [], []
+            for file in train:
+                t, lab = read_intent_csv(file)
+                tr_t += t
+                tr_l += lab
             te_t, te_l = read_intent_csv(test)
             args = (tr_t, tr_l, te_t, te_l)
-            name = train.parent.name or "intents"
+            name = train[0].parent.name or "intents"
         from shopmind.presets import load_presets
 
         flags = {
@@ -222,6 +234,7 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
             "knn_weight": knn_weight,
             "encoder": encoder,
             "ensemble_weight": ensemble_weight,
+            "extra_encoders": tuple(extra_encoder) if extra_encoder else None,
         }
         cfg = IntentConfig.from_presets(
             load_presets(preset),
