@@ -273,3 +273,50 @@ def test_retraining_unchanged_data_serves_the_same_models(tmp_path, data: Datase
     a = np.load(tmp_path / "first" / service.NAME / "pools.npz")
     b = np.load(tmp_path / "second" / service.NAME / "pools.npz")
     assert all(np.array_equal(a[k], b[k]) for k in a.files)  # the refitted models rank the same
+
+
+def test_unchanged_inputs_link_the_served_models_and_a_change_refits(
+    tmp_path, data: Dataset, monkeypatch
+) -> None:
+    import hashlib
+
+    import shopmind.recommend.service as service
+    from shopmind import capabilities, pipeline
+    from shopmind.capability import TrainContext
+    from shopmind.config import Settings
+    from shopmind.store.artifacts import ArtifactStore
+
+    settings = Settings(
+        artifacts_dir=tmp_path / "artifacts",
+        training={"threads": 1, "tune_budget_s": 120, "recommenders": ["popularity", "item_knn"]},
+    )
+    monkeypatch.setattr(service, "baskets", lambda *args: (np.array(["b"]), np.array([0])))
+    monkeypatch.setattr(capabilities, "CAPABILITIES", {"recommend": capabilities.CAPABILITIES["recommend"]})
+    artifacts = ArtifactStore(settings.artifacts_dir)
+    grown = clustered(seed=1)
+
+    def train(dataset: Dataset) -> dict:
+        ctx = TrainContext(store=None, settings=settings)  # type: ignore[arg-type]
+        ctx.__dict__["dataset"] = dataset
+        run_id = pipeline.train_all(ctx, artifacts)
+        folder = artifacts.run(run_id).path / service.NAME
+        digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.np*")}
+        return {
+            "id": run_id,
+            "manifest": json.loads((folder / "manifest.json").read_text()),
+            "files": digests,
+        }
+
+    first, second = train(data), train(data)
+    assert "reused_from" not in first["manifest"]
+    assert second["manifest"]["reused_from"] == first["id"] and second["files"] == first["files"]
+    assert second["manifest"]["hybrid_weights"] == first["manifest"]["hybrid_weights"]
+    served = service.RecommendService.load(artifacts.current().path / service.NAME, threads=1)  # type: ignore[union-attr]
+    assert len(served.recommend("u1", k=5).items) == 5
+    third = train(grown)  # other events: fitted again
+    assert "reused_from" not in third["manifest"] and third["files"] != first["files"]
+    current = artifacts.current()
+    assert current is not None
+    (current.path / service.NAME / "items.json").write_text("[]")  # a damaged served file is never linked
+    fourth = train(grown)
+    assert "reused_from" not in fourth["manifest"]

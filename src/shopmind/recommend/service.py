@@ -46,9 +46,9 @@ from shopmind.recommend.hybrid import Hybrid, Part
 from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending
 from shopmind.recommend.registry import ALGORITHMS, check_config, check_presets, get_algorithm
-from shopmind.recommend.tuning import remembered_tune
+from shopmind.recommend.tuning import FIT_LIBRARIES, remembered_tune
 from shopmind.store.base import Store
-from shopmind.train_cache import ChoiceCache, choice_folder
+from shopmind.train_cache import ChoiceCache, Fingerprint, choice_folder, code_digest, library_versions
 from shopmind.types import RankedList, Recommendation
 
 log = logging.getLogger(__name__)
@@ -224,8 +224,98 @@ def screen_training_data(dataset: Dataset, settings: Any) -> tuple[Dataset, Scre
     return dataset, Screen(report, excluded=exclude, enabled=True)
 
 
+MANIFEST_KEYS = ("default", "algorithms", "hybrid_weights", "n_users", "n_items", "poisoning", "set_aside")
+"""What :func:`train` returns for the run's manifest."""
+
+
+def fit_key(
+    ctx: TrainContext,
+    components: Mapping[str, Mapping[str, Any]],
+    weights: Mapping[str, float] | None,
+    default: str,
+    served: Mapping[str, Any],
+    basket: np.ndarray,
+    item: np.ndarray,
+    set_aside: Mapping[str, Any],
+) -> str:
+    """SHA-256 of every input of the fitted files: the events and tables read (before the poisoning
+    screen), the baskets, the records set aside, the ``[training]`` and ``[recommend]`` settings, the
+    chosen components and weights, the fitting libraries' versions and the code that fits and writes."""
+    fp = Fingerprint("recommend-fit")
+    fp.add_json(
+        {
+            "format": FORMAT,
+            "training": ctx.settings.training.model_dump(mode="json"),
+            "recommend": ctx.settings.recommend.model_dump(mode="json"),
+            "components": components,
+            "weights": weights,
+            "default": default,
+            "served": served,
+            "set_aside": set_aside,
+            "libraries": library_versions(FIT_LIBRARIES),
+            "code": code_digest("recommend", "catalog", "ingest"),
+        }
+    )
+    fp.add_array(np.asarray(basket, dtype=str)).add_array(np.asarray(item))
+    return fp.add_dataset(ctx.dataset).hexdigest()
+
+
+def _fitted_before(artifacts_dir: Path, key: str) -> Path | None:
+    """The served run's recommend folder when its manifest has ``fit_key == key`` and its files pass
+    the run's checksums (a damaged file is refitted, never copied), else None."""
+    from shopmind.store.artifacts import ArtifactStore
+
+    try:
+        artifacts = ArtifactStore(artifacts_dir)
+        current = artifacts.current()
+        if current is None:
+            return None
+        folder = current.path / NAME
+        if json.loads((folder / "manifest.json").read_text()).get("fit_key") != key:
+            return None
+        report = artifacts.verify(current).restricted_to([NAME])
+    except (ArtifactError, OSError, ValueError, AttributeError) as exc:
+        log.info("recommend: no earlier fit to reuse (%s)", exc)
+        return None
+    if not report.ok:
+        log.warning("recommend: the served run's files do not verify (%s); refitting", report.summary())
+        return None
+    return folder
+
+
+def _reuse(
+    previous: Path, out_dir: Path, key: str, tuning: dict[str, Any] | None, started: float
+) -> dict[str, Any]:
+    """Link ``previous``'s files into ``out_dir`` (copies where links are impossible; artifacts are never
+    modified in place) and write its manifest with this training's time and tuning record."""
+    import os
+    import shutil
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(previous, out_dir, copy_function=link, ignore=shutil.ignore_patterns("manifest.json"))
+    manifest = json.loads((previous / "manifest.json").read_text())
+    manifest.update(
+        seconds=round(time.perf_counter() - started, 3),
+        tuning=tuning if tuning is not None else manifest.get("tuning"),
+        reused_from=previous.parent.name,
+        fit_key=key,
+    )
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    log.info("recommend: reused the models of run %s (same inputs)", previous.parent.name)
+    return {k: manifest[k] for k in MANIFEST_KEYS}
+
+
 def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
-    """Fit the configured recommenders + trending + bought-together and write them to ``out_dir``."""
+    """Fit the configured recommenders + trending + bought-together and write them to ``out_dir``.
+
+    When the served run was fitted on the same inputs (:func:`fit_key`: data, settings, choice, library
+    versions and code), its files are linked instead: the fits are deterministic, so refitting would
+    write the same bytes."""
     started = time.perf_counter()
     t = ctx.settings.training
     aside = setaside.SetAside("recommend").gather(ctx.dataset)  # unreadable stored records left out
@@ -253,14 +343,20 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
             tuning = choice.record
         except DataError as exc:  # too little history for a hold-out: train as configured
             log.warning("recommend: no automatic choice (%s)", exc)
-    ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
     steps = progress_of(ctx)  # the served models: hybrid, trending, bought-together, then the files
+    basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else (), aside)
+    set_aside = aside.summary()
+    key = fit_key(ctx, components, weights, default, served, basket, item, set_aside)
+    previous = _fitted_before(ctx.settings.artifacts_dir, key)
+    if previous is not None:  # the same inputs: the same files (the fits are deterministic)
+        ctx.progress(f"recommend: same inputs as run {previous.parent.name}: its fitted models reused")
+        return _reuse(previous, out_dir, key, tuning, started)
+    ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
     steps.count(0, 4, "models")
     hybrid = Hybrid({**served, "components": components, "weights": weights}, runtime).fit(dataset)
     steps.count(1, 4, "models")
     trending = Trending(runtime=runtime).fit(dataset)
     steps.count(2, 4, "models")
-    basket, item = baskets(ctx.store, dataset, screen.flagged_ids if screen.excluded else (), aside)
     together = BoughtTogether().fit(basket, item, dataset.n_items)
     steps.count(3, 4, "models")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -275,7 +371,6 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     )
     (out_dir / "users.json").write_text(json.dumps(dataset.users.to_list(), ensure_ascii=False))
     (out_dir / "items.json").write_text(json.dumps(dataset.items.to_list(), ensure_ascii=False))
-    set_aside = aside.summary()
     manifest = {
         "format": FORMAT,
         "default": default,
@@ -291,14 +386,14 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         "tuning": tuning,
         "poisoning": screen.manifest(),
         "set_aside": set_aside,
+        "fit_key": key,
     }
     setaside.write_summary(out_dir, set_aside)
     (out_dir / "poisoning.json").write_text(json.dumps(screen.report.to_dict(), indent=2, ensure_ascii=False))
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     steps.count(4, 4, "models")
     log.info("recommend: trained %s in %.1fs", manifest["algorithms"], manifest["seconds"])
-    keys = ("default", "algorithms", "hybrid_weights", "n_users", "n_items", "poisoning", "set_aside")
-    return {k: manifest[k] for k in keys}
+    return {k: manifest[k] for k in MANIFEST_KEYS}
 
 
 # ====================================================================== serving
