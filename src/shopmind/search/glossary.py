@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -87,31 +87,55 @@ def _latin_terms(title: str) -> set[str]:
     return {w for w in latin_key(title).split() if w.isalpha() and len(w) >= 3}
 
 
-def _mine(terms: list[set[str]], labels: Sequence[str]) -> pd.DataFrame:
+class _TitleTerms(NamedTuple):
+    """One script's title terms of every product, as integer codes (built once, mined per label)."""
+
+    product: np.ndarray  # product row of each (product, term) pair
+    term: np.ndarray  # term code of each pair
+    vocab: np.ndarray  # term strings by code
+    n_term: np.ndarray  # products holding each term
+    titled: np.ndarray  # per product: has a title term of this script
+
+    @classmethod
+    def of(cls, terms: list[set[str]]) -> _TitleTerms:
+        counts = np.fromiter((len(s) for s in terms), np.int64, len(terms))
+        codes, vocab = pd.factorize(pd.Series([t for s in terms for t in s], dtype=object))
+        term = codes.astype(np.int64)
+        return cls(
+            np.repeat(np.arange(len(terms)), counts),
+            term,
+            np.asarray(vocab, dtype=object),
+            np.bincount(term, minlength=len(vocab)),
+            counts > 0,
+        )
+
+
+def _mine(terms: _TitleTerms, labels: Sequence[str]) -> pd.DataFrame:
     """``term, value, n`` for the term → value pairs that pass the thresholds (module docstring).
 
-    ``terms[i]``: the title terms of product ``i`` in one script; ``labels[i]``: its label value in the
-    other script ("" = none). Vectorised: one frame of (product, term) pairs, grouped.
+    ``terms``: the title terms of the products in one script; ``labels[i]``: product ``i``'s label
+    value in the other script ("" = none). Vectorised: (term, label) codes of every pair are counted
+    with one ``np.unique`` — no string grouping, so many label columns stay cheap.
     """
-    lab = np.asarray(labels, dtype=object)
-    counts = np.fromiter((len(s) for s in terms), np.int64, len(terms))
-    if not counts.sum():
-        return pd.DataFrame(columns=["term", "value", "n"])
-    rows = np.repeat(np.arange(len(terms)), counts)
-    pairs = pd.DataFrame({"term": [t for s in terms for t in s], "value": lab[rows]})
-    titled = pd.Series(lab[counts > 0])  # products with a title term of this script, per value
-    n_script = titled[titled != ""].value_counts()
-    n_term = pairs.groupby("term").size()
-    pairs = pairs[pairs["value"] != ""]
-    n_tv = pairs.groupby(["term", "value"]).size().rename("n").reset_index()
-    n_tv = n_tv[n_tv["n"] >= MIN_SUPPORT]
-    if not len(n_tv):
-        return pd.DataFrame(columns=["term", "value", "n"])
-    precision = n_tv["n"].to_numpy() / n_term.reindex(n_tv["term"]).to_numpy()
-    coverage = n_tv["n"].to_numpy() / n_script.reindex(n_tv["value"]).fillna(1).to_numpy()
-    kept = n_tv[(precision >= MIN_PRECISION) & (coverage >= MIN_COVERAGE)]
+    empty = pd.DataFrame(columns=["term", "value", "n"])
+    label_code, values = pd.factorize(pd.Series(labels, dtype=object))
+    values = np.asarray(values, dtype=object)
+    named = (label_code >= 0) & (np.asarray(labels, dtype=object) != "")
+    if not len(terms.term) or not named.any():
+        return empty
+    # products with a title term of this script, per value
+    n_script = np.bincount(label_code[named & terms.titled], minlength=len(values))
+    keep = named[terms.product]
+    pair = terms.term[keep] * len(values) + label_code[terms.product[keep]]
+    key, n = np.unique(pair, return_counts=True)
+    t, v = np.divmod(key, len(values))
+    precision = n / terms.n_term[t]
+    coverage = n / np.maximum(n_script[v], 1)
+    ok = (n >= MIN_SUPPORT) & (precision >= MIN_PRECISION) & (coverage >= MIN_COVERAGE)
+    if not ok.any():
+        return empty
     # precision ≥ 0.8 > 0.5 leaves at most one value per term
-    return kept.reset_index(drop=True)
+    return pd.DataFrame({"term": terms.vocab[t[ok]], "value": values[v[ok]], "n": n[ok]})
 
 
 class Glossary:
@@ -158,6 +182,17 @@ class Glossary:
             pick = np.sort(np.random.default_rng(0).choice(n, MAX_TITLES, replace=False))
         rows: list[int] = pick.tolist()
         titles = [str(titles[i] or "") for i in rows]
+        cjk_terms = _TitleTerms.of([_cjk_terms(t) for t in titles])
+        latin_terms = _TitleTerms.of([_latin_terms(t) for t in titles])
+        # a label column is mined only in a direction that has both sides: Chinese title terms with
+        # Latin labels, Latin title words with Chinese labels (a catalogue with a thousand attribute
+        # keys and no Chinese anywhere mines nothing)
+        wanted_latin, wanted_cjk = bool(len(cjk_terms.term)), bool(len(latin_terms.term))
+
+        def wanted(distinct: Iterable[str]) -> bool:
+            scripts = {has_cjk(v) for v in distinct if v}
+            return (wanted_latin and False in scripts) or (wanted_cjk and True in scripts)
+
         label_sets: list[list[str]] = []
         if categories is not None:
             label_sets.append([str(categories[i][-1]) if len(categories[i]) else "" for i in rows])
@@ -171,11 +206,10 @@ class Glossary:
                         values[k].add(v)
             # categorical attributes only: identifiers (model, EAN) never reach the support threshold
             for key in sorted(k for k, vs in values.items() if len(vs) <= MAX_ATTRIBUTE_VALUES):
-                label_sets.append(
-                    [str(v) if isinstance(v := attributes[i].get(key), str) else "" for i in rows]
-                )
-        cjk_terms = [_cjk_terms(t) for t in titles]
-        latin_terms = [_latin_terms(t) for t in titles]
+                if wanted(values[key]):
+                    label_sets.append(
+                        [str(v) if isinstance(v := attributes[i].get(key), str) else "" for i in rows]
+                    )
         cjk: dict[str, list[str]] = {}
         latin: dict[str, list[str]] = {}
 
@@ -184,7 +218,10 @@ class Glossary:
                 table[key].append(value)
 
         for labels in label_sets:
-            is_cjk = np.fromiter((has_cjk(v) for v in labels), bool, len(labels))
+            script = {v: has_cjk(v) for v in set(labels) if v}
+            if not wanted(script):
+                continue
+            is_cjk = np.fromiter((script.get(v, False) for v in labels), bool, len(labels))
             has_value = np.fromiter((bool(v) for v in labels), bool, len(labels))
             # Chinese title terms ↔ Latin labels, and Latin title words ↔ Chinese labels
             for terms, label_of in (
