@@ -20,9 +20,12 @@ Three classifiers share one decision rule:
 member is fitted on the fitting part of every inner fold (the calibration folds below, or
 ``weight_folds`` stratified 20 % folds when no threshold is calibrated) and predicts the held-out
 part; ``w`` is the point of a simplex grid (step 0.05, 0.1 with four or more members) that maximises
-the mean held-out log score ``(1/n) Σ_i log Σ_m w_m p_m(y_i | x_i)`` — the optimal linear prediction
-pool (Hall & Mitchell 2007; Geweke & Amisano 2011), a form of stacking (Wolpert 1992; Breiman 1996)
-restricted to the simplex. A member that is useless for a shop's language or vocabulary (an
+the held-out accuracy of the pooled argmax, ties broken by the mean held-out log score
+``(1/n) Σ_i log Σ_m w_m p_m(y_i | x_i)`` (``weight_objective="log_score"`` uses the log score alone,
+the optimal linear prediction pool of Hall & Mitchell 2007 and Geweke & Amisano 2011) — a form of
+stacking (Wolpert 1992; Breiman 1996) restricted to the simplex. Accuracy is the default because the
+log score rewards sharp members: on BANKING77 and SMP2017 it gave the TF-IDF member (diffuse
+probabilities, good rankings) 0–5 % weight and lost accuracy (docs/benchmarks.md, issue 20). A member that is useless for a shop's language or vocabulary (an
 English-only encoder on Chinese utterances) gets a small weight instead of half the vote. A number
 for ``ensemble_weight`` fixes the weights instead: ``w_tfidf = ensemble_weight``, ``w_knn =
 knn_weight``, the embedding members share the rest equally.
@@ -101,7 +104,7 @@ class IntentConfig(BaseModel):
         description="inner folds that learn the member weights when τ is not calibrated",
     )
     weight_objective: Literal["log_score", "accuracy"] = Field(
-        default="log_score",
+        default="accuracy",
         description="held-out criterion of the learned weights (accuracy: ties by log score)",
     )
     extra_encoders: tuple[str, ...] = Field(
