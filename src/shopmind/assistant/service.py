@@ -4,6 +4,8 @@
 
     out_dir/intents/     IntentClassifier (built-in bilingual shop intents, + shop's own file if present)
     out_dir/knowledge/   KnowledgeBase over store.documents() (absent when the shop has no documents)
+                         with cross-language answers through the multilingual encoder
+                         (knowledge_encoder_spec: training.assistant_encoder, else search.multilingual_encoder)
     out_dir/sentiment/   ReviewAnalyzer over store.reviews_frame() (classifier or lexicon fallback)
     out_dir/assistant.json
 
@@ -24,7 +26,7 @@ from typing import Any
 
 from shopmind.assistant.dialogue import Assistant, ChatReply
 from shopmind.assistant.intents import IntentClassifier, IntentConfig, read_intent_csv
-from shopmind.assistant.knowledge import KnowledgeBase
+from shopmind.assistant.knowledge import KnowledgeBase, is_multilingual_encoder
 from shopmind.assistant.tools import Client, VerificationGuard, VerifyLimits
 from shopmind.capability import TrainContext, progress_of
 from shopmind.content.descriptions import Description, describe
@@ -52,11 +54,15 @@ def train_assistant(
     extra_intents: tuple[list[str], list[str]] | None = None,
     encoder: Any = None,
     knowledge_embeddings: bool = False,
+    knowledge_encoder: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Fit the three models from ``store`` into ``out_dir``; returns manifest info.
 
-    ``progress(done, 3)`` after each model (intents, knowledge, sentiment)."""
+    ``knowledge_encoder``: spec of a multilingual encoder (``get_encoder``, e.g. ``"use-multilingual"``)
+    that embeds the help-centre passages for cross-language answers (a Chinese question, an English
+    page); None = lexical knowledge answers only (plus ``knowledge_embeddings``' semantic mix with
+    ``encoder``). ``progress(done, 3)`` after each model (intents, knowledge, sentiment)."""
     report = progress or (lambda done, total: None)
     report(0, 3)
     out_dir = Path(out_dir)
@@ -76,10 +82,26 @@ def train_assistant(
 
     docs = store.documents()
     n_passages = 0
+    kb_encoder: str | None = None
     if docs:
-        kb = KnowledgeBase.build(docs, use_embeddings=knowledge_embeddings, encoder=encoder)
+        kb = None
+        if knowledge_encoder is not None:
+            try:
+                kb = KnowledgeBase.build(
+                    docs,
+                    use_embeddings=knowledge_embeddings,
+                    encoder_spec=knowledge_encoder,
+                    crosslingual=True,
+                )
+            except ConfigError as exc:  # the encoder's package is missing: lexical answers still work
+                log.warning(
+                    "knowledge encoder %r unavailable (%s); lexical answers only", knowledge_encoder, exc
+                )
+        if kb is None:
+            kb = KnowledgeBase.build(docs, use_embeddings=knowledge_embeddings, encoder=encoder)
         kb.save(out_dir / "knowledge")
         n_passages = len(kb.passages)
+        kb_encoder = (kb.encoder_name or kb.encoder_spec) if kb.vectors is not None else None
     report(2, 3)
 
     reviews = store.reviews_frame()
@@ -93,7 +115,11 @@ def train_assistant(
     report(3, 3)
     info = {
         "intents": {"n_examples": len(texts), "classes": clf.classes_, "model": cfg.model, **clf.calibration},
-        "knowledge": {"documents": len(docs), "passages": n_passages},
+        "knowledge": {
+            "documents": len(docs),
+            "passages": n_passages,
+            "encoder": kb_encoder,
+        },
         "sentiment": {"reviews": len(texts_r), "method": analyzer.method},
     }
     (out_dir / "assistant.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -107,7 +133,13 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     cfg = IntentConfig(finetune_epochs=training.assistant_finetune_epochs, encoder=training.assistant_encoder)
     steps = progress_of(ctx)
     info = train_assistant(
-        ctx.store, out_dir, intent_config=cfg, progress=lambda done, total: steps.count(done, total, "models")
+        ctx.store,
+        out_dir,
+        intent_config=cfg,
+        knowledge_encoder=knowledge_encoder_spec(
+            training.assistant_encoder, ctx.settings.search.multilingual_encoder
+        ),
+        progress=lambda done, total: steps.count(done, total, "models"),
     )
     return {
         "intent_classes": len(info["intents"]["classes"]),
@@ -115,6 +147,17 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
         "passages": info["knowledge"]["passages"],
         "sentiment": info["sentiment"]["method"],
     }
+
+
+def knowledge_encoder_spec(assistant_encoder: str | None, multilingual_encoder: str | None) -> str | None:
+    """The encoder of cross-language knowledge answers: ``training.assistant_encoder`` when it is
+    multilingual (one encoder for intents and answers), else search's ``multilingual_encoder`` (the
+    encoder that already places Chinese queries beside an English-only main encoder); None when
+    neither is multilingual."""
+    for spec in (assistant_encoder, multilingual_encoder):
+        if is_multilingual_encoder(spec):
+            return spec
+    return None
 
 
 class AssistantService:
