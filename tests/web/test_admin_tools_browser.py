@@ -5,20 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from webshop import shot
+from webshop import open_dashboard, shot
 
 from shopmind.search.analyzers import Synonyms
 
 
-def _open_dashboard(page: Any, live_shop: dict[str, Any], anchor: str) -> None:
-    page.goto(live_shop["url"] + "/dashboard#" + anchor)
-    page.wait_for_selector("#keybar:not([hidden])")
-    page.fill("#key-input", live_shop["keys"]["admin"])
-    page.click("#key-save")
-
-
 def test_recommendation_preview_shows_history_and_reasons(page: Any, live_shop: dict[str, Any]) -> None:
-    _open_dashboard(page, live_shop, "preview")
+    open_dashboard(page, live_shop, "preview")
     page.fill("#preview-user", "u1")
     page.click("#preview-form button[type=submit]")
     page.wait_for_selector("#preview-history table")
@@ -56,7 +49,7 @@ def test_synonym_edited_in_dashboard_applies_to_search(page: Any, live_shop: dic
     engine = live_shop["engine"]
     try:
         assert engine.search("zorblax", mode="bm25", log=False).total == 0
-        _open_dashboard(page, live_shop, "search-settings")
+        open_dashboard(page, live_shop, "search-settings")
         page.wait_for_selector("#synonyms-text:enabled")  # loaded: typing earlier would be overwritten
         page.fill("#synonyms-text", "zorblax, headphones\nphone => smartphone")
         page.click("#synonyms-save")
@@ -102,7 +95,7 @@ def test_pinned_result_edited_in_dashboard_comes_first_in_storefront(
     try:
         before = _storefront_ids(page, live_shop, "coffee%20grinder")
         assert before[0] != "sku-1" and "sku-2" in before  # grinders: sku-2, 5, 8, 11
-        _open_dashboard(page, live_shop, "search-settings")
+        open_dashboard(page, live_shop, "search-settings")
         page.wait_for_selector("#rules-add:enabled")  # loaded: rows typed earlier would be replaced
         page.click("#rules-add")
         row = page.locator("#rules-body tr").last
@@ -150,7 +143,7 @@ def test_field_weight_edited_in_dashboard_changes_search(page: Any, live_shop: d
     try:
         # "fine" is only in descriptions ("A fine product number i"): all 12 products
         assert len(_storefront_ids(page, live_shop, "fine")) == 12
-        _open_dashboard(page, live_shop, "search-settings")
+        open_dashboard(page, live_shop, "search-settings")
         page.wait_for_selector("#field-description:enabled")
         assert page.input_value("#field-description") == "0.5"
         assert "shopmind.toml" in page.inner_text("#fields-source")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from webshop import shot
+from webshop import result_ids, shot
 
 
 def expected_problems(page: Any) -> list[str]:
@@ -138,10 +138,6 @@ def test_api_docs_are_local(page: Any, live_shop: dict[str, Any]) -> None:
     page.goto(live_shop["url"] + "/docs")
     page.wait_for_selector('[data-path="/recommendations/users/{user_id}"]')
     assert not [p for p in page.problems if "external" in p], page.problems
-
-
-def result_ids(page: Any) -> list[str]:
-    return list(page.locator("#results .result").evaluate_all("els => els.map(e => e.dataset.itemId)"))
 
 
 def test_shopper_pagination_no_results_product_and_chinese(page: Any, live_shop: dict[str, Any]) -> None:

@@ -11,20 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webshop import shot
+from webshop import open_dashboard, shot
 
 from shopmind import capabilities
 from shopmind.cron import CronSchedule
 from shopmind.scheduler import TrainingScheduler
 
 NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
-
-
-def _open_dashboard(page: Any, live_shop: dict[str, Any]) -> None:
-    page.goto(live_shop["url"] + "/dashboard#status")
-    page.wait_for_selector("#keybar:not([hidden])")
-    page.fill("#key-input", live_shop["keys"]["admin"])
-    page.click("#key-save")
 
 
 def test_next_retraining_and_live_progress(
@@ -59,7 +52,7 @@ def test_next_retraining_and_live_progress(
     registry["forecast"] = replace(forecast, train=slow_forecast)
     monkeypatch.setattr(capabilities, "CAPABILITIES", registry)
     try:
-        _open_dashboard(page, live_shop)
+        open_dashboard(page, live_shop)
         page.wait_for_selector("#next-training[data-next]")
         expected = page.evaluate(
             "(iso) => 'Next retraining: ' + new Date(iso).toLocaleString('en-GB', "
@@ -106,7 +99,7 @@ def test_next_retraining_and_live_progress(
 
 def test_dashboard_says_when_retraining_is_not_scheduled(page: Any, live_shop: dict[str, Any]) -> None:
     assert live_shop["engine"].scheduler is None
-    _open_dashboard(page, live_shop)
+    open_dashboard(page, live_shop)
     page.wait_for_function("document.getElementById('next-training').textContent.includes('not scheduled')")
     page.click("#lang")
     page.wait_for_function(

@@ -71,7 +71,7 @@ const SM = (function () {
     r_together: "customers who bought {title} also bought this", r_because_view: "because you viewed {title}",
     r_because_save: "because you saved {title}", r_because_cart: "because you added {title} to your cart",
     r_because_rate: "because you rated {title}", r_because_purchase: "because you bought {title}",
-    r_interest: "matches your interest in {what}", r_liked: "matches items you liked", r_and: " and ",
+    r_interest: "matches your interest in {what}", r_liked: "matches items you liked", r_and: " and ", r_brand: "brand", r_category: "category",
     attr_nfc: "NFC", attr_gps: "GPS", attr_hdr: "HDR", attr_wifi: "Wi-Fi", attr_spf: "SPF", attr_ram: "RAM",
     attr_battery_mah: "Battery (mAh)", attr_volume_ml: "Volume (ml)", attr_diameter_cm: "Diameter (cm)",
     attr_thickness_mm: "Thickness (mm)", attr_pressure_bar: "Pressure (bar)", attr_age_min: "Minimum age",
@@ -91,7 +91,7 @@ const SM = (function () {
     r_session: "与你刚刚浏览的{title}相似", r_similar: "与{title}相似", r_similar_same: "与{title}相似：{same}相同",
     r_together: "购买{title}的顾客也买了", r_because_view: "因为你浏览过{title}", r_because_save: "因为你收藏了{title}",
     r_because_cart: "因为你把{title}加入了购物车", r_because_rate: "因为你评价过{title}",
-    r_because_purchase: "因为你购买过{title}", r_interest: "符合你对{what}的兴趣", r_liked: "与你喜欢的商品相似", r_and: "和",
+    r_because_purchase: "因为你购买过{title}", r_interest: "符合你对{what}的兴趣", r_liked: "与你喜欢的商品相似", r_and: "和", r_brand: "品牌", r_category: "类目",
     attr_colour: "颜色", attr_color: "颜色", attr_size: "尺码", attr_capacity: "容量", attr_memory: "内存", attr_ram: "内存",
     attr_storage: "存储", attr_bluetooth: "蓝牙", attr_noise_cancelling: "降噪", attr_waterproof: "防水", attr_nfc: "NFC",
     attr_gps: "GPS", attr_hdr: "HDR", attr_wifi: "WiFi", attr_wireless: "无线", attr_backlit: "背光",
@@ -320,6 +320,15 @@ const SM = (function () {
     tr_c_recommend: "推荐", tr_c_search: "搜索", tr_c_assistant: "智能客服", tr_c_forecast: "需求预测",
     tr_u_candidates: "个候选模型", tr_u_models: "个模型", tr_u_series: "条序列", tr_u_products_embedded: "件商品已向量化",
   });
+  // dashboard: search analytics (GET /admin/search-analytics)
+  Object.assign(STRINGS.en, {
+    an_query: "Query", an_searches: "Searches", an_clicks: "Clicks", an_zero_rate: "Searches with no results",
+    an_mean_position: "Mean position clicked", an_ctr_by_position: "Click-through rate by position", an_position: "Position {p}",
+  });
+  Object.assign(STRINGS.zh, {
+    an_query: "搜索词", an_searches: "搜索次数", an_clicks: "点击次数", an_zero_rate: "无结果搜索占比",
+    an_mean_position: "平均点击位置", an_ctr_by_position: "各位置点击率", an_position: "第 {p} 位",
+  });
   let lang = localStorage.getItem("shopmind.lang") || "en";
 
   function t(key) { return (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key; }
@@ -502,7 +511,8 @@ const SM = (function () {
       ``reason`` is the fallback for kinds this page does not know. */
   function reasonText(rec) {
     const x = rec.explanation || {};
-    const same = () => [x.brand ? t("brand") + " " + x.brand : "", x.category ? t("category") + " " + categoryName(x.category) : ""]
+    // lower-case words inside the sentence ("same brand Acme"), not the facet headings ("Brand")
+    const same = () => [x.brand ? t("r_brand") + " " + x.brand : "", x.category ? t("r_category") + " " + categoryName(x.category) : ""]
       .filter(Boolean).join(t("r_and"));
     switch (x.kind) {
       case "popular":

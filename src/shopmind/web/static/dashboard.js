@@ -187,14 +187,23 @@
     try { a = await api("/admin/search-analytics", { key: key() }); } catch (err) { box.appendChild(errorBox(err)); return; }
     const norm = (list) => (list || []).map((x) => (Array.isArray(x) ? { query: x[0], count: x[1] } : x));
     const top = norm(a.top_queries), zero = norm(a.zero_result_queries);
+    const pct = (v) => (100 * v).toFixed(1) + " %";
     const facts = [];
     if (a.searches !== undefined) facts.push([t("searches"), a.searches]);
+    if (a.clicks !== undefined) facts.push([t("an_clicks"), a.clicks]);
     const ctr = a.click_rate;
-    if (ctr !== undefined && ctr !== null) facts.push([t("ctr"), (100 * ctr).toFixed(1) + " %"]);
+    if (ctr !== undefined && ctr !== null) facts.push([t("ctr"), pct(ctr)]);
+    if (typeof a.zero_result_rate === "number") facts.push([t("an_zero_rate"), pct(a.zero_result_rate)]);
+    if (typeof a.mean_click_position === "number") facts.push([t("an_mean_position"), a.mean_click_position.toFixed(1)]);
     if (facts.length) box.appendChild(table([t("metric"), ""], facts));
     if (top.length) box.appendChild(SM.barChart(top.slice(0, 15).map((q) => ({ label: q.query, value: q.count })), { title: t("top_queries"), format: (v) => String(v) }));
-    if (zero.length) { box.appendChild(el("h3", { text: t("zero_results") })); box.appendChild(table(["query", "count"], zero.slice(0, 20).map((q) => [q.query, q.count]))); }
-    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !["searches", "top_queries", "zero_result_queries", "click_rate"].includes(k)));
+    const byPosition = Object.entries(a.ctr_by_position || {});
+    if (byPosition.length) {
+      box.appendChild(SM.barChart(byPosition.map(([p, v]) => ({ label: fill(t("an_position"), { p }), value: v })), { title: t("an_ctr_by_position"), format: pct }));
+    }
+    if (zero.length) { box.appendChild(el("h3", { text: t("zero_results") })); box.appendChild(table([t("an_query"), t("an_searches")], zero.slice(0, 20).map((q) => [q.query, q.count]))); }
+    const shown = ["searches", "clicks", "top_queries", "zero_result_queries", "click_rate", "zero_result_rate", "mean_click_position", "ctr_by_position"];
+    const rest = Object.fromEntries(Object.entries(a).filter(([k]) => !shown.includes(k)));
     if (Object.keys(rest).length) box.appendChild(render(rest));
   }
 
