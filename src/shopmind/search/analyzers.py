@@ -10,11 +10,26 @@ that both sides agree.
   form (``tn-2110`` → ``tn``, ``2110``, ``tn2110``).
 * **Numbers with units**: ``1tb``, ``1 tb``, ``1 TB``, ``1.0 TB`` all become the single term ``1tb``;
   unit aliases map to one spelling (``inch``/``in``/``"`` → ``in``, ``gig`` → ``gb`` …).
-* **Chinese** (runs of :data:`shopmind.text.CJK_RANGES` ideographs): jieba search-mode segmentation
-  (``cut_for_search`` yields the long word and its sub-words) **plus character bigrams** of the run,
-  de-duplicated per run. Word-only segmentation misses "待处理" for the query "处理" when jieba keeps
-  "待处理" whole; the bigram "处理" is always indexed, so recall no longer depends on the segmenter's
-  choice. A one-character run indexes the character.
+* **Chinese** (runs of :data:`shopmind.text.CJK_RANGES` ideographs): a :class:`shopmind.text.Segmenter`
+  (jieba by default, Baidu LAC with ``search.segmenter = "lac"``) in search mode (each word and the
+  sub-words of the long ones), with the catalogue's user dictionary (brands and product lines:
+  :func:`catalogue_words`) kept whole, **plus character bigrams** of the run, **plus each
+  word's head term** (:func:`head_term` of :func:`shopmind.text.head_character`: 运动袜 → ``#袜``,
+  "a word headed by 袜"; a term of its own, so a lone 袜 elsewhere in a title is not one), de-duplicated
+  per run.
+  Word-only segmentation misses "待处理" for the query "处理" when jieba keeps "待处理" whole; the bigram
+  "处理" is always indexed, so recall no longer depends on the segmenter's choice. A one-character run
+  indexes the character.
+* **Head back-off** (query side): a Chinese query word the index does not hold as a term ("袜子" where
+  titles say "运动袜" and "短袜") also accepts its head term (``#袜``), so the word matches the
+  products whose words have that head; a one-character query word ("袜") accepts its head term too.
+  Words the index knows are not widened.
+* **Letter–digit query words** (``iphone15``, ``rtx4090``, ``15pro``: three letters or more, a product
+  name and its generation): the letters and the digits are separate query words, each with the glued
+  form as an alternative, so the query "iPhone15手机壳" finds "iPhone 15 手机壳" and "iPhone15手机壳".
+  Documents keep the glued word only: indexing the parts too let "iphone" match every "iPhone4"
+  accessory and cost Chorus 0.003 nDCG@10 (docs/benchmarks.md). One- and two-letter prefixes are
+  model-code series (``tn2110``, ``a7``) and stay one word.
 * **Mixed titles** (``Apple iPhone 15 手机壳 256GB``): the text is split into CJK and non-CJK runs
   first (:func:`shopmind.text.split_scripts`) and each run gets its own analysis, so jieba never sees
   Latin words. Segmentation and bigrams are :mod:`shopmind.text`'s, shared with the other capabilities.
@@ -27,13 +42,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from shopmind.errors import ConfigError
-from shopmind.text import char_bigrams, normalize, segment, segment_for_search, split_scripts
+from shopmind.text import Segmenter, char_bigrams, head_character, normalize, split_scripts
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +56,24 @@ log = logging.getLogger(__name__)
 _LATIN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?(?:[-/][a-z0-9]+(?:\.[0-9]+)?)*|\"")
 _NUM = re.compile(r"^\d+(?:\.\d+)?$")
 _NUM_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([a-z]+)$")
+_LETTERS_DIGITS = re.compile(r"^([a-z]{3,})(\d+)$|^(\d+)([a-z]{3,})$")
+
+HEAD_WEIGHT = 0.5
+"""Query-term weight of a head-term back-off (as a bigram alternative: below the word itself)."""
+
+HEAD_MARK = "#"
+"""Prefix of head terms (``#袜``); no analyzed word contains it, so they never meet a word's own term."""
+
+
+def head_term(head: str) -> str:
+    """The index term meaning "a word whose head character is ``head``" (``#袜``)."""
+    return HEAD_MARK + head
+
+
+PRODUCT_LINE_KEYS = frozenset(
+    ["series", "line", "product_line", "collection", "range", "model_name", "系列", "品牌", "产品线"]
+)
+"""Attribute keys whose values name a product line (user-dictionary words, :func:`catalogue_words`)."""
 
 UNITS: dict[str, str] = {
     "tb": "tb", "terabyte": "tb", "terabytes": "tb",
@@ -169,9 +202,18 @@ class Synonyms:
 class Analyzer:
     """English + Chinese analyzer (see the module docstring for the rules)."""
 
-    def __init__(self, *, stem: bool = True, stop_words: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stem: bool = True,
+        stop_words: Iterable[str] | None = None,
+        segmenter: Segmenter | None = None,
+        head_backoff: bool = True,
+    ) -> None:
         self.stem = stem
         self.stop_words = frozenset(ENGLISH_STOP_WORDS if stop_words is None else stop_words)
+        self.segmenter = segmenter or Segmenter()
+        self.head_backoff = head_backoff
         self._cache: dict[str, str] = {}
         self._short: dict[str, list[str]] = {}
 
@@ -186,10 +228,11 @@ class Analyzer:
                 self._cache[word] = got
         return got
 
-    def latin_words(self, text: str) -> list[list[str]]:
+    def latin_words(self, text: str, *, split_glued: bool = False) -> list[list[str]]:
         """Latin words of already-normalised text, each as its list of index terms.
 
-        Numbers followed by a unit merge with it; ``a-b`` gives ``a``, ``b`` and ``ab``.
+        Numbers followed by a unit merge with it; ``a-b`` gives ``a``, ``b`` and ``ab``;
+        ``split_glued`` (queries) splits letter–digit words (module docstring).
         """
         raw = _LATIN.findall(text)
         words: list[list[str]] = []
@@ -215,6 +258,11 @@ class Analyzer:
             if m and m.group(2) in UNITS:
                 words.append([_canonical_number(m.group(1)) + UNITS[m.group(2)]])
                 continue
+            m = _LETTERS_DIGITS.match(tok) if split_glued else None
+            if m:  # iphone15 -> [iphon, iphone15], [15, iphone15]: the glued word matches both
+                first, second = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+                words.extend([self._stem(part), tok] for part in (first, second) if part not in stop)
+                continue
             if "-" in tok or "/" in tok:
                 parts = [p for p in re.split(r"[-/]", tok) if p]
                 terms = [self._stem(p) for p in parts if p not in self.stop_words]
@@ -230,17 +278,45 @@ class Analyzer:
         return words
 
     # ------------------------------------------------------------------ chinese
-    @staticmethod
-    def han_terms(run: str) -> list[str]:
-        """Index terms of one CJK run: jieba search-mode words + character bigrams, de-duplicated."""
+    def han_terms(self, run: str) -> list[str]:
+        """Index terms of one CJK run: search-mode words, character bigrams and (``head_backoff``) each
+        word's head term, de-duplicated."""
         if len(run) == 1:
             return [run]
-        return list(dict.fromkeys([*segment_for_search(run), *char_bigrams(run)]))
+        terms = [*self.segmenter.cut_for_search(run), *char_bigrams(run)]
+        if self.head_backoff:
+            terms.extend(head_term(h) for w in self.segmenter.cut(run) if (h := head_character(w)))
+        return list(dict.fromkeys(terms))
 
-    @staticmethod
-    def han_words(run: str) -> list[str]:
-        """Accurate-mode jieba words of one CJK run (the query's "words")."""
-        return list(segment(run))
+    def han_words(self, run: str) -> list[str]:
+        """Accurate-mode words of one CJK run (the query's "words"), user-dictionary words whole."""
+        return list(self.segmenter.cut(run))
+
+    # ------------------------------------------------------------------ settings
+    @classmethod
+    def for_catalogue(
+        cls, records: Iterable[Mapping[str, Any]], *, segmenter: str = "jieba", user_dictionary: bool = True
+    ) -> Analyzer:
+        """The analyzer of a catalogue's index: ``segmenter`` with the catalogue's words
+        (:func:`catalogue_words`) as its user dictionary when ``user_dictionary``."""
+        words = catalogue_words(records) if user_dictionary else []
+        return cls(segmenter=Segmenter(segmenter, words))
+
+    def to_dict(self) -> dict[str, Any]:
+        """What an index must store to analyse queries as it analysed its documents."""
+        return {"stem": self.stem, "segmenter": self.segmenter.to_dict(), "head_backoff": self.head_backoff}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Analyzer:
+        """The analyzer :meth:`to_dict` described; ``None`` (an index saved before) gives the defaults
+        of that time: jieba, no user dictionary, no head characters."""
+        if d is None:
+            return cls(head_backoff=False)
+        return cls(
+            stem=bool(d.get("stem", True)),
+            segmenter=Segmenter.from_dict(d.get("segmenter")),
+            head_backoff=bool(d.get("head_backoff", True)),
+        )
 
     # ------------------------------------------------------------------ public
     def analyze(self, text: str | None) -> list[str]:
@@ -270,21 +346,32 @@ class Analyzer:
     def analyze_many(self, texts: Sequence[str | None]) -> list[list[str]]:
         return [self.analyze(t) for t in texts]
 
-    def query_groups(self, query: str, synonyms: Mapping[str, list[str]] | None = None) -> list[QueryGroup]:
+    def query_groups(
+        self,
+        query: str,
+        synonyms: Mapping[str, list[str]] | None = None,
+        known: Callable[[str], bool] | None = None,
+    ) -> list[QueryGroup]:
         """The query as word groups (see :class:`QueryGroup`), synonyms expanded.
 
         Han words keep their own term and their bigrams as alternatives, so "处理" matches an
-        indexed "待处理" through the bigram "处理".
+        indexed "待处理" through the bigram "处理". ``known(term)``: whether the index holds a term;
+        with it, a Han word the index does not hold, or of one character, also accepts its head term
+        (module docstring).
         """
         text = normalize(query)
         groups: list[QueryGroup] = []
         for han, other in split_scripts(text):
             if han:
                 for w in self.han_words(han):
-                    alts = [w, *(bg for bg in char_bigrams(w) if bg != w)] if len(w) > 1 else [w]
-                    groups.append(QueryGroup(w, tuple((t, 1.0 if t == w else 0.5) for t in alts)))
+                    alts = [(w, 1.0), *((bg, 0.5) for bg in char_bigrams(w) if bg != w)]
+                    if self.head_backoff and known is not None and (len(w) == 1 or not known(w)):
+                        head = w if len(w) == 1 else head_character(w)
+                        if head is not None:
+                            alts.append((head_term(head), HEAD_WEIGHT))
+                    groups.append(QueryGroup(w, tuple(dict(alts).items())))
             else:
-                for terms in self.latin_words(other):
+                for terms in self.latin_words(other, split_glued=True):
                     groups.append(QueryGroup(terms[0], tuple((t, 1.0) for t in dict.fromkeys(terms))))
         if synonyms:
             groups = self._expand(text, groups, synonyms)
@@ -311,6 +398,33 @@ class Analyzer:
                     out[start] = QueryGroup(g.word, tuple(merged.items()))
                     break
         return out
+
+
+def catalogue_words(records: Iterable[Mapping[str, Any]], *, limit: int = 50_000) -> list[str]:
+    """User-dictionary words of a catalogue: the Chinese runs of its brands and product-line attributes
+    (:data:`PRODUCT_LINE_KEYS`), the ``limit`` most frequent, each kept whole by the segmenter
+    (:class:`shopmind.text.UserDictionary` keeps runs of 2–16 ideographs).
+
+    Category names are left out on purpose: they are compounds of ordinary words ("智能手表") that the
+    segmenter already splits, and a query word made whole is matched by any one of its bigrams, so
+    "小米智能手表" as two words ranked "小米 智能手机" beside the watches (docs/benchmarks.md).
+    """
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+
+    def add(value: Any) -> None:
+        if isinstance(value, str) and value:
+            counts.update(han for han, _ in split_scripts(normalize(value)) if 2 <= len(han) <= 16)
+
+    for r in records:
+        add(r.get("brand"))
+        attrs = r.get("attributes")
+        if isinstance(attrs, Mapping):
+            for key, value in attrs.items():
+                if str(key).lower() in PRODUCT_LINE_KEYS:
+                    add(value)
+    return [w for w, _ in counts.most_common(limit)]
 
 
 def flatten_groups(groups: Sequence[QueryGroup]) -> dict[str, float]:

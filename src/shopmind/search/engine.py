@@ -51,7 +51,7 @@ import pandas as pd
 from shopmind.catalog import Catalog, field_text, records_of
 from shopmind.config import SEARCH_K, SUGGEST_K, SearchConfig
 from shopmind.errors import ArtifactError, ConfigError
-from shopmind.search.analyzers import Synonyms, flatten_groups
+from shopmind.search.analyzers import Analyzer, Synonyms, flatten_groups
 from shopmind.search.facets import choose_facet_keys, facet_counts
 from shopmind.search.features import RankSignals, affinity_vector, feature_matrix
 from shopmind.search.filters import FilterMasks, filter_masks
@@ -286,8 +286,9 @@ class ProductSearch:
         recs = records_of(items)
         started = time.perf_counter()
         lexical = LexicalIndex.build(
-            [_lexical_doc(r) for r in recs], config.fields, "id", k1=config.k1, b=config.b, synonyms=synonyms
-        )
+            [_lexical_doc(r) for r in recs], config.fields, "id", k1=config.k1, b=config.b, synonyms=synonyms,
+            analyzer=Analyzer.for_catalogue(recs, segmenter=config.segmenter, user_dictionary=config.user_dictionary),
+        )  # fmt: skip
         catalog = Catalog.from_records(recs, choose_facet_keys(recs, config.facet_attributes))
         signals = RankSignals()
         stats = {"popularity": dict(popularity or {}), "rating": dict(rating or {}), "ctr": dict(ctr or {})}

@@ -359,7 +359,11 @@ class LexicalIndex:
         self._syn_map = synonyms.mapping()
 
     def groups(self, query: str) -> list[QueryGroup]:
-        return self.analyzer.query_groups(query, self._syn_map)
+        return self.analyzer.query_groups(query, self._syn_map, self.has_term)
+
+    def has_term(self, term: str) -> bool:
+        """Whether any field holds ``term`` (main or delta rows): the analyzer's head back-off asks."""
+        return any(term in f.vocab or term in f.delta_postings for f in self._fields.values())
 
     def vocabulary(self) -> set[str]:
         """Every indexed term (all fields, main + delta)."""
@@ -481,6 +485,7 @@ class LexicalIndex:
             "b": self.b,
             "synonyms": self.synonyms.to_dict(),
             "n_main": self.n_main,
+            "analyzer": self.analyzer.to_dict(),
         }
         (path / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
@@ -499,7 +504,7 @@ class LexicalIndex:
             )
         idx = cls(
             manifest["fields"],
-            analyzer=analyzer,
+            analyzer=analyzer or Analyzer.from_dict(manifest.get("analyzer")),
             k1=manifest["k1"],
             b=manifest["b"],
             synonyms=Synonyms.from_dict(manifest.get("synonyms")),
