@@ -350,6 +350,7 @@ def train(ctx: TrainContext, out_dir: Path) -> dict[str, Any]:
     previous = _fitted_before(ctx.settings.artifacts_dir, key)
     if previous is not None:  # the same inputs: the same files (the fits are deterministic)
         ctx.progress(f"recommend: same inputs as run {previous.parent.name}: its fitted models reused")
+        steps.count(4, 4, "models")  # all four served models are ready (reused)
         return _reuse(previous, out_dir, key, tuning, started)
     ctx.progress(f"recommend: fitting {', '.join(components)} on {dataset}")
     steps.count(0, 4, "models")
