@@ -242,10 +242,17 @@ def _journey(page: Any, live_shop: dict[str, Any]) -> None:
     assert reply["language"] == "en" and bubble.startswith("Yes"), bubble
     _assert_within(reply, bubble, 15.0)
     assert {p["item_id"] for p in reply["products"]} == {"sku-0", "sku-3"}
+    # the listed products are links to their pages
+    links = page.locator("#chat-log .msg.bot").last.locator("a.chat-product")
+    assert links.evaluate_all("as => as.map(a => a.dataset.itemId)") == [
+        p["item_id"] for p in reply["products"]
+    ]
     reply, bubble = _ask(page, "headphones under $5")  # the cheapest costs 10: it says so
     assert bubble.startswith("Sorry, we don't have any"), bubble
     assert "not everything you asked for" in bubble
     assert reply["products"] and not any(p["match"] for p in reply["products"]), reply["products"]
+    alternative = page.locator("#chat-log .msg.bot").last.locator("a.chat-product.alternative").first
+    assert alternative.get_attribute("data-item-id") == reply["products"][0]["item_id"]
     _done(page, 8, "chat-english-price-bound")
 
     # 6. a hand-off: the shopper asks for a person and gets a ticket

@@ -432,7 +432,13 @@
       conversationId = r.conversation_id || conversationId;
       const text = r.reply || r.text || r.answer || r.message || JSON.stringify(r);
       const sources = (r.citations || []).map((c) => c.title || c.doc_id || c.id).filter(Boolean);
+      // the products the answer lists, as links to their pages (alternatives marked as such)
+      const products = (r.products || []).map((p) => el("a", {
+        href: "#/item/" + encodeURIComponent(p.item_id), class: p.match ? "chat-product" : "chat-product alternative",
+        dataset: { itemId: p.item_id }, text: p.title || p.item_id,
+      }));
       log.appendChild(el("div", { class: "msg bot", text },
+        products.length ? el("div", { class: "chat-products" }, ...products) : null,
         sources.length ? el("div", { class: "sources", text: "↳ " + [...new Set(sources)].join(" · ") }) : null,
         r.handoff_ticket_id ? el("div", { class: "sources", text: t("ticket") + " " + r.handoff_ticket_id }) : null));
     } catch (err) {
