@@ -384,7 +384,8 @@ class ArtifactSettings(_Section):
 
 
 class AssistantSettings(_Section):
-    """Limits of the anonymous order look-up (order id + e-mail), see ``assistant.tools.VerifyLimits``."""
+    """Limits of the anonymous order look-up (order id + e-mail or phone tail, see
+    ``assistant.tools.VerifyLimits``) and the shop's time zone."""
 
     verify_window_s: int = Field(
         default=900, ge=1, le=7 * 86_400, description="sliding window of the failed-verification limits"
@@ -405,6 +406,18 @@ class AssistantSettings(_Section):
     audit_retention_days: float = Field(
         default=90.0, gt=0, le=3650, description="days the identity-check audit log is kept"
     )
+    timezone: str = Field(
+        default="UTC",
+        max_length=64,
+        description="the shop's IANA time zone, in which customers' relative dates are read "
+        "('昨天', '上周三': which orders they mean)",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        _cron("@daily", v)  # raises on an unknown zone, with the same message as schedule_timezone
+        return v
 
 
 class PrivacySettings(_Section):

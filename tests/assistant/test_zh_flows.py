@@ -226,3 +226,27 @@ def test_bare_order_id_keeps_the_conversations_language(service, store):
     chat("我要查订单")
     reply = chat(order.id)  # no Chinese in the message: the reply stays Chinese (checked by Chat)
     assert order.id in reply.text
+
+
+def test_the_shops_time_zone_decides_which_day_yesterday_is(trained_dir, store):
+    """``[assistant] timezone`` reaches the assistant: at 01:00 in Shanghai (17:00 UTC the day before)
+    "昨天" is the Shanghai day before, not the UTC one."""
+    from datetime import UTC, datetime
+
+    from shopmind.assistant.service import AssistantService
+    from shopmind.assistant.slots import dates
+    from shopmind.config import Settings, load_settings
+    from shopmind.errors import ConfigError
+
+    shanghai = AssistantService.load(
+        trained_dir, store, settings=Settings(assistant={"timezone": "Asia/Shanghai"})
+    )
+    utc = AssistantService.load(trained_dir, store)
+    now = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)  # 2026-03-05 01:00 in Shanghai
+    days = {
+        name: dates("昨天", now, svc.assistant.tz)[0].label()
+        for name, svc in (("shanghai", shanghai), ("utc", utc))
+    }
+    assert days == {"shanghai": "2026-03-04", "utc": "2026-03-03"}
+    with pytest.raises(ConfigError, match=r"assistant\.timezone.*unknown time zone"):
+        load_settings(env={"SHOPMIND_ASSISTANT__TIMEZONE": "Mars/Olympus"})

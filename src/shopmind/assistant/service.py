@@ -202,7 +202,14 @@ class AssistantService:
             llm = LLMPhraser(LLMClient.from_settings(settings))
         guard = VerificationGuard(store, VerifyLimits.from_settings(settings))
         assistant = Assistant(
-            store, intents, knowledge, search=search, recommend=recommend, llm=llm, guard=guard
+            store,
+            intents,
+            knowledge,
+            search=search,
+            recommend=recommend,
+            llm=llm,
+            guard=guard,
+            timezone=settings.assistant.timezone if settings is not None else "UTC",
         )
         assistant.products.warm()
         return cls(store, assistant, analyzer, llm)
