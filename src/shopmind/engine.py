@@ -66,6 +66,7 @@ from shopmind.config import RECOMMEND_K, SEARCH_K, SUGGEST_K, TOP_QUERIES, Setti
 from shopmind.content.descriptions import Description
 from shopmind.data.schema import Document, Event, Item, Order, User
 from shopmind.errors import ArtifactError, ConfigError, DataError, Location, NotFittedError, UnknownIdError
+from shopmind.ingest.quality_cache import ensure_quality_report
 from shopmind.pipeline import TrainingAttempt, abandoned_reason, read_progress, recover_abandoned, train_all
 from shopmind.recommend.filters import RecFilters
 from shopmind.scheduler import TrainingScheduler
@@ -662,6 +663,10 @@ class Engine:
         status.state = "succeeded"
         status.finished_at = _now()
         self._training_done(status)
+        try:  # the dashboard's cached data-quality report, recomputed only if the data changed
+            ensure_quality_report(self.store, self.settings.reports_dir)
+        except Exception as exc:  # never fails a published run; the dashboard recomputes on demand
+            log.warning("data-quality report not updated after training: %s: %s", type(exc).__name__, exc)
         return run_id
 
     def _restore_pointer(self, refused: str) -> None:

@@ -108,3 +108,17 @@ def _event() -> dict[str, Any]:
         "type": "view",
         "timestamp": "2026-01-06T10:00:00Z",
     }
+
+
+def test_training_from_the_api_refreshes_a_stale_report(seeded: Shop, calls: list[int]) -> None:
+    """Before: only the CLI's ingest and train refreshed the cache, so the first dashboard visit
+    after a write through the API and a training from the dashboard recomputed it."""
+    h = seeded.h("admin")
+    seeded.client.get("/admin/quality", headers=h)
+    assert seeded.client.post("/events", json=[_event()], headers=seeded.h("ingest")).status_code == 200
+    seeded.engine.train(["recommend"])
+    assert len(calls) == 2  # recomputed once, by the training
+    report = seeded.client.get("/admin/quality", headers=h).json()
+    assert report["cached"] is True and report["fresh"] is True and len(calls) == 2
+    seeded.engine.train(["recommend"])  # unchanged data: the cached report stays
+    assert len(calls) == 2
