@@ -5,8 +5,9 @@ Three classifiers share one decision rule:
 * ``tfidf`` — sublinear TF-IDF over word 1–2-grams (jieba words for Chinese) concatenated with
   character 1–5-grams inside word boundaries (``char_wb``), then multinomial logistic regression
   (L2, ``C``). This is the classical strong baseline for short utterances.
-* ``embedding`` — all-MiniLM-L6-v2 sentence vectors (``shopmind.embeddings.get_encoder``), L2
-  normalised, then multinomial logistic regression.
+* ``embedding`` — sentence vectors of ``encoder`` (``shopmind.embeddings.get_encoder``; default
+  all-MiniLM-L6-v2, ``use-multilingual`` / ``e5-multilingual`` for Chinese), L2 normalised, then
+  multinomial logistic regression.
 * ``ensemble`` — a linear pool of its members' probabilities, ``p = Σ_m w_m · p_m`` with
   ``w_m ≥ 0, Σ w_m = 1``. Members: ``tfidf``, ``embedding`` (the main encoder), one
   ``embedding:<spec>`` per entry of ``extra_encoders`` (another sentence encoder, its own logistic
@@ -25,8 +26,9 @@ the held-out accuracy of the pooled argmax, ties broken by the mean held-out log
 the optimal linear prediction pool of Hall & Mitchell 2007 and Geweke & Amisano 2011) — a form of
 stacking (Wolpert 1992; Breiman 1996) restricted to the simplex. Accuracy is the default because the
 log score rewards sharp members: on BANKING77 and SMP2017 it gave the TF-IDF member (diffuse
-probabilities, good rankings) 0–5 % weight and lost accuracy (docs/benchmarks.md, issue 20). A member that is useless for a shop's language or vocabulary (an
-English-only encoder on Chinese utterances) gets a small weight instead of half the vote. A number
+probabilities, good rankings) 0–5 % weight and lost accuracy (docs/benchmarks.md, issue 20). A member
+that is useless for a shop's language or vocabulary (an English-only encoder on Chinese utterances)
+gets a small weight instead of half the vote. A number
 for ``ensemble_weight`` fixes the weights instead: ``w_tfidf = ensemble_weight``, ``w_knn =
 knn_weight``, the embedding members share the rest equally.
 
