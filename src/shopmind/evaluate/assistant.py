@@ -306,35 +306,15 @@ def evaluate_intents_oos_label(
 def evaluate_response_selection(
     groups: list[tuple[list[str], list[str], int]], *, last_turns: int = 3
 ) -> dict[str, Any]:
-    """TF-IDF cosine ranking of each group's candidates against its context (see module docstring).
+    """TF-IDF cosine ranking of each group's candidates against its context (see module docstring;
+    :mod:`shopmind.evaluate.responses` has the scorers and the metrics).
 
     The context is the last ``last_turns`` utterances (the latest carries the question the reply
     answers); groups without a positive are skipped.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from shopmind.evaluate.responses import selection_metrics, tfidf_scores
 
-    groups = [g for g in groups if g[2] >= 0]
-    contexts = [" ".join(ctx[-last_turns:]) for ctx, _, _ in groups]
-    corpus = contexts + [c for _, cands, _ in groups for c in cands]
-    vec = TfidfVectorizer(token_pattern=r"(?u)\S+", ngram_range=(1, 2), sublinear_tf=True).fit(corpus)
-    ranks = []
-    for (_, cands, pos), ctx in zip(groups, contexts, strict=True):
-        q = vec.transform([ctx])
-        c = vec.transform(cands)
-        scores = (c @ q.T).toarray().ravel()
-        # rank of the true reply; ties count against it (pessimistic), so a constant scorer gets no credit
-        ranks.append(
-            1
-            + int((scores > scores[pos]).sum() + (scores[np.arange(len(cands)) != pos] == scores[pos]).sum())
-        )
-    r = np.array(ranks)
-    return {
-        "r10@1": round(float((r <= 1).mean()), 4),
-        "r10@2": round(float((r <= 2).mean()), 4),
-        "r10@5": round(float((r <= 5).mean()), 4),
-        "mrr": round(float((1.0 / r).mean()), 4),
-        "groups": len(groups),
-    }
+    return selection_metrics(groups, tfidf_scores(groups, last_turns=last_turns))
 
 
 # --- sentiment ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from shopmind.errors import DataError
+from shopmind.text import CJK_CLASS
 
 Group = tuple[list[str], list[str], int]
 """``(context turns, candidates, index of the true reply; -1 when none)``."""
@@ -36,7 +37,7 @@ Group = tuple[list[str], list[str], int]
 MAX_GROUPS = 100_000
 """Groups scored at most in one call (the full ECD test set has 1,000)."""
 
-_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) +(?=[\u3400-\u9fff\uf900-\ufaff])")
+_CJK_GAP = re.compile(f"(?<=[{CJK_CLASS}]) +(?=[{CJK_CLASS}])")
 
 
 def unsegment(text: str) -> str:

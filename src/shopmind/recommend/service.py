@@ -47,6 +47,7 @@ from shopmind.recommend.pools import Pools
 from shopmind.recommend.popularity import Trending
 from shopmind.recommend.registry import ALGORITHMS, check_config, check_presets, get_algorithm
 from shopmind.recommend.tuning import FIT_LIBRARIES, remembered_tune
+from shopmind.store.artifacts import ArtifactStore
 from shopmind.store.base import Store
 from shopmind.train_cache import ChoiceCache, Fingerprint, choice_folder, code_digest, library_versions
 from shopmind.types import RankedList, Recommendation
@@ -263,8 +264,6 @@ def fit_key(
 def _fitted_before(artifacts_dir: Path, key: str) -> Path | None:
     """The served run's recommend folder when its manifest has ``fit_key == key`` and its files pass
     the run's checksums (a damaged file is refitted, never copied), else None."""
-    from shopmind.store.artifacts import ArtifactStore
-
     try:
         artifacts = ArtifactStore(artifacts_dir)
         current = artifacts.current()
