@@ -23,19 +23,15 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from bench_assistant import tiny_shop_store  # beside this script
 from shopmind.assistant.intents import IntentConfig
 from shopmind.assistant.service import AssistantService, train_assistant
-from shopmind.data.schema import Document, Item, Order, Review, User
-from shopmind.datasets.synthetic import ShopConfig
-from shopmind.datasets.synthetic.generate import generate
 from shopmind.evaluate.adversarial import build_zh_cases, run_adversarial
 from shopmind.evaluate.provenance import provenance
-from shopmind.store import open_store
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()
@@ -52,18 +48,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-adversarial-zh-"))
     with console.status("generating and loading the tiny shop"):
-        generate(ShopConfig.preset("tiny"), tmp / "shop")
-        store = open_store(f"sqlite:///{tmp / 'shop.db'}")
-
-        def records(name: str, model: Any) -> list[Any]:
-            with (tmp / "shop" / name).open(encoding="utf-8") as fh:
-                return [model(**json.loads(line)) for line in fh if line.strip()]
-
-        store.upsert_items(records("items.jsonl", Item))
-        store.upsert_users(records("users.jsonl", User))
-        store.upsert_orders(records("orders.jsonl", Order))
-        store.upsert_documents(records("documents.jsonl", Document))
-        store.upsert_reviews(records("reviews.jsonl", Review))
+        store = tiny_shop_store(tmp)
     cfg = IntentConfig(model="tfidf") if args.intent_model == "tfidf" else IntentConfig()
     with console.status(f"training the assistant ({args.intent_model} intents)"):
         info = train_assistant(store, tmp / "assistant", intent_config=cfg)

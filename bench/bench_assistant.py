@@ -180,19 +180,14 @@ def bench_sentiment(data_dir: Path) -> None:
     )
 
 
-def bench_chat(n_pairs: int, encoder: str | None = None) -> None:
-    import torch
-
-    from shopmind.assistant.intents import IntentConfig
-    from shopmind.assistant.service import AssistantService, train_assistant
+def tiny_shop_store(tmp: Path) -> Any:
+    """The seeded tiny shop generated into ``tmp/shop`` and loaded into ``tmp/shop.db``: its catalogue,
+    customers, orders, help pages and reviews (what the assistant reads; no behaviour events)."""
     from shopmind.data.schema import Document, Item, Order, Review, User
     from shopmind.datasets.synthetic import ShopConfig
     from shopmind.datasets.synthetic.generate import generate
-    from shopmind.evaluate.adversarial import build_cases, run_adversarial
     from shopmind.store import open_store
 
-    torch.set_num_threads(1)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
     generate(ShopConfig.preset("tiny"), tmp / "shop")
     store = open_store(f"sqlite:///{tmp / 'shop.db'}")
 
@@ -205,6 +200,19 @@ def bench_chat(n_pairs: int, encoder: str | None = None) -> None:
     store.upsert_orders(records("orders.jsonl", Order))
     store.upsert_documents(records("documents.jsonl", Document))
     store.upsert_reviews(records("reviews.jsonl", Review))
+    return store
+
+
+def bench_chat(n_pairs: int, encoder: str | None = None) -> None:
+    import torch
+
+    from shopmind.assistant.intents import IntentConfig
+    from shopmind.assistant.service import AssistantService, train_assistant
+    from shopmind.evaluate.adversarial import build_cases, run_adversarial
+
+    torch.set_num_threads(1)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-assistant-"))
+    store = tiny_shop_store(tmp)
     started = time.perf_counter()
     # the default ensemble intent model, on the packaged MiniLM unless --encoder says otherwise
     info = train_assistant(store, tmp / "assistant", intent_config=IntentConfig(encoder=encoder))

@@ -51,8 +51,9 @@ import numpy as np  # noqa: E402  (after the thread limits)
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench_crosslingual_search import catalogues as crosslingual_catalogues  # noqa: E402  (beside this script)
 from shopmind.config import SearchConfig  # noqa: E402
-from shopmind.datasets.synthetic import ShopConfig, build_shop, item_records  # noqa: E402
+from shopmind.datasets.synthetic import ShopConfig  # noqa: E402
 from shopmind.datasets.synthetic.vocab import BRANDS, LEAVES, QUERY_MODIFIERS_ZH  # noqa: E402
 from shopmind.evaluate.search import ndcg_at  # noqa: E402
 from shopmind.search.engine import ProductSearch  # noqa: E402
@@ -70,21 +71,9 @@ def cpu_s() -> float:
 
 
 def catalogues(n_items: int, seed: int) -> dict[str, list[dict[str, Any]]]:
-    """``{records version: Chinese- and mixed-titled products}`` (module docstring)."""
-    items = list(item_records(build_shop(ShopConfig.preset("small", seed=seed, n_items=n_items))))
-    zh = [it for it in items if it["language"] != "en"]
-    mono = []
-    for it in zh:
-        leaf = LEAF_OF[tuple(it["category"])]
-        brand_zh = BRANDS[it["brand"]][0]
-        mono.append(
-            {
-                **it,
-                "category": list(leaf.path_zh),
-                "brand": brand_zh if brand_zh in it["title"] else it["brand"],
-            }
-        )
-    return {"generated": zh, "monolingual": mono}
+    """``{records version: Chinese- and mixed-titled products}`` (module docstring): the Chinese half
+    of the cross-lingual benchmark's catalogues."""
+    return {name: sides["zh"] for name, sides in crosslingual_catalogues(n_items, seed).items()}
 
 
 def queries(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -195,7 +184,7 @@ def logged_queries(cache: Path, data_dir: Path, overrides: Mapping[str, Any]) ->
     from dataclasses import replace
 
     from shopmind.datasets.judged import read_products
-    from shopmind.datasets.synthetic import ShopConfig, generate
+    from shopmind.datasets.synthetic import generate
     from shopmind.evaluate.search import evaluate, judged_from_events, load_chorus, read_events
     from shopmind.text import has_cjk
 

@@ -25,8 +25,9 @@ the held-out accuracy of the pooled argmax, ties broken by the mean held-out log
 ``(1/n) Σ_i log Σ_m w_m p_m(y_i | x_i)`` (``weight_objective="log_score"`` uses the log score alone,
 the optimal linear prediction pool of Hall & Mitchell 2007 and Geweke & Amisano 2011) — a form of
 stacking (Wolpert 1992; Breiman 1996) restricted to the simplex. Accuracy is the default because the
-log score rewards sharp members: on BANKING77 and SMP2017 it gave the TF-IDF member (diffuse
-probabilities, good rankings) 0–5 % weight and lost accuracy (docs/benchmarks.md, issue 20). A member
+log score rewards sharp members: a member with diffuse probabilities but good rankings (TF-IDF) gets
+almost no weight next to a confident encoder, although the blend's argmax needs it (measurements in
+docs/benchmarks.md). A member
 that is useless for a shop's language or vocabulary (an English-only encoder on Chinese utterances)
 gets a small weight instead of half the vote. A number
 for ``ensemble_weight`` fixes the weights instead: ``w_tfidf = ensemble_weight``, ``w_knn =

@@ -140,9 +140,11 @@ def register(app: typer.Typer, evaluate_app: typer.Typer) -> None:
         train: list[Path] = typer.Option(
             [],
             "--train",
-            help="CSV text,intent (BANKING77 train.csv); repeat to train on several (train + dev)",
+            help="CSV text,intent (e.g. a benchmark's train.csv); repeat to train on several (train + dev)",
         ),
-        test: Path | None = typer.Option(None, "--test", help="CSV text,intent (BANKING77 test.csv)"),
+        test: Path | None = typer.Option(
+            None, "--test", help="CSV text,intent (e.g. a benchmark's test.csv)"
+        ),
         dataset: str | None = typer.Option(
             None, "--dataset", help="bitext: seeded 80/20 split of --data-dir"
         ),

@@ -27,8 +27,8 @@ that both sides agree.
 * **Letter–digit query words** (``iphone15``, ``rtx4090``, ``15pro``: three letters or more, a product
   name and its generation): the letters and the digits are separate query words, each with the glued
   form as an alternative, so the query "iPhone15手机壳" finds "iPhone 15 手机壳" and "iPhone15手机壳".
-  Documents keep the glued word only: indexing the parts too let "iphone" match every "iPhone4"
-  accessory and cost Chorus 0.003 nDCG@10 (docs/benchmarks.md). One- and two-letter prefixes are
+  Documents keep the glued word only: indexing the parts too would let "iphone" match every
+  "iPhone4" accessory (measured in docs/benchmarks.md). One- and two-letter prefixes are
   model-code series (``tn2110``, ``a7``) and stay one word.
 * **Mixed titles** (``Apple iPhone 15 手机壳 256GB``): the text is split into CJK and non-CJK runs
   first (:func:`shopmind.text.split_scripts`) and each run gets its own analysis, so jieba never sees
